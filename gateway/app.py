@@ -1,0 +1,94 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from flask import Flask
+
+from gateway.config import load_settings
+from gateway.runtime import Runtime
+
+ENV_NAMES = {
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "PHONE_HASH_KEY",
+    "DATA_KEY",
+    "GATEWAY_ENV",
+    "SMS_PROVIDER",
+    "SMS_FALLBACK_PROVIDER",
+    "AT_USERNAME",
+    "AT_API_KEY",
+    "AT_SENDER_ID",
+    "AT_WEBHOOK_TOKEN",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM",
+    "PUBLIC_BASE_URL",
+    "DEFAULT_LANGUAGE",
+    "PHONE_REGIONS",
+    "CONSOLE_SMS_FILE",
+    "PHONE_HASH_KEY_VERSION",
+    "PHONE_HASH_KEY_PREVIOUS",
+    "DATA_KEY_PREVIOUS",
+    "GATEWAY_INSTANCE_PATH",
+}
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the gateway. `overrides` take the environment's names (`DATABASE_URL`, ...)
+    and win over the environment; other keys (such as `NOW`, a clock for tests) are
+    kept as extras."""
+    overrides = dict(overrides or {})
+    env = dict(os.environ)
+    for name in ENV_NAMES & overrides.keys():
+        value = overrides.pop(name)
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = str(value)
+    settings = replace(load_settings(env), extra=overrides)
+    now = overrides.get("NOW")
+    runtime = Runtime(settings, now) if now else Runtime(settings)
+    app = Flask("gateway", instance_path=settings.instance_path)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        PERMANENT_SESSION_LIFETIME=60 * 60,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update({k: v for k, v in overrides.items() if k.isupper()})
+    app.extensions["gateway"] = runtime
+    _configure_logging(app)
+    _register(app)
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    rt: Runtime = app.extensions["gateway"]
+    return rt
+
+
+def _configure_logging(app: Flask) -> None:
+    from gateway.logging_filters import RedactingFilter
+
+    for handler in logging.getLogger().handlers + app.logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+
+
+def _register(app: Flask) -> None:
+    from gateway.cli import register_cli
+    from gateway.web import register_web
+
+    register_web(app)
+    register_cli(app)

@@ -1,0 +1,13 @@
+"""`flask --app gateway <command>`: every command has --help and exits non-zero with a
+clear message on bad input."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_cli(app: Flask) -> None:
+    from gateway.cli.database import db_group, gazetteer_group
+
+    for group in (db_group, gazetteer_group):
+        app.cli.add_command(group)

@@ -1,0 +1,60 @@
+"""`db` and `gazetteer` commands."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from gateway import migrate
+from gateway.gazetteer import GazetteerError, gazetteer_is_empty, load_gazetteer
+from gateway.runtime import Runtime
+
+db_group = AppGroup("db", help="Schema migrations (Alembic, in migrations/).")
+gazetteer_group = AppGroup("gazetteer", help="Mali's localities.")
+
+
+def _runtime() -> Runtime:
+    rt: Runtime = current_app.extensions["gateway"]
+    return rt
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Bring the schema up to date; load the gazetteer into an empty database."""
+    rt = _runtime()
+    migrate.upgrade(rt.engine, revision)
+    click.echo(f"schema at {revision}")
+    if revision == "head" and gazetteer_is_empty(rt.sessions):
+        _load(rt)
+
+
+@db_group.command("downgrade")
+@click.option("--revision", default="base", show_default=True)
+def db_downgrade(revision: str) -> None:
+    """Undo migrations down to REVISION (base removes every table)."""
+    migrate.downgrade(_runtime().engine, revision)
+    click.echo(f"schema at {revision}")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Autogenerate a migration from the models (developers)."""
+    migrate.revision(_runtime().engine, message)
+
+
+@gazetteer_group.command("load")
+def gazetteer_load() -> None:
+    """Load or refresh the localities and places shipped with the gateway."""
+    _load(_runtime())
+
+
+def _load(rt: Runtime) -> None:
+    try:
+        summary = load_gazetteer(rt.sessions)
+    except GazetteerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rt.forget("locality_index")
+    click.echo("gazetteer: " + ", ".join(f"{n} {kind}" for kind, n in sorted(summary.items())))

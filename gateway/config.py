@@ -1,0 +1,207 @@
+"""Settings read from the environment (see CONTRACT.md and the README's table).
+
+Development gets working defaults: secrets are generated once and kept under
+`instance/`, so a newcomer runs the gateway with nothing to configure. Production
+refuses to start on those development secrets or without the webhook secrets of the
+provider it is configured with.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+LANGUAGES = ("fr", "bm", "en")
+PROVIDERS = ("console", "africastalking", "twilio")
+ENVIRONMENTS = ("development", "production")
+_SECRET_NAMES = ("SECRET_KEY", "PHONE_HASH_KEY", "DATA_KEY")
+DEV_SECRETS_FILE = "dev-secrets.json"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    phone_hash_key: str
+    data_key: str
+    env: str = "development"
+    sms_provider: str = "console"
+    sms_fallback_provider: str | None = None
+    at_username: str | None = None
+    at_api_key: str | None = None
+    at_sender_id: str | None = None
+    at_webhook_token: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    public_base_url: str | None = None
+    default_language: str = "fr"
+    phone_regions: tuple[str, ...] = ("ML", "NE", "MR")
+    console_sms_file: str | None = None
+    phone_hash_key_version: int = 1
+    phone_hash_key_previous: str | None = None
+    data_key_previous: str | None = None
+    instance_path: str = "instance"
+    dev_secrets: frozenset[str] = field(default_factory=frozenset)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        known = {k: v for k, v in overrides.items() if k in self.__dataclass_fields__}
+        extra = {k: v for k, v in overrides.items() if k not in self.__dataclass_fields__}
+        return replace(self, **known, extra={**self.extra, **extra})
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+def new_fernet_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _dev_secrets(instance: Path) -> dict[str, str]:
+    """Secrets generated once per checkout, so sessions and pseudonyms survive restarts."""
+    path = instance / DEV_SECRETS_FILE
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path}: unreadable development secrets ({exc})") from exc
+        if all(isinstance(stored.get(n), str) for n in _SECRET_NAMES):
+            return {n: stored[n] for n in _SECRET_NAMES}
+    instance.mkdir(parents=True, exist_ok=True)
+    generated = {
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "PHONE_HASH_KEY": secrets.token_urlsafe(32),
+        "DATA_KEY": new_fernet_key(),
+    }
+    path.write_text(json.dumps(generated), "utf-8")
+    path.chmod(0o600)
+    return generated
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _regions(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("PHONE_REGIONS") or "ML,NE,MR"
+    regions = tuple(r.strip().upper() for r in raw.split(",") if r.strip())
+    if not regions or any(len(r) != 2 or not r.isalpha() for r in regions):
+        raise ConfigError(f"PHONE_REGIONS={raw!r} must be ISO country codes like ML,NE,MR")
+    return regions
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from exc
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, instance_path: str | None = None
+) -> Settings:
+    """Read and check every setting; raise ConfigError naming the first bad one."""
+    env = os.environ if env is None else env
+    instance = Path(instance_path or env.get("GATEWAY_INSTANCE_PATH") or "instance").resolve()
+    mode = _choice(env, "GATEWAY_ENV", ENVIRONMENTS, "development")
+    given = {n: _blank_to_none(env.get(n)) for n in _SECRET_NAMES}
+    missing = [n for n, v in given.items() if v is None]
+    if missing and mode == "production":
+        raise ConfigError(f"{missing[0]} is required when GATEWAY_ENV=production")
+    generated = _dev_secrets(instance) if missing else {}
+    values = {n: given[n] or generated[n] for n in _SECRET_NAMES}
+    default_db = f"sqlite:///{instance / 'gateway.db'}"
+    settings = Settings(
+        database_url=_blank_to_none(env.get("DATABASE_URL")) or default_db,
+        secret_key=values["SECRET_KEY"],
+        phone_hash_key=values["PHONE_HASH_KEY"],
+        data_key=values["DATA_KEY"],
+        env=mode,
+        sms_provider=_choice(env, "SMS_PROVIDER", PROVIDERS, "console"),
+        sms_fallback_provider=(
+            _choice(env, "SMS_FALLBACK_PROVIDER", PROVIDERS, "console")
+            if _blank_to_none(env.get("SMS_FALLBACK_PROVIDER"))
+            else None
+        ),
+        at_username=_blank_to_none(env.get("AT_USERNAME")),
+        at_api_key=_blank_to_none(env.get("AT_API_KEY")),
+        at_sender_id=_blank_to_none(env.get("AT_SENDER_ID")),
+        at_webhook_token=_blank_to_none(env.get("AT_WEBHOOK_TOKEN")),
+        twilio_account_sid=_blank_to_none(env.get("TWILIO_ACCOUNT_SID")),
+        twilio_auth_token=_blank_to_none(env.get("TWILIO_AUTH_TOKEN")),
+        twilio_from=_blank_to_none(env.get("TWILIO_FROM")),
+        public_base_url=(_blank_to_none(env.get("PUBLIC_BASE_URL")) or "").rstrip("/") or None,
+        default_language=_choice(env, "DEFAULT_LANGUAGE", LANGUAGES, "fr"),
+        phone_regions=_regions(env),
+        console_sms_file=_blank_to_none(env.get("CONSOLE_SMS_FILE")),
+        phone_hash_key_version=_int(env, "PHONE_HASH_KEY_VERSION", 1),
+        phone_hash_key_previous=_blank_to_none(env.get("PHONE_HASH_KEY_PREVIOUS")),
+        data_key_previous=_blank_to_none(env.get("DATA_KEY_PREVIOUS")),
+        instance_path=str(instance),
+        dev_secrets=frozenset(n for n in _SECRET_NAMES if given[n] is None),
+    )
+    check(settings)
+    return settings
+
+
+def check(settings: Settings) -> None:
+    """Cross-setting rules; raise ConfigError naming the setting at fault."""
+    if settings.phone_hash_key_version < 1:
+        raise ConfigError("PHONE_HASH_KEY_VERSION must be 1 or more")
+    if settings.sms_fallback_provider == settings.sms_provider:
+        raise ConfigError("SMS_FALLBACK_PROVIDER must differ from SMS_PROVIDER")
+    _check_data_key(settings.data_key, "DATA_KEY")
+    if settings.data_key_previous:
+        _check_data_key(settings.data_key_previous, "DATA_KEY_PREVIOUS")
+    for provider in filter(None, (settings.sms_provider, settings.sms_fallback_provider)):
+        _check_provider(settings, provider)
+    if not settings.is_production:
+        return
+    if settings.dev_secrets:
+        raise ConfigError(f"{sorted(settings.dev_secrets)[0]} must be set in production")
+    if settings.sms_provider == "console":
+        raise ConfigError("SMS_PROVIDER=console cannot be used in production")
+
+
+def _check_provider(settings: Settings, provider: str) -> None:
+    if provider == "africastalking":
+        for name in ("at_username", "at_api_key"):
+            if not getattr(settings, name):
+                raise ConfigError(f"{name.upper()} is required with SMS_PROVIDER=africastalking")
+        if settings.is_production and not settings.at_webhook_token:
+            raise ConfigError("AT_WEBHOOK_TOKEN is required in production with Africa's Talking")
+    if provider == "twilio":
+        for name in ("twilio_account_sid", "twilio_auth_token", "twilio_from"):
+            if not getattr(settings, name):
+                raise ConfigError(f"{name.upper()} is required with SMS_PROVIDER=twilio")
+
+
+def _check_data_key(key: str, name: str) -> None:
+    try:
+        raw = base64.urlsafe_b64decode(key.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise ConfigError(f"{name} must be a Fernet key (urlsafe base64 of 32 bytes)") from exc
+    if len(raw) != 32:
+        raise ConfigError(f"{name} must be a Fernet key (urlsafe base64 of 32 bytes)")

@@ -1,0 +1,59 @@
+"""The gateway's tables. Only Alembic creates them (see migrations/)."""
+
+from gateway.models.alerts import (
+    Alert,
+    AlertEvent,
+    AlertState,
+    JobState,
+    OutboxMessage,
+    OutboxStatus,
+    Threshold,
+)
+from gateway.models.base import Base
+from gateway.models.people import (
+    ApiToken,
+    AuditLog,
+    Committee,
+    CommitteeMember,
+    ConsoleUser,
+    Reporter,
+    Role,
+    Subscription,
+)
+from gateway.models.places import Locality, LocalityKind, Place
+from gateway.models.reports import (
+    Channel,
+    InboundMessage,
+    Incident,
+    Outcome,
+    TrustRating,
+    UssdSession,
+)
+
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "AlertState",
+    "ApiToken",
+    "AuditLog",
+    "Base",
+    "Channel",
+    "Committee",
+    "CommitteeMember",
+    "ConsoleUser",
+    "InboundMessage",
+    "Incident",
+    "JobState",
+    "Locality",
+    "LocalityKind",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Outcome",
+    "Place",
+    "Reporter",
+    "Role",
+    "Subscription",
+    "Threshold",
+    "TrustRating",
+    "UssdSession",
+]

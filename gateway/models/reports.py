@@ -1,0 +1,115 @@
+"""What arrives: inbound messages, USSD sessions, trust ratings and incidents."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.models.base import Base, str_enum
+
+
+class Channel(enum.StrEnum):
+    SMS = "sms"
+    USSD = "ussd"
+    USSD_EVENT = "ussd_event"
+    DELIVERY = "delivery"
+
+
+class Outcome(enum.StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    HELP = "help"  # matched nothing: answered with help, kept for review
+    REJECTED = "rejected"  # opted out, rate limited
+    FAILED = "failed"
+
+
+class InboundMessage(Base):
+    """One provider callback, stored before it is answered; the unique pair
+    (provider, provider_id) makes a second delivery harmless."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_id"),
+        Index("ix_inbound_review", "outcome", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "channel"))
+    received_at: Mapped[dt.datetime]
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("reporters.id"), index=True)
+    # The whole callback, encrypted; purged after the retention period.
+    payload_enc: Mapped[str | None] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(20))
+    outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome, "outcome"))
+
+
+class UssdSession(Base):
+    __tablename__ = "ussd_sessions"
+    __table_args__ = (UniqueConstraint("provider", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    session_id: Mapped[str] = mapped_column(String(100))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("reporters.id"), index=True)
+    started_at: Mapped[dt.datetime]
+    last_step_at: Mapped[dt.datetime]
+    steps: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str | None] = mapped_column(String(30))
+
+
+class TrustRating(Base):
+    __tablename__ = "trust_ratings"
+    __table_args__ = (
+        CheckConstraint("value BETWEEN 1 AND 5", name="value_1_to_5"),
+        Index("ix_trust_ratings_locality_time", "locality_id", "rated_at"),
+        Index("ix_trust_ratings_reporter", "reporter_id", "locality_id", "question", "rated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("reporters.id"))
+    locality_id: Mapped[int] = mapped_column(ForeignKey("localities.id"))
+    question: Mapped[str] = mapped_column(String(40))
+    value: Mapped[int] = mapped_column(SmallInteger)
+    rated_at: Mapped[dt.datetime]
+    source: Mapped[str] = mapped_column(String(12))
+    # Where it came from (a USSD session and question, an SMS id, an import line):
+    # unique, so a replayed session or a re-run import stores it once.
+    source_ref: Mapped[str] = mapped_column(String(160), unique=True)
+    burst: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_locality_time", "locality_id", "reported_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref_code: Mapped[str] = mapped_column(String(12), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    locality_id: Mapped[int] = mapped_column(ForeignKey("localities.id"))
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("reporters.id"), index=True)
+    # Coarse on purpose (`today`, `yesterday`, `week`, `earlier`): an exact time can
+    # identify the person who reported.
+    occurred: Mapped[str] = mapped_column(String(12))
+    reported_at: Mapped[dt.datetime]
+    danger_now: Mapped[bool] = mapped_column(Boolean, default=False)
+    text_enc: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(12))
+    source_ref: Mapped[str] = mapped_column(String(160), unique=True)
+    burst: Mapped[bool] = mapped_column(Boolean, default=False)
+    details: Mapped[dict[str, Any] | None]
