@@ -56,5 +56,5 @@ def _load(rt: Runtime) -> None:
         summary = load_gazetteer(rt.sessions)
     except GazetteerError as exc:
         raise click.ClickException(str(exc)) from exc
-    rt.forget("locality_index")
+    rt.forget("gazetteer")
     click.echo("gazetteer: " + ", ".join(f"{n} {kind}" for kind, n in sorted(summary.items())))

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from gateway.phones import PhoneError, normalize_phone
+
+REGIONS = ("ML", "NE", "MR")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["76 12 34 56", "76123456", "0022376123456", "+223 76123456", "+223 76 12 34 56", "+223-76-12-34-56"],
+)
+def test_every_way_of_writing_a_malian_number_is_the_same_reporter(raw: str) -> None:
+    assert normalize_phone(raw, REGIONS) == "+22376123456"
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [("+227 90 12 34 56", "+22790123456"), ("0022222123456", "+22222123456")],
+)
+def test_numbers_of_niger_and_mauritania_are_accepted(raw: str, e164: str) -> None:
+    assert normalize_phone(raw, REGIONS) == e164
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("", "empty"),
+        ("hello", "does not parse"),
+        ("12", "not valid"),
+        ("+33 6 12 34 56 78", "FR"),
+        ("+1 415 555 2671", "US"),
+        ("9" * 40, "too long"),
+    ],
+)
+def test_invalid_or_foreign_numbers_are_refused_saying_why(raw: str, why: str) -> None:
+    with pytest.raises(PhoneError, match=why):
+        normalize_phone(raw, REGIONS)
+
+
+def test_a_narrower_region_list_refuses_the_others() -> None:
+    with pytest.raises(PhoneError):
+        normalize_phone("+22790123456", ("ML",))

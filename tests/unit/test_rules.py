@@ -1,0 +1,323 @@
+"""Rule data, nearest-setting resolution, the checks behind each rule, and re-sending."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.domain.findings import (
+    Tally,
+    check_incident_spike,
+    check_incident_urgent,
+    check_reporting_silence,
+    check_trust_drop,
+    check_trust_low,
+    severity_for,
+)
+from gateway.domain.rules import (
+    DEFAULT_SCOPE,
+    NATIONAL_SCOPE,
+    RULE_KINDS,
+    OverrideKey,
+    RuleSpec,
+    load_rules,
+    param_values,
+    parse_rules,
+    resolve_params,
+    should_autoclose,
+    should_notify,
+    validate_value,
+)
+from gateway.domain.trust_index import Aggregate, trust_index
+
+RULES_JSON = Path(__file__).resolve().parents[2] / "gateway" / "data" / "rules.json"
+CHAIN = ("commune-a", "cercle-a", "region-a")
+
+
+@pytest.fixture(scope="module")
+def rules() -> dict[str, RuleSpec]:
+    return load_rules()
+
+
+def defaults(rules: dict[str, RuleSpec], rule: str) -> dict[str, float]:
+    return param_values(resolve_params(rule, CHAIN, {}, rules))
+
+
+def raw_rules() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(RULES_JSON.read_text(encoding="utf-8"))
+    return copy.deepcopy(data)
+
+
+# --- rule data -------------------------------------------------------------------
+
+
+def test_the_packaged_rules_load_with_every_kind(rules: dict[str, RuleSpec]) -> None:
+    assert set(rules) == RULE_KINDS
+    assert load_rules(RULES_JSON) == rules
+    for spec in rules.values():
+        assert spec.description
+        assert all(p.description for p in spec.params.values())
+
+
+def test_every_rule_needs_at_least_five_reporters_by_default(rules: dict[str, RuleSpec]) -> None:
+    for name in ("trust_low", "trust_drop", "incident_spike", "reporting_silence"):
+        assert rules[name].params["min_reporters"].default >= 5
+        assert rules[name].params["min_reporters"].minimum >= 5
+
+
+def test_rules_that_allow_fewer_than_five_reporters_are_refused() -> None:
+    data = raw_rules()
+    data["rules"]["trust_low"]["params"]["min_reporters"]["min"] = 2
+    with pytest.raises(ValueError, match="min_reporters"):
+        parse_rules(data)
+    data = raw_rules()
+    data["rules"]["trust_drop"]["params"]["min_reporters"]["default"] = 3
+    with pytest.raises(ValueError, match="min_reporters"):
+        parse_rules(data)
+
+
+def test_a_setting_of_k_below_five_is_refused(rules: dict[str, RuleSpec]) -> None:
+    with pytest.raises(ValueError, match="between 5"):
+        validate_value(rules, "trust_low", "min_reporters", 4)
+    with pytest.raises(ValueError, match="whole number"):
+        validate_value(rules, "trust_low", "min_reporters", 5.5)
+    assert validate_value(rules, "trust_low", "min_reporters", 8) == 8.0
+    stored: dict[OverrideKey, float] = {("cercle-a", "trust_low", "min_reporters"): 2}
+    with pytest.raises(ValueError):
+        resolve_params("trust_low", CHAIN, stored, rules)
+
+
+def test_unknown_rules_params_and_missing_params_are_refused(rules: dict[str, RuleSpec]) -> None:
+    with pytest.raises(ValueError, match="unknown rule"):
+        validate_value(rules, "trust_high", "level", 3)
+    with pytest.raises(ValueError, match="unknown rule"):
+        resolve_params("trust_high", CHAIN, {}, rules)
+    with pytest.raises(ValueError, match="unknown parameter"):
+        validate_value(rules, "trust_low", "lvl", 3)
+    data = raw_rules()
+    del data["rules"]["incident_spike"]["params"]["sd_floor"]
+    with pytest.raises(ValueError, match="sd_floor"):
+        parse_rules(data)
+    data = raw_rules()
+    data["rules"]["made_up"] = data["rules"]["trust_low"]
+    with pytest.raises(ValueError, match="exactly"):
+        parse_rules(data)
+
+
+def test_the_nearest_setting_wins_and_says_where_it_comes_from(
+    rules: dict[str, RuleSpec],
+) -> None:
+    overrides: dict[OverrideKey, float] = {
+        (None, "trust_low", "level"): 2.0,
+        ("region-a", "trust_low", "level"): 2.8,
+        ("cercle-a", "trust_low", "level"): 3.0,
+        ("region-a", "trust_low", "min_reporters"): 8,
+        ("commune-b", "trust_low", "window_days"): 60,
+        ("commune-a", "trust_drop", "window_days"): 60,
+    }
+    got = resolve_params("trust_low", CHAIN, overrides, rules)
+    assert (got["level"].value, got["level"].source_scope) == (3.0, "cercle-a")
+    assert (got["min_reporters"].value, got["min_reporters"].source_scope) == (8, "region-a")
+    assert (got["window_days"].value, got["window_days"].source_scope) == (30, DEFAULT_SCOPE)
+    elsewhere = resolve_params("trust_low", ("commune-z", "cercle-z", "region-z"), overrides, rules)
+    assert (elsewhere["level"].value, elsewhere["level"].source_scope) == (2.0, NATIONAL_SCOPE)
+
+
+# --- trust -----------------------------------------------------------------------
+
+
+def test_trust_falling_from_4_to_2_with_20_reporters_fires_trust_drop(
+    rules: dict[str, RuleSpec],
+) -> None:
+    baseline = Aggregate.of([4, 5, 3, 4, 4] * 4)
+    current = Aggregate.of([2, 1, 3, 2, 2] * 4)
+    finding = check_trust_drop(current, baseline, defaults(rules, "trust_drop"))
+    assert finding is not None and finding.rule == "trust_drop"
+    assert finding.figures["delta"] == -2.0
+    assert finding.figures["reporters"] == finding.figures["baseline_reporters"] == 20
+    assert float(finding.figures["delta_high"]) < 0
+    assert finding.severity == 3  # 1.3 points past the 0.7 drop, in steps of 0.5
+    assert finding.verified
+
+
+def test_a_small_or_uncertain_fall_does_not_fire(rules: dict[str, RuleSpec]) -> None:
+    params = defaults(rules, "trust_drop")
+    # 0.5 points is under the 0.7 drop.
+    assert check_trust_drop(Aggregate.of([3, 4] * 10), Aggregate.of([4, 4] * 10), params) is None
+    # A 1-point fall among five spread-out answers: the interval reaches above zero.
+    assert (
+        check_trust_drop(Aggregate.of([1, 5, 2, 5, 2]), Aggregate.of([5, 1, 5, 4, 5]), params)
+        is None
+    )
+
+
+def test_two_low_ratings_in_a_small_commune_raise_nothing(rules: dict[str, RuleSpec]) -> None:
+    current = Aggregate.of([1, 1])
+    assert check_trust_low(trust_index(current, 3.5), defaults(rules, "trust_low")) is None
+    params = defaults(rules, "trust_drop")
+    assert check_trust_drop(current, Aggregate.of([5, 5]), params) is None
+
+
+def test_low_trust_from_enough_reporters_fires_with_its_figures(
+    rules: dict[str, RuleSpec],
+) -> None:
+    finding = check_trust_low(
+        trust_index(Aggregate.of([1, 2, 2, 3, 2]), 3.5), defaults(rules, "trust_low")
+    )
+    assert finding is not None
+    assert finding.severity == 2  # 0.5 under the 2.5 level
+    assert finding.figures["index"] == 2.0
+    assert finding.figures["low_share"] == 0.8
+    assert finding.figures["reporters"] == 5
+    assert finding.figures["level"] == 2.5
+    json.dumps(finding.figures)  # stored as JSON on the alert
+    assert (
+        check_trust_low(
+            trust_index(Aggregate.of([3, 3, 2, 3, 3]), 3.5), defaults(rules, "trust_low")
+        )
+        is None
+    )
+
+
+# --- incidents -------------------------------------------------------------------
+
+
+def weeks(*counts: int) -> list[Tally]:
+    return [Tally(c) for c in counts]
+
+
+def test_a_doubled_count_over_a_quiet_baseline_fires_incident_spike(
+    rules: dict[str, RuleSpec],
+) -> None:
+    params = defaults(rules, "incident_spike")
+    # Eight weeks of 2 or 3 reports, a guard week, then 6.
+    finding = check_incident_spike(Tally(6), weeks(3, 2, 3, 3, 2, 3, 3, 3, 3), 6, params)
+    assert finding is not None and finding.rule == "incident_spike"
+    assert finding.figures["count"] == 6
+    assert finding.figures["baseline_mean"] == 2.75
+    assert float(finding.figures["bound"]) < 6
+
+
+@pytest.mark.parametrize("level", [3, 4, 5, 10, 20])
+def test_a_doubled_count_over_any_steady_baseline_fires(
+    rules: dict[str, RuleSpec], level: int
+) -> None:
+    params = defaults(rules, "incident_spike")
+    history = weeks(*[level] * 9)
+    assert check_incident_spike(Tally(2 * level), history, 2 * level, params) is not None
+    assert check_incident_spike(Tally(level), history, 2 * level, params) is None
+
+
+def test_from_2_to_4_the_bound_is_passed_but_five_reporters_are_still_needed(
+    rules: dict[str, RuleSpec],
+) -> None:
+    params = defaults(rules, "incident_spike")
+    history = weeks(*[2] * 9)
+    assert check_incident_spike(Tally(4), history, 4, params) is None
+    floor_lifted = params | {"min_reporters": 4}  # only possible by bypassing validation
+    assert check_incident_spike(Tally(4), history, 4, floor_lifted) is not None
+
+
+def test_a_flat_or_ordinary_week_does_not_fire(rules: dict[str, RuleSpec]) -> None:
+    params = defaults(rules, "incident_spike")
+    assert check_incident_spike(Tally(4), weeks(4, 4, 4, 4, 4, 4, 4, 4, 4), 10, params) is None
+    assert check_incident_spike(Tally(7), weeks(2, 6, 3, 8, 1, 5, 4, 7, 9), 10, params) is None
+    # One or two reports over a silent baseline is below the minimum count.
+    assert check_incident_spike(Tally(2), weeks(*[0] * 9), 10, params) is None
+
+
+def test_a_spike_needs_five_reporters_history_and_ignores_bursts(
+    rules: dict[str, RuleSpec],
+) -> None:
+    params = defaults(rules, "incident_spike")
+    quiet = weeks(*[1] * 9)
+    assert check_incident_spike(Tally(8), quiet, 4, params) is None
+    assert check_incident_spike(Tally(8), weeks(1, 1, 1), 8, params) is None  # 2 baseline weeks
+    assert check_incident_spike(Tally(1, burst=20), quiet, 5, params) is None
+    weighted = params | {"burst_weight": 0.5}
+    assert check_incident_spike(Tally(1, burst=20), quiet, 5, weighted) is not None
+
+
+def test_the_guard_week_is_left_out_of_the_baseline(rules: dict[str, RuleSpec]) -> None:
+    params = defaults(rules, "incident_spike")
+    building_up = weeks(1, 1, 1, 1, 1, 1, 1, 1, 9)
+    finding = check_incident_spike(Tally(9), building_up, 9, params)
+    assert finding is not None and finding.figures["baseline_mean"] == 1.0
+    assert check_incident_spike(Tally(9), building_up, 9, params | {"guard_periods": 0}) is None
+
+
+def test_an_urgent_incident_of_an_urgent_kind_fires_at_once_unverified(
+    rules: dict[str, RuleSpec],
+) -> None:
+    params = defaults(rules, "incident_urgent")
+    for kind in ("attack", "kidnapping", "explosive", "abuse"):
+        finding = check_incident_urgent(kind, danger_now=True, burst=False, params=params)
+        assert finding is not None
+        assert (finding.severity, finding.verified, finding.figures["kind"]) == (3, False, kind)
+    for kind in ("banditry", "intercommunal", "threat", "other", "unknown"):
+        assert check_incident_urgent(kind, danger_now=True, burst=False, params=params) is None
+    assert check_incident_urgent("attack", danger_now=False, burst=False, params=params) is None
+    assert check_incident_urgent("attack", danger_now=True, burst=True, params=params) is None
+
+
+def test_an_admin_can_mark_a_kind_urgent_for_one_region(rules: dict[str, RuleSpec]) -> None:
+    overrides: dict[OverrideKey, float] = {("region-a", "incident_urgent", "urgent_banditry"): 1}
+    params = param_values(resolve_params("incident_urgent", CHAIN, overrides, rules))
+    assert check_incident_urgent("banditry", danger_now=True, burst=False, params=params)
+
+
+# --- silence ---------------------------------------------------------------------
+
+
+def test_silence_fires_for_an_active_locality_that_goes_quiet(rules: dict[str, RuleSpec]) -> None:
+    params = defaults(rules, "reporting_silence")
+    usual = Tally(80)  # 10 a week over the 8-week baseline
+    finding = check_reporting_silence(Tally(1), usual, 12, params)
+    assert finding is not None and finding.rule == "reporting_silence"
+    assert finding.figures["usual"] == 10.0
+    assert finding.severity == 2  # 1 of 10 is half the 0.2 fraction
+    silent = check_reporting_silence(Tally(0), usual, 12, params)
+    assert silent is not None and silent.severity == 3
+    assert check_reporting_silence(Tally(4), usual, 12, params) is None
+
+
+def test_silence_does_not_fire_for_a_locality_that_never_reports_much(
+    rules: dict[str, RuleSpec],
+) -> None:
+    params = defaults(rules, "reporting_silence")
+    assert check_reporting_silence(Tally(0), Tally(0), 0, params) is None
+    assert check_reporting_silence(Tally(0), Tally(24), 12, params) is None  # 3 a week
+    assert check_reporting_silence(Tally(0), Tally(80), 3, params) is None  # 3 reporters
+    assert check_reporting_silence(Tally(0), Tally(8, burst=72), 12, params) is None
+
+
+# --- severity and re-sending -----------------------------------------------------
+
+
+def test_severity_grows_by_steps_past_the_threshold_up_to_3() -> None:
+    assert [severity_for(d, 0.5) for d in (0, 0.49, 0.5, 0.99, 1.0, 7)] == [1, 1, 2, 2, 3, 3]
+    with pytest.raises(ValueError):
+        severity_for(-0.1, 0.5)
+
+
+NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+
+
+def test_resend_only_when_severity_rises_or_the_rearm_interval_passed() -> None:
+    assert should_notify(None, 1, None, NOW, 7 * DAY)
+    assert not should_notify(2, 2, NOW - DAY, NOW, 7 * DAY)
+    assert not should_notify(2, 1, NOW - DAY, NOW, 7 * DAY)
+    assert should_notify(2, 3, NOW - DAY, NOW, 7 * DAY)
+    assert should_notify(2, 2, NOW - 7 * DAY, NOW, 7 * DAY)
+
+
+def test_autoclose_after_the_condition_is_clear_long_enough() -> None:
+    assert not should_autoclose(None, NOW, 14 * DAY)
+    assert not should_autoclose(NOW - 13 * DAY, NOW, 14 * DAY)
+    assert should_autoclose(NOW - 14 * DAY, NOW, 14 * DAY)
