@@ -89,9 +89,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def make_app(
-    database_url: str, tmp_path: Path, clock: Clock
-) -> Iterator[Callable[..., Flask]]:
+def make_app(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
 
     def factory(**overrides: Any) -> Flask:
@@ -116,21 +114,22 @@ def make_app(
         return app
 
     yield factory
-    if apps:
-        _empty_tables(apps[0].extensions["gateway"])
     for app in apps:
         app.extensions["gateway"].close()
+    _empty_tables(database_url)
 
 
-def _empty_tables(rt: Runtime) -> None:
+def _empty_tables(url: str) -> None:
     tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in KEEP]
-    with rt.engine.begin() as conn:
+    engine = make_engine(url)
+    with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             names = ", ".join(t.name for t in tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
                 conn.execute(table.delete())
+    engine.dispose()
 
 
 @pytest.fixture

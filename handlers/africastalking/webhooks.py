@@ -1,5 +1,106 @@
-"""Webhooks (to be written)."""
+"""Africa's Talking callbacks: inbound SMS, USSD steps, USSD end-of-session events and
+delivery reports. Africa's Talking does not sign its callbacks: when AT_WEBHOOK_TOKEN
+is set (always in production) each callback URL must carry it as `?token=`."""
 
-from flask import Blueprint
+from __future__ import annotations
 
-bp = Blueprint(__name__.split(".")[1], __name__)
+from flask import Blueprint, Response, request
+
+from gateway.db import DB_UNAVAILABLE
+from gateway.phones import PhoneError
+from gateway.services import delivery, sms, ussd
+from handlers.africastalking.status import map_status
+from handlers.common import MissingField, missing, plain, required, runtime, same_secret
+
+PROVIDER = "africastalking"
+bp = Blueprint(PROVIDER, __name__)
+
+
+@bp.before_request
+def check_token() -> Response | None:
+    settings = runtime().settings
+    expected = settings.at_webhook_token
+    if expected is None:
+        return plain("AT_WEBHOOK_TOKEN is not configured", 403) if settings.is_production else None
+    if not same_secret(request.args.get("token"), expected):
+        return plain("forbidden", 403)
+    return None
+
+
+@bp.post("/sms")
+def inbound_sms() -> Response:
+    try:
+        f = required(request.form, "from", "text", "id")
+        receipt = sms.receive_sms(
+            runtime(),
+            provider=PROVIDER,
+            provider_id=f["id"],
+            sender=f["from"],
+            text=f["text"],
+            inline_reply=False,
+        )
+    except MissingField as exc:
+        return missing(exc)
+    except PhoneError as exc:
+        return plain(f"bad phone number: {exc}", 400)
+    except DB_UNAVAILABLE:
+        return plain("temporarily unavailable, retry", 503)
+    return plain("duplicate" if receipt.duplicate else "ok")
+
+
+@bp.post("/ussd")
+def ussd_step() -> Response:
+    try:
+        f = required(request.form, "sessionId", "phoneNumber", "text")
+        screen = ussd.answer_ussd(
+            runtime(),
+            provider=PROVIDER,
+            session_id=f["sessionId"],
+            phone=f["phoneNumber"],
+            text=f["text"],
+        )
+    except MissingField as exc:
+        return missing(exc)
+    except PhoneError as exc:
+        return plain(f"bad phone number: {exc}", 400)
+    return plain(screen)
+
+
+@bp.post("/ussd/events")
+def ussd_event() -> Response:
+    try:
+        f = required(request.form, "sessionId", "status")
+        ussd.record_session_end(
+            runtime(),
+            provider=PROVIDER,
+            session_id=f["sessionId"],
+            status=f["status"],
+            cause=request.form.get("errorMessage") or request.form.get("cause"),
+        )
+    except MissingField as exc:
+        return missing(exc)
+    except DB_UNAVAILABLE:
+        return plain("temporarily unavailable, retry", 503)
+    return plain("ok")
+
+
+@bp.post("/delivery")
+def delivery_report() -> Response:
+    try:
+        f = required(request.form, "id", "status")
+    except MissingField as exc:
+        return missing(exc)
+    status = map_status(f["status"])
+    if status is None:
+        return plain(f"unknown status: {f['status'][:40]}", 400)
+    try:
+        found = delivery.record_delivery(
+            runtime(),
+            provider=PROVIDER,
+            provider_message_id=f["id"],
+            status=status,
+            error=request.form.get("failureReason") or None,
+        )
+    except DB_UNAVAILABLE:
+        return plain("temporarily unavailable, retry", 503)
+    return plain("ok" if found else "unknown message")

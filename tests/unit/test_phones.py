@@ -9,7 +9,14 @@ REGIONS = ("ML", "NE", "MR")
 
 @pytest.mark.parametrize(
     "raw",
-    ["76 12 34 56", "76123456", "0022376123456", "+223 76123456", "+223 76 12 34 56", "+223-76-12-34-56"],
+    [
+        "76 12 34 56",
+        "76123456",
+        "0022376123456",
+        "+223 76123456",
+        "+223 76 12 34 56",
+        "+223-76-12-34-56",
+    ],
 )
 def test_every_way_of_writing_a_malian_number_is_the_same_reporter(raw: str) -> None:
     assert normalize_phone(raw, REGIONS) == "+22376123456"

@@ -1,0 +1,102 @@
+"""`outbox` commands: dispatch once, run the worker, list and retry dead letters."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from types import FrameType
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from gateway.db import DB_UNAVAILABLE, transaction
+from gateway.runtime import Runtime
+from gateway.services.outbox import dead_letters, retry_dead
+from gateway.services.outbox_dispatch import dispatch_due
+
+log = logging.getLogger(__name__)
+
+outbox_group = AppGroup("outbox", help="The outbox of SMS the gateway sends.")
+
+
+def _runtime() -> Runtime:
+    rt: Runtime = current_app.extensions["gateway"]
+    return rt
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@outbox_group.command("dispatch")
+def outbox_dispatch() -> None:
+    """Send what is due now (one batch) and print a summary."""
+    rt = _runtime()
+    try:
+        summary = dispatch_due(rt, rt.now(), worker_id=_worker_id())
+    except DB_UNAVAILABLE as exc:
+        raise click.ClickException("the database does not answer") from exc
+    click.echo(str(summary))
+
+
+@outbox_group.command("work")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
+def outbox_work(interval: float) -> None:
+    """Dispatch until SIGTERM or Ctrl-C (the Procfile's worker process)."""
+    if interval <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--interval")
+    rt = _runtime()
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()  # finish the batch in hand, then leave
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+    worker = _worker_id()
+    click.echo(f"outbox worker {worker} started")
+    while not stop.is_set():
+        try:
+            summary = dispatch_due(rt, rt.now(), worker_id=worker)
+        except DB_UNAVAILABLE:
+            log.warning("outbox: database unavailable; trying again")
+            summary = None
+        # A full batch means more is probably due: go on without waiting.
+        if summary is None or summary.claimed == 0:
+            stop.wait(interval)
+    click.echo("outbox worker stopped")
+
+
+@outbox_group.command("dead")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000))
+def outbox_dead(limit: int) -> None:
+    """List dead letters: id, created, purpose, masked number, attempts, last error."""
+    with _runtime().sessions() as session:
+        letters = dead_letters(session, limit)
+    if not letters:
+        click.echo("no dead letters")
+        return
+    for d in letters:
+        note = "" if d.can_retry else " [number erased: cannot retry]"
+        click.echo(
+            f"{d.id}\t{d.created_at:%Y-%m-%d %H:%M}Z\t{d.purpose}\t{d.recipient_hint}\t"
+            f"{d.attempts}\t{d.last_error or '-'}{note}"
+        )
+
+
+@outbox_group.command("retry")
+@click.argument("outbox_id", metavar="ID", type=int)
+def outbox_retry(outbox_id: int) -> None:
+    """Move dead letter ID back to pending, with a fresh round of attempts."""
+    rt = _runtime()
+    with transaction(rt.sessions) as session:
+        moved = retry_dead(session, outbox_id, rt.now())
+    if not moved:
+        raise click.ClickException(
+            f"message {outbox_id} is not a dead letter that can be retried (see `outbox dead`)"
+        )
+    click.echo(f"message {outbox_id} is pending again")

@@ -1,0 +1,1 @@
+"""Use cases: small verb functions over the database, each given what it needs."""

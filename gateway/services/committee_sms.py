@@ -1,0 +1,108 @@
+"""Committee members answering alerts by SMS: `OK A123` acknowledges, `CLOS A123`
+closes. Only a member of a committee covering the alert's locality can; anyone else
+gets a clear answer and nothing changes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from gateway.domain.sms_grammar import Command
+from gateway.domain.text import fold
+from gateway.models import Alert, Committee, CommitteeMember, Outcome
+from gateway.services.localities import gazetteer
+
+if TYPE_CHECKING:
+    from gateway.services.sms import Conversation
+
+# Words after `CLOS A123` that say how it ended; anything else means resolved.
+OUTCOME_WORDS = {
+    "faux": "false_alarm",
+    "fausse": "false_alarm",
+    "false": "false_alarm",
+    "confirme": "confirmed",
+    "confirmed": "confirmed",
+    "vrai": "confirmed",
+    "true": "confirmed",
+}
+
+
+def _memberships(convo: Conversation) -> list[tuple[CommitteeMember, int]]:
+    """The sender's active memberships, with each committee's locality."""
+    phone_hash = convo.rt.pseudonyms.pseudonym(convo.e164)
+    rows = convo.session.execute(
+        select(CommitteeMember, Committee.locality_id)
+        .join(Committee, Committee.id == CommitteeMember.committee_id)
+        .where(
+            CommitteeMember.phone_hash == phone_hash,
+            CommitteeMember.active.is_(True),
+            Committee.active.is_(True),
+        )
+    ).all()
+    return [(member, locality_id) for member, locality_id in rows]
+
+
+def _alert_and_member(
+    convo: Conversation, command: Command
+) -> tuple[Alert, CommitteeMember] | None:
+    memberships = _memberships(convo)
+    if not memberships:
+        convo.say("not_committee")
+        return None
+    convo.lang = memberships[0][0].language
+    code = command.alert_code
+    if not code:
+        convo.say("alert_code_missing")
+        return None
+    alert = convo.session.scalar(select(Alert).where(Alert.code == code))
+    if alert is None:
+        convo.say("alert_unknown", code=code)
+        return None
+    covering = set(gazetteer(convo.rt).chain(alert.locality_id))
+    member = next((m for m, locality_id in memberships if locality_id in covering), None)
+    if member is None:
+        convo.say("alert_not_yours", code=code)
+        return None
+    convo.lang = member.language
+    return alert, member
+
+
+def acknowledge(convo: Conversation, command: Command) -> Outcome:
+    found = _alert_and_member(convo, command)
+    if found is None:
+        return Outcome.REJECTED
+    alert, member = found
+    from gateway.services import alert_actions
+
+    try:
+        alert_actions.acknowledge(convo.session, alert.id, f"member:{member.id}", convo.now)
+    except alert_actions.AlertActionError:
+        convo.say("alert_already_closed", code=alert.code)
+        return Outcome.REJECTED
+    convo.say("alert_acknowledged", code=alert.code)
+    return Outcome.PROCESSED
+
+
+def close(convo: Conversation, command: Command) -> Outcome:
+    found = _alert_and_member(convo, command)
+    if found is None:
+        return Outcome.REJECTED
+    alert, member = found
+    words = fold(command.free_text or "").split()
+    from gateway.services import alert_actions
+
+    outcome = next((OUTCOME_WORDS[w] for w in words if w in OUTCOME_WORDS), "resolved")
+    try:
+        alert_actions.close(
+            convo.session,
+            alert.id,
+            f"member:{member.id}",
+            outcome,
+            convo.now,  # type: ignore[arg-type]
+        )
+    except alert_actions.AlertActionError:
+        convo.say("alert_already_closed", code=alert.code)
+        return Outcome.REJECTED
+    convo.say("alert_closed", code=alert.code)
+    return Outcome.PROCESSED

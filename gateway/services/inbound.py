@@ -1,0 +1,52 @@
+"""Storing what a provider sent, once, before anything else happens to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from gateway.crypto import Vault
+from gateway.models import Channel, InboundMessage, Outcome
+from gateway.services.upsert import insert_ignore
+
+
+def store_inbound(
+    session: Session,
+    vault: Vault,
+    *,
+    provider: str,
+    provider_id: str,
+    channel: Channel,
+    payload: Mapping[str, str],
+    now: dt.datetime,
+    reporter_id: int | None = None,
+) -> int | None:
+    """Keep the callback (encrypted: it holds a number and perhaps free text); the new
+    row's id, or None when this provider id was stored before."""
+    return insert_ignore(
+        session,
+        InboundMessage.__table__,
+        {
+            "provider": provider,
+            "provider_id": provider_id[:100],
+            "channel": channel,
+            "received_at": now,
+            "reporter_id": reporter_id,
+            "payload_enc": vault.encrypt(json.dumps(dict(payload), ensure_ascii=False)),
+            "outcome": Outcome.RECEIVED,
+        },
+    )
+
+
+def set_outcome(
+    session: Session, inbound_id: int, outcome: Outcome, intent: str | None = None
+) -> None:
+    session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == inbound_id)
+        .values(outcome=outcome, intent=intent)
+    )

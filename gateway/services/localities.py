@@ -1,0 +1,101 @@
+"""The gazetteer as the running gateway sees it: built once from the database, then
+read-only and shared by every request (matching, browsing, parents, names)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from gateway.domain.locality_match import Entry, LocalityIndex, Resolution
+from gateway.domain.locality_match import Place as MatchPlace
+from gateway.domain.ussd_types import Place
+from gateway.models import Locality
+from gateway.models import Place as PlaceRow
+from gateway.runtime import Runtime
+
+
+class UnknownLocality(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    index: LocalityIndex
+    ids: dict[str, int]
+    pcodes: dict[int, str]
+
+    def id_of(self, pcode: str) -> int:
+        try:
+            return self.ids[pcode]
+        except KeyError as exc:
+            raise UnknownLocality(pcode) from exc
+
+    def entry(self, locality_id: int) -> Entry:
+        entry = self.index.by_pcode(self.pcodes[locality_id])
+        assert entry is not None
+        return entry
+
+    def name_of(self, locality_id: int) -> str:
+        return self.entry(locality_id).name
+
+    def place(self, locality_id: int) -> Place:
+        entry = self.entry(locality_id)
+        return Place(entry.pcode, entry.name)
+
+    def resolve(self, text: str) -> Resolution:
+        return self.index.resolve(text)
+
+    def search(self, text: str, limit: int = 4) -> list[Place]:
+        return [Place(c.pcode, c.name) for c in self.index.match(text, limit=limit)]
+
+    def children(self, pcode: str | None) -> list[Place]:
+        return [Place(e.pcode, e.name) for e in self.index.children(pcode)]
+
+    def chain(self, locality_id: int) -> list[int]:
+        """The locality and its ancestors, nearest first (commune, cercle, region)."""
+        pcode = self.pcodes[locality_id]
+        return [locality_id] + [self.ids[e.pcode] for e in self.index.ancestors(pcode)]
+
+    def lookup(self, text: str) -> int | None:
+        """A locality typed by an admin: P-code, or a name that resolves clearly."""
+        if text.strip().upper() in self.ids:
+            return self.ids[text.strip().upper()]
+        resolution = self.index.resolve(text)
+        if resolution.status == "found" and resolution.best is not None:
+            return self.ids[resolution.best.pcode]
+        return None
+
+
+def build_gazetteer(rt: Runtime) -> Gazetteer:
+    with rt.sessions() as session:
+        rows = session.execute(
+            select(
+                Locality.id,
+                Locality.pcode,
+                Locality.kind,
+                Locality.name,
+                Locality.parent_id,
+                Locality.aliases,
+            )
+        ).all()
+        places = session.execute(select(PlaceRow.name, PlaceRow.commune_id, PlaceRow.kind)).all()
+    pcodes = {r.id: r.pcode for r in rows}
+    entries = [
+        Entry(
+            pcode=r.pcode,
+            kind=str(r.kind),
+            name=r.name,
+            parent_pcode=pcodes.get(r.parent_id) if r.parent_id else None,
+            names=(r.name, *(a for a in r.aliases.split("|") if a)),
+        )
+        for r in rows
+    ]
+    index = LocalityIndex(
+        entries, (MatchPlace(p.name, pcodes[p.commune_id], p.kind) for p in places)
+    )
+    return Gazetteer(index, {v: k for k, v in pcodes.items()}, pcodes)
+
+
+def gazetteer(rt: Runtime) -> Gazetteer:
+    return rt.cached("gazetteer", lambda: build_gazetteer(rt))

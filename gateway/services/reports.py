@@ -1,0 +1,219 @@
+"""Recording what citizens tell us: ratings, incidents, home locality, subscriptions.
+
+Each report carries a `source_ref` unique in the database (the USSD session, the SMS
+id), so a replayed step or a redelivered SMS stores it once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from gateway.domain import ussd_types as fx
+from gateway.domain.ussd_screens import REF_ALPHABET
+from gateway.models import Incident, Reporter, Subscription, TrustRating
+from gateway.runtime import Runtime
+from gateway.services.localities import gazetteer
+from gateway.services.upsert import insert_ignore
+
+# A burst: many submissions in one locality within an hour from very few people.
+BURST_WINDOW = dt.timedelta(hours=1)
+BURST_MIN_SUBMISSIONS = 6
+BURST_MAX_REPORTERS = 2
+
+
+def new_ref_code() -> str:
+    """A report reference people can read out and type: `R` and five characters."""
+    return "R" + "".join(secrets.choice(REF_ALPHABET) for _ in range(5))
+
+
+def _is_burst(
+    session: Session,
+    model: type[TrustRating] | type[Incident],
+    locality_id: int,
+    reporter_id: int,
+    now: dt.datetime,
+    question: str | None = None,
+) -> bool:
+    since = now - BURST_WINDOW
+    time_col = model.rated_at if model is TrustRating else model.reported_at  # type: ignore[union-attr]
+    query = select(func.count(), func.count(func.distinct(model.reporter_id))).where(
+        model.locality_id == locality_id, time_col >= since
+    )
+    if question is not None:
+        query = query.where(TrustRating.question == question)
+    submissions, reporters = session.execute(query).one()
+    mine = session.scalar(
+        select(func.count())
+        .where(
+            model.locality_id == locality_id, time_col >= since, model.reporter_id == reporter_id
+        )
+        .select_from(model)
+    )
+    return bool(
+        submissions + 1 >= BURST_MIN_SUBMISSIONS
+        and reporters <= BURST_MAX_REPORTERS
+        and (mine or 0) >= 1
+    )
+
+
+def record_ratings(
+    session: Session,
+    reporter: Reporter,
+    locality_id: int,
+    answers: Sequence[tuple[str, int]],
+    *,
+    source: str,
+    source_ref: str,
+    now: dt.datetime,
+) -> int:
+    """Store a questionnaire's answers (or one SMS rating); returns how many were new."""
+    if not answers:
+        return 0
+    burst = _is_burst(session, TrustRating, locality_id, reporter.id, now, answers[0][0])
+    stored = 0
+    for question, value in answers:
+        if not 1 <= value <= 5:
+            raise ValueError(f"rating {value} is outside 1 to 5")
+        row = {
+            "reporter_id": reporter.id,
+            "locality_id": locality_id,
+            "question": question,
+            "value": value,
+            "rated_at": now,
+            "source": source,
+            "source_ref": f"{source_ref}:{question}"[:160],
+            "burst": burst,
+        }
+        stored += insert_ignore(session, TrustRating.__table__, row) is not None
+    return stored
+
+
+def record_incident(
+    session: Session,
+    rt: Runtime,
+    reporter: Reporter | None,
+    *,
+    kind: str,
+    locality_id: int,
+    occurred: str,
+    danger_now: bool,
+    text: str | None,
+    source: str,
+    source_ref: str,
+    ref_code: str,
+    now: dt.datetime,
+) -> str | None:
+    """Store one incident; its reference code, or None if this source_ref was stored."""
+    existing = session.scalar(select(Incident.ref_code).where(Incident.source_ref == source_ref))
+    if existing is not None:
+        return None
+    burst = _is_burst(session, Incident, locality_id, reporter.id, now) if reporter else False
+    for attempt in range(5):
+        code = ref_code if attempt == 0 else new_ref_code()
+        taken = session.scalar(select(Incident.id).where(Incident.ref_code == code))
+        if taken is None:
+            break
+    session.add(
+        Incident(
+            ref_code=code,
+            kind=kind,
+            locality_id=locality_id,
+            reporter_id=reporter.id if reporter else None,
+            occurred=occurred,
+            reported_at=now,
+            danger_now=danger_now,
+            text_enc=rt.vault.encrypt(text) if text else None,
+            source=source,
+            source_ref=source_ref[:160],
+            burst=burst,
+        )
+    )
+    session.flush()
+    return code
+
+
+def subscribe(
+    session: Session,
+    rt: Runtime,
+    reporter: Reporter,
+    e164: str,
+    locality_id: int,
+    now: dt.datetime,
+) -> None:
+    """Consent to information messages for an area; the number is kept encrypted for as
+    long as the subscription lasts (and erased by STOP or leaving)."""
+    current = session.scalar(select(Subscription).where(Subscription.reporter_id == reporter.id))
+    if current is None:
+        session.add(
+            Subscription(
+                reporter_id=reporter.id,
+                locality_id=locality_id,
+                phone_enc=rt.vault.encrypt(e164),
+                created_at=now,
+            )
+        )
+    else:
+        current.locality_id = locality_id
+        current.phone_enc = rt.vault.encrypt(e164)
+    reporter.opted_out = False
+    session.flush()
+
+
+def unsubscribe(session: Session, reporter: Reporter) -> bool:
+    result = session.execute(delete(Subscription).where(Subscription.reporter_id == reporter.id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def apply_ussd_effect(
+    session: Session,
+    rt: Runtime,
+    reporter: Reporter,
+    e164: str,
+    provider: str,
+    session_id: str,
+    effect: fx.Effect,
+) -> None:
+    """Apply what a completed USSD step asks for, once per session however often the
+    step is resent."""
+    now = rt.now()
+    ref = f"ussd:{provider}:{session_id}"
+    places = gazetteer(rt)
+    if isinstance(effect, fx.SetLanguage):
+        reporter.language = effect.lang
+    elif isinstance(effect, fx.SetHome):
+        reporter.home_locality_id = places.id_of(effect.pcode)
+    elif isinstance(effect, fx.RecordRatings):
+        record_ratings(
+            session,
+            reporter,
+            places.id_of(effect.pcode),
+            effect.answers,
+            source="ussd",
+            source_ref=ref,
+            now=now,
+        )
+    elif isinstance(effect, fx.RecordIncident):
+        record_incident(
+            session,
+            rt,
+            reporter,
+            kind=effect.kind,
+            locality_id=places.id_of(effect.pcode),
+            occurred=effect.when,
+            danger_now=effect.danger_now,
+            text=None,
+            source="ussd",
+            source_ref=ref,
+            ref_code=effect.ref_code,
+            now=now,
+        )
+    elif isinstance(effect, fx.Subscribe):
+        subscribe(session, rt, reporter, e164, places.id_of(effect.pcode), now)
+    elif isinstance(effect, fx.Unsubscribe):
+        unsubscribe(session, reporter)
+    session.flush()

@@ -1,0 +1,114 @@
+"""A USSD step: the whole `text` path in, one screen out, effects applied once.
+
+The menu is a pure function of the path (gateway.domain.ussd_menu), so a resent step
+gives the same screen; the effects it asks for are keyed by the session, so a resent
+last step stores its report once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gateway.db import DB_UNAVAILABLE, transaction
+from gateway.domain.ussd_catalog import Menu
+from gateway.domain.ussd_menu import load_menu, respond
+from gateway.domain.ussd_types import Place, Screen, UssdContext
+from gateway.models import Reporter, Subscription, UssdSession
+from gateway.phones import normalize_phone
+from gateway.runtime import Runtime
+from gateway.services import reports
+from gateway.services.localities import gazetteer
+from gateway.services.replies import catalogues
+from gateway.services.reporters import identify_reporter
+from gateway.services.upsert import insert_ignore
+
+log = logging.getLogger(__name__)
+MAX_PATH = 2000
+
+
+def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text: str) -> str:
+    """The `CON ...`/`END ...` answer to one USSD request. Raises PhoneError for a
+    number outside PHONE_REGIONS; a database outage ends the session politely."""
+    e164 = normalize_phone(phone, rt.settings.phone_regions)
+    language = rt.settings.default_language
+    try:
+        with transaction(rt.sessions) as session:
+            reporter = identify_reporter(session, rt.pseudonyms, e164, rt.now())
+            language = reporter.language or language
+            _touch_session(session, rt, provider, session_id, reporter.id)
+            screen = respond(text[:MAX_PATH], _context(session, rt, reporter, session_id), menu(rt))
+            for effect in screen.effects:
+                reports.apply_ussd_effect(session, rt, reporter, e164, provider, session_id, effect)
+        return screen.wire()
+    except DB_UNAVAILABLE:
+        log.warning("database unavailable during a USSD step")
+        return "END " + catalogues(rt).render(language, "service_unavailable")
+
+
+def menu(rt: Runtime) -> Menu:
+    return rt.cached("ussd_menu", load_menu)
+
+
+def primary_question(rt: Runtime) -> str:
+    """The questionnaire's first question (trust in the DSF): what an SMS rating answers
+    and what the trust index is computed on."""
+    return menu(rt).questions[0].id
+
+
+def _context(session: Session, rt: Runtime, reporter: Reporter, session_id: str) -> UssdContext:
+    places = gazetteer(rt)
+    home = places.place(reporter.home_locality_id) if reporter.home_locality_id else None
+    subscribed = session.scalar(
+        select(Subscription.id).where(Subscription.reporter_id == reporter.id)
+    )
+    return UssdContext(
+        session_id=session_id,
+        language=reporter.language,
+        home=home,
+        subscribed=subscribed is not None,
+        search=lambda typed: places.search(typed, limit=4),
+        children=places.children,
+        default_language=rt.settings.default_language,
+    )
+
+
+def _touch_session(
+    session: Session, rt: Runtime, provider: str, session_id: str, reporter_id: int
+) -> None:
+    now = rt.now()
+    insert_ignore(
+        session,
+        UssdSession.__table__,
+        {
+            "provider": provider,
+            "session_id": session_id[:100],
+            "reporter_id": reporter_id,
+            "started_at": now,
+            "last_step_at": now,
+            "steps": 0,
+        },
+    )
+    session.execute(
+        update(UssdSession)
+        .where(UssdSession.provider == provider, UssdSession.session_id == session_id[:100])
+        .values(steps=UssdSession.steps + 1, last_step_at=now)
+    )
+
+
+def record_session_end(
+    rt: Runtime, *, provider: str, session_id: str, status: str, cause: str | None
+) -> None:
+    """Africa's Talking's end-of-session event: kept on the session for monitoring
+    (how many sessions time out or fail on a network)."""
+    with transaction(rt.sessions) as session:
+        session.execute(
+            update(UssdSession)
+            .where(UssdSession.provider == provider, UssdSession.session_id == session_id[:100])
+            .values(status=(status[:20] + (f": {cause[:8]}" if cause else ""))[:30])
+        )
+
+
+__all__ = ["Place", "Screen", "answer_ussd", "record_session_end"]

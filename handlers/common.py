@@ -1,0 +1,46 @@
+"""What every webhook does the same way: required fields, secrets compared in
+constant time, and a database outage answered so the provider retries."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+
+from flask import Response, current_app
+
+from gateway.runtime import Runtime
+
+
+class MissingField(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def runtime() -> Runtime:
+    rt: Runtime = current_app.extensions["gateway"]
+    return rt
+
+
+def required(form: Mapping[str, str], *names: str) -> dict[str, str]:
+    """The named fields (present, possibly empty for `text`-like fields); raise
+    MissingField naming the first one absent."""
+    values = {}
+    for name in names:
+        value = form.get(name)
+        if value is None:
+            raise MissingField(name)
+        values[name] = value
+    return values
+
+
+def plain(body: str, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="text/plain")
+
+
+def missing(exc: MissingField) -> Response:
+    return plain(f"missing field: {exc.name}", 400)
+
+
+def same_secret(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())

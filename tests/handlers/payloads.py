@@ -1,0 +1,101 @@
+"""Provider payloads in their real shapes (see shared/reference/providers.md)."""
+
+from __future__ import annotations
+
+PHONE = "+22376123456"
+OTHER_PHONE = "+22365432109"
+
+
+def at_sms(**changes: str) -> dict[str, str]:
+    form = {
+        "linkId": "03090445075804249226",
+        "text": "CONFIANCE 4 Sevare",
+        "to": "36000",
+        "id": "ec9adc86-51d5-4bc8-8eb0-d8ab0bb53dc3",
+        "date": "2026-11-02T09:30:00Z",
+        "from": PHONE,
+        "networkCode": "61001",
+    }
+    form.update(changes)
+    return form
+
+
+def at_ussd(**changes: str) -> dict[str, str]:
+    form = {
+        "phoneNumber": PHONE,
+        "serviceCode": "*384*44135#",
+        "text": "",
+        "sessionId": "ATUid_7c898d72eb11f723ed8ea05ef232f279",
+        "networkCode": "61002",
+    }
+    form.update(changes)
+    return form
+
+
+def at_ussd_event(**changes: str) -> dict[str, str]:
+    form = {
+        "date": "2026-11-02 09:31:00",
+        "sessionId": "ATUid_7c898d72eb11f723ed8ea05ef232f279",
+        "serviceCode": "*384*44135#",
+        "networkCode": "61002",
+        "phoneNumber": PHONE,
+        "status": "Incomplete",
+        "cost": "XOF 0.00",
+        "durationInMillis": "20135",
+        "hopsCount": "3",
+        "input": "1*2",
+        "lastAppResponse": "CON Quelle confiance",
+        "errorMessage": "",
+    }
+    form.update(changes)
+    return form
+
+
+def at_delivery(**changes: str) -> dict[str, str]:
+    form = {
+        "id": "ATXid_dda018a640edfcc5d2ce455de3e4a6e7",
+        "status": "Success",
+        "phoneNumber": PHONE,
+        "networkCode": "61001",
+        "failureReason": "",
+    }
+    form.update(changes)
+    return form
+
+
+def twilio_sms(**changes: str) -> dict[str, str]:
+    form = {
+        "ToCountry": "ML",
+        "SmsMessageSid": "SMe287d7109a5a925f182f0e07fe5b223b",
+        "NumMedia": "0",
+        "SmsSid": "SMe287d7109a5a925f182f0e07fe5b223b",
+        "SmsStatus": "received",
+        "Body": "TRUST 4 Mopti",
+        "FromCountry": "ML",
+        "To": "+22320202020",
+        "NumSegments": "1",
+        "MessageSid": "SMe287d7109a5a925f182f0e07fe5b223b",
+        "AccountSid": "AC" + "0" * 32,
+        "From": PHONE,
+        "ApiVersion": "2010-04-01",
+    }
+    form.update(changes)
+    return form
+
+
+def twilio_status(**changes: str) -> dict[str, str]:
+    form = {
+        "SmsStatus": "delivered",
+        "MessageStatus": "delivered",
+        "To": PHONE,
+        "MessageSid": "SM0b6e2697aae04182a9f5b5c7a8994c7f",
+        "AccountSid": "AC" + "0" * 32,
+        "From": "+22320202020",
+        "ApiVersion": "2010-04-01",
+    }
+    form.update(changes)
+    return form
+
+
+def without(form: dict[str, str], field: str) -> dict[str, str]:
+    return {k: v for k, v in form.items() if k != field}

@@ -1,0 +1,385 @@
+"""The SMS grammar understands messages as people really type them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.domain.sms_grammar import (
+    DEFAULT_PATH,
+    Command,
+    Grammar,
+    GrammarError,
+    Intent,
+    load_grammar,
+    parse,
+    split_locality,
+)
+
+T, N, P, J, S = Intent.TRUST, Intent.INCIDENT, Intent.PLACE, Intent.JOIN, Intent.STOP
+L, H, A, C, U = Intent.LANG, Intent.HELP, Intent.ACK, Intent.CLOSE, Intent.UNKNOWN
+
+
+class Want(NamedTuple):
+    intent: Intent
+    rating: int | None = None
+    place: str | None = None
+    code: str | None = None
+    lang: str | None = None
+
+
+@pytest.fixture(scope="module")
+def grammar() -> Grammar:
+    return load_grammar()
+
+
+# (message, what a person reading it would understand)
+MESSAGES: list[tuple[str, Want]] = [
+    # trust ratings, French
+    ("CONFIANCE 4 Mopti", Want(T, 4, "mopti")),
+    ("confiance 4 mopti", Want(T, 4, "mopti")),
+    ("Confiance 3 Sévaré", Want(T, 3, "sevare")),
+    ("confiance4", Want(T, 4)),
+    ("CONFIANCE:4", Want(T, 4)),
+    ("confiance:5 bandiagara", Want(T, 5, "bandiagara")),
+    ("Confiance 2, Djenné", Want(T, 2, "djenne")),
+    ("CONFIANCE   1    Gao", Want(T, 1, "gao")),
+    ("confiance 4mopti", Want(T, 4, "mopti")),
+    ("CONFIENCE 3 Mopti", Want(T, 3, "mopti")),
+    ("CONFIANSE 4 segou", Want(T, 4, "segou")),
+    ("confiace 2 kayes", Want(T, 2, "kayes")),
+    ("confience 5 bankass", Want(T, 5, "bankass")),
+    ("bonjour confiance 4 mopti", Want(T, 4, "mopti")),
+    ("Bjr confiance 3 Douentza", Want(T, 3, "douentza")),
+    ("Salut, CONFIANCE 2 koro", Want(T, 2, "koro")),
+    ("confiance 4 mopti merci", Want(T, 4, "mopti")),
+    ("Confiance 5 Tombouctou svp", Want(T, 5, "tombouctou")),
+    ("confiance 4/5 mopti", Want(T, 4, "mopti")),
+    ("confiance 3 sur 5 a Sevare", Want(T, 3, "sevare")),
+    ("confiance quatre mopti", Want(T, 4, "mopti")),
+    ("CONFIANCE Mopti 4", Want(T, 4, "mopti")),
+    ("confiance 2 a Bourem", Want(T, 2, "bourem")),
+    ("Confiance 1 Gourma-Rharous", Want(T, 1, "gourma rharous")),
+    ("confiance 3 san", Want(T, 3, "san")),
+    ("CONFIANCE 7", Want(T)),
+    ("confiance 0 mopti", Want(T, None, "mopti")),
+    ("confiance 45", Want(T)),
+    ("CONFIANCE Mopti", Want(T, None, "mopti")),
+    ("confiance", Want(T)),
+    ("confiance 3,5 mopti", Want(T, None, "mopti")),
+    ("NOTE 4 mopti", Want(T, 4, "mopti")),
+    ("je n'ai pas confiance 1 mopti", Want(T, 1, "mopti")),
+    ("Confiance est de 4 a mopti", Want(T, 4, "mopti")),
+    ("ma confiance est 3 pour sevare", Want(T, 3, "sevare")),
+    ("conf 4 mopti", Want(T, 4, "mopti")),
+    ("Bonjour je veux donner ma note 4 pour Mopti", Want(T, 4, "mopti")),
+    ("Confiance. 4. Mopti.", Want(T, 4, "mopti")),
+    ("CONFIANCE 4 MOPTI - Amadou", Want(T, 4, "mopti")),
+    # trust ratings, English and Bambara
+    ("TRUST 4 Mopti", Want(T, 4, "mopti")),
+    ("trust 2 gao", Want(T, 2, "gao")),
+    ("trust-4mopti", Want(T, 4, "mopti")),
+    ("TRSUT 3 Timbuktu", Want(T, 3, "timbuktu")),
+    ("trusst 5 kidal", Want(T, 5, "kidal")),
+    ("Hello trust 4 Mopti thanks", Want(T, 4, "mopti")),
+    ("TRUST 4 Mopti Sent from my phone", Want(T, 4, "mopti")),
+    ("trust four mopti", Want(T, 4, "mopti")),
+    ("DANAYA 4 Mopti", Want(T, 4, "mopti")),
+    ("danaya 3 segou", Want(T, 3, "segou")),
+    ("I ni ce danaya 5 Djenne", Want(T, 5, "djenne")),
+    ("danaya naani san", Want(T, 4, "san")),
+    ("DANNAYA 2 koutiala", Want(T, 2, "koutiala")),
+    # bare numbers
+    ("4 Mopti", Want(T, 4, "mopti")),
+    ("4", Want(T, 4)),
+    ("5 sevare", Want(T, 5, "sevare")),
+    ("3 merci", Want(T, 3)),
+    # incidents
+    ("INCIDENT Sevare tirs entendus", Want(N)),
+    ("incident sévaré tirs entendus cette nuit", Want(N)),
+    ("ALERTE Mopti hommes armés vus", Want(N)),
+    ("alert gao shots fired", Want(N)),
+    ("Incidant Bandiagara vol de betail", Want(N)),
+    ("insident Douentza enlevement", Want(N)),
+    ("alerte: mine sur la route de Boni", Want(N)),
+    ("INCIDENTMopti attaque", Want(N)),
+    ("bonsoir incident koro attaque du village", Want(N)),
+    ("je veux signaler un incident a Sevare", Want(N)),
+    ("KASARA Mopti marifa ci", Want(N)),
+    ("balawu djenne", Want(N)),
+    ("REPORT Gao armed men", Want(N)),
+    ("alertes tenenkou conflit entre eleveurs", Want(N)),
+    ("Incident", Want(N)),
+    # place
+    ("LIEU Sevare", Want(P, place="sevare")),
+    ("lieu sévaré", Want(P, place="sevare")),
+    ("Lieu: Mopti", Want(P, place="mopti")),
+    ("lieu a bandiagara", Want(P, place="bandiagara")),
+    ("LEIU Mopti", Want(P, place="mopti")),
+    ("PLACE Gao", Want(P, place="gao")),
+    ("place timbuktu", Want(P, place="timbuktu")),
+    ("YORO Segou", Want(P, place="segou")),
+    ("yòrò djenne", Want(P, place="djenne")),
+    ("localite Niono", Want(P, place="niono")),
+    ("LIEU", Want(P)),
+    # join
+    ("ABONNER Mopti", Want(J, place="mopti")),
+    ("abonner sevare svp", Want(J, place="sevare")),
+    ("abonne mopti", Want(J, place="mopti")),
+    ("JOIN Gao", Want(J, place="gao")),
+    ("join", Want(J)),
+    ("ABONER Koro", Want(J, place="koro")),
+    ("TOGOSEBEN Mopti", Want(J, place="mopti")),
+    # stop
+    ("STOP", Want(S)),
+    ("stop", Want(S)),
+    ("stop.", Want(S)),
+    ("Stop!", Want(S)),
+    ("STOP STOP", Want(S)),
+    ("Arrêt", Want(S)),
+    ("ARRET", Want(S)),
+    ("arret svp", Want(S)),
+    ("arrêtez svp", Want(S)),
+    ("Arreter les messages", Want(S)),
+    ("desabonner", Want(S)),
+    ("Désabonnez moi", Want(S)),
+    ("svp stop", Want(S)),
+    ("ok stop", Want(S)),
+    ("merci stop", Want(S)),
+    ("stpo", Want(S)),
+    ("unsubscribe", Want(S)),
+    ("A DABILA", Want(S)),
+    ("dabila", Want(S)),
+    ("stop envoyer plus de messages", Want(S)),
+    # language
+    ("LANGUE BM", Want(L, lang="bm")),
+    ("langue bambara", Want(L, lang="bm")),
+    ("Langue français", Want(L, lang="fr")),
+    ("LANG EN", Want(L, lang="en")),
+    ("lang english", Want(L, lang="en")),
+    ("langue anglais", Want(L, lang="en")),
+    ("langue bamanankan", Want(L, lang="bm")),
+    ("Bambara", Want(L, lang="bm")),
+    ("KAN FR", Want(L, lang="fr")),
+    ("langue bambra", Want(L, lang="bm")),
+    # help
+    ("AIDE", Want(H)),
+    ("aide", Want(H)),
+    ("?", Want(H)),
+    ("??", Want(H)),
+    ("HELP", Want(H)),
+    ("hlep", Want(H)),
+    ("aide svp", Want(H)),
+    ("DEME", Want(H)),
+    ("dèmè", Want(H)),
+    ("menu", Want(H)),
+    # committee
+    ("OK A123", Want(A, code="A123")),
+    ("ok a 123", Want(A, code="A123")),
+    ("ok a123", Want(A, code="A123")),
+    ("Ok A-123", Want(A, code="A123")),
+    ("OKA123", Want(A, code="A123")),
+    ("VU A45", Want(A, code="A45")),
+    ("vu a45 merci", Want(A, code="A45")),
+    ("ACK B7", Want(A, code="B7")),
+    ("ack", Want(A)),
+    ("SON A12", Want(A, code="A12")),
+    ("CLOS A123", Want(C, code="A123")),
+    ("clos a123 calme revenu", Want(C, code="A123")),
+    ("CLOSE A9", Want(C, code="A9")),
+    ("cloture A77", Want(C, code="A77")),
+    ("A BANNA A5", Want(C, code="A5")),
+    ("clos", Want(C)),
+    # not commands: a person would not read these as a command either
+    ("okay merci", Want(U)),
+    ("ok merci", Want(U)),
+    ("bonjour", Want(U)),
+    ("je ne sais pas", Want(U)),
+    ("Merci", Want(U)),
+    ("qui êtes vous", Want(U)),
+    ("c'est quoi ce numero", Want(U)),
+    ("Arrêté hier à Mopti par des militaires", Want(U)),
+    ("chose grave a Mopti", Want(U)),
+    ("7", Want(U)),
+    ("", Want(U)),
+    ("   ", Want(U)),
+    ("...", Want(U)),
+    ("Mopti", Want(U)),
+    ("la vie est dure ici", Want(U)),
+    ("au lieu de venir", Want(U)),
+]
+
+# Messages a person would not understand as a command either (no keyword, no
+# number); every UNKNOWN answer must be one of these.
+NOT_COMMANDS = {text for text, want in MESSAGES if want.intent is U}
+
+
+def _understood(command: Command, want: Want) -> bool:
+    if command.intent is not want.intent:
+        return False
+    if want.intent is T and command.rating != want.rating:
+        return False
+    if want.intent in (T, P, J) and command.locality_text != want.place:
+        return False
+    if want.intent in (A, C) and command.alert_code != want.code:
+        return False
+    return not (want.intent is L and command.lang_code != want.lang)
+
+
+def test_the_table_is_large_enough() -> None:
+    assert len(MESSAGES) >= 110
+    assert len({text for text, _ in MESSAGES}) == len(MESSAGES)
+
+
+def test_at_least_95_percent_of_real_messages_are_understood(grammar: Grammar) -> None:
+    misses = []
+    for text, want in MESSAGES:
+        command = parse(text, grammar)
+        if not _understood(command, want):
+            misses.append((text, want, command))
+    for text, want, command in misses:
+        print(f"MISS {text!r}: wanted {want}, got {command}")
+    rate = 1 - len(misses) / len(MESSAGES)
+    print(f"understood {len(MESSAGES) - len(misses)}/{len(MESSAGES)} = {rate:.1%}")
+    assert rate >= 0.95
+
+
+def test_every_unknown_is_something_a_person_would_not_understand(grammar: Grammar) -> None:
+    unknown = {text for text, _ in MESSAGES if parse(text, grammar).intent is U}
+    assert unknown <= NOT_COMMANDS, sorted(unknown - NOT_COMMANDS)
+
+
+@pytest.mark.parametrize(
+    "text", ["okay merci", "bonjour", "je ne sais pas", "ok", "vu", "chose", "Merci beaucoup"]
+)
+def test_everyday_words_are_not_keywords(grammar: Grammar, text: str) -> None:
+    assert parse(text, grammar).intent is U
+
+
+@pytest.mark.parametrize(
+    "text", ["STOP", "stop.", "Stop", "Arrêt", "ARRET", "arret svp", "arrêt!!", " stop ", "STOP\n"]
+)
+def test_stop_is_always_recognised(grammar: Grammar, text: str) -> None:
+    assert parse(text, grammar).intent is S
+
+
+def test_a_rating_out_of_range_says_why(grammar: Grammar) -> None:
+    command = parse("CONFIANCE 7 Mopti", grammar)
+    assert (command.intent, command.rating, command.rating_error) == (T, None, "out_of_range")
+    assert command.locality_text == "mopti"
+    assert parse("CONFIANCE Mopti", grammar).rating_error == "missing"
+    assert parse("CONFIANCE 4 Mopti", grammar).rating_error is None
+
+
+def test_the_language_is_guessed_from_the_keyword(grammar: Grammar) -> None:
+    assert parse("CONFIANCE 4", grammar).language == "fr"
+    assert parse("TRUST 4", grammar).language == "en"
+    assert parse("DANAYA 4", grammar).language == "bm"
+    assert parse("STOP", grammar).language is None  # French and English alike
+    assert parse("4 Mopti", grammar).language is None
+
+
+def test_an_incident_keeps_what_was_written_and_guesses_the_kind(grammar: Grammar) -> None:
+    command = parse("INCIDENT Sévaré tirs entendus!", grammar)
+    assert command.free_text == "Sévaré tirs entendus!"
+    assert command.locality_text is None
+    assert command.incident_kind == "attack"
+    kinds = {
+        "INCIDENT Mopti hommes armés ont enlevé 2 personnes": "kidnapping",
+        "alerte Boni mine sur la route": "explosive",
+        "incident Koro vol de bétail": "banditry",
+        "ALERT Gao armed men seen": "threat",
+        "incident Djenne conflit entre communautés": "intercommunal",
+        "INCIDENT Mopti des militaires ont frappé des civils": "abuse",
+        "INCIDENT Mopti quelque chose": "other",
+    }
+    for text, kind in kinds.items():
+        assert parse(text, grammar).incident_kind == kind, text
+
+
+def test_a_close_keeps_the_outcome(grammar: Grammar) -> None:
+    command = parse("CLOS A123 calme revenu, patrouille passée", grammar)
+    assert command.alert_code == "A123"
+    assert command.free_text == "calme revenu, patrouille passée"
+
+
+def test_a_number_alone_is_also_a_choice(grammar: Grammar) -> None:
+    assert parse("2", grammar).choice == 2
+    assert parse(" 7 ", grammar).choice == 7
+    assert parse("2 Mopti", grammar).choice is None
+
+
+def test_near_misses_are_flagged(grammar: Grammar) -> None:
+    assert parse("CONFIENCE 3", grammar).near_miss
+    assert not parse("CONFIANCE 3", grammar).near_miss
+
+
+def test_split_locality_takes_the_longest_known_leading_words() -> None:
+    known = {"sevare", "gourma rharous", "mopti"}
+
+    def is_locality(words: str) -> bool:
+        return words.lower().replace("-", " ") in known
+
+    assert split_locality("Gourma Rharous tirs entendus", is_locality) == (
+        "Gourma Rharous",
+        "tirs entendus",
+    )
+    assert split_locality("Sevare tirs", is_locality) == ("Sevare", "tirs")
+    assert split_locality("a Sevare tirs", is_locality, skip={"a"}) == ("Sevare", "tirs")
+    assert split_locality("tirs entendus a Mopti", is_locality, skip={"a"}) == (
+        "Mopti",
+        "tirs entendus",
+    )
+    assert split_locality("tirs entendus", is_locality) == (None, "tirs entendus")
+    assert split_locality("", is_locality) == (None, "")
+
+
+def test_a_bad_keywords_file_names_the_problem(tmp_path: Path) -> None:
+    good = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    cases: dict[str, Callable[[Any], object]] = {
+        "languages.fr.intents.trust": lambda d: d["languages"]["fr"]["intents"].pop("trust"),
+        "is also stop": lambda d: d["languages"]["en"]["intents"]["help"].append("STOP"),
+        "unknown kind": lambda d: d["languages"]["fr"]["incident_kinds"].update(fire=["FEU"]),
+        "reviewed_by_speaker": lambda d: d["languages"]["bm"].update(reviewed_by_speaker="no"),
+        "unknown intent": lambda d: d["languages"]["fr"]["intents"].update(dance=["DANSE"]),
+    }
+    for needle, spoil in cases.items():
+        data = json.loads(json.dumps(good))
+        spoil(data)
+        path = tmp_path / "keywords.json"
+        path.write_text(json.dumps(data), encoding="utf-8")
+        with pytest.raises(GrammarError, match=needle):
+            load_grammar(path)
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    with pytest.raises(GrammarError, match=r"broken\.json: cannot read"):
+        load_grammar(tmp_path / "broken.json")
+
+
+def test_bambara_is_marked_as_not_reviewed() -> None:
+    data = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    assert data["languages"]["bm"]["reviewed_by_speaker"] is False
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(),
+        st.text(max_size=5000),
+        st.binary().map(lambda b: b.decode("latin-1")),
+        st.text(alphabet="confiance stop 0123456789?.,:-/ aAéÉèɛɔ\x00\ud800", max_size=200),
+        st.lists(st.sampled_from(["ok", "a", "123", "stop", "lieu", "4", "/", "5"])).map(" ".join),
+    )
+)
+def test_parse_never_raises(grammar: Grammar, text: str) -> None:
+    assert isinstance(parse(text, grammar), Command)
+
+
+def test_parse_copes_with_a_very_long_message(grammar: Grammar) -> None:
+    assert parse("INCIDENT Mopti " + "tirs " * 50_000, grammar).intent is N
+    assert isinstance(parse("\ud800" * 10_000, grammar), Command)
