@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from gateway.domain.locality_match import Entry, LocalityIndex, Resolution
 from gateway.domain.locality_match import Place as MatchPlace
+from gateway.domain.text import fold
 from gateway.domain.ussd_types import Place
 from gateway.models import Locality
 from gateway.models import Place as PlaceRow
@@ -50,7 +51,12 @@ class Gazetteer:
         return [Place(c.pcode, c.name) for c in self.index.match(text, limit=limit)]
 
     def children(self, pcode: str | None) -> list[Place]:
-        return [Place(e.pcode, e.name) for e in self.index.children(pcode)]
+        """What a caller browses: regions (then the refugee camps) at the top, then the
+        cercles of a region and the communes of a cercle, by name."""
+        entries = self.index.children(pcode)
+        if pcode is None:
+            entries = sorted(entries, key=lambda e: (e.kind != "region", fold(e.name)))
+        return [Place(e.pcode, e.name) for e in entries]
 
     def chain(self, locality_id: int) -> list[int]:
         """The locality and its ancestors, nearest first (commune, cercle, region)."""

@@ -37,9 +37,10 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
     try:
         with transaction(rt.sessions) as session:
             reporter = identify_reporter(session, rt.pseudonyms, e164, rt.now())
-            language = reporter.language or language
-            _touch_session(session, rt, provider, session_id, reporter.id)
-            screen = respond(text[:MAX_PATH], _context(session, rt, reporter, session_id), menu(rt))
+            start_language = _touch_session(session, rt, provider, session_id, reporter)
+            language = start_language or language
+            context = _context(session, rt, reporter, session_id, start_language)
+            screen = respond(text[:MAX_PATH], context, menu(rt))
             for effect in screen.effects:
                 reports.apply_ussd_effect(session, rt, reporter, e164, provider, session_id, effect)
         return screen.wire()
@@ -58,7 +59,9 @@ def primary_question(rt: Runtime) -> str:
     return menu(rt).questions[0].id
 
 
-def _context(session: Session, rt: Runtime, reporter: Reporter, session_id: str) -> UssdContext:
+def _context(
+    session: Session, rt: Runtime, reporter: Reporter, session_id: str, language: str | None
+) -> UssdContext:
     places = gazetteer(rt)
     home = places.place(reporter.home_locality_id) if reporter.home_locality_id else None
     subscribed = session.scalar(
@@ -66,7 +69,7 @@ def _context(session: Session, rt: Runtime, reporter: Reporter, session_id: str)
     )
     return UssdContext(
         session_id=session_id,
-        language=reporter.language,
+        language=language,
         home=home,
         subscribed=subscribed is not None,
         search=lambda typed: places.search(typed, limit=4),
@@ -76,8 +79,9 @@ def _context(session: Session, rt: Runtime, reporter: Reporter, session_id: str)
 
 
 def _touch_session(
-    session: Session, rt: Runtime, provider: str, session_id: str, reporter_id: int
-) -> None:
+    session: Session, rt: Runtime, provider: str, session_id: str, reporter: Reporter
+) -> str | None:
+    """Record the step; the language the caller had when this session began."""
     now = rt.now()
     insert_ignore(
         session,
@@ -85,17 +89,19 @@ def _touch_session(
         {
             "provider": provider,
             "session_id": session_id[:100],
-            "reporter_id": reporter_id,
+            "reporter_id": reporter.id,
+            "start_language": reporter.language,
             "started_at": now,
             "last_step_at": now,
             "steps": 0,
         },
     )
-    session.execute(
+    return session.execute(
         update(UssdSession)
         .where(UssdSession.provider == provider, UssdSession.session_id == session_id[:100])
         .values(steps=UssdSession.steps + 1, last_step_at=now)
-    )
+        .returning(UssdSession.start_language)
+    ).scalar()
 
 
 def record_session_end(

@@ -427,6 +427,7 @@ def upgrade() -> None:
         sa.Column("last_step_at", gateway.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("steps", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=30), nullable=True),
+        sa.Column("start_language", sa.String(length=2), nullable=True),
         sa.ForeignKeyConstraint(
             ["reporter_id"], ["reporters.id"], name=op.f("fk_ussd_sessions_reporter_id_reporters")
         ),

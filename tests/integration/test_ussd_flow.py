@@ -1,0 +1,107 @@
+"""USSD sessions through the real webhook, as a caller on a basic phone lives them."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from gateway.models import Incident, Reporter, Subscription, TrustRating, UssdSession
+from gateway.runtime import Runtime
+from tests.handlers.payloads import at_ussd
+
+URL = "/webhooks/africastalking/ussd"
+
+
+def dial(
+    client: FlaskClient, text: str, session: str = "ATUid_1", phone: str = "+22376000001"
+) -> str:
+    response = client.post(URL, data=at_ussd(text=text, sessionId=session, phoneNumber=phone))
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert body.startswith(("CON ", "END "))
+    return body
+
+
+def walk(client: FlaskClient, answers: list[str], **kw: str) -> list[str]:
+    """Every screen of a session, sending the whole path each time as the network does."""
+    return [dial(client, "*".join(answers[:i]), **kw) for i in range(len(answers) + 1)]
+
+
+def scalar(rt: Runtime, query: object) -> int:
+    with rt.sessions() as session:
+        return int(session.scalar(query) or 0)  # type: ignore[call-overload]
+
+
+def test_a_first_call_rates_trust_by_typing_a_village_and_is_stored_once(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    screens = walk(client, ["1", "1", "sevare", "1", "4", "3", "2", "5"])
+    assert "Langue" in screens[0]
+    assert "Tapez le nom" in screens[2]
+    assert "Sevare" in screens[3] or "Mopti" in screens[3]
+    assert screens[-1].startswith("END ")
+    dial(client, "1*1*sevare*1*4*3*2*5")  # the last step resent by the network
+    assert scalar(rt, select(func.count()).select_from(TrustRating)) == 4
+    with rt.sessions() as session:
+        reporter = session.scalars(select(Reporter)).one()
+        values = dict(session.execute(select(TrustRating.question, TrustRating.value)).all())
+    assert reporter.language == "fr"
+    assert reporter.home_locality_id is not None
+    assert values["trust_dsf"] == 4
+
+
+def test_the_language_chosen_once_is_remembered_for_the_next_call(client: FlaskClient) -> None:
+    walk(client, ["3", "0"], session="first")
+    again = dial(client, "", session="second")
+    assert "Rate" in again or "trust" in again.lower()
+    assert "Langue / Kan" not in again
+
+
+def test_an_incident_report_ends_with_a_code_and_is_stored_once_however_often_resent(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    walk(client, ["1", "3", "menaka", "1"])  # French, and a home: Ménaka
+    path = ["2", "1", "1", "1", "1", "1"]
+    screens = walk(client, path, session="report")
+    end = screens[-1]
+    assert end.startswith("END ")
+    for _ in range(3):
+        assert dial(client, "*".join(path), session="report") == end
+    with rt.sessions() as session:
+        incident = session.scalars(select(Incident)).one()
+    assert incident.ref_code in end
+    assert incident.danger_now is True
+    assert incident.kind == "attack"
+    assert incident.occurred == "today"
+
+
+def test_a_wrong_answer_repeats_the_question_with_a_hint(client: FlaskClient) -> None:
+    menu = dial(client, "1")
+    wrong = dial(client, "1*9")
+    assert wrong.startswith("CON ")
+    assert wrong != menu
+    assert menu.splitlines()[1] in wrong
+
+
+def test_browsing_lists_regions_first_and_pages_through_them(client: FlaskClient) -> None:
+    screens = walk(client, ["1", "3", "1"])
+    regions = screens[-1]
+    assert "Bamako" in regions and "Abala" not in regions.splitlines()[1]
+    assert "98." in regions
+
+
+def test_subscribe_then_leave(client: FlaskClient, rt: Runtime) -> None:
+    walk(client, ["1", "4", "mopti", "1"], session="join")
+    assert scalar(rt, select(func.count()).select_from(Subscription)) == 1
+    walk(client, ["4", "1"], session="leave")
+    assert scalar(rt, select(func.count()).select_from(Subscription)) == 0
+
+
+def test_sessions_are_counted_per_step(client: FlaskClient, rt: Runtime) -> None:
+    walk(client, ["1", "1"], session="counted")
+    assert scalar(rt, select(UssdSession.steps).where(UssdSession.session_id == "counted")) == 3
+
+
+def test_thousands_of_stars_get_a_screen_not_an_error(client: FlaskClient) -> None:
+    body = dial(client, "*" * 5000)
+    assert len(body) <= 164
