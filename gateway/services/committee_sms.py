@@ -11,13 +11,14 @@ from sqlalchemy import select
 from gateway.domain.sms_grammar import Command
 from gateway.domain.text import fold
 from gateway.models import Alert, Committee, CommitteeMember, Outcome
+from gateway.services import alert_actions
 from gateway.services.localities import gazetteer
 
 if TYPE_CHECKING:
     from gateway.services.sms import Conversation
 
 # Words after `CLOS A123` that say how it ended; anything else means resolved.
-OUTCOME_WORDS = {
+OUTCOME_WORDS: dict[str, alert_actions.CloseOutcome] = {
     "faux": "false_alarm",
     "fausse": "false_alarm",
     "false": "false_alarm",
@@ -73,8 +74,6 @@ def acknowledge(convo: Conversation, command: Command) -> Outcome:
     if found is None:
         return Outcome.REJECTED
     alert, member = found
-    from gateway.services import alert_actions
-
     try:
         alert_actions.acknowledge(convo.session, alert.id, f"member:{member.id}", convo.now)
     except alert_actions.AlertActionError:
@@ -90,17 +89,11 @@ def close(convo: Conversation, command: Command) -> Outcome:
         return Outcome.REJECTED
     alert, member = found
     words = fold(command.free_text or "").split()
-    from gateway.services import alert_actions
-
-    outcome = next((OUTCOME_WORDS[w] for w in words if w in OUTCOME_WORDS), "resolved")
+    outcome: alert_actions.CloseOutcome = next(
+        (OUTCOME_WORDS[w] for w in words if w in OUTCOME_WORDS), "resolved"
+    )
     try:
-        alert_actions.close(
-            convo.session,
-            alert.id,
-            f"member:{member.id}",
-            outcome,
-            convo.now,  # type: ignore[arg-type]
-        )
+        alert_actions.close(convo.session, alert.id, f"member:{member.id}", outcome, convo.now)
     except alert_actions.AlertActionError:
         convo.say("alert_already_closed", code=alert.code)
         return Outcome.REJECTED

@@ -1,0 +1,127 @@
+"""Committee members answer alerts by SMS; anyone else changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from gateway.crypto import mask_phone
+from gateway.db import transaction
+from gateway.models import (
+    Alert,
+    AlertEvent,
+    AlertState,
+    Committee,
+    CommitteeMember,
+    Locality,
+    OutboxMessage,
+)
+from gateway.runtime import Runtime
+from tests.handlers.payloads import at_sms
+
+MEMBER = "+22370000011"
+OTHER_AREA_MEMBER = "+22370000022"
+STRANGER = "+22370000033"
+
+
+@pytest.fixture
+def alert_code(rt: Runtime) -> str:
+    """An open alert in Sévaré's commune (Mopti), a committee for Mopti cercle with one
+    member, and a committee for Kidal with another."""
+    now = rt.now()
+    with transaction(rt.sessions) as s:
+        commune = s.scalars(
+            select(Locality).where(Locality.name == "Mopti", Locality.kind == "commune")
+        ).one()
+        cercle = s.get_one(Locality, commune.parent_id)
+        kidal = s.scalars(
+            select(Locality).where(Locality.name == "Kidal", Locality.kind == "region")
+        ).one()
+        for locality, phone, lang in ((cercle, MEMBER, "fr"), (kidal, OTHER_AREA_MEMBER, "en")):
+            committee = Committee(
+                name=f"CCS {locality.name}", locality_id=locality.id, created_at=now
+            )
+            s.add(committee)
+            s.flush()
+            s.add(
+                CommitteeMember(
+                    committee_id=committee.id,
+                    name="Membre",
+                    phone_hash=rt.pseudonyms.pseudonym(phone),
+                    phone_enc=rt.vault.encrypt(phone),
+                    phone_hint=mask_phone(phone),
+                    language=lang,
+                )
+            )
+        s.add(
+            Alert(
+                code="A123",
+                rule="trust_drop",
+                locality_id=commune.id,
+                severity=2,
+                state=AlertState.OPEN,
+                opened_at=now,
+                figures={},
+                last_seen_at=now,
+            )
+        )
+    return "A123"
+
+
+def texted(client: FlaskClient, rt: Runtime, phone: str, text: str, n: int) -> str:
+    response = client.post(
+        "/webhooks/africastalking/sms", data=at_sms(id=f"c{n}", text=text, **{"from": phone})
+    )
+    assert response.status_code == 200
+    with rt.sessions() as s:
+        bodies = s.scalars(
+            select(OutboxMessage.body).where(
+                OutboxMessage.dedupe_key.startswith(f"reply:africastalking:c{n}:")
+            )
+        ).all()
+    return " ".join(bodies)
+
+
+def state(rt: Runtime) -> tuple[AlertState, str | None, list[str]]:
+    with rt.sessions() as s:
+        alert = s.scalars(select(Alert)).one()
+        actors = s.scalars(select(AlertEvent.actor).order_by(AlertEvent.id)).all()
+    return alert.state, alert.outcome, list(actors)
+
+
+def test_ok_from_a_member_acknowledges_and_records_who(
+    client: FlaskClient, rt: Runtime, alert_code: str
+) -> None:
+    reply = texted(client, rt, MEMBER, f"ok {alert_code.lower()}", 1)
+    assert "A123" in reply
+    st, _, actors = state(rt)
+    assert st is AlertState.ACKNOWLEDGED
+    assert actors and actors[-1].startswith("member:")
+
+
+def test_close_with_a_word_records_the_outcome(
+    client: FlaskClient, rt: Runtime, alert_code: str
+) -> None:
+    texted(client, rt, MEMBER, f"CLOS {alert_code} fausse alerte", 1)
+    assert state(rt)[:2] == (AlertState.CLOSED, "false_alarm")
+    again = texted(client, rt, MEMBER, f"CLOS {alert_code}", 2)
+    assert "A123" in again
+    assert state(rt)[1] == "false_alarm"
+
+
+@pytest.mark.parametrize(("phone", "word"), [(STRANGER, "comit"), (OTHER_AREA_MEMBER, "committee")])
+def test_ok_from_a_stranger_or_another_area_changes_nothing(
+    client: FlaskClient, rt: Runtime, alert_code: str, phone: str, word: str
+) -> None:
+    reply = texted(client, rt, phone, f"OK {alert_code}", 1)
+    assert word in reply.lower()
+    assert state(rt) == (AlertState.OPEN, None, [])
+
+
+def test_an_unknown_code_is_answered_clearly(
+    client: FlaskClient, rt: Runtime, alert_code: str
+) -> None:
+    reply = texted(client, rt, MEMBER, "VU A999", 1)
+    assert "A999" in reply
+    assert state(rt)[0] is AlertState.OPEN
