@@ -58,3 +58,15 @@ def _load(rt: Runtime) -> None:
         raise click.ClickException(str(exc)) from exc
     rt.forget("gazetteer")
     click.echo("gazetteer: " + ", ".join(f"{n} {kind}" for kind, n in sorted(summary.items())))
+
+
+keys_group = AppGroup("keys", help="Key rotation (see README: Rotating keys).")
+
+
+@keys_group.command("rotate-data")
+def keys_rotate_data() -> None:
+    """Re-encrypt every stored number and free text under DATA_KEY (old values are read
+    with DATA_KEY_PREVIOUS); then DATA_KEY_PREVIOUS can be removed."""
+    from gateway.services.keys import rotate_data_key
+
+    click.echo(f"re-encrypted {rotate_data_key(_runtime())} values")
