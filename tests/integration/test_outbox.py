@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -350,10 +351,6 @@ def test_a_number_that_cannot_be_decrypted_goes_dead_unsent(rt: Runtime, clock: 
 
 
 def _cli(app: Flask, *args: str) -> Result:
-    from gateway.cli.outbox import outbox_group
-
-    if "outbox" not in app.cli.commands:
-        app.cli.add_command(outbox_group)
     result: Result = app.test_cli_runner().invoke(args=list(args))
     return result
 
@@ -442,12 +439,5 @@ def test_two_dispatchers_send_every_message_exactly_once(rt: Runtime, clock: Clo
 
 def _with_fallback(rt: Runtime) -> Runtime:
     """The same runtime with SMS_FALLBACK_PROVIDER=twilio (senders are passed in)."""
-    from dataclasses import replace
-
     rt.settings = replace(rt.settings, sms_fallback_provider="twilio")
     return rt
-
-
-@pytest.fixture(autouse=True)
-def _temporary_no_web(monkeypatch: pytest.MonkeyPatch) -> None:  # TEMPORARY: remove
-    monkeypatch.setattr("gateway.web.register_web", lambda app: None)
