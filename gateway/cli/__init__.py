@@ -8,8 +8,18 @@ from flask import Flask
 
 def register_cli(app: Flask) -> None:
     from gateway.cli.database import db_group, gazetteer_group, keys_group
+    from gateway.cli.data import committees_group, demo_group, import_group
     from gateway.cli.outbox import outbox_group
     from gateway.cli.sim import sim_group
 
-    for group in (db_group, gazetteer_group, keys_group, outbox_group, sim_group):
+    for group in (
+        db_group,
+        gazetteer_group,
+        keys_group,
+        outbox_group,
+        sim_group,
+        import_group,
+        committees_group,
+        demo_group,
+    ):
         app.cli.add_command(group)
