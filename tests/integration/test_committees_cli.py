@@ -7,7 +7,6 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import select, text
 
-from gateway.cli.data import committees_group, demo_group, import_group
 from gateway.db import transaction
 from gateway.models import Committee, CommitteeMember
 from gateway.runtime import Runtime
@@ -18,9 +17,6 @@ PHONE = "+22376123456"
 
 
 def run_cli(app: Flask, *args: str) -> Result:
-    """Run a command of the groups the lead registers in gateway/cli/__init__.py."""
-    for group in (import_group, committees_group, demo_group):
-        app.cli.add_command(group)
     return app.test_cli_runner().invoke(args=list(args))
 
 

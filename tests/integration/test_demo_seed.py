@@ -12,7 +12,6 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import func, select
 
-from gateway.cli.data import committees_group, demo_group, import_group
 from gateway.domain.findings import Tally, check_incident_spike, check_trust_drop
 from gateway.domain.rules import load_rules
 from gateway.domain.trust_index import Aggregate
@@ -33,9 +32,6 @@ from tests.conftest import Clock
 
 
 def run_cli(app: Flask, *args: str) -> Result:
-    """Run a command of the groups the lead registers in gateway/cli/__init__.py."""
-    for group in (import_group, committees_group, demo_group):
-        app.cli.add_command(group)
     return app.test_cli_runner().invoke(args=list(args))
 
 

@@ -11,7 +11,6 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import func, select, text
 
-from gateway.cli.data import committees_group, demo_group, import_group
 from gateway.models import Incident, Reporter, TrustRating
 from gateway.runtime import Runtime
 from gateway.services.imports import read_ratings
@@ -28,9 +27,6 @@ GOOD_RATINGS = (
 
 
 def run_cli(app: Flask, *args: str) -> Result:
-    """Run a command of the groups the lead registers in gateway/cli/__init__.py."""
-    for group in (import_group, committees_group, demo_group):
-        app.cli.add_command(group)
     return app.test_cli_runner().invoke(args=list(args))
 
 
