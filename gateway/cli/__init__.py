@@ -11,6 +11,7 @@ def register_cli(app: Flask) -> None:
     from gateway.cli.data import committees_group, demo_group, import_group
     from gateway.cli.outbox import outbox_group
     from gateway.cli.sim import sim_group
+    from gateway.cli.users import users_group
 
     for group in (
         db_group,
@@ -21,5 +22,6 @@ def register_cli(app: Flask) -> None:
         import_group,
         committees_group,
         demo_group,
+        users_group,
     ):
         app.cli.add_command(group)

@@ -1,0 +1,34 @@
+"""The web console (blueprint `console`, mounted at /console) for admins, analysts and
+committee members. Views are split by concern; `access` holds who may see what,
+`i18n` the text, `security` the headers and CSRF."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+
+def register_console(app: Flask) -> None:
+    """Attach the console to `app`, with CSRF checked on its forms only."""
+    from gateway.console import (  # noqa: F401  (importing attaches the views)
+        alert_action_views,
+        alert_views,
+        audit_views,
+        auth_views,
+        committee_views,
+        incident_views,
+        outbox_views,
+        stub_views,
+    )
+    from gateway.console.security import init_csrf
+
+    init_csrf(app)
+    app.register_blueprint(bp)

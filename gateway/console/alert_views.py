@@ -1,0 +1,162 @@
+"""The alerts inbox and each alert's page: why it fired, where, who was told, what
+happened since. The actions (acknowledge, close, reopen) are in alert_action_views."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import abort, request
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from gateway.console import bp
+from gateway.console.access import area_of, current_user, runtime, with_descendants
+from gateway.console.pages import PAGE_SIZE, day_start, page_number, parse_day, render
+from gateway.models import (
+    Alert,
+    AlertEvent,
+    AlertState,
+    CommitteeMember,
+    Locality,
+    OutboxMessage,
+    Role,
+)
+from gateway.runtime import Runtime
+from gateway.services.alert_actions import OUTCOMES
+from gateway.services.localities import gazetteer
+
+RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "rules.json"
+
+
+def rule_params(rt: Runtime) -> dict[str, set[str]]:
+    """Each rule's parameter names, to tell rule values from measured figures."""
+
+    def load() -> dict[str, set[str]]:
+        rules = json.loads(RULES_FILE.read_text("utf-8"))["rules"]
+        return {name: set(rule.get("params", {})) for name, rule in rules.items()}
+
+    return rt.cached("console_rule_params", load)
+
+
+@dataclass(frozen=True)
+class Filters:
+    state: str
+    rule: str
+    place: str
+    since: dt.date | None
+    until: dt.date | None
+
+    @classmethod
+    def from_request(cls) -> Filters:
+        args = request.args
+        state = args.get("state", "")
+        return cls(
+            state=state if state in {s.value for s in AlertState} else "",
+            rule=args.get("rule", "").strip()[:30],
+            place=args.get("place", "").strip()[:120],
+            since=parse_day(args.get("since")),
+            until=parse_day(args.get("until")),
+        )
+
+
+def places_matching(session: Session, rt: Runtime, text: str) -> set[int]:
+    """Localities whose P-code is `text` or whose name contains it, with all under them."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    ids = session.scalars(
+        select(Locality.id).where(
+            or_(
+                Locality.pcode == text.upper(),
+                func.lower(Locality.name).like(f"%{escaped}%", escape="\\"),
+            )
+        )
+    ).all()
+    return with_descendants(rt, ids)
+
+
+def _filtered(query: Select[Any], f: Filters, session: Session, rt: Runtime) -> Select[Any]:
+    if f.state:
+        query = query.where(Alert.state == AlertState(f.state))
+    if f.rule:
+        query = query.where(Alert.rule == f.rule)
+    if f.place:
+        query = query.where(Alert.locality_id.in_(places_matching(session, rt, f.place)))
+    if f.since:
+        query = query.where(Alert.opened_at >= day_start(f.since))
+    if f.until:
+        query = query.where(Alert.opened_at < day_start(f.until + dt.timedelta(days=1)))
+    return query
+
+
+@bp.route("/alerts")
+def alerts() -> str:
+    rt = runtime()
+    f = Filters.from_request()
+    number = page_number()
+    with rt.sessions() as session:
+        query = _filtered(select(Alert), f, session, rt)
+        area = area_of(current_user(), session)
+        if area is not None:
+            query = query.where(Alert.locality_id.in_(area))
+        rows = session.scalars(
+            query.order_by(Alert.opened_at.desc(), Alert.id.desc())
+            .offset((number - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        ).all()
+    places = gazetteer(rt)
+    return render(
+        "alerts.html",
+        alerts=rows[:PAGE_SIZE],
+        names={a.locality_id: places.name_of(a.locality_id) for a in rows},
+        filters=f,
+        rules=sorted(rule_params(rt)),
+        states=[s.value for s in AlertState],
+        page=number,
+        more=len(rows) > PAGE_SIZE,
+    )
+
+
+def visible_alert(session: Session, alert_id: int) -> Alert:
+    """The alert, or 404 when it does not exist or is outside the user's area (the
+    same answer, so a committee user learns nothing of other areas)."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        abort(404)
+    area = area_of(current_user(), session)
+    if area is not None and alert.locality_id not in area:
+        abort(404)
+    return alert
+
+
+@bp.route("/alerts/<int:alert_id>")
+def alert_detail(alert_id: int) -> str:
+    rt = runtime()
+    with rt.sessions() as session:
+        alert = visible_alert(session, alert_id)
+        notified = session.execute(
+            select(OutboxMessage, CommitteeMember.name)
+            .outerjoin(CommitteeMember, CommitteeMember.id == OutboxMessage.member_id)
+            .where(OutboxMessage.alert_id == alert.id)
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        ).all()
+        events = session.scalars(
+            select(AlertEvent)
+            .where(AlertEvent.alert_id == alert.id)
+            .order_by(AlertEvent.at, AlertEvent.id)
+        ).all()
+    places = gazetteer(rt)
+    params = rule_params(rt).get(alert.rule, set())
+    figures = [(key, value, key in params) for key, value in (alert.figures or {}).items()]
+    return render(
+        "alert.html",
+        alert=alert,
+        chain=[(places.pcodes[i], places.name_of(i)) for i in places.chain(alert.locality_id)],
+        figures=figures,
+        notified=notified,
+        events=events,
+        outcomes=OUTCOMES,
+        can_act=current_user().role != Role.ANALYST,
+    )

@@ -1,0 +1,17 @@
+"""The audit log, read only, for admins."""
+
+from __future__ import annotations
+
+from gateway.console import bp
+from gateway.console.access import require, runtime
+from gateway.console.pages import PAGE_SIZE, page_number, render
+from gateway.models import Role
+from gateway.services import audit
+
+
+@bp.route("/audit")
+@require(Role.ADMIN)
+def audit_log() -> str:
+    with runtime().sessions() as session:
+        rows, pages = audit.page(session, page_number(), PAGE_SIZE)
+    return render("audit.html", rows=rows, page=min(page_number(), pages), pages=pages)

@@ -1,0 +1,64 @@
+"""Console text: every string comes from gateway/data/console/<lang>.json. French by
+default; English per user setting, or for the session with ?lang=en."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, g, request, session
+
+from gateway.runtime import Runtime
+
+CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "data" / "console"
+LANGUAGES = ("fr", "en")
+DEFAULT = "fr"
+
+
+def load_catalogues() -> dict[str, dict[str, str]]:
+    """Every catalogue, read from disk."""
+    return {
+        lang: json.loads((CATALOGUE_DIR / f"{lang}.json").read_text("utf-8")) for lang in LANGUAGES
+    }
+
+
+def _catalogues() -> dict[str, dict[str, str]]:
+    rt: Runtime = current_app.extensions["gateway"]
+    return rt.cached("console_catalogues", load_catalogues)
+
+
+def remember_choice() -> None:
+    """Keep a language picked with ?lang= for the rest of the session."""
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+
+
+def language() -> str:
+    """The session's choice, else the user's setting, else the gateway default."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    user = g.get("user")
+    if user is not None and user.language in LANGUAGES:
+        return str(user.language)
+    rt: Runtime = current_app.extensions["gateway"]
+    default = rt.settings.default_language
+    return default if default in LANGUAGES else DEFAULT
+
+
+def translate(key: str, **values: Any) -> str:
+    """The text for `key` in the current language (French when missing there); the key
+    itself when no catalogue has it, so a gap shows instead of breaking the page."""
+    catalogues = _catalogues()
+    text = catalogues[language()].get(key) or catalogues[DEFAULT].get(key)
+    if text is None:
+        return key
+    return text.format(**values) if values else text
+
+
+def translate_or(key: str, fallback: str) -> str:
+    """The text for `key`, or `fallback` (a code or a number's name) when none has it."""
+    catalogues = _catalogues()
+    return catalogues[language()].get(key) or catalogues[DEFAULT].get(key) or fallback

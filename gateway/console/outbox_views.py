@@ -1,0 +1,46 @@
+"""The outbox for admins: recent messages (masked numbers, status) and dead letters,
+which an admin may send for another round of attempts."""
+
+from __future__ import annotations
+
+from flask import redirect, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from gateway.console import bp
+from gateway.console.access import actor, current_user, require, runtime
+from gateway.console.pages import notify, render
+from gateway.db import transaction
+from gateway.models import Alert, OutboxMessage, Role
+from gateway.services import audit
+from gateway.services.outbox import dead_letters, retry_dead
+
+RECENT = 100
+
+
+@bp.route("/outbox")
+@require(Role.ADMIN)
+def outbox() -> str:
+    with runtime().sessions() as session:
+        recent = session.execute(
+            select(OutboxMessage, Alert.code)
+            .outerjoin(Alert, Alert.id == OutboxMessage.alert_id)
+            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+            .limit(RECENT)
+        ).all()
+        dead = dead_letters(session)
+    return render("outbox.html", recent=recent, dead=dead)
+
+
+@bp.route("/outbox/<int:message_id>/retry", methods=["POST"])
+@require(Role.ADMIN)
+def outbox_retry(message_id: int) -> Response:
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        if retry_dead(session, message_id, rt.now()):
+            who = actor(current_user())
+            audit.record(session, who, "outbox.retry", f"outbox:{message_id}", None, rt.now())
+            notify("outbox.done.retry")
+        else:
+            notify("outbox.error.retry", "error")
+    return redirect(url_for("console.outbox"))

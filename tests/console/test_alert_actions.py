@@ -1,0 +1,109 @@
+"""alert_actions: the one place an alert changes state."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from gateway.db import transaction
+from gateway.models import AlertEvent, AlertState, AuditLog
+from gateway.runtime import Runtime
+from gateway.services import alert_actions
+from gateway.services.alert_actions import AlertActionError
+from tests.console.conftest import MOPTI, add_alert
+
+
+def _events(rt: Runtime, alert_id: int) -> list[tuple[str, str, str]]:
+    with rt.sessions() as session:
+        rows = session.scalars(
+            select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)
+        )
+        return [(e.actor, e.action, e.state) for e in rows]
+
+
+def test_open_acknowledged_closed_then_reopened(rt: Runtime, ids: dict[str, int]) -> None:
+    alert = add_alert(rt, ids[MOPTI])
+    now = rt.now()
+    with transaction(rt.sessions) as s:
+        acked = alert_actions.acknowledge(s, alert.id, "ana@example.org", now, "on it")
+        assert acked.state == AlertState.ACKNOWLEDGED and acked.acknowledged_at == now
+    with transaction(rt.sessions) as s:
+        closed = alert_actions.close(s, alert.id, "member:3", "false_alarm", now)
+        assert (closed.state, closed.outcome) == (AlertState.CLOSED, "false_alarm")
+    with transaction(rt.sessions) as s:
+        reopened = alert_actions.reopen(s, alert.id, "ana@example.org", now, "seen again")
+        assert reopened.state == AlertState.OPEN
+        assert reopened.outcome is None and reopened.closed_at is None
+    assert _events(rt, alert.id) == [
+        ("ana@example.org", "acknowledge", "acknowledged"),
+        ("member:3", "close", "closed"),
+        ("ana@example.org", "reopen", "open"),
+    ]
+    with rt.sessions() as s:
+        audited = s.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
+    assert audited == ["alert.acknowledge", "alert.close", "alert.reopen"]
+
+
+def test_an_open_alert_closes_without_acknowledgement(rt: Runtime, ids: dict[str, int]) -> None:
+    alert = add_alert(rt, ids[MOPTI])
+    with transaction(rt.sessions) as s:
+        assert alert_actions.close(s, alert.id, "x", "resolved", rt.now()).state == "closed"
+
+
+def test_acknowledging_twice_changes_nothing(rt: Runtime, ids: dict[str, int]) -> None:
+    alert = add_alert(rt, ids[MOPTI])
+    for _ in range(2):
+        with transaction(rt.sessions) as s:
+            alert_actions.acknowledge(s, alert.id, "x", rt.now())
+    assert len(_events(rt, alert.id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "reason"),
+    [
+        ("closed", "acknowledge", "closed"),
+        ("closed", "close", "already_closed"),
+        ("open", "reopen", "not_closed"),
+        ("acknowledged", "reopen", "not_closed"),
+    ],
+)
+def test_invalid_transitions_are_refused(
+    rt: Runtime, ids: dict[str, int], state: str, action: str, reason: str
+) -> None:
+    alert = add_alert(rt, ids[MOPTI], state=AlertState(state))
+    calls = {
+        "acknowledge": lambda s: alert_actions.acknowledge(s, alert.id, "x", rt.now()),
+        "close": lambda s: alert_actions.close(s, alert.id, "x", "resolved", rt.now()),
+        "reopen": lambda s: alert_actions.reopen(s, alert.id, "x", rt.now(), "why"),
+    }
+    with pytest.raises(AlertActionError) as caught, transaction(rt.sessions) as s:
+        calls[action](s)
+    assert caught.value.reason == reason
+    assert _events(rt, alert.id) == []
+
+
+def test_closing_needs_a_known_outcome(rt: Runtime, ids: dict[str, int]) -> None:
+    alert = add_alert(rt, ids[MOPTI])
+    with pytest.raises(AlertActionError, match="outcome"), transaction(rt.sessions) as s:
+        alert_actions.close(s, alert.id, "x", "maybe", rt.now())  # type: ignore[arg-type]
+
+
+def test_reopening_needs_a_comment(rt: Runtime, ids: dict[str, int]) -> None:
+    alert = add_alert(rt, ids[MOPTI], state=AlertState.CLOSED)
+    with pytest.raises(AlertActionError, match="comment"), transaction(rt.sessions) as s:
+        alert_actions.reopen(s, alert.id, "x", rt.now(), "  ")
+
+
+def test_reopen_refused_while_another_alert_of_the_rule_is_open(
+    rt: Runtime, ids: dict[str, int]
+) -> None:
+    old = add_alert(rt, ids[MOPTI], state=AlertState.CLOSED)
+    add_alert(rt, ids[MOPTI])
+    with pytest.raises(AlertActionError) as caught, transaction(rt.sessions) as s:
+        alert_actions.reopen(s, old.id, "x", rt.now(), "again")
+    assert caught.value.reason == "other_open"
+
+
+def test_an_unknown_alert_is_an_error(rt: Runtime) -> None:
+    with pytest.raises(alert_actions.AlertNotFound), transaction(rt.sessions) as s:
+        alert_actions.acknowledge(s, 999_999, "x", rt.now())

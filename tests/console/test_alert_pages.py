@@ -1,0 +1,87 @@
+"""The alerts inbox (filters) and an alert's page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask.testing import FlaskClient
+
+from gateway.db import transaction
+from gateway.models import AlertEvent, AlertState, ConsoleUser, OutboxMessage, OutboxStatus, Role
+from gateway.runtime import Runtime
+from tests.console.conftest import KAYES, MOPTI, SOCOURA, add_alert, days
+
+AsRole = Callable[[Role], tuple[FlaskClient, ConsoleUser]]
+
+
+def _codes(client: FlaskClient, query: str) -> set[str]:
+    html = client.get(f"/console/alerts?{query}").get_data(as_text=True)
+    return {word for word in html.replace("<", " ").replace(">", " ").split() if word[:2] == "Z-"}
+
+
+def test_the_inbox_filters_by_state_rule_place_and_dates(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    client, _ = as_role(Role.ANALYST)
+    now = rt.now()
+    add_alert(rt, ids[MOPTI], code="Z-1", opened_at=now - days(40))
+    add_alert(rt, ids[SOCOURA], code="Z-2", rule="incident_spike", opened_at=now - days(3))
+    add_alert(rt, ids[KAYES], code="Z-3", state=AlertState.CLOSED, opened_at=now)
+    assert _codes(client, "") == {"Z-1", "Z-2", "Z-3"}
+    assert _codes(client, "state=closed") == {"Z-3"}
+    assert _codes(client, "rule=incident_spike") == {"Z-2"}
+    assert _codes(client, "place=socoura") == {"Z-2"}
+    assert _codes(client, "place=ML05") == {"Z-1", "Z-2"}  # the Mopti region
+    assert _codes(client, "place=ML050") == set()  # a P-code must be whole
+    assert _codes(client, "place=ml05&rule=incident_spike") == {"Z-2"}
+    assert _codes(client, "place=mopti") == {"Z-1", "Z-2"}  # the region and all under it
+    since = (now - days(5)).date().isoformat()
+    assert _codes(client, f"since={since}") == {"Z-2", "Z-3"}
+    assert _codes(client, f"until={since}") == {"Z-1"}
+    assert _codes(client, "since=garbage&place=%25") == set()  # % is a letter, not a wildcard
+
+
+def test_an_alert_page_says_why_where_who_and_what_happened(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    client, _ = as_role(Role.ADMIN)
+    alert = add_alert(rt, ids[SOCOURA], code="Z-9")
+    with transaction(rt.sessions) as session:
+        session.add(
+            OutboxMessage(
+                created_at=rt.now(),
+                purpose="alert",
+                recipient_hint="+223******56",
+                body="ALERTE",
+                status=OutboxStatus.SENT,
+                attempts=2,
+                next_attempt_at=rt.now(),
+                alert_id=alert.id,
+                last_error="busy",
+            )
+        )
+        session.add(
+            AlertEvent(alert_id=alert.id, at=rt.now(), actor="clock", action="open", state="open")
+        )
+    html = client.get(f"/console/alerts/{alert.id}").get_data(as_text=True)
+    for expected in (
+        "Indice de confiance",  # a figure's label
+        "2.1",
+        "paramètre de la règle",  # level is a rule value
+        "mesurée",
+        "Socoura",
+        "Mopti",  # the cercle and the region above
+        "ML05",
+        "+223******56",
+        "busy",
+        "envoyé",
+        "clock",
+        "Prendre en compte",
+    ):
+        assert expected in html, expected
+
+
+def test_an_unknown_alert_is_not_found(as_role: AsRole) -> None:
+    client, _ = as_role(Role.ADMIN)
+    assert client.get("/console/alerts/999999").status_code == 404
+    assert client.post("/console/alerts/999999/acknowledge").status_code == 404

@@ -1,0 +1,123 @@
+"""Committees and members in the console."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from gateway.models import AuditLog, Committee, CommitteeMember, ConsoleUser, Role
+from gateway.runtime import Runtime
+from tests.console.conftest import KAYES, MOPTI, add_committee
+
+AsRole = Callable[[Role], tuple[FlaskClient, ConsoleUser]]
+
+
+def _actions(rt: Runtime) -> list[str]:
+    with rt.sessions() as session:
+        return list(
+            session.scalars(select(AuditLog.action).where(~AuditLog.action.startswith("login")))
+        )
+
+
+def test_an_admin_adds_a_committee_by_pcode_or_name(as_role: AsRole, rt: Runtime) -> None:
+    client, _ = as_role(Role.ADMIN)
+    client.post("/console/committees", data={"name": "CCS Mopti", "locality": "ml050109"})
+    client.post("/console/committees", data={"name": "CCS Kayes", "locality": "kayes"})
+    with rt.sessions() as session:
+        rows = session.scalars(select(Committee).order_by(Committee.id)).all()
+    assert [c.name for c in rows] == ["CCS Mopti"]  # "Kayes" names a region, cercle, commune
+    page = client.get("/console/committees").get_data(as_text=True)
+    assert "CCS Mopti" in page and "P-code" in page
+    assert _actions(rt) == ["committee.create"]
+
+
+def test_an_unknown_locality_is_refused_with_a_message(as_role: AsRole, rt: Runtime) -> None:
+    client, _ = as_role(Role.ADMIN)
+    response = client.post(
+        "/console/committees", data={"name": "X", "locality": "Atlantis"}, follow_redirects=True
+    )
+    assert "Localité introuvable" in response.get_data(as_text=True)
+    with rt.sessions() as session:
+        assert session.scalars(select(Committee)).all() == []
+
+
+def test_an_admin_adds_a_member_stored_encrypted_and_masked(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    client, _ = as_role(Role.ADMIN)
+    committee_id = add_committee(rt, ids[MOPTI])
+    data = {"name": "Awa Traoré", "phone": "76 12 34 56", "language": "bm"}
+    client.post(f"/console/committees/{committee_id}/members", data=data)
+    with rt.sessions() as session:
+        member = session.scalars(select(CommitteeMember)).one()
+    assert member.phone_hash == rt.pseudonyms.pseudonym("+22376123456")
+    assert rt.vault.decrypt(member.phone_enc) == "+22376123456"
+    assert member.phone_hint == "+223******56" and member.language == "bm"
+    page = client.get("/console/committees").get_data(as_text=True)
+    assert "+223******56" in page and "76123456" not in page and "76 12 34 56" not in page
+    duplicate = client.post(
+        f"/console/committees/{committee_id}/members", data=data, follow_redirects=True
+    )
+    assert "déjà membre" in duplicate.get_data(as_text=True)
+    with rt.sessions() as session:
+        [row] = session.scalars(select(AuditLog).where(AuditLog.action == "member.add"))
+    assert "76123456" not in str(row.details)
+
+
+def test_a_bad_number_is_refused(as_role: AsRole, rt: Runtime, ids: dict[str, int]) -> None:
+    client, _ = as_role(Role.ADMIN)
+    committee_id = add_committee(rt, ids[MOPTI])
+    for phone in ("12", "+33612345678"):
+        response = client.post(
+            f"/console/committees/{committee_id}/members",
+            data={"name": "A", "phone": phone, "language": "fr"},
+            follow_redirects=True,
+        )
+        assert "Numéro de téléphone invalide" in response.get_data(as_text=True)
+
+
+def test_an_admin_deactivates_a_member(as_role: AsRole, rt: Runtime, ids: dict[str, int]) -> None:
+    client, _ = as_role(Role.ADMIN)
+    committee_id = add_committee(rt, ids[MOPTI])
+    data = {"name": "Awa", "phone": "+22376123456", "language": "fr"}
+    client.post(f"/console/committees/{committee_id}/members", data=data)
+    with rt.sessions() as session:
+        member_id = session.scalars(select(CommitteeMember.id)).one()
+    assert client.post(f"/console/members/{member_id}/deactivate").status_code == 302
+    with rt.sessions() as session:
+        member = session.get(CommitteeMember, member_id)
+        assert member is not None and not member.active
+    assert _actions(rt) == ["member.add", "member.deactivate"]
+
+
+def test_analysts_and_committee_users_cannot_change_committees(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    committee_id = add_committee(rt, ids[MOPTI])
+    for role in (Role.ANALYST, Role.COMMITTEE):
+        client, _ = as_role(role)
+        page = client.get("/console/committees").get_data(as_text=True)
+        assert "/members" not in page
+        posts = {
+            "/console/committees": {"name": "X", "locality": "ML050109"},
+            f"/console/committees/{committee_id}/members": {"name": "A", "phone": "76123456"},
+            "/console/members/1/deactivate": {},
+        }
+        for path, data in posts.items():
+            assert client.post(path, data=data).status_code == 403, (role, path)
+        client.post("/console/logout")
+    with rt.sessions() as session:
+        assert len(session.scalars(select(Committee)).all()) == 2  # one is the committee user's
+        assert session.scalars(select(CommitteeMember)).all() == []
+
+
+def test_a_committee_user_lists_the_committees_of_its_area_only(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    add_committee(rt, ids[KAYES], name="CCS Kayes")
+    add_committee(rt, ids[MOPTI], name="CCS Mopti commune")
+    client, _ = as_role(Role.COMMITTEE)
+    page = client.get("/console/committees").get_data(as_text=True)
+    assert "CCS Mopti commune" in page and "CCS Kayes" not in page
