@@ -8,8 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+# The errors that mean "the database cannot be reached now" (answered 503 so the
+# provider retries), as opposed to errors about the data itself.
+DB_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -26,6 +30,13 @@ def make_engine(url: str, **options: Any) -> Engine:
     options.setdefault("pool_timeout", 5)
     connect_args = options.pop("connect_args", {})
     connect_args.setdefault("connect_timeout", 3)
+    # A partition leaves pooled connections open but silent: without these, a request
+    # waits on them with no limit instead of failing fast with 503.
+    connect_args.setdefault("keepalives", 1)
+    connect_args.setdefault("keepalives_idle", 10)
+    connect_args.setdefault("keepalives_interval", 2)
+    connect_args.setdefault("keepalives_count", 3)
+    connect_args.setdefault("tcp_user_timeout", 5000)
     return create_engine(url, connect_args=connect_args, **options)
 
 
@@ -63,8 +74,5 @@ def database_answers(engine: Engine) -> bool:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return True
-    except (OperationalError, DBAPIError):
+    except DB_UNAVAILABLE:
         return False
-
-
-DB_UNAVAILABLE = (OperationalError, DBAPIError)

@@ -12,9 +12,10 @@ from gateway.runtime import Runtime
 
 
 class MissingField(Exception):
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, problem: str = "missing field") -> None:
         super().__init__(name)
         self.name = name
+        self.problem = problem
 
 
 def runtime() -> Runtime:
@@ -30,8 +31,22 @@ def required(form: Mapping[str, str], *names: str) -> dict[str, str]:
         value = form.get(name)
         if value is None:
             raise MissingField(name)
-        values[name] = value
+        values[name] = _clean(name, value)
     return values
+
+
+def optional(form: Mapping[str, str], name: str) -> str | None:
+    """An optional field, None when absent or empty; refused like a required one when
+    it holds a NUL byte."""
+    value = form.get(name)
+    return _clean(name, value) or None if value is not None else None
+
+
+def _clean(name: str, value: str) -> str:
+    # PostgreSQL text cannot hold NUL: it is bad input, not a reason to retry forever.
+    if "\x00" in value:
+        raise MissingField(name, "NUL byte in field")
+    return value
 
 
 def plain(body: str, status: int = 200) -> Response:
@@ -39,7 +54,7 @@ def plain(body: str, status: int = 200) -> Response:
 
 
 def missing(exc: MissingField) -> Response:
-    return plain(f"missing field: {exc.name}", 400)
+    return plain(f"{exc.problem}: {exc.name}", 400)
 
 
 def same_secret(given: str | None, expected: str) -> bool:

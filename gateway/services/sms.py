@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.crypto import mask_phone
-from gateway.db import transaction
+from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain.sms_grammar import parse
 from gateway.models import Channel, InboundMessage, OutboxMessage, OutboxStatus, Outcome, Reporter
 from gateway.phones import normalize_phone
@@ -90,6 +90,8 @@ def receive_sms(
                 session, rt, e164, text, inbound_id, now, f"sms:{provider}:{provider_id}"
             )
             _deliver(session, rt, replies, e164, provider, provider_id, inline_reply, now)
+    except DB_UNAVAILABLE:
+        raise  # 503: the provider's retry handles the stored row
     except Exception:
         if rt.settings.extra.get("TESTING"):
             raise

@@ -27,13 +27,16 @@ from gateway.services.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 MAX_PATH = 2000
+LANGUAGE_MEMORY = 50_000
 
 
 def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text: str) -> str:
     """The `CON ...`/`END ...` answer to one USSD request. Raises PhoneError for a
     number outside PHONE_REGIONS; a database outage ends the session politely."""
     e164 = normalize_phone(phone, rt.settings.phone_regions)
-    language = rt.settings.default_language
+    known = _languages(rt)
+    pseudonym = rt.pseudonyms.pseudonym(e164)
+    language = known.get(pseudonym) or rt.settings.default_language
     try:
         with transaction(rt.sessions) as session:
             reporter = identify_reporter(session, rt.pseudonyms, e164, rt.now())
@@ -41,12 +44,26 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             language = start_language or language
             context = _context(session, rt, reporter, session_id, start_language)
             screen = respond(text[:MAX_PATH], context, menu(rt))
+            if reporter.language:
+                _remember(known, pseudonym, reporter.language)
             for effect in screen.effects:
                 reports.apply_ussd_effect(session, rt, reporter, e164, provider, session_id, effect)
         return screen.wire()
     except DB_UNAVAILABLE:
         log.warning("database unavailable during a USSD step")
         return "END " + catalogues(rt).render(language, "service_unavailable")
+
+
+def _languages(rt: Runtime) -> dict[str, str]:
+    """Callers' languages seen by this process, so the apology during a database
+    outage is in the caller's language (keyed by pseudonym, never by number)."""
+    return rt.cached("ussd_languages", dict)
+
+
+def _remember(known: dict[str, str], pseudonym: str, language: str) -> None:
+    if len(known) >= LANGUAGE_MEMORY:
+        known.clear()  # a crude bound: forgetting only costs a French apology
+    known[pseudonym] = language
 
 
 def menu(rt: Runtime) -> Menu:

@@ -10,7 +10,15 @@ from gateway.db import DB_UNAVAILABLE
 from gateway.phones import PhoneError
 from gateway.services import delivery, sms, ussd
 from handlers.africastalking.status import map_status
-from handlers.common import MissingField, missing, plain, required, runtime, same_secret
+from handlers.common import (
+    MissingField,
+    missing,
+    optional,
+    plain,
+    required,
+    runtime,
+    same_secret,
+)
 
 PROVIDER = "africastalking"
 bp = Blueprint(PROVIDER, __name__)
@@ -75,7 +83,7 @@ def ussd_event() -> Response:
             provider=PROVIDER,
             session_id=f["sessionId"],
             status=f["status"],
-            cause=request.form.get("errorMessage") or request.form.get("cause"),
+            cause=optional(request.form, "errorMessage") or optional(request.form, "cause"),
         )
     except MissingField as exc:
         return missing(exc)
@@ -88,6 +96,7 @@ def ussd_event() -> Response:
 def delivery_report() -> Response:
     try:
         f = required(request.form, "id", "status")
+        failure = optional(request.form, "failureReason")
     except MissingField as exc:
         return missing(exc)
     status = map_status(f["status"])
@@ -99,7 +108,7 @@ def delivery_report() -> Response:
             provider=PROVIDER,
             provider_message_id=f["id"],
             status=status,
-            error=request.form.get("failureReason") or None,
+            error=failure,
         )
     except DB_UNAVAILABLE:
         return plain("temporarily unavailable, retry", 503)

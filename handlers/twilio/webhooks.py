@@ -11,7 +11,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from gateway.db import DB_UNAVAILABLE
 from gateway.phones import PhoneError
 from gateway.services import delivery, sms
-from handlers.common import MissingField, missing, plain, required, runtime
+from handlers.common import MissingField, missing, optional, plain, required, runtime
 from handlers.twilio.status import map_status
 
 PROVIDER = "twilio"
@@ -74,12 +74,12 @@ def inbound_sms() -> Response:
 def status_callback() -> Response:
     try:
         f = required(request.form, "MessageSid", "MessageStatus")
+        error = optional(request.form, "ErrorCode")
     except MissingField as exc:
         return missing(exc)
     status = map_status(f["MessageStatus"])
     if status is None:
         return plain(f"unknown status: {f['MessageStatus'][:40]}", 400)
-    error = request.form.get("ErrorCode") or None
     try:
         found = delivery.record_delivery(
             runtime(),
