@@ -7,8 +7,8 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
-    from gateway.cli.database import db_group, gazetteer_group, keys_group
     from gateway.cli.data import committees_group, demo_group, import_group
+    from gateway.cli.database import db_group, gazetteer_group, keys_group
     from gateway.cli.outbox import outbox_group
     from gateway.cli.sim import sim_group
     from gateway.cli.users import users_group
