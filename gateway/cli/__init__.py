@@ -9,6 +9,7 @@ from flask import Flask
 def register_cli(app: Flask) -> None:
     from gateway.cli.data import committees_group, demo_group, import_group
     from gateway.cli.database import db_group, gazetteer_group, keys_group
+    from gateway.cli.early_warning import alerts_group, clock_command, thresholds_group
     from gateway.cli.outbox import outbox_group
     from gateway.cli.sim import sim_group
     from gateway.cli.users import users_group
@@ -23,5 +24,8 @@ def register_cli(app: Flask) -> None:
         committees_group,
         demo_group,
         users_group,
+        alerts_group,
+        thresholds_group,
+        clock_command,
     ):
         app.cli.add_command(group)

@@ -167,14 +167,14 @@ def test_low_trust_from_enough_reporters_fires_with_its_figures(
     rules: dict[str, RuleSpec],
 ) -> None:
     finding = check_trust_low(
-        trust_index(Aggregate.of([1, 2, 2, 3, 2]), 3.5), defaults(rules, "trust_low")
+        trust_index(Aggregate.of([1, 1, 2, 1, 1]), 3.5), defaults(rules, "trust_low")
     )
     assert finding is not None
-    assert finding.severity == 2  # 0.5 under the 2.5 level
-    assert finding.figures["index"] == 2.0
-    assert finding.figures["low_share"] == 0.8
+    assert finding.severity == 2  # 0.8 under the 2.0 level: one full step of 0.5
+    assert finding.figures["index"] == 1.2
+    assert finding.figures["low_share"] == 1.0
     assert finding.figures["reporters"] == 5
-    assert finding.figures["level"] == 2.5
+    assert finding.figures["level"] == 2.0
     json.dumps(finding.figures)  # stored as JSON on the alert
     assert (
         check_trust_low(

@@ -1,0 +1,74 @@
+"""The clock: the one process that runs scheduled jobs (APScheduler 3).
+
+Jobs are thin calls into services that take `now`; each catches and logs its own
+errors so the clock keeps running. `coalesce` and `max_instances=1` stop a slow job
+from piling up; a clock that was down catches up from the watermarks in the database
+(one alert per crossing, not one per missed run). A second clock started by mistake
+is harmless: the evaluation takes an advisory lock, alerts and SMS have unique keys.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from gateway.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Seconds between runs of each job.
+EVERY = {
+    "evaluate": 300,
+    "urgent": 30,
+    "dispatch": 10,
+    "escalate": 300,
+    "digest": 3600,
+    "purge": 86400,
+}
+
+
+def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
+    from gateway.services.alert_jobs import check_escalations, check_urgent, send_digests
+    from gateway.services.evaluation import run_alert_cycle
+    from gateway.services.outbox_dispatch import dispatch_due
+    from gateway.services.purge import purge_expired
+
+    return {
+        "evaluate": lambda: run_alert_cycle(rt, rt.now()),
+        "urgent": lambda: check_urgent(rt, rt.now()),
+        "dispatch": lambda: dispatch_due(rt, rt.now()),
+        "escalate": lambda: check_escalations(rt, rt.now()),
+        "digest": lambda: send_digests(rt, rt.now()),
+        "purge": lambda: purge_expired(rt, rt.now()),
+    }
+
+
+def guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            result = job()
+            log.info("clock %s: %s", name, result)
+        except Exception:
+            log.exception("clock job %s failed; it runs again at its next time", name)
+
+    return run
+
+
+def build_scheduler(rt: Runtime) -> BlockingScheduler:
+    scheduler = BlockingScheduler(timezone="UTC")
+    now = rt.now()
+    for name, job in jobs(rt).items():
+        scheduler.add_job(
+            guarded(name, job),
+            "interval",
+            seconds=EVERY[name],
+            id=name,
+            next_run_time=now,  # catch up at start, then on the interval
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=EVERY[name],
+        )
+    return scheduler

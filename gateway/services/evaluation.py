@@ -1,0 +1,312 @@
+"""The alert cycle: measure, check each rule where there is data, and open, update,
+clear or close alerts, notifying committees through the outbox.
+
+Every step is keyed so that running it twice, or in two clocks at once, changes
+nothing more: one alert that is not closed per locality and rule (a partial unique
+index), one SMS per alert, round and member (outbox dedupe keys), and on PostgreSQL a
+transaction-level advisory lock so a second clock skips the pass altogether.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from gateway.db import transaction
+from gateway.domain import findings as checks
+from gateway.domain.findings import Finding
+from gateway.domain.rules import should_autoclose, should_notify
+from gateway.domain.trust_index import trust_index
+from gateway.models import Alert, AlertEvent, AlertState, JobState
+from gateway.runtime import Runtime
+from gateway.services import measures
+from gateway.services.alert_sms import notify
+from gateway.services.localities import Gazetteer, gazetteer
+from gateway.services.threshold_settings import overrides, values
+from gateway.services.upsert import insert_ignore
+from gateway.services.ussd import primary_question
+
+log = logging.getLogger(__name__)
+CYCLE_LOCK = 727_274_001  # pg advisory lock key of an evaluation pass
+# Localities with any report this recent are checked (the default trust_drop windows
+# span 120 days), and any locality with an alert not closed.
+CANDIDATE_WINDOW = dt.timedelta(days=130)
+WINDOW_RULES = ("trust_low", "trust_drop", "incident_spike", "reporting_silence")
+
+
+@dataclass
+class CycleSummary:
+    skipped: bool = False
+    localities: int = 0
+    opened: list[str] = field(default_factory=list)
+    updated: int = 0
+    closed: int = 0
+    queued_sms: int = 0
+
+
+def days(n: float) -> dt.timedelta:
+    return dt.timedelta(days=float(n))
+
+
+def _locked(session: Session) -> bool:
+    """On PostgreSQL, whether this transaction holds the cycle lock (another clock
+    running the same pass makes this one skip). SQLite serialises writers itself."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": CYCLE_LOCK}))
+
+
+class Measures:
+    """Aggregates computed once per window and reused by every locality of a pass."""
+
+    def __init__(self, session: Session, question: str, now: dt.datetime) -> None:
+        self.session, self.question, self.now = session, question, now
+        self._trust: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
+        self._counts: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
+        self._series: dict[tuple[dt.timedelta, int], dict[int, Any]] = {}
+
+    def trust(self, start: dt.datetime, end: dt.datetime) -> dict[int, Any]:
+        key = (start, end)
+        if key not in self._trust:
+            self._trust[key] = measures.trust_aggregates(self.session, self.question, start, end)
+        return self._trust[key]
+
+    def counts(self, window: float, baseline: float) -> dict[int, Any]:
+        current_start = self.now - days(window)
+        key = (current_start - days(baseline), current_start)
+        if key not in self._counts:
+            self._counts[key] = measures.report_counts(
+                self.session, self.question, key[0], current_start, self.now
+            )
+        return self._counts[key]
+
+    def series(self, period_days: float, periods: int) -> dict[int, Any]:
+        key = (days(period_days), periods)
+        if key not in self._series:
+            self._series[key] = measures.incident_series(self.session, self.now, *key)
+        return self._series[key]
+
+
+def _finding(m: Measures, rule: str, loc: int, p: dict[str, float]) -> Finding | None:
+    now = m.now
+    if rule == "trust_low":
+        agg = m.trust(now - days(p["window_days"]), now).get(loc)
+        return checks.check_trust_low(trust_index(agg, None), p) if agg else None
+    if rule == "trust_drop":
+        start = now - days(p["window_days"])
+        current = m.trust(start, now).get(loc)
+        baseline = m.trust(start - days(p["baseline_days"]), start).get(loc)
+        return checks.check_trust_drop(current, baseline, p) if current and baseline else None
+    if rule == "incident_spike":
+        periods = int(p["baseline_periods"] + p["guard_periods"]) + 1
+        series = m.series(p["period_days"], periods).get(loc)
+        if series is None:
+            return None
+        *history, current = series.periods
+        return checks.check_incident_spike(current, history, series.current_reporters, p)
+    if rule == "reporting_silence":
+        counts = m.counts(p["window_days"], p["baseline_days"]).get(loc)
+        if counts is None:
+            return None
+        return checks.check_reporting_silence(
+            counts.current, counts.baseline, counts.baseline_reporters, p
+        )
+    return None
+
+
+def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
+    """One evaluation pass as of `now` (the clock's job, and `alerts evaluate`)."""
+    summary = CycleSummary()
+    with transaction(rt.sessions) as session:
+        if not _locked(session):
+            summary.skipped = True
+            return summary
+        gaz = gazetteer(rt)
+        stored = overrides(session)
+        m = Measures(session, primary_question(rt), now)
+        open_alerts = _open_alerts(session)
+        widest = m.now - days(400)
+        candidates = (
+            set(m.trust(widest, now)) | set(m.counts(7, 365)) | {loc for loc, _ in open_alerts}
+        )
+        summary.localities = len(candidates)
+        for loc in sorted(candidates):
+            for rule in WINDOW_RULES:
+                p = values(rt, gaz, stored, rule, loc)
+                found = _finding(m, rule, loc, p)
+                _apply(
+                    session,
+                    rt,
+                    gaz,
+                    open_alerts.get((loc, rule)),
+                    loc,
+                    rule,
+                    found,
+                    p,
+                    now,
+                    summary,
+                )
+        _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
+        _watermark(session, "evaluate", now)
+    return summary
+
+
+def _open_alerts(session: Session) -> dict[tuple[int, str], Alert]:
+    rows = session.scalars(select(Alert).where(Alert.state != AlertState.CLOSED))
+    return {(a.locality_id, a.rule): a for a in rows}
+
+
+def _event(
+    session: Session, alert: Alert, action: str, now: dt.datetime, comment: str | None = None
+) -> None:
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            at=now,
+            actor="system",
+            action=action,
+            state=str(alert.state),
+            comment=comment,
+        )
+    )
+
+
+def _apply(
+    session: Session,
+    rt: Runtime,
+    gaz: Gazetteer,
+    alert: Alert | None,
+    loc: int,
+    rule: str,
+    found: Finding | None,
+    p: dict[str, float],
+    now: dt.datetime,
+    summary: CycleSummary,
+) -> None:
+    if found is None:
+        if alert is not None:
+            _clear(session, alert, p, now, summary)
+        return
+    figures = {**found.figures, "rule_values": p}
+    if alert is None:
+        alert = open_alert(session, loc, rule, found.severity, figures, found.verified, now)
+        if alert is None:
+            return  # another clock opened it a moment ago
+        summary.opened.append(alert.code)
+        summary.queued_sms += _send(session, rt, gaz, alert, now, f"s{alert.severity}")
+        return
+    alert.figures, alert.last_seen_at, alert.clear_since = figures, now, None
+    rose = found.severity > alert.severity
+    alert.severity = found.severity
+    summary.updated += 1
+    if rose:
+        _event(session, alert, "severity", now, f"severity {found.severity}")
+    rearm = days(p["rearm_days"])
+    if alert.state == AlertState.OPEN and should_notify(
+        alert.notified_severity, found.severity, alert.notified_at, now, rearm
+    ):
+        key = f"s{found.severity}" if rose else f"r{int((now - alert.opened_at) / rearm)}"
+        summary.queued_sms += _send(session, rt, gaz, alert, now, key)
+
+
+def _clear(
+    session: Session, alert: Alert, p: dict[str, float], now: dt.datetime, summary: CycleSummary
+) -> None:
+    if alert.clear_since is None:
+        alert.clear_since = now
+    if should_autoclose(alert.clear_since, now, days(p["clear_days"])):
+        alert.state, alert.closed_at, alert.outcome = AlertState.CLOSED, now, "resolved"
+        _event(session, alert, "autoclose", now, "condition clear")
+        summary.closed += 1
+
+
+def next_code(session: Session) -> str:
+    """`A` and the next number: short to read out and type on a basic phone."""
+    codes = session.scalars(select(Alert.code)).all()
+    numbers = [int(c[1:]) for c in codes if c[1:].isdigit()]
+    return f"A{max(numbers, default=100) + 1}"
+
+
+def open_alert(
+    session: Session,
+    loc: int,
+    rule: str,
+    severity: int,
+    figures: dict[str, Any],
+    verified: bool,
+    now: dt.datetime,
+) -> Alert | None:
+    """Insert an open alert; None when one is already open for this locality and rule."""
+    for _ in range(5):
+        new_id = insert_ignore(
+            session,
+            Alert.__table__,
+            {
+                "code": next_code(session),
+                "rule": rule,
+                "locality_id": loc,
+                "severity": severity,
+                "state": AlertState.OPEN,
+                "verified": verified,
+                "opened_at": now,
+                "figures": figures,
+                "last_seen_at": now,
+                "escalation_level": 0,
+            },
+        )
+        if new_id is not None:
+            alert = session.get_one(Alert, new_id)
+            _event(session, alert, "open", now, f"severity {severity}")
+            return alert
+        already = session.scalar(
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.locality_id == loc, Alert.rule == rule, Alert.state != AlertState.CLOSED)
+        )
+        if already:
+            return None
+    raise RuntimeError("could not allocate an alert code")
+
+
+def _send(
+    session: Session, rt: Runtime, gaz: Gazetteer, alert: Alert, now: dt.datetime, key: str
+) -> int:
+    queued = notify(session, rt, gaz, alert, now, level=alert.escalation_level, round_key=key)
+    alert.notified_at, alert.notified_severity = now, alert.severity
+    _event(session, alert, "notify", now, f"{queued} SMS")
+    return queued
+
+
+def _close_quiet_urgent(
+    session: Session,
+    rt: Runtime,
+    gaz: Gazetteer,
+    stored: Any,
+    open_alerts: dict[tuple[int, str], Alert],
+    now: dt.datetime,
+    summary: CycleSummary,
+) -> None:
+    """An urgent alert closes by itself once no urgent report came for clear_days."""
+    for (loc, rule), alert in open_alerts.items():
+        if rule != "incident_urgent":
+            continue
+        p = values(rt, gaz, stored, rule, loc)
+        if should_autoclose(alert.last_seen_at, now, days(p["clear_days"])):
+            alert.state, alert.closed_at, alert.outcome = AlertState.CLOSED, now, "resolved"
+            _event(session, alert, "autoclose", now, "no urgent report since")
+            summary.closed += 1
+
+
+def _watermark(session: Session, name: str, now: dt.datetime, **details: Any) -> None:
+    state = session.get(JobState, name)
+    if state is None:
+        session.add(JobState(name=name, watermark=now, updated_at=now, details=details or None))
+    else:
+        state.watermark, state.updated_at = now, now
+        if details:
+            state.details = details

@@ -1,0 +1,170 @@
+"""What the rules and the console measure, computed in SQL with GROUP BY so a pass
+costs in proportion to the localities and the ratings inside the windows, not to the
+whole history (the indexes on (question, rated_at) and (locality_id, reported_at)
+serve these queries).
+
+Trust uses the questionnaire's first item (trust in the DSF), the latest answer of
+each reporter per locality in the window, leaving out burst-flagged answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from gateway.domain.findings import Tally
+from gateway.domain.trust_index import LOW_ANSWER_MAX, Aggregate
+from gateway.models import Incident, TrustRating
+
+
+def trust_aggregates(
+    session: Session, question: str, start: dt.datetime, end: dt.datetime
+) -> dict[int, Aggregate]:
+    """Per locality: n distinct reporters, sum, sum of squares and low answers of each
+    reporter's latest answer to `question` in [start, end)."""
+    ranked = (
+        select(
+            TrustRating.locality_id,
+            TrustRating.value,
+            func.row_number()
+            .over(
+                partition_by=(TrustRating.locality_id, TrustRating.reporter_id),
+                order_by=(TrustRating.rated_at.desc(), TrustRating.id.desc()),
+            )
+            .label("rn"),
+        )
+        .where(
+            TrustRating.question == question,
+            TrustRating.rated_at >= start,
+            TrustRating.rated_at < end,
+            TrustRating.burst.is_(False),
+        )
+        .subquery()
+    )
+    value = ranked.c.value
+    rows = session.execute(
+        select(
+            ranked.c.locality_id,
+            func.count(),
+            func.sum(value),
+            func.sum(value * value),
+            func.sum(case((value <= LOW_ANSWER_MAX, 1), else_=0)),
+        )
+        .where(ranked.c.rn == 1)
+        .group_by(ranked.c.locality_id)
+    ).all()
+    return {
+        loc: Aggregate(n=int(n), total=float(s), total_sq=float(sq), low=int(low))
+        for loc, n, s, sq, low in rows
+    }
+
+
+@dataclass
+class ReportCounts:
+    """Reports (rating submissions and incidents) of one locality in two windows."""
+
+    current: Tally = field(default_factory=lambda: Tally(0))
+    baseline: Tally = field(default_factory=lambda: Tally(0))
+    baseline_reporters: int = 0
+
+
+def _split(column: Any, since: dt.datetime, burst: Any) -> list[Any]:
+    """Four sums: current unflagged, current burst, baseline unflagged, baseline burst."""
+    recent, old = column >= since, column < since
+    plain, flagged = burst.is_(False), burst.is_(True)
+    return [
+        func.sum(case((and_(when, kind), 1), else_=0))
+        for when in (recent, old)
+        for kind in (plain, flagged)
+    ]
+
+
+def report_counts(
+    session: Session,
+    question: str,
+    baseline_start: dt.datetime,
+    current_start: dt.datetime,
+    end: dt.datetime,
+) -> dict[int, ReportCounts]:
+    """Per locality: submissions (answers to the first question, and incidents) in the
+    current window and in the baseline before it, with the baseline's distinct
+    reporters, for `reporting_silence`."""
+    out: dict[int, ReportCounts] = defaultdict(ReportCounts)
+    reporters: dict[int, set[int]] = defaultdict(set)
+    sources: tuple[tuple[Any, Any, Any], ...] = (
+        (TrustRating, TrustRating.rated_at, TrustRating.question == question),
+        (Incident, Incident.reported_at, Incident.id.is_not(None)),
+    )
+    for model, when, only in sources:
+        rows = session.execute(
+            select(model.locality_id, *_split(when, current_start, model.burst))
+            .where(only, when >= baseline_start, when < end)
+            .group_by(model.locality_id)
+        ).all()
+        for loc, cur, cur_b, base, base_b in rows:
+            counts = out[loc]
+            counts.current = Tally(
+                counts.current.count + int(cur), counts.current.burst + int(cur_b)
+            )
+            counts.baseline = Tally(
+                counts.baseline.count + int(base), counts.baseline.burst + int(base_b)
+            )
+        who = session.execute(
+            select(model.locality_id, model.reporter_id)
+            .where(only, when >= baseline_start, when < current_start)
+            .distinct()
+        ).all()
+        for loc, reporter in who:
+            if reporter is not None:
+                reporters[loc].add(reporter)
+    for loc, people in reporters.items():
+        out[loc].baseline_reporters = len(people)
+    return dict(out)
+
+
+@dataclass(frozen=True)
+class IncidentSeries:
+    """Incidents of one locality per period, oldest first, the last being current."""
+
+    periods: list[Tally]
+    current_reporters: int
+
+
+def incident_series(
+    session: Session, end: dt.datetime, period: dt.timedelta, periods: int
+) -> dict[int, IncidentSeries]:
+    """Per locality, the counts of `periods` consecutive periods ending at `end`."""
+    start = end - period * periods
+    rows = session.execute(
+        select(
+            Incident.locality_id, Incident.reported_at, Incident.burst, Incident.reporter_id
+        ).where(Incident.reported_at >= start, Incident.reported_at < end)
+    ).all()
+    counts: dict[int, list[list[int]]] = {}
+    current_people: dict[int, set[int]] = defaultdict(set)
+    for loc, when, burst, reporter in rows:
+        slot = periods - 1 - int((end - when) / period)
+        bins = counts.setdefault(loc, [[0, 0] for _ in range(periods)])
+        bins[slot][1 if burst else 0] += 1
+        if slot == periods - 1 and reporter is not None and not burst:
+            current_people[loc].add(reporter)
+    return {
+        loc: IncidentSeries([Tally(c, b) for c, b in bins], len(current_people[loc]))
+        for loc, bins in counts.items()
+    }
+
+
+def active_localities(session: Session, start: dt.datetime, end: dt.datetime) -> set[int]:
+    """Localities with a rating or an incident in [start, end)."""
+    ratings = select(TrustRating.locality_id).where(
+        TrustRating.rated_at >= start, TrustRating.rated_at < end
+    )
+    incidents = select(Incident.locality_id).where(
+        Incident.reported_at >= start, Incident.reported_at < end
+    )
+    return set(session.scalars(ratings.union(incidents)))

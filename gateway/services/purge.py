@@ -1,0 +1,73 @@
+"""Retention: what could identify a reporter is kept no longer than needed.
+
+- raw inbound payloads (number and text, encrypted): 30 days;
+- incident free text (encrypted): 90 days;
+- the encrypted number of an outbox row that is final (delivered, failed, sent and
+  never confirmed): 7 days after it was sent; dead letters after 30 days.
+Ratings and incidents themselves stay, under pseudonyms, for the trends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, update
+
+from gateway.db import transaction
+from gateway.models import InboundMessage, Incident, OutboxMessage, OutboxStatus
+from gateway.runtime import Runtime
+
+PAYLOADS = dt.timedelta(days=30)
+FREE_TEXT = dt.timedelta(days=90)
+SENT_NUMBERS = dt.timedelta(days=7)
+DEAD_NUMBERS = dt.timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Purged:
+    payloads: int
+    free_texts: int
+    numbers: int
+
+
+def purge_expired(rt: Runtime, now: dt.datetime) -> Purged:
+    with transaction(rt.sessions) as session:
+        payloads = session.execute(
+            update(InboundMessage)
+            .where(
+                InboundMessage.received_at < now - PAYLOADS, InboundMessage.payload_enc.is_not(None)
+            )
+            .values(payload_enc=None)
+        )
+        texts = session.execute(
+            update(Incident)
+            .where(Incident.reported_at < now - FREE_TEXT, Incident.text_enc.is_not(None))
+            .values(text_enc=None)
+        )
+        final = (OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.FAILED)
+        numbers = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.recipient_enc.is_not(None),
+                or_(
+                    and_(
+                        OutboxMessage.status.in_(final), OutboxMessage.sent_at < now - SENT_NUMBERS
+                    ),
+                    and_(
+                        OutboxMessage.status == OutboxStatus.FAILED,
+                        OutboxMessage.created_at < now - SENT_NUMBERS,
+                    ),
+                    and_(
+                        OutboxMessage.status == OutboxStatus.DEAD,
+                        OutboxMessage.created_at < now - DEAD_NUMBERS,
+                    ),
+                ),
+            )
+            .values(recipient_enc=None)
+        )
+    return Purged(
+        payloads.rowcount or 0,  # type: ignore[attr-defined]
+        texts.rowcount or 0,  # type: ignore[attr-defined]
+        numbers.rowcount or 0,  # type: ignore[attr-defined]
+    )

@@ -1,0 +1,324 @@
+"""Early warning end to end: imported-like histories in, alerts and SMS out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+import threading
+from collections.abc import Iterable
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, insert, select
+
+from gateway.crypto import mask_phone
+from gateway.db import transaction
+from gateway.models import (
+    Alert,
+    AlertState,
+    Committee,
+    CommitteeMember,
+    Incident,
+    Locality,
+    OutboxMessage,
+    Reporter,
+    TrustRating,
+)
+from gateway.runtime import Runtime
+from gateway.services.alert_jobs import check_escalations, check_urgent, send_digests
+from gateway.services.evaluation import run_alert_cycle
+from tests.conftest import Clock
+
+SMALL_COMMUNE = "ML050109"  # Mopti commune
+OTHER_COMMUNE = "ML040506"
+_refs = itertools.count()
+
+
+def locality(rt: Runtime, pcode: str) -> Locality:
+    with rt.sessions() as s:
+        return s.scalars(select(Locality).where(Locality.pcode == pcode)).one()
+
+
+def reporters(rt: Runtime, n: int, now: dt.datetime) -> list[int]:
+    with transaction(rt.sessions) as s:
+        start = next(_refs) * 10_000
+        rows = [
+            {
+                "pseudonym": f"p{start + i:060d}",
+                "key_version": 1,
+                "opted_out": False,
+                "notice_sent": True,
+                "created_at": now,
+            }
+            for i in range(n)
+        ]
+        s.execute(insert(Reporter), rows)
+        return list(s.scalars(select(Reporter.id).order_by(Reporter.id.desc()).limit(n)))
+
+
+def ratings(
+    rt: Runtime, loc: int, who: Iterable[int], values: Iterable[int], at: dt.datetime
+) -> None:
+    with transaction(rt.sessions) as s:
+        s.execute(
+            insert(TrustRating),
+            [
+                {
+                    "reporter_id": r,
+                    "locality_id": loc,
+                    "question": "trust_dsf",
+                    "value": v,
+                    "rated_at": at,
+                    "source": "import",
+                    "source_ref": f"t{next(_refs)}",
+                }
+                for r, v in zip(who, values, strict=True)
+            ],
+        )
+
+
+def incidents(
+    rt: Runtime, loc: int, who: list[int], at: Iterable[dt.datetime], **extra: object
+) -> None:
+    with transaction(rt.sessions) as s:
+        for i, when in enumerate(at):
+            n = next(_refs)
+            s.add(
+                Incident(
+                    ref_code=f"R{n:05d}",
+                    kind=extra.get("kind", "banditry"),
+                    locality_id=loc,
+                    reporter_id=who[i % len(who)],
+                    occurred="today",
+                    reported_at=when,
+                    danger_now=bool(extra.get("danger_now", False)),
+                    source="import",
+                    source_ref=f"i{n}",
+                )
+            )
+
+
+def committee(rt: Runtime, loc: int, phones: list[str], now: dt.datetime) -> int:
+    with transaction(rt.sessions) as s:
+        c = Committee(name="CCS", locality_id=loc, created_at=now)
+        s.add(c)
+        s.flush()
+        for phone in phones:
+            s.add(
+                CommitteeMember(
+                    committee_id=c.id,
+                    name="m",
+                    phone_hash=rt.pseudonyms.pseudonym(phone),
+                    phone_enc=rt.vault.encrypt(phone),
+                    phone_hint=mask_phone(phone),
+                    language="fr",
+                )
+            )
+        return c.id
+
+
+def open_alerts(rt: Runtime) -> list[tuple[str, str]]:
+    with rt.sessions() as s:
+        rows = s.execute(
+            select(Alert.rule, Locality.pcode)
+            .join(Locality, Locality.id == Alert.locality_id)
+            .where(Alert.state != AlertState.CLOSED)
+        ).all()
+    return sorted((rule, pcode) for rule, pcode in rows)
+
+
+def alert_sms(rt: Runtime, rule: str | None = None) -> list[OutboxMessage]:
+    with rt.sessions() as s:
+        query = select(OutboxMessage).where(OutboxMessage.purpose == "alert")
+        if rule:
+            query = query.join(Alert, Alert.id == OutboxMessage.alert_id).where(Alert.rule == rule)
+        return list(s.scalars(query))
+
+
+def falling_trust(rt: Runtime, clock: Clock, pcode: str = SMALL_COMMUNE, people: int = 20) -> int:
+    """About 4 over the baseline window, about 2 in the last 30 days."""
+    loc = locality(rt, pcode).id
+    who = reporters(rt, people, clock())
+    rng = random.Random(4)
+    for days_ago in (100, 70, 45):
+        ratings(
+            rt,
+            loc,
+            who,
+            [rng.choice([4, 4, 4, 5, 3]) for _ in who],
+            clock() - dt.timedelta(days=days_ago),
+        )
+    ratings(
+        rt, loc, who, [rng.choice([2, 2, 2, 3, 1]) for _ in who], clock() - dt.timedelta(days=5)
+    )
+    return loc
+
+
+def test_falling_trust_raises_one_trust_drop_alert_to_the_committee_and_nothing_else(
+    rt: Runtime, clock: Clock
+) -> None:
+    loc = falling_trust(rt, clock)
+    committee(rt, loc, ["+22370000001", "+22370000002"], clock())
+    summary = run_alert_cycle(rt, clock())
+    assert open_alerts(rt) == [("trust_drop", SMALL_COMMUNE)]
+    assert len(summary.opened) == 1
+    sms = alert_sms(rt)
+    assert len(sms) == 2
+    assert all(summary.opened[0] in m.body and "Mopti" in m.body for m in sms)
+    with rt.sessions() as s:
+        alert = s.scalars(select(Alert)).one()
+    assert alert.figures["reporters"] == 20
+    assert alert.figures["delta"] < -1
+    assert alert.figures["rule_values"]["drop"] == 0.7
+
+
+def test_two_low_ratings_in_a_small_commune_raise_nothing(rt: Runtime, clock: Clock) -> None:
+    loc = locality(rt, SMALL_COMMUNE).id
+    ratings(rt, loc, reporters(rt, 2, clock()), [1, 1], clock() - dt.timedelta(days=1))
+    run_alert_cycle(rt, clock())
+    assert open_alerts(rt) == []
+
+
+def test_a_doubled_incident_count_over_a_quiet_baseline_raises_incident_spike(
+    rt: Runtime, clock: Clock
+) -> None:
+    loc = locality(rt, OTHER_COMMUNE).id
+    who = reporters(rt, 8, clock())
+    weekly = [clock() - dt.timedelta(days=7 * w + 3) for w in range(1, 10) for _ in range(3)]
+    incidents(rt, loc, who, weekly)
+    incidents(
+        rt, loc, who, [clock() - dt.timedelta(hours=h) for h in range(1, 50, 7)]
+    )  # 7 this week
+    run_alert_cycle(rt, clock())
+    assert open_alerts(rt) == [("incident_spike", OTHER_COMMUNE)]
+
+
+def test_a_flat_incident_history_raises_nothing(rt: Runtime, clock: Clock) -> None:
+    loc = locality(rt, OTHER_COMMUNE).id
+    who = reporters(rt, 8, clock())
+    incidents(
+        rt,
+        loc,
+        who,
+        [clock() - dt.timedelta(days=7 * w + 3) for w in range(0, 10) for _ in range(3)],
+    )
+    run_alert_cycle(rt, clock())
+    assert open_alerts(rt) == []
+
+
+def test_an_urgent_incident_alerts_within_one_check_marked_unverified(
+    rt: Runtime, clock: Clock
+) -> None:
+    loc = locality(rt, SMALL_COMMUNE).id
+    committee(rt, loc, ["+22370000001"], clock())
+    incidents(rt, loc, reporters(rt, 1, clock()), [clock()], kind="attack", danger_now=True)
+    incidents(rt, loc, reporters(rt, 1, clock()), [clock()], kind="banditry", danger_now=True)
+    opened = check_urgent(rt, clock())
+    assert len(opened) == 1
+    assert check_urgent(rt, clock()) == []  # the watermark: nothing twice
+    with rt.sessions() as s:
+        alert = s.scalars(select(Alert)).one()
+    assert alert.verified is False
+    body = alert_sms(rt)[0].body
+    assert "URGENTE" in body and "non verifie" in body
+    assert "attaque" in body
+
+
+def test_an_open_alert_is_not_resent_until_rearm_or_a_higher_severity(
+    rt: Runtime, clock: Clock
+) -> None:
+    loc = falling_trust(rt, clock)
+    committee(rt, loc, ["+22370000001"], clock())
+    run_alert_cycle(rt, clock())
+    clock.advance(hours=1)
+    run_alert_cycle(rt, clock())
+    assert len(alert_sms(rt, "trust_drop")) == 1
+    clock.advance(days=7, hours=1)  # past the re-arm interval: a reminder
+    run_alert_cycle(rt, clock())
+    assert len(alert_sms(rt, "trust_drop")) == 2
+    clock.advance(hours=1)
+    run_alert_cycle(rt, clock())
+    assert len(alert_sms(rt, "trust_drop")) == 2
+
+
+def test_an_alert_closes_by_itself_after_the_condition_clears(rt: Runtime, clock: Clock) -> None:
+    loc = falling_trust(rt, clock)
+    run_alert_cycle(rt, clock())
+    clock.advance(days=40)  # the low answers leave the window
+    ratings(rt, loc, reporters(rt, 20, clock()), [4] * 20, clock() - dt.timedelta(days=1))
+    run_alert_cycle(rt, clock())
+    assert open_alerts(rt) == [("trust_drop", SMALL_COMMUNE)]  # clear, not yet long enough
+    clock.advance(days=15)
+    run_alert_cycle(rt, clock())
+    assert ("trust_drop", SMALL_COMMUNE) not in open_alerts(rt)
+    with rt.sessions() as s:
+        outcome = s.scalars(select(Alert.outcome).where(Alert.rule == "trust_drop")).one()
+    assert outcome == "resolved"
+
+
+def test_an_unacknowledged_alert_escalates_to_the_cercle_committee(
+    rt: Runtime, clock: Clock
+) -> None:
+    loc = falling_trust(rt, clock)
+    commune = locality(rt, SMALL_COMMUNE)
+    committee(rt, loc, ["+22370000001"], clock())
+    committee(rt, commune.parent_id or 0, ["+22370000009"], clock())
+    run_alert_cycle(rt, clock())
+    assert check_escalations(rt, clock()) == 0
+    clock.advance(hours=49)
+    assert check_escalations(rt, clock()) == 1
+    assert check_escalations(rt, clock()) == 0
+    recipients = sorted(m.recipient_hint for m in alert_sms(rt))
+    assert recipients == ["+223******01", "+223******09"]
+    assert "Sans reponse" in max(alert_sms(rt), key=lambda m: m.id).body
+
+
+def test_a_clock_stopped_for_a_day_catches_up_with_one_alert_per_crossing(
+    rt: Runtime, clock: Clock
+) -> None:
+    loc = falling_trust(rt, clock)
+    committee(rt, loc, ["+22370000001"], clock())
+    clock.advance(days=1)  # no pass ran meanwhile
+    run_alert_cycle(rt, clock())
+    run_alert_cycle(rt, clock())
+    assert open_alerts(rt) == [("trust_drop", SMALL_COMMUNE)]
+    assert len(alert_sms(rt)) == 1
+
+
+def test_the_weekly_digest_goes_once_per_week_and_hides_small_numbers(
+    rt: Runtime, clock: Clock
+) -> None:
+    loc = falling_trust(rt, clock)
+    committee(rt, loc, ["+22370000001"], clock())
+    small = locality(rt, OTHER_COMMUNE).id
+    committee(rt, small, ["+22370000002"], clock())
+    ratings(rt, small, reporters(rt, 2, clock()), [1, 1], clock() - dt.timedelta(days=2))
+    assert send_digests(rt, clock()) == 2
+    assert send_digests(rt, clock()) == 0
+    with rt.sessions() as s:
+        bodies = dict(s.execute(select(OutboxMessage.recipient_hint, OutboxMessage.body)).all())
+    assert "20 personnes" in bodies["+223******01"]
+    assert "pas assez" in bodies["+223******02"]
+
+
+@pytest.mark.postgres
+def test_two_cycles_at_once_produce_each_alert_and_each_sms_once(
+    app: Flask, rt: Runtime, clock: Clock
+) -> None:
+    loc = falling_trust(rt, clock)
+    committee(rt, loc, ["+22370000001", "+22370000002"], clock())
+    barrier = threading.Barrier(2)
+
+    def cycle() -> None:
+        barrier.wait()
+        run_alert_cycle(rt, clock())
+
+    threads = [threading.Thread(target=cycle) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert open_alerts(rt) == [("trust_drop", SMALL_COMMUNE)]
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 2

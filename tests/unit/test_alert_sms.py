@@ -1,0 +1,77 @@
+"""Every alert and digest SMS fits two GSM 7-bit segments in every language, with the
+longest place names, and carries no reporter data."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from gateway.domain.gsm7 import is_gsm7, segments
+from gateway.domain.trust_index import Aggregate
+from gateway.services.alert_jobs import _digest
+from gateway.services.alert_sms import LANGUAGES, render_alert
+
+TEXTS: dict[str, dict[str, Any]] = {
+    lang: json.loads(
+        resources.files("gateway").joinpath(f"data/alert_sms/{lang}.json").read_text("utf-8")
+    )
+    for lang in LANGUAGES
+}
+LONGEST_PLACE = "Sere Moussa Ani Samou (Diafarabe)"
+WORST = {
+    "index": 1.234,
+    "delta": -3.456,
+    "window_days": 365,
+    "reporters": 12345,
+    "count": 9999,
+    "usual": 999.9,
+    "baseline_mean": 999.9,
+    "kind": "intercommunal",
+    "period_days": 31,
+}
+RULES = ["trust_low", "trust_drop", "incident_spike", "incident_urgent", "reporting_silence"]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("escalated", [False, True])
+def test_alerts_fit_two_segments_and_say_how_to_answer(
+    lang: str, rule: str, escalated: bool
+) -> None:
+    body = render_alert(TEXTS, lang, rule, "A99999", LONGEST_PLACE, WORST, escalated)
+    assert is_gsm7(body)
+    assert segments(body) <= 2
+    assert "OK A99999" in body and "A99999" in body
+    assert "{" not in body
+
+
+def test_alert_figures_read_as_people_say_them() -> None:
+    body = render_alert(
+        TEXTS,
+        "fr",
+        "trust_drop",
+        "A123",
+        "Mopti",
+        {"index": 2.1, "delta": -0.9, "window_days": 30, "reporters": 23},
+    )
+    assert "2.1/5, -0.9 en 30 j, 23 personnes" in body
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_digests_fit_and_hide_small_numbers(lang: str) -> None:
+    many = Aggregate.of([4] * 20)
+    few = Aggregate.of([1, 1])
+    full = _digest(TEXTS, lang, LONGEST_PLACE, many, Aggregate.of([5] * 20), 9999, 999)
+    hidden = _digest(TEXTS, lang, LONGEST_PLACE, few, many, 1, 0)
+    for body in (full, hidden):
+        assert is_gsm7(body) and segments(body) <= 2
+    assert "4.0/5" in full and "-1.0" in full
+    assert not re.search(r"\b1\.0/5\b", hidden)
+
+
+def test_bambara_is_marked_unreviewed() -> None:
+    assert TEXTS["bm"]["_meta"]["reviewed_by_speaker"] is False
