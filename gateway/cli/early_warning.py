@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import signal
 from typing import Any
@@ -150,7 +151,5 @@ def clock_command() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     click.echo("clock running; Ctrl-C stops it")
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
