@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from gateway.db import transaction
 from gateway.domain import findings as checks
 from gateway.domain.findings import Finding
-from gateway.domain.rules import should_autoclose, should_notify
+from gateway.domain.rules import OverrideKey, should_autoclose, should_notify
 from gateway.domain.trust_index import trust_index
 from gateway.models import Alert, AlertEvent, AlertState, JobState
 from gateway.runtime import Runtime
@@ -119,6 +120,24 @@ def _finding(m: Measures, rule: str, loc: int, p: dict[str, float]) -> Finding |
     return None
 
 
+def findings(
+    rt: Runtime,
+    gaz: Gazetteer,
+    stored: Mapping[OverrideKey, float],
+    m: Measures,
+    localities: Iterable[int],
+    rules: Iterable[str] = WINDOW_RULES,
+) -> dict[tuple[int, str], tuple[Finding | None, dict[str, float]]]:
+    """What each rule finds for each locality as of `m.now`, with the values used;
+    nothing is written (the alert cycle and the console's backtest both use it)."""
+    out: dict[tuple[int, str], tuple[Finding | None, dict[str, float]]] = {}
+    for loc in sorted(localities):
+        for rule in rules:
+            p = values(rt, gaz, stored, rule, loc)
+            out[(loc, rule)] = (_finding(m, rule, loc, p), p)
+    return out
+
+
 def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
     """One evaluation pass as of `now` (the clock's job, and `alerts evaluate`)."""
     summary = CycleSummary()
@@ -135,22 +154,9 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
             set(m.trust(widest, now)) | set(m.counts(7, 365)) | {loc for loc, _ in open_alerts}
         )
         summary.localities = len(candidates)
-        for loc in sorted(candidates):
-            for rule in WINDOW_RULES:
-                p = values(rt, gaz, stored, rule, loc)
-                found = _finding(m, rule, loc, p)
-                _apply(
-                    session,
-                    rt,
-                    gaz,
-                    open_alerts.get((loc, rule)),
-                    loc,
-                    rule,
-                    found,
-                    p,
-                    now,
-                    summary,
-                )
+        for (loc, rule), (found, p) in findings(rt, gaz, stored, m, candidates).items():
+            alert = open_alerts.get((loc, rule))
+            _apply(session, rt, gaz, alert, loc, rule, found, p, now, summary)
         _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
         _watermark(session, "evaluate", now)
     return summary
