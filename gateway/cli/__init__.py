@@ -7,6 +7,7 @@ from flask import Flask
 
 
 def register_cli(app: Flask) -> None:
+    from gateway.cli.api_tokens import api_tokens_group
     from gateway.cli.data import committees_group, demo_group, import_group
     from gateway.cli.database import db_group, gazetteer_group, keys_group
     from gateway.cli.early_warning import alerts_group, clock_command, thresholds_group
@@ -27,5 +28,6 @@ def register_cli(app: Flask) -> None:
         alerts_group,
         thresholds_group,
         clock_command,
+        api_tokens_group,
     ):
         app.cli.add_command(group)

@@ -25,7 +25,9 @@ def register_console(app: Flask) -> None:
         auth_views,
         committee_views,
         incident_views,
+        message_views,
         outbox_views,
+        simulator_views,
         stub_views,
     )
     from gateway.console.security import init_csrf

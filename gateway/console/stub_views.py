@@ -19,13 +19,3 @@ def map_view() -> str:
 @bp.route("/thresholds")
 def thresholds() -> str:
     return render("coming.html", page="thresholds")
-
-
-@bp.route("/messages")
-def messages() -> str:
-    return render("coming.html", page="messages")
-
-
-@bp.route("/simulator")
-def simulator() -> str:
-    return render("coming.html", page="simulator")

@@ -10,6 +10,7 @@ from gateway.models.alerts import (
     Threshold,
 )
 from gateway.models.base import Base
+from gateway.models.messages import InfoMessage, InfoMessageStatus
 from gateway.models.people import (
     ApiToken,
     AuditLog,
@@ -43,6 +44,8 @@ __all__ = [
     "ConsoleUser",
     "InboundMessage",
     "Incident",
+    "InfoMessage",
+    "InfoMessageStatus",
     "JobState",
     "Locality",
     "LocalityKind",

@@ -38,7 +38,7 @@ PAGES = [
     "/console/simulator",
     "/console/audit",
 ]
-ADMIN_ONLY = {"/console/outbox", "/console/audit"}
+ADMIN_ONLY = {"/console/outbox", "/console/audit", "/console/simulator"}
 
 
 @pytest.mark.parametrize("role", list(Role))

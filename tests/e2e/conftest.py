@@ -84,9 +84,9 @@ def page(browser: Any, served: str) -> Iterator[Any]:
     outside: list[str] = []
     page.on(
         "request",
-        lambda request: outside.append(request.url)
-        if not request.url.startswith((served, "data:"))
-        else None,
+        lambda request: (
+            outside.append(request.url) if not request.url.startswith((served, "data:")) else None
+        ),
     )
     yield page
     context.close()

@@ -1,0 +1,157 @@
+"""Information messages: admins and committee users (in their area) compose a message
+to an area's subscribers, see its recipients and SMS segments before sending, and send
+it; above APPROVAL_THRESHOLD recipients a second admin approves first. Analysts read."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from gateway.console import bp
+from gateway.console.access import actor, area_of, current_user, require, runtime
+from gateway.console.pages import PAGE_SIZE, notify, page_number, render
+from gateway.db import transaction
+from gateway.domain import gsm7
+from gateway.models import Committee, ConsoleUser, InfoMessage, InfoMessageStatus, Role
+from gateway.services import info_messages
+from gateway.services.info_messages import APPROVAL_THRESHOLD, MAX_SEGMENTS, InfoMessageError
+from gateway.services.localities import gazetteer
+
+MAX_BODY = 1000
+
+
+@bp.route("/messages")
+def messages() -> str:
+    rt = runtime()
+    number = page_number()
+    user = current_user()
+    with rt.sessions() as session:
+        query = select(InfoMessage)
+        area = area_of(user, session)
+        if area is not None:
+            query = query.where(InfoMessage.locality_id.in_(area))
+        rows = session.scalars(
+            query.order_by(InfoMessage.created_at.desc(), InfoMessage.id.desc())
+            .offset((number - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        ).all()
+        home = _home_area(session, user)
+    places = gazetteer(rt)
+    return render(
+        "messages.html",
+        messages=rows[:PAGE_SIZE],
+        names={m.locality_id: places.name_of(m.locality_id) for m in rows},
+        can_compose=user.role != Role.ANALYST,
+        home=places.pcodes.get(home) if home else "",
+        threshold=APPROVAL_THRESHOLD,
+        max_segments=MAX_SEGMENTS,
+        page=number,
+        more=len(rows) > PAGE_SIZE,
+    )
+
+
+def _home_area(session: Session, user: ConsoleUser) -> int | None:
+    """A committee user's own area, the default place of their messages."""
+    committee = session.get(Committee, user.committee_id) if user.committee_id else None
+    return committee.locality_id if committee else None
+
+
+@bp.route("/messages", methods=["POST"])
+@require(Role.ADMIN, Role.COMMITTEE)
+def message_compose() -> Response:
+    rt = runtime()
+    user = current_user()
+    body = request.form.get("body", "")[:MAX_BODY]
+    typed = request.form.get("area", "").strip()[:120]
+    with transaction(rt.sessions) as session:
+        locality_id = gazetteer(rt).lookup(typed) if typed else _home_area(session, user)
+        area = area_of(user, session)
+        if locality_id is None or (area is not None and locality_id not in area):
+            notify("messages.error.unknown_area", "error")
+            return redirect(url_for("console.messages"))
+        try:
+            message = info_messages.compose(session, rt, actor(user), locality_id, body, rt.now())
+        except InfoMessageError as exc:
+            notify(f"messages.error.{exc.reason}", "error")
+            return redirect(url_for("console.messages"))
+        message_id = message.id
+    return redirect(url_for("console.message_detail", message_id=message_id))
+
+
+def visible_message(session: Session, message_id: int) -> InfoMessage:
+    """The message, or 404 when it does not exist or is outside the user's area."""
+    message = session.get(InfoMessage, message_id)
+    area = area_of(current_user(), session)
+    if message is None or (area is not None and message.locality_id not in area):
+        abort(404)
+    return message
+
+
+@bp.route("/messages/<int:message_id>")
+def message_detail(message_id: int) -> str:
+    rt = runtime()
+    user = current_user()
+    with rt.sessions() as session:
+        message = visible_message(session, message_id)
+        progress = info_messages.progress(session, message_id)
+    places = gazetteer(rt)
+    plain = gsm7.to_gsm7(message.body)
+    return render(
+        "message.html",
+        message=message,
+        place=(places.pcodes[message.locality_id], places.name_of(message.locality_id)),
+        gsm=gsm7.is_gsm7(message.body),
+        plain_segments=gsm7.segments(plain),
+        characters=len(message.body),
+        progress=progress,
+        Status=InfoMessageStatus,
+        can_act=user.role != Role.ANALYST,
+        can_approve=user.role == Role.ADMIN and actor(user) != message.created_by,
+        threshold=APPROVAL_THRESHOLD,
+    )
+
+
+def _step(message_id: int, action: str) -> Response:
+    """Cancel, or submit/approve then send at once when the message may go."""
+    rt = runtime()
+    who, now = actor(current_user()), rt.now()
+    try:
+        with transaction(rt.sessions) as session:
+            visible_message(session, message_id)
+            if action == "cancel":
+                info_messages.cancel(session, message_id, who, now)
+                done = "messages.done.cancel"
+            else:
+                if action == "approve":
+                    message = info_messages.approve(session, message_id, who, now)
+                else:
+                    message = info_messages.submit(session, rt, message_id, who, now)
+                done = "messages.done.awaiting"
+                if message.status == InfoMessageStatus.APPROVED:
+                    info_messages.send(session, rt, message_id, now, user_actor=who)
+                    done = "messages.done.sent"
+    except InfoMessageError as exc:
+        notify(f"messages.error.{exc.reason}", "error")
+    else:
+        notify(done)
+    return redirect(url_for("console.message_detail", message_id=message_id))
+
+
+@bp.route("/messages/<int:message_id>/send", methods=["POST"])
+@require(Role.ADMIN, Role.COMMITTEE)
+def message_send(message_id: int) -> Response:
+    return _step(message_id, action="send")
+
+
+@bp.route("/messages/<int:message_id>/approve", methods=["POST"])
+@require(Role.ADMIN)
+def message_approve(message_id: int) -> Response:
+    return _step(message_id, action="approve")
+
+
+@bp.route("/messages/<int:message_id>/cancel", methods=["POST"])
+@require(Role.ADMIN, Role.COMMITTEE)
+def message_cancel(message_id: int) -> Response:
+    return _step(message_id, action="cancel")

@@ -1,0 +1,232 @@
+"""Information messages to the subscribers of an area, closing the loop with citizens.
+
+    draft ──submit──▶ approved ──send──▶ sent
+      │        └────▶ awaiting_approval ──approve (a second admin)──▶ approved
+      └──cancel (draft, awaiting_approval, approved)──▶ cancelled
+
+The body is stored as typed: the preview shows its SMS segments (GSM 7-bit or
+Unicode), and more than MAX_SEGMENTS is refused. A message to more than
+APPROVAL_THRESHOLD recipients needs the approval of an admin who did not compose it
+(the caller checks the approver's role). Sending enqueues one outbox row per
+subscriber, keyed by message and subscription so a second send adds nothing, and
+spreads their first attempts so the outbox sends at a bounded rate. Opted-out
+reporters are never counted nor sent to. Every step is in the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TypeVarTuple
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from gateway.crypto import DecryptionError
+from gateway.domain import gsm7
+from gateway.models import InfoMessage, InfoMessageStatus, OutboxMessage, Reporter, Subscription
+from gateway.runtime import Runtime
+from gateway.services import audit
+from gateway.services.localities import gazetteer
+from gateway.services.outbox import enqueue
+
+MAX_SEGMENTS = 3
+APPROVAL_THRESHOLD = 1000
+PURPOSE = "info"
+Ts = TypeVarTuple("Ts")
+CANCELLABLE = frozenset(
+    {InfoMessageStatus.DRAFT, InfoMessageStatus.AWAITING_APPROVAL, InfoMessageStatus.APPROVED}
+)
+
+
+class InfoMessageError(Exception):
+    """The step is not allowed now; `reason` is a stable code for the console's
+    catalogue: empty, too_long, unknown_area, not_found, not_draft, not_awaiting,
+    not_approved, own_message, not_cancellable."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def clean_body(body: str) -> str:
+    """What is stored and sent: the text as typed, line ends made plain, trimmed."""
+    return body.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def area(rt: Runtime, locality_id: int) -> set[int]:
+    """The locality and every locality under it."""
+    places = gazetteer(rt)
+    if locality_id not in places.pcodes:
+        return set()
+    found = {locality_id}
+    frontier = [places.pcodes[locality_id]]
+    while frontier:
+        for child in places.children(frontier.pop()):
+            found.add(places.ids[child.pcode])
+            frontier.append(child.pcode)
+    return found
+
+
+def _subscribed(query: Select[*Ts], rt: Runtime, locality_id: int) -> Select[*Ts]:
+    """`query` limited to subscriptions of the area whose reporter has not opted out."""
+    return query.join(Reporter, Reporter.id == Subscription.reporter_id).where(
+        Subscription.locality_id.in_(area(rt, locality_id)), ~Reporter.opted_out
+    )
+
+
+def recipients(session: Session, rt: Runtime, locality_id: int) -> int:
+    """How many subscribers the area has (its localities and all under them), opted-out
+    reporters never included."""
+    query = _subscribed(select(func.count()).select_from(Subscription), rt, locality_id)
+    return int(session.scalar(query) or 0)
+
+
+def compose(
+    session: Session, rt: Runtime, user_actor: str, locality_id: int, body: str, now: dt.datetime
+) -> InfoMessage:
+    """A draft for the area, with its recipients and segments counted for the preview."""
+    text = clean_body(body)
+    if not text:
+        raise InfoMessageError("the message is empty", "empty")
+    segments = gsm7.segments(text)
+    if segments > MAX_SEGMENTS:
+        raise InfoMessageError(f"{segments} SMS segments; at most {MAX_SEGMENTS}", "too_long")
+    if locality_id not in gazetteer(rt).pcodes:
+        raise InfoMessageError(f"no locality with id {locality_id}", "unknown_area")
+    message = InfoMessage(
+        locality_id=locality_id,
+        body=text,
+        created_by=user_actor,
+        created_at=now,
+        recipients=recipients(session, rt, locality_id),
+        segments=segments,
+        status=InfoMessageStatus.DRAFT,
+    )
+    session.add(message)
+    session.flush()
+    details = {"area": gazetteer(rt).pcodes[locality_id], "recipients": message.recipients}
+    details["segments"] = segments
+    audit.record(session, user_actor, "message.compose", _target(message), details, now)
+    return message
+
+
+def submit(
+    session: Session, rt: Runtime, message_id: int, user_actor: str, now: dt.datetime
+) -> InfoMessage:
+    """Ask to send a draft: approved at once up to APPROVAL_THRESHOLD recipients
+    (counted again now, as subscribers come and go), else awaiting a second admin."""
+    message = _locked(session, message_id)
+    if message.status != InfoMessageStatus.DRAFT:
+        raise InfoMessageError(f"message {message_id} is {message.status}", "not_draft")
+    message.recipients = recipients(session, rt, message.locality_id)
+    if message.recipients > APPROVAL_THRESHOLD:
+        message.status = InfoMessageStatus.AWAITING_APPROVAL
+    else:
+        message.status = InfoMessageStatus.APPROVED
+        message.approved_by, message.approved_at = user_actor, now
+    details = {"status": str(message.status), "recipients": message.recipients}
+    audit.record(session, user_actor, "message.submit", _target(message), details, now)
+    return message
+
+
+def approve(session: Session, message_id: int, approver: str, now: dt.datetime) -> InfoMessage:
+    """awaiting_approval → approved, by someone other than the composer (the caller
+    makes sure `approver` is an admin)."""
+    message = _locked(session, message_id)
+    if message.status != InfoMessageStatus.AWAITING_APPROVAL:
+        raise InfoMessageError(f"message {message_id} is {message.status}", "not_awaiting")
+    if approver == message.created_by:
+        raise InfoMessageError("the composer cannot approve their own message", "own_message")
+    message.status = InfoMessageStatus.APPROVED
+    message.approved_by, message.approved_at = approver, now
+    audit.record(session, approver, "message.approve", _target(message), None, now)
+    return message
+
+
+def cancel(session: Session, message_id: int, user_actor: str, now: dt.datetime) -> InfoMessage:
+    message = _locked(session, message_id)
+    if message.status not in CANCELLABLE:
+        raise InfoMessageError(f"message {message_id} is {message.status}", "not_cancellable")
+    message.status = InfoMessageStatus.CANCELLED
+    audit.record(session, user_actor, "message.cancel", _target(message), None, now)
+    return message
+
+
+def send(
+    session: Session,
+    rt: Runtime,
+    message_id: int,
+    now: dt.datetime,
+    rate_per_minute: int = 60,
+    user_actor: str = "system",
+) -> int:
+    """Enqueue the approved message for every current subscriber of its area, the
+    i-th one due `i * 60 / rate_per_minute` seconds after `now`; the number of rows
+    added. A message already sent adds nothing (and neither would a replay: each row
+    is keyed by message and subscription)."""
+    message = _locked(session, message_id)
+    if message.status == InfoMessageStatus.SENT:
+        return 0
+    if message.status != InfoMessageStatus.APPROVED:
+        raise InfoMessageError(f"message {message_id} is {message.status}", "not_approved")
+    message.status = InfoMessageStatus.SENDING
+    gap = dt.timedelta(seconds=60 / max(1, rate_per_minute))
+    added = unreadable = 0
+    query = select(Subscription.id, Subscription.phone_enc).order_by(Subscription.id)
+    rows = session.execute(_subscribed(query, rt, message.locality_id)).all()
+    for subscription_id, phone_enc in rows:
+        try:
+            number = rt.vault.decrypt(phone_enc)
+        except DecryptionError:
+            unreadable += 1  # a key problem: counted in the audit, never a stop
+            continue
+        key = f"info:{message.id}:{subscription_id}"
+        row_id = enqueue(
+            session,
+            rt.vault,
+            to_e164=number,
+            body=message.body,
+            purpose=PURPOSE,
+            now=now,
+            dedupe_key=key,
+        )
+        if row_id is not None:
+            _not_before(session, row_id, now + gap * added)
+            added += 1
+    message.status, message.sent_at = InfoMessageStatus.SENT, now
+    details = {"enqueued": added, "unreadable": unreadable, "rate_per_minute": rate_per_minute}
+    audit.record(session, user_actor, "message.send", _target(message), details, now)
+    return added
+
+
+def progress(session: Session, message_id: int) -> dict[str, int]:
+    """The message's outbox rows by status (pending, sent, delivered...)."""
+    rows = session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.dedupe_key.startswith(f"info:{message_id}:"))
+        .group_by(OutboxMessage.status)
+    ).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+def _not_before(session: Session, outbox_id: int, when: dt.datetime) -> None:
+    # The outbox's enqueue makes a row due at once; this spreads the first attempts.
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(next_attempt_at=when)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _locked(session: Session, message_id: int) -> InfoMessage:
+    message = session.scalars(
+        select(InfoMessage).where(InfoMessage.id == message_id).with_for_update()
+    ).first()
+    if message is None:
+        raise InfoMessageError(f"no message with id {message_id}", "not_found")
+    return message
+
+
+def _target(message: InfoMessage) -> str:
+    return f"message:{message.id}"
