@@ -82,6 +82,16 @@ class TrustRating(Base):
         CheckConstraint("value BETWEEN 1 AND 5", name="value_1_to_5"),
         Index("ix_trust_ratings_locality_time", "locality_id", "rated_at"),
         Index("ix_trust_ratings_reporter", "reporter_id", "locality_id", "question", "rated_at"),
+        # Covers the evaluation's window queries (index-only scans on PostgreSQL).
+        Index(
+            "ix_trust_ratings_window",
+            "question",
+            "rated_at",
+            "locality_id",
+            "reporter_id",
+            "value",
+            "burst",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,7 +109,10 @@ class TrustRating(Base):
 
 class Incident(Base):
     __tablename__ = "incidents"
-    __table_args__ = (Index("ix_incidents_locality_time", "locality_id", "reported_at"),)
+    __table_args__ = (
+        Index("ix_incidents_locality_time", "locality_id", "reported_at"),
+        Index("ix_incidents_window", "reported_at", "locality_id", "reporter_id", "burst"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref_code: Mapped[str] = mapped_column(String(12), unique=True)

@@ -149,10 +149,8 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
         stored = overrides(session)
         m = Measures(session, primary_question(rt), now)
         open_alerts = _open_alerts(session)
-        widest = m.now - days(400)
-        candidates = (
-            set(m.trust(widest, now)) | set(m.counts(7, 365)) | {loc for loc, _ in open_alerts}
-        )
+        active = measures.active_localities(session, now - CANDIDATE_WINDOW, now)
+        candidates = active | {loc for loc, _ in open_alerts}
         summary.localities = len(candidates)
         for (loc, rule), (found, p) in findings(rt, gaz, stored, m, candidates).items():
             alert = open_alerts.get((loc, rule))

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, union
 from sqlalchemy.orm import Session
 
 from gateway.domain.findings import Tally
@@ -95,7 +95,6 @@ def report_counts(
     current window and in the baseline before it, with the baseline's distinct
     reporters, for `reporting_silence`."""
     out: dict[int, ReportCounts] = defaultdict(ReportCounts)
-    reporters: dict[int, set[int]] = defaultdict(set)
     sources: tuple[tuple[Any, Any, Any], ...] = (
         (TrustRating, TrustRating.rated_at, TrustRating.question == question),
         (Incident, Incident.reported_at, Incident.id.is_not(None)),
@@ -114,16 +113,20 @@ def report_counts(
             counts.baseline = Tally(
                 counts.baseline.count + int(base), counts.baseline.burst + int(base_b)
             )
-        who = session.execute(
-            select(model.locality_id, model.reporter_id)
-            .where(only, when >= baseline_start, when < current_start)
-            .distinct()
-        ).all()
-        for loc, reporter in who:
-            if reporter is not None:
-                reporters[loc].add(reporter)
-    for loc, people in reporters.items():
-        out[loc].baseline_reporters = len(people)
+    people = union(
+        *(
+            select(model.locality_id, model.reporter_id).where(
+                only, when >= baseline_start, when < current_start
+            )
+            for model, when, only in sources
+        )
+    ).subquery()
+    for loc, n in session.execute(
+        select(people.c.locality_id, func.count(people.c.reporter_id)).group_by(
+            people.c.locality_id
+        )
+    ):
+        out[loc].baseline_reporters = int(n)
     return dict(out)
 
 

@@ -1,0 +1,225 @@
+"""Time one full evaluation pass against a baseline query, as the ratings grow.
+
+Builds ratings (and a tenth as many incidents) spread over twelve months across all
+communes, then at each size times `run_alert_cycle` and, in the same run, a baseline
+query: one GROUP BY count of the current 30-day window. Prints a table.
+
+    .venv/bin/python scripts/bench_evaluate.py --backend postgresql --sizes 100000,1000000,3000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, insert, select, text
+
+from gateway import migrate
+from gateway.config import load_settings
+from gateway.db import make_engine
+from gateway.gazetteer import load_gazetteer
+from gateway.models import Locality, LocalityKind, Reporter, TrustRating
+from gateway.runtime import Runtime
+from gateway.services.evaluation import run_alert_cycle
+
+NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
+YEAR = 365 * 86400
+QUESTIONS = ["trust_dsf", "protection", "respect", "inform"]
+PG_ADMIN = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def database(backend: str, folder: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{folder}/bench.db"
+    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text('DROP DATABASE IF EXISTS "bench_evaluate" WITH (FORCE)'))
+        conn.execute(text('CREATE DATABASE "bench_evaluate"'))
+    admin.dispose()
+    return admin.url.set(database="bench_evaluate").render_as_string(hide_password=False)
+
+
+def runtime(url: str, folder: str) -> Runtime:
+    env = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench",
+        "PHONE_HASH_KEY": "bench",
+        "DATA_KEY": base64.urlsafe_b64encode(b"b" * 32).decode(),
+    }
+    return Runtime(load_settings(env, instance_path=folder), now=lambda: NOW)
+
+
+def setup(rt: Runtime, reporters: int) -> tuple[list[int], list[int]]:
+    migrate.upgrade(rt.engine)
+    load_gazetteer(rt.sessions)
+    with rt.sessions() as s, s.begin():
+        s.execute(
+            insert(Reporter),
+            [
+                {
+                    "pseudonym": f"{i:064x}",
+                    "key_version": 1,
+                    "opted_out": False,
+                    "notice_sent": True,
+                    "created_at": NOW,
+                }
+                for i in range(reporters)
+            ],
+        )
+    with rt.sessions() as s:
+        communes = list(s.scalars(select(Locality.id).where(Locality.kind == LocalityKind.COMMUNE)))
+        people = list(s.scalars(select(Reporter.id)))
+    return communes, people
+
+
+def rows(n: int, start: int, communes: list[int], people: list[int], rng: random.Random):  # type: ignore[no-untyped-def]
+    level = {c: rng.uniform(2.0, 4.5) for c in communes}
+    for i in range(start, start + n):
+        loc = rng.choice(communes)
+        value = min(5, max(1, round(rng.gauss(level[loc], 0.9))))
+        when = NOW - dt.timedelta(seconds=rng.randrange(YEAR))
+        yield (rng.choice(people), loc, QUESTIONS[i % 4], value, when, f"b{i}")
+
+
+def load_ratings(rt: Runtime, n: int, start: int, communes: list[int], people: list[int]) -> None:
+    rng = random.Random(start)
+    if rt.engine.dialect.name == "postgresql":
+        raw = rt.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            with cur.copy(
+                "COPY trust_ratings (reporter_id, locality_id, question, value, rated_at, source,"
+                " source_ref, burst) FROM STDIN"
+            ) as copy:
+                for r, loc, q, v, when, ref in rows(n, start, communes, people, rng):
+                    copy.write_row((r, loc, q, v, when, "bench", ref, False))
+            raw.commit()
+            cur.execute("ANALYZE trust_ratings")
+            raw.commit()
+        finally:
+            raw.close()
+        return
+    batch: list[dict[str, object]] = []
+    with rt.sessions() as s, s.begin():
+        for r, loc, q, v, when, ref in rows(n, start, communes, people, rng):
+            batch.append(
+                {
+                    "reporter_id": r,
+                    "locality_id": loc,
+                    "question": q,
+                    "value": v,
+                    "rated_at": when,
+                    "source": "bench",
+                    "source_ref": ref,
+                    "burst": False,
+                }
+            )
+            if len(batch) == 20000:
+                s.execute(insert(TrustRating), batch)
+                batch = []
+        if batch:
+            s.execute(insert(TrustRating), batch)
+
+
+def load_incidents(rt: Runtime, n: int, start: int, communes: list[int], people: list[int]) -> None:
+    rng = random.Random(-start - 1)
+    kinds = ["attack", "banditry", "threat", "other", "intercommunal"]
+    with rt.engine.begin() as conn:
+        for chunk in range(start, start + n, 20000):
+            conn.execute(
+                text(
+                    "INSERT INTO incidents (ref_code, kind, locality_id, reporter_id, occurred,"
+                    " reported_at, danger_now, source, source_ref, burst) VALUES (:code, :kind,"
+                    " :loc, :who, 'today', :at, :danger, 'bench', :ref, :burst)"
+                ),
+                [
+                    {
+                        "code": f"B{i:09d}",
+                        "kind": rng.choice(kinds),
+                        "loc": rng.choice(communes),
+                        "who": rng.choice(people),
+                        "at": NOW - dt.timedelta(seconds=rng.randrange(YEAR)),
+                        "danger": False,
+                        "ref": f"bi{i}",
+                        "burst": False,
+                    }
+                    for i in range(chunk, min(chunk + 20000, start + n))
+                ],
+            )
+
+
+def baseline_seconds(rt: Runtime) -> float:
+    def once() -> float:
+        t0 = time.perf_counter()
+        with rt.sessions() as s:
+            s.execute(
+                select(TrustRating.locality_id, func.count())
+                .where(TrustRating.rated_at >= NOW - dt.timedelta(days=30))
+                .group_by(TrustRating.locality_id)
+            ).all()
+        return time.perf_counter() - t0
+
+    return statistics.median(once() for _ in range(3))
+
+
+def pass_seconds(rt: Runtime) -> tuple[float, int]:
+    times, opened = [], 0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        summary = run_alert_cycle(rt, NOW)
+        times.append(time.perf_counter() - t0)
+        opened += len(summary.opened)
+    return statistics.median(times), opened
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--sizes", default="100000,1000000,3000000")
+    parser.add_argument("--reporters", type=int, default=50000)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    print(
+        f"{'backend':10} {'ratings':>9} {'incidents':>9} {'load s':>7} {'pass s':>7} "
+        f"{'baseline s':>10} {'ratio':>6} {'alerts':>6}"
+    )
+    for backend in backends:
+        with tempfile.TemporaryDirectory() as folder:
+            rt = runtime(database(backend, folder), folder)
+            communes, people = setup(rt, args.reporters)
+            loaded, first = 0, None
+            for size in sizes:
+                t0 = time.perf_counter()
+                load_ratings(rt, size - loaded, loaded, communes, people)
+                load_incidents(rt, size // 10 - loaded // 10, loaded // 10, communes, people)
+                load = time.perf_counter() - t0
+                loaded = size
+                seconds, opened = pass_seconds(rt)
+                base = baseline_seconds(rt)
+                first = first or seconds
+                print(
+                    f"{backend:10} {size:>9} {size // 10:>9} {load:>7.1f} {seconds:>7.3f} "
+                    f"{base:>10.3f} {seconds / base:>6.1f} {opened:>6}",
+                    flush=True,
+                )
+            print(
+                f"{backend:10} growth of the pass from {sizes[0]} to {sizes[-1]}: "
+                f"{seconds / first:.2f}x"
+            )
+            rt.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
