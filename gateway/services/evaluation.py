@@ -196,7 +196,7 @@ def _apply(
         if alert is not None:
             _clear(session, alert, p, now, summary)
         return
-    figures = {**found.figures, "rule_values": p}
+    figures = {**p, **found.figures}  # the rule values used, then what was measured
     if alert is None:
         alert = open_alert(session, loc, rule, found.severity, figures, found.verified, now)
         if alert is None:

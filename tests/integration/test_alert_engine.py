@@ -170,7 +170,8 @@ def test_falling_trust_raises_one_trust_drop_alert_to_the_committee_and_nothing_
         alert = s.scalars(select(Alert)).one()
     assert alert.figures["reporters"] == 20
     assert alert.figures["delta"] < -1
-    assert alert.figures["rule_values"]["drop"] == 0.7
+    assert alert.figures["drop"] == 0.7
+    assert alert.figures["rearm_days"] == 7
 
 
 def test_two_low_ratings_in_a_small_commune_raise_nothing(rt: Runtime, clock: Clock) -> None:

@@ -1,0 +1,43 @@
+"""The console as an admin uses it, in a real browser, on demo data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.conftest import log_in, shot
+
+
+def test_log_in_and_see_the_navigation(page: Any) -> None:
+    page.goto("/console/")
+    assert "/console/login" in page.url
+    shot(page, "01-login")
+    log_in(page)
+    assert "/console/login" not in page.url
+    nav = page.locator("nav").inner_text()
+    for label in ("Vue d'ensemble", "Carte", "Alertes", "Seuils", "Comités", "Messages", "Journal"):
+        assert label in nav
+    shot(page, "02-overview")
+
+
+def test_open_an_alert_of_the_demo_and_acknowledge_it(page: Any) -> None:
+    log_in(page)
+    page.goto("/console/alerts")
+    shot(page, "03-alerts")
+    trust_drop = page.locator("table tbody tr", has_text="Baisse de confiance").first
+    assert trust_drop.count() == 1  # the demo's falling commune raised it
+    trust_drop.locator("a").first.click()
+    page.wait_for_load_state()
+    assert "Bandiagara" in page.content()
+    shot(page, "04-alert")
+    page.locator("form[action$='/acknowledge'] button").click()
+    page.wait_for_load_state()
+    shot(page, "05-alert-acknowledged")
+    assert page.locator("form[action$='/acknowledge']").count() == 0
+    assert "admin-e2e@example.org" in page.content()  # the history says who
+
+
+def test_the_phone_simulator_plays_a_ussd_session(page: Any) -> None:
+    log_in(page)
+    page.goto("/console/simulator")
+    shot(page, "06-simulator")
+    assert page.locator("form").count() >= 1
