@@ -3,11 +3,14 @@ constant time, and a database outage answered so the provider retries."""
 
 from __future__ import annotations
 
+import functools
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from flask import Response, current_app
 
+from gateway.db import DB_UNAVAILABLE
+from gateway.phones import PhoneError
 from gateway.runtime import Runtime
 
 
@@ -59,3 +62,22 @@ def missing(exc: MissingField) -> Response:
 
 def same_secret(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def webhook(view: Callable[[], Response]) -> Callable[[], Response]:
+    """Answer what every webhook refuses the same way: a missing or NUL-bearing field
+    or a refused phone number is 400 naming it; a database outage is 503, so the
+    provider retries."""
+
+    @functools.wraps(view)
+    def guarded() -> Response:
+        try:
+            return view()
+        except MissingField as exc:
+            return missing(exc)
+        except PhoneError as exc:
+            return plain(f"bad phone number: {exc}", 400)
+        except DB_UNAVAILABLE:
+            return plain("temporarily unavailable, retry", 503)
+
+    return guarded

@@ -18,10 +18,15 @@ from gateway.domain.trust_index import Aggregate
 from gateway.models import Alert, AlertState, Committee, Incident, JobState
 from gateway.runtime import Runtime
 from gateway.services import measures
-from gateway.services.alert_sms import alert_texts, committees_in_chain, members, notify
+from gateway.services.alert_sms import (
+    alert_texts,
+    committees_in_chain,
+    members,
+    notify,
+    send_to_member,
+)
 from gateway.services.evaluation import _event, _send, _watermark, days, open_alert
 from gateway.services.localities import Gazetteer, gazetteer
-from gateway.services.outbox import enqueue
 from gateway.services.threshold_settings import overrides, values
 from gateway.services.ussd import primary_question
 
@@ -165,19 +170,8 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
                     sum(incidents[i] for i in area),
                     sum(open_alerts[i] for i in area),
                 )
-                queued += (
-                    enqueue(
-                        session,
-                        rt.vault,
-                        to_e164=rt.vault.decrypt(member.phone_enc),
-                        body=body,
-                        purpose="digest",
-                        now=now,
-                        dedupe_key=f"digest:{_week_key(now)}:c{committee.id}:m{member.member_id}",
-                        member_id=member.member_id,
-                    )
-                    is not None
-                )
+                key = f"digest:{_week_key(now)}:c{committee.id}:m{member.member_id}"
+                queued += send_to_member(session, rt, member, body, "digest", now, key)
     return queued
 
 

@@ -123,18 +123,33 @@ def notify(
         body = render_alert(
             texts, member.language, alert.rule, alert.code, place, alert.figures, level > 0
         )
-        queued += (
-            enqueue(
-                session,
-                rt.vault,
-                to_e164=rt.vault.decrypt(member.phone_enc),
-                body=body,
-                purpose="alert",
-                now=now,
-                dedupe_key=f"alert:{alert.id}:{round_key}:m{member.member_id}",
-                alert_id=alert.id,
-                member_id=member.member_id,
-            )
-            is not None
-        )
+        key = f"alert:{alert.id}:{round_key}:m{member.member_id}"
+        queued += send_to_member(session, rt, member, body, "alert", now, key, alert.id)
     return queued
+
+
+def send_to_member(
+    session: Session,
+    rt: Runtime,
+    member: Recipient,
+    body: str,
+    purpose: str,
+    now: dt.datetime,
+    dedupe_key: str,
+    alert_id: int | None = None,
+) -> bool:
+    """Queue one SMS to a committee member; False when that key was queued before."""
+    return (
+        enqueue(
+            session,
+            rt.vault,
+            to_e164=rt.vault.decrypt(member.phone_enc),
+            body=body,
+            purpose=purpose,
+            now=now,
+            dedupe_key=dedupe_key,
+            alert_id=alert_id,
+            member_id=member.member_id,
+        )
+        is not None
+    )

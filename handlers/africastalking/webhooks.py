@@ -6,18 +6,15 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from gateway.db import DB_UNAVAILABLE
-from gateway.phones import PhoneError
 from gateway.services import delivery, sms, ussd
 from handlers.africastalking.status import map_status
 from handlers.common import (
-    MissingField,
-    missing,
     optional,
     plain,
     required,
     runtime,
     same_secret,
+    webhook,
 )
 
 PROVIDER = "africastalking"
@@ -36,80 +33,61 @@ def check_token() -> Response | None:
 
 
 @bp.post("/sms")
+@webhook
 def inbound_sms() -> Response:
-    try:
-        f = required(request.form, "from", "text", "id")
-        receipt = sms.receive_sms(
-            runtime(),
-            provider=PROVIDER,
-            provider_id=f["id"],
-            sender=f["from"],
-            text=f["text"],
-            inline_reply=False,
-        )
-    except MissingField as exc:
-        return missing(exc)
-    except PhoneError as exc:
-        return plain(f"bad phone number: {exc}", 400)
-    except DB_UNAVAILABLE:
-        return plain("temporarily unavailable, retry", 503)
+    f = required(request.form, "from", "text", "id")
+    receipt = sms.receive_sms(
+        runtime(),
+        provider=PROVIDER,
+        provider_id=f["id"],
+        sender=f["from"],
+        text=f["text"],
+        inline_reply=False,
+    )
     return plain("duplicate" if receipt.duplicate else "ok")
 
 
 @bp.post("/ussd")
+@webhook
 def ussd_step() -> Response:
-    try:
-        f = required(request.form, "sessionId", "phoneNumber", "text")
-        screen = ussd.answer_ussd(
-            runtime(),
-            provider=PROVIDER,
-            session_id=f["sessionId"],
-            phone=f["phoneNumber"],
-            text=f["text"],
-        )
-    except MissingField as exc:
-        return missing(exc)
-    except PhoneError as exc:
-        return plain(f"bad phone number: {exc}", 400)
+    f = required(request.form, "sessionId", "phoneNumber", "text")
+    screen = ussd.answer_ussd(
+        runtime(),
+        provider=PROVIDER,
+        session_id=f["sessionId"],
+        phone=f["phoneNumber"],
+        text=f["text"],
+    )
     return plain(screen)
 
 
 @bp.post("/ussd/events")
+@webhook
 def ussd_event() -> Response:
-    try:
-        f = required(request.form, "sessionId", "status")
-        ussd.record_session_end(
-            runtime(),
-            provider=PROVIDER,
-            session_id=f["sessionId"],
-            status=f["status"],
-            cause=optional(request.form, "errorMessage") or optional(request.form, "cause"),
-        )
-    except MissingField as exc:
-        return missing(exc)
-    except DB_UNAVAILABLE:
-        return plain("temporarily unavailable, retry", 503)
+    f = required(request.form, "sessionId", "status")
+    ussd.record_session_end(
+        runtime(),
+        provider=PROVIDER,
+        session_id=f["sessionId"],
+        status=f["status"],
+        cause=optional(request.form, "errorMessage") or optional(request.form, "cause"),
+    )
     return plain("ok")
 
 
 @bp.post("/delivery")
+@webhook
 def delivery_report() -> Response:
-    try:
-        f = required(request.form, "id", "status")
-        failure = optional(request.form, "failureReason")
-    except MissingField as exc:
-        return missing(exc)
+    f = required(request.form, "id", "status")
+    failure = optional(request.form, "failureReason")
     status = map_status(f["status"])
     if status is None:
         return plain(f"unknown status: {f['status'][:40]}", 400)
-    try:
-        found = delivery.record_delivery(
-            runtime(),
-            provider=PROVIDER,
-            provider_message_id=f["id"],
-            status=status,
-            error=failure,
-        )
-    except DB_UNAVAILABLE:
-        return plain("temporarily unavailable, retry", 503)
+    found = delivery.record_delivery(
+        runtime(),
+        provider=PROVIDER,
+        provider_message_id=f["id"],
+        status=status,
+        error=failure,
+    )
     return plain("ok" if found else "unknown message")

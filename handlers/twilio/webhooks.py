@@ -8,10 +8,8 @@ from flask import Blueprint, Response, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from gateway.db import DB_UNAVAILABLE
-from gateway.phones import PhoneError
 from gateway.services import delivery, sms
-from handlers.common import MissingField, missing, optional, plain, required, runtime
+from handlers.common import optional, plain, required, runtime, webhook
 from handlers.twilio.status import map_status
 
 PROVIDER = "twilio"
@@ -50,44 +48,33 @@ def twiml(reply: str | None) -> Response:
 
 
 @bp.post("/sms")
+@webhook
 def inbound_sms() -> Response:
-    try:
-        f = required(request.form, "MessageSid", "From", "Body")
-        receipt = sms.receive_sms(
-            runtime(),
-            provider=PROVIDER,
-            provider_id=f["MessageSid"],
-            sender=f["From"],
-            text=f["Body"],
-            inline_reply=True,
-        )
-    except MissingField as exc:
-        return missing(exc)
-    except PhoneError as exc:
-        return plain(f"bad phone number: {exc}", 400)
-    except DB_UNAVAILABLE:
-        return plain("temporarily unavailable, retry", 503)
+    f = required(request.form, "MessageSid", "From", "Body")
+    receipt = sms.receive_sms(
+        runtime(),
+        provider=PROVIDER,
+        provider_id=f["MessageSid"],
+        sender=f["From"],
+        text=f["Body"],
+        inline_reply=True,
+    )
     return twiml(receipt.reply)
 
 
 @bp.post("/status")
+@webhook
 def status_callback() -> Response:
-    try:
-        f = required(request.form, "MessageSid", "MessageStatus")
-        error = optional(request.form, "ErrorCode")
-    except MissingField as exc:
-        return missing(exc)
+    f = required(request.form, "MessageSid", "MessageStatus")
+    error = optional(request.form, "ErrorCode")
     status = map_status(f["MessageStatus"])
     if status is None:
         return plain(f"unknown status: {f['MessageStatus'][:40]}", 400)
-    try:
-        found = delivery.record_delivery(
-            runtime(),
-            provider=PROVIDER,
-            provider_message_id=f["MessageSid"],
-            status=status,
-            error=f"Twilio error {error}" if error else None,
-        )
-    except DB_UNAVAILABLE:
-        return plain("temporarily unavailable, retry", 503)
+    found = delivery.record_delivery(
+        runtime(),
+        provider=PROVIDER,
+        provider_message_id=f["MessageSid"],
+        status=status,
+        error=f"Twilio error {error}" if error else None,
+    )
     return plain("ok" if found else "unknown message")
