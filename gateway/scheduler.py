@@ -9,6 +9,7 @@ is harmless: the evaluation takes an advisory lock, alerts and SMS have unique k
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,9 @@ EVERY = {
     "digest": 3600,
     "purge": 86400,
 }
+
+
+START_DELAY = {"escalate": 60, "digest": 60, "purge": 60}
 
 
 def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
@@ -66,7 +70,9 @@ def build_scheduler(rt: Runtime) -> BlockingScheduler:
             "interval",
             seconds=EVERY[name],
             id=name,
-            next_run_time=now,  # catch up at start, then on the interval
+            # Catch up at start (alerts first; digests and the rest a minute later, so a
+            # digest counts the alerts of the first pass), then on the interval.
+            next_run_time=now + dt.timedelta(seconds=START_DELAY.get(name, 0)),
             coalesce=True,
             max_instances=1,
             misfire_grace_time=EVERY[name],
