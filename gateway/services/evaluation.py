@@ -28,14 +28,14 @@ from gateway.runtime import Runtime
 from gateway.services import measures
 from gateway.services.alert_sms import notify
 from gateway.services.localities import Gazetteer, gazetteer
-from gateway.services.threshold_settings import overrides, values
+from gateway.services.threshold_settings import overrides, rules, values
 from gateway.services.upsert import insert_ignore
 from gateway.services.ussd import primary_question
 
 log = logging.getLogger(__name__)
 CYCLE_LOCK = 727_274_001  # pg advisory lock key of an evaluation pass
-# Localities with any report this recent are checked (the default trust_drop windows
-# span 120 days), and any locality with an alert not closed.
+# How far back a backtest looks for localities with data (the default trust_drop
+# windows span 120 days).
 CANDIDATE_WINDOW = dt.timedelta(days=130)
 WINDOW_RULES = ("trust_low", "trust_drop", "incident_spike", "reporting_silence")
 
@@ -138,6 +138,24 @@ def findings(
     return out
 
 
+def _candidates(rt: Runtime, m: Measures) -> set[int]:
+    """Localities with data in the national windows of the rules: the measures a pass
+    needs anyway (cached in `m`), so finding candidates costs no extra scan."""
+    defaults = {
+        rule: {k: v.default for k, v in spec.params.items()} for rule, spec in rules(rt).items()
+    }
+    trust, drop = defaults["trust_drop"], defaults["incident_spike"]
+    silence = defaults["reporting_silence"]
+    start = m.now - days(trust["window_days"])
+    spike_periods = int(drop["baseline_periods"] + drop["guard_periods"]) + 1
+    return (
+        set(m.trust(start, m.now))
+        | set(m.trust(start - days(trust["baseline_days"]), start))
+        | set(m.counts(silence["window_days"], silence["baseline_days"]))
+        | set(m.series(drop["period_days"], spike_periods))
+    )
+
+
 def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
     """One evaluation pass as of `now` (the clock's job, and `alerts evaluate`)."""
     summary = CycleSummary()
@@ -149,8 +167,7 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
         stored = overrides(session)
         m = Measures(session, primary_question(rt), now)
         open_alerts = _open_alerts(session)
-        active = measures.active_localities(session, now - CANDIDATE_WINDOW, now)
-        candidates = active | {loc for loc, _ in open_alerts}
+        candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
         summary.localities = len(candidates)
         for (loc, rule), (found, p) in findings(rt, gaz, stored, m, candidates).items():
             alert = open_alerts.get((loc, rule))
