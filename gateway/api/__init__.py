@@ -11,7 +11,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def register_api(app: Flask) -> None:
     """Attach the API; its errors are JSON, including unknown paths under /api/."""
-    from gateway.api import errors, views  # noqa: F401  (importing attaches the views)
+    from gateway.api import errors, trust, views  # noqa: F401  (importing attaches the views)
 
     app.register_blueprint(bp)
     errors.answer_api_paths_in_json(app)

@@ -119,9 +119,32 @@ def _paths(rt: Runtime) -> dict[str, Any]:
                 },
             }
         },
-        # GET /api/v1/trust?level=region|cercle|commune (trust aggregates, with cells
-        # under k reporters suppressed for non-admin tokens) goes here once the
-        # aggregates service exists; its schema will be `TrustPage`.
+        "/api/v1/trust": {
+            "get": {
+                "operationId": "trust",
+                "tags": ["trust"],
+                "summary": (
+                    "Trust aggregates at one level; cells under k reporters are suppressed "
+                    "unless the token is an admin's."
+                ),
+                "security": BEARER,
+                "parameters": [
+                    _query(
+                        "level",
+                        {
+                            "type": "string",
+                            "enum": ["national", "region", "cercle", "commune"],
+                            "default": "region",
+                        },
+                        "Level of the areas.",
+                    )
+                ],
+                "responses": {
+                    "200": _json(_ref("TrustPage"), "Aggregates."),
+                    **_errors(400, 401),
+                },
+            }
+        },
         "/api/v1/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
@@ -194,7 +217,65 @@ def _schemas() -> dict[str, Any]:
         "required": ["error", "message"],
         "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
     }
-    return {"Place": place, "Alert": alert, "AlertPage": page, "Locality": locality, "Error": error}
+    number = {"type": "number", "nullable": True}
+    area = {
+        "type": "object",
+        "required": [
+            "pcode",
+            "name",
+            "kind",
+            "reporters",
+            "suppressed",
+            "index",
+            "index_low",
+            "index_high",
+            "trend",
+            "incidents_30d",
+            "open_alerts",
+        ],
+        "properties": {
+            "pcode": {"type": "string"},
+            "name": {"type": "string"},
+            "kind": {"type": "string"},
+            "reporters": {"type": "integer", "nullable": True},
+            "suppressed": {"type": "boolean"},
+            "index": number,
+            "index_low": number,
+            "index_high": number,
+            "trend": number,
+            "incidents_30d": {"type": "integer"},
+            "open_alerts": {"type": "integer"},
+        },
+    }
+    trust = {
+        "type": "object",
+        "required": [
+            "level",
+            "as_of",
+            "window_days",
+            "trend_baseline_days",
+            "k",
+            "suppressed_below_k",
+            "areas",
+        ],
+        "properties": {
+            "level": {"type": "string"},
+            "as_of": {"type": "string", "format": "date-time"},
+            "window_days": {"type": "integer"},
+            "trend_baseline_days": {"type": "integer"},
+            "k": {"type": "integer"},
+            "suppressed_below_k": {"type": "boolean"},
+            "areas": {"type": "array", "items": area},
+        },
+    }
+    return {
+        "Place": place,
+        "Alert": alert,
+        "AlertPage": page,
+        "Locality": locality,
+        "TrustPage": trust,
+        "Error": error,
+    }
 
 
 def document(rt: Runtime) -> dict[str, Any]:
@@ -214,7 +295,7 @@ def document(rt: Runtime) -> dict[str, Any]:
         "tags": [
             {"name": "alerts"},
             {"name": "localities"},
-            {"name": "trust", "description": "Trust aggregates by level: coming next."},
+            {"name": "trust", "description": "Trust aggregates by level."},
             {"name": "meta"},
         ],
         "security": BEARER,

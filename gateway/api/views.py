@@ -22,7 +22,10 @@ from gateway.services.localities import gazetteer
 PUBLIC = {"api.openapi"}
 # Query parameters each endpoint knows; any other is refused, so a typo in a filter
 # (`status=open`) is an error rather than every alert.
-PARAMETERS = {"api.alerts": {"state", "rule", "locality", "since", "page", "per_page"}}
+PARAMETERS = {
+    "api.alerts": {"state", "rule", "locality", "since", "page", "per_page"},
+    "api.trust": {"level"},
+}
 CODE = re.compile(r"[A-Za-z0-9-]{1,12}")
 PCODE = re.compile(r"[A-Za-z0-9]{2,24}")
 MAX_PAGE = 100_000

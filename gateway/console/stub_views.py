@@ -1,21 +1,12 @@
-"""Pages still to come: one view each, so each can be swapped for the real one."""
+"""The views that replaced the first stubs live in their own modules; importing them
+here attaches them to the blueprint (register_console imports this module)."""
 
 from __future__ import annotations
 
-from gateway.console import bp
-from gateway.console.pages import render
-
-
-@bp.route("/")
-def overview() -> str:
-    return render("coming.html", page="overview")
-
-
-@bp.route("/map")
-def map_view() -> str:
-    return render("coming.html", page="map")
-
-
-@bp.route("/thresholds")
-def thresholds() -> str:
-    return render("coming.html", page="thresholds")
+from gateway.console import (  # noqa: F401  (importing attaches the views)
+    export_views,
+    locality_views,
+    map_views,
+    overview_views,
+    threshold_views,
+)

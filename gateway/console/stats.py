@@ -1,0 +1,228 @@
+"""The figures the overview, the map, the CSV export and the API share: per-level
+trust index tables rolled up from the localities, with small cells suppressed.
+
+A cell resting on fewer than K_MIN distinct reporters is shown to admins only; every
+other role gets "< 5" and no index, so no small group can be singled out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.domain.trust_index import NATIONAL, Aggregate, difference_ci, mean_ci, roll_up
+from gateway.models import Alert, AlertState, Incident
+from gateway.runtime import Runtime
+from gateway.services.localities import Gazetteer, gazetteer
+from gateway.services.measures import trust_aggregates
+from gateway.services.ussd import primary_question
+
+K_MIN = 5
+CURRENT = dt.timedelta(days=30)
+PREVIOUS = dt.timedelta(days=90)  # the trend compares the current 30 days to these 90
+LEVELS = ("national", "region", "cercle", "commune")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One area's figures as a given viewer may see them (None when suppressed)."""
+
+    pcode: str
+    name: str
+    kind: str
+    locality_id: int | None
+    reporters: int
+    suppressed: bool
+    index: float | None
+    low: float | None
+    high: float | None
+    trend: float | None
+    trend_clear: bool  # the trend's 95% interval excludes zero
+    incidents: int
+    open_alerts: int
+
+    @property
+    def reporters_shown(self) -> str:
+        return f"< {K_MIN}" if self.suppressed else str(self.reporters)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Every area's raw figures at `now`, before anyone's suppression."""
+
+    now: dt.datetime
+    current: dict[str, Aggregate]
+    previous: dict[str, Aggregate]
+    incidents: Counter[str]
+    open_alerts: Counter[str]
+
+
+def parent_map(gaz: Gazetteer) -> dict[str, str | None]:
+    """P-code → parent P-code (None at the top) for every locality."""
+    out: dict[str, str | None] = {}
+    for pcode in gaz.ids:
+        entry = gaz.index.by_pcode(pcode)
+        out[pcode] = entry.parent_pcode if entry is not None else None
+    return out
+
+
+def _rolled_counts(gaz: Gazetteer, per_locality: Iterable[tuple[int, int]]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for loc, n in per_locality:
+        if loc not in gaz.pcodes:
+            continue
+        for area in gaz.chain(loc):
+            out[gaz.pcodes[area]] += n
+        out[NATIONAL] += n
+    return out
+
+
+def figures(session: Session, rt: Runtime, now: dt.datetime) -> Figures:
+    """Trust in the last 30 days and the 90 before, incidents of the last 30 days
+    (burst-flagged ones left out) and open alerts, each rolled up to every area."""
+    gaz, question = gazetteer(rt), primary_question(rt)
+    parents = parent_map(gaz)
+
+    def rolled(start: dt.datetime, end: dt.datetime) -> dict[str, Aggregate]:
+        aggs = trust_aggregates(session, question, start, end)
+        return roll_up({gaz.pcodes[i]: a for i, a in aggs.items() if i in gaz.pcodes}, parents)
+
+    incidents = session.execute(
+        select(Incident.locality_id, func.count())
+        .where(
+            Incident.reported_at >= now - CURRENT,
+            Incident.reported_at < now,
+            Incident.burst.is_(False),
+        )
+        .group_by(Incident.locality_id)
+    ).all()
+    alerts = session.execute(
+        select(Alert.locality_id, func.count())
+        .where(Alert.state != AlertState.CLOSED)
+        .group_by(Alert.locality_id)
+    ).all()
+    return Figures(
+        now=now,
+        current=rolled(now - CURRENT, now),
+        previous=rolled(now - CURRENT - PREVIOUS, now - CURRENT),
+        incidents=_rolled_counts(gaz, ((int(a), int(b)) for a, b in incidents)),
+        open_alerts=_rolled_counts(gaz, ((int(a), int(b)) for a, b in alerts)),
+    )
+
+
+def cell(fig: Figures, gaz: Gazetteer, pcode: str, show_small: bool) -> Cell:
+    """One area's row; under K_MIN reporters the index and trend are withheld unless
+    `show_small` (admins)."""
+    agg = fig.current.get(pcode, Aggregate())
+    before = fig.previous.get(pcode, Aggregate())
+    small = agg.n < K_MIN
+    suppressed = small and not show_small
+    interval = None if suppressed else mean_ci(agg)
+    trend = None
+    if not suppressed and (show_small or before.n >= K_MIN):
+        trend = difference_ci(agg, before)
+    loc = gaz.ids.get(pcode)
+    entry = gaz.index.by_pcode(pcode) if loc is not None else None
+    return Cell(
+        pcode=pcode,
+        name=entry.name if entry is not None else "Mali",
+        kind=entry.kind if entry is not None else "national",
+        locality_id=loc,
+        reporters=agg.n,
+        suppressed=suppressed,
+        index=None if suppressed else agg.mean,
+        low=interval.low if interval else None,
+        high=interval.high if interval else None,
+        trend=trend.value if trend else None,
+        trend_clear=bool(trend and trend.interval and not trend.interval.contains(0.0)),
+        incidents=fig.incidents.get(pcode, 0),
+        open_alerts=fig.open_alerts.get(pcode, 0),
+    )
+
+
+def visible(gaz: Gazetteer, pcodes: Iterable[str], area: set[int] | None) -> list[str]:
+    """The P-codes a viewer limited to `area` (None: everything) may see."""
+    return [p for p in pcodes if area is None or gaz.ids.get(p) in area]
+
+
+def level_pcodes(gaz: Gazetteer, level: str) -> list[str]:
+    """Every locality of a level, by region then name; "region" includes the camps,
+    which have no region above them."""
+    if level == "national":
+        return [NATIONAL]
+    tops = [p.pcode for p in gaz.children(None)]
+    if level == "region":
+        return tops
+    cercles = [c.pcode for top in tops for c in gaz.children(top)]
+    if level == "cercle":
+        return cercles
+    return [c.pcode for cercle in cercles for c in gaz.children(cercle)]
+
+
+def table(
+    fig: Figures,
+    gaz: Gazetteer,
+    pcodes: Iterable[str],
+    *,
+    show_small: bool,
+    area: set[int] | None,
+) -> list[Cell]:
+    """The cells of `pcodes` the viewer may see, in order; the national row only for
+    viewers without an area limit."""
+    wanted = [p for p in pcodes if p != NATIONAL or area is None]
+    return [
+        cell(fig, gaz, p, show_small)
+        for p in wanted
+        if p == NATIONAL or p in visible(gaz, [p], area)
+    ]
+
+
+def as_record(c: Cell) -> dict[str, object]:
+    """A row for CSV and JSON: rounded, with the reporter count withheld when suppressed."""
+
+    def r(x: float | None) -> float | None:
+        return None if x is None else round(x, 3)
+
+    return {
+        "pcode": c.pcode,
+        "name": c.name,
+        "kind": c.kind,
+        "reporters": None if c.suppressed else c.reporters,
+        "suppressed": c.suppressed,
+        "index": r(c.index),
+        "index_low": r(c.low),
+        "index_high": r(c.high),
+        "trend": r(c.trend),
+        "incidents_30d": c.incidents,
+        "open_alerts": c.open_alerts,
+    }
+
+
+def level_records(
+    session: Session, rt: Runtime, level: str, *, show_small: bool, area: set[int] | None
+) -> list[dict[str, object]]:
+    """The overview table of one level as plain records (export and API)."""
+    gaz = gazetteer(rt)
+    fig = figures(session, rt, rt.now())
+    return [
+        as_record(c)
+        for c in table(fig, gaz, level_pcodes(gaz, level), show_small=show_small, area=area)
+    ]
+
+
+def top_pcodes(gaz: Gazetteer, area: set[int] | None) -> list[str]:
+    """Where a viewer's overview starts: the regions and camps, or for a viewer limited
+    to an area the highest localities of that area."""
+    tops = [p.pcode for p in gaz.children(None)]
+    if area is None:
+        return tops
+    inside = visible(gaz, tops, area)
+    if inside:
+        return inside
+    highest = [i for i in area if not (set(gaz.chain(i)[1:]) & area)]
+    return sorted((gaz.pcodes[i] for i in highest if i in gaz.pcodes), key=gaz.ids.__getitem__)

@@ -1,0 +1,173 @@
+"""The locality page (a JSON series drawn by a static script, thresholds, incidents,
+alerts) and the thresholds page: inheritance, backtest before saving, audit, roles."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from gateway.models import AlertState, AuditLog, Role, Threshold
+from gateway.runtime import Runtime
+from tests.console.conftest import KAYES, MOPTI, MOPTI_CERCLE, SOCOURA, add_alert
+from tests.console.test_overview_map import seed
+
+Client = Callable[..., Any]
+
+
+def series_of(html: str) -> list[dict[str, Any]]:
+    block = re.search(r'<script type="application/json" id="series">(.*?)</script>', html, re.S)
+    assert block
+    points: list[dict[str, Any]] = json.loads(block.group(1))
+    return points
+
+
+def test_locality_page_embeds_the_series_and_no_inline_script(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    add_alert(rt, ids[MOPTI], code="A777")
+    client, _ = as_role(Role.ANALYST)
+    html = client.get(f"/console/locality/{MOPTI}").get_data(as_text=True)
+    points = series_of(html)
+    assert len(points) == 12 and points[-1]["index"] == 1.571 and points[-1]["n"] == 7
+    assert points[-1]["low"] < 1.571 < points[-1]["high"]
+    assert all(p["index"] is None for p in points[:-1])  # no answers before
+    for tag in re.findall(r"<script[^>]*>", html):
+        assert 'type="application/json"' in tag or "src=" in tag
+    assert "vendor/uplot/uPlot.iife.min.js" in html and "locality_chart.js" in html
+    alert_id = re.search(r'href="/console/alerts/(\d+)">A777<', html)
+    assert alert_id
+    assert re.search(r"<td>banditisme</td><td class=\"num\">4<", html)  # by kind
+    assert "rule.trust_low" not in html and "défaut" in html  # thresholds with source
+
+
+def test_small_points_are_not_drawn_for_non_admins(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    analyst, _ = as_role(Role.ANALYST)
+    hidden = series_of(analyst.get(f"/console/locality/{SOCOURA}").get_data(as_text=True))
+    assert all(p["index"] is None and p["n"] is None for p in hidden)
+    admin, _ = as_role(Role.ADMIN)
+    shown = series_of(admin.get(f"/console/locality/{SOCOURA}").get_data(as_text=True))
+    assert shown[-1]["index"] == 3.333 and shown[-1]["n"] == 3
+
+
+def test_committee_cannot_open_another_area(as_role: Client, rt: Runtime) -> None:
+    client, _ = as_role(Role.COMMITTEE)
+    assert client.get(f"/console/locality/{MOPTI}").status_code == 200
+    assert client.get(f"/console/locality/{KAYES}").status_code == 404
+    assert client.get("/console/locality/NOPE").status_code == 404
+    assert client.get(f"/console/thresholds?area={KAYES}").status_code == 404
+
+
+def test_thresholds_show_values_with_where_they_come_from(as_role: Client, rt: Runtime) -> None:
+    with rt.sessions.begin() as s:
+        s.add(
+            Threshold(
+                rule="trust_low",
+                param="level",
+                locality_id=None,
+                value=2.4,
+                updated_at=rt.now(),
+                updated_by="x",
+            )
+        )
+    client, _ = as_role(Role.ANALYST)
+    html = client.get(f"/console/thresholds?area={MOPTI}").get_data(as_text=True)
+    level = re.search(r"<td>level<br>.*?</tr>", html, re.S)
+    assert level and "2.4" in level.group(0) and "national" in level.group(0)
+    assert "thresholds/backtest" in html  # analysts may backtest
+
+
+def test_analyst_may_backtest_but_not_save(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    client, _ = as_role(Role.ANALYST)
+    page = client.get("/console/thresholds/backtest?rule=trust_low&param=level&value=1.2")
+    assert page.status_code == 200 and "threshold_save" not in page.get_data(as_text=True)
+    saved = client.post(
+        "/console/thresholds", data={"rule": "trust_low", "param": "level", "value": "1.2"}
+    )
+    assert saved.status_code == 403
+    with rt.sessions() as s:
+        assert s.scalars(select(Threshold)).all() == []
+    committee, _ = as_role(Role.COMMITTEE)
+    assert (
+        committee.get(
+            "/console/thresholds/backtest?rule=trust_low&param=level&value=1.2"
+        ).status_code
+        == 403
+    )
+
+
+def test_a_change_is_backtested_then_saved_and_audited(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    client, _ = as_role(Role.ADMIN)
+    query = "rule=trust_low&param=level&value=3&days=180"
+    html = client.get(f"/console/thresholds/backtest?{query}").get_data(as_text=True)
+    rows = dict(
+        re.findall(
+            r'/console/locality/(ML\d+)">.*?<td class="num">(\d+</td><td class="num">\d+)',
+            html,
+            re.S,
+        )
+    )
+    # Mopti (1.57) crosses the default 2 and the proposed 3; Kayes (2.83) only 3.
+    assert rows[MOPTI] == '1</td><td class="num">1' and rows[KAYES] == '0</td><td class="num">1'
+    assert SOCOURA not in rows  # too few reporters for the rule either way
+    assert 'action="/console/thresholds"' in html and 'name="value" value="3.0"' in html
+    with rt.sessions() as s:
+        assert s.scalars(select(Threshold)).all() == []  # nothing saved by the backtest
+    saved = client.post(
+        "/console/thresholds",
+        data={"rule": "trust_low", "param": "level", "value": "3.0", "area": MOPTI_CERCLE},
+    )
+    assert saved.status_code == 302
+    with rt.sessions() as s:
+        row = s.scalars(select(Threshold)).one()
+        audit = s.scalars(select(AuditLog).where(AuditLog.action == "threshold.set")).one()
+    assert (row.value, row.locality_id) == (3.0, ids[MOPTI_CERCLE])
+    assert audit.details is not None
+    assert audit.details["old"] is None and audit.details["new"] == 3.0
+    assert audit.details["old_effective"] == 2.0 and audit.details["old_source"] == "default"
+    assert audit.target == f"threshold:trust_low.level@{MOPTI_CERCLE}"
+
+
+def test_a_value_out_of_bounds_is_refused(as_role: Client, rt: Runtime) -> None:
+    client, _ = as_role(Role.ADMIN)
+    bad = client.post(
+        "/console/thresholds", data={"rule": "trust_low", "param": "level", "value": "99"}
+    )
+    assert bad.status_code == 302
+    with rt.sessions() as s:
+        assert s.scalars(select(Threshold)).all() == []
+
+
+def test_alert_outcomes_per_rule_and_area(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    closed = {"state": AlertState.CLOSED, "closed_at": rt.now()}
+    add_alert(rt, ids[MOPTI], **closed, outcome="confirmed")
+    add_alert(rt, ids[SOCOURA], **closed, outcome="false_alarm")
+    add_alert(rt, ids[SOCOURA], rule="incident_spike")
+    add_alert(rt, ids[KAYES], **closed, outcome="resolved")
+    client, _ = as_role(Role.ANALYST)
+    html = client.get("/console/thresholds").get_data(as_text=True)
+    cells = re.findall(
+        r"<tr><td>([^<]+)</td><td>([^<]+)</td>\s*((?:<td class=\"num\">\d+</td>)+)", html
+    )
+    table = {(a, b): re.findall(r"\d+", c) for a, b, c in cells}
+    assert table[("Mopti", "Confiance basse")] == ["0", "1", "1", "0"]
+    assert table[("Mopti", "Pic d&#39;incidents")] == ["1", "0", "0", "0"]
+    assert table[("Kayes", "Confiance basse")] == ["0", "0", "0", "1"]
+    committee, _ = as_role(Role.COMMITTEE)
+    theirs = committee.get("/console/thresholds").get_data(as_text=True)
+    assert "Kayes" not in theirs.split('id="outcomes"')[1]

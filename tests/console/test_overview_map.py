@@ -1,0 +1,197 @@
+"""The overview and the map: rolled-up trust tables with small cells suppressed for
+every role but admin, committee users limited to their area, the commune SVG map."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from gateway.console.map_views import NO_DATA
+from gateway.console.svgmap import project
+from gateway.db import transaction
+from gateway.models import Incident, Reporter, Role, TrustRating
+from gateway.runtime import Runtime
+from tests.console.conftest import KAYES, MOPTI, MOPTI_CERCLE, SOCOURA
+
+_refs = itertools.count()
+MOPTI_VALUES = [1, 1, 2, 2, 2, 1, 2]  # 7 reporters, mean 1.57
+SOCOURA_VALUES = [3, 3, 4]  # 3 reporters, mean 3.33: a small cell
+KAYES_VALUES = [3, 3, 3, 2, 3, 3]  # 6 reporters, mean 2.83
+
+
+def add_ratings(rt: Runtime, loc: int, values: Iterable[int], at: dt.datetime) -> None:
+    """One rating by a new reporter per value, all at `at`."""
+    values = list(values)
+    with transaction(rt.sessions) as s:
+        start = next(_refs) * 1000
+        s.execute(
+            insert(Reporter),
+            [
+                {
+                    "pseudonym": f"q{start + i:060d}",
+                    "key_version": 1,
+                    "opted_out": False,
+                    "notice_sent": True,
+                    "created_at": at,
+                }
+                for i in range(len(values))
+            ],
+        )
+        who = list(s.scalars(select(Reporter.id).order_by(Reporter.id.desc()).limit(len(values))))
+        s.execute(
+            insert(TrustRating),
+            [
+                {
+                    "reporter_id": r,
+                    "locality_id": loc,
+                    "question": "trust_dsf",
+                    "value": v,
+                    "rated_at": at,
+                    "source": "import",
+                    "source_ref": f"v{next(_refs)}",
+                }
+                for r, v in zip(who, values, strict=True)
+            ],
+        )
+
+
+def add_incidents(
+    rt: Runtime, loc: int, count: int, at: dt.datetime, kind: str = "banditry"
+) -> None:
+    with transaction(rt.sessions) as s:
+        for _ in range(count):
+            n = next(_refs)
+            s.add(
+                Incident(
+                    ref_code=f"X{n:05d}",
+                    kind=kind,
+                    locality_id=loc,
+                    reporter_id=None,
+                    occurred="today",
+                    reported_at=at,
+                    source="import",
+                    source_ref=f"x{n}",
+                )
+            )
+
+
+def seed(rt: Runtime, ids: dict[str, int]) -> None:
+    at = rt.now() - dt.timedelta(days=10)
+    add_ratings(rt, ids[MOPTI], MOPTI_VALUES, at)
+    add_ratings(rt, ids[SOCOURA], SOCOURA_VALUES, at)
+    add_ratings(rt, ids[KAYES], KAYES_VALUES, at)
+    add_incidents(rt, ids[MOPTI], 4, at)
+
+
+def row_of(html: str, pcode: str) -> str:
+    """The last table row whose first cell links to the locality `pcode`."""
+    rows = re.findall(
+        r'<tr>\s*<td>\s*<a href="/console/locality/' + pcode + r'">.*?</tr>', html, re.S
+    )
+    assert rows, pcode
+    return str(rows[-1])
+
+
+Client = Callable[..., Any]
+
+
+def test_admin_sees_small_cells_with_their_index(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    client, _ = as_role(Role.ADMIN)
+    html = client.get(f"/console/?area={MOPTI_CERCLE}").get_data(as_text=True)
+    socoura = row_of(html, SOCOURA)
+    assert "3.33" in socoura and "&lt; 5" not in socoura
+    assert "1.57" in row_of(html, MOPTI)
+
+
+def test_analyst_and_committee_see_small_cells_suppressed(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    for role in (Role.ANALYST, Role.COMMITTEE):
+        client, _ = as_role(role)
+        html = client.get(f"/console/?area={MOPTI_CERCLE}").get_data(as_text=True)
+        socoura = row_of(html, SOCOURA)
+        assert "&lt; 5" in socoura and "3.33" not in html
+        assert "1.57" in row_of(html, MOPTI)
+
+
+def test_overview_rolls_communes_up_to_regions_and_nation(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    client, _ = as_role(Role.ANALYST)
+    html = client.get("/console/").get_data(as_text=True)
+    # Mopti region: 7 + 3 reporters, mean of the ten answers.
+    mopti_region = row_of(html, "ML05")
+    assert ">10<" in mopti_region and "2.10" in mopti_region
+    assert "Mali (national)" in html and ">16<" in html  # 7 + 3 + 6
+    assert f'href="/console/?area={MOPTI_CERCLE[:4]}"' in html  # drill down to cercles
+
+
+def test_committee_sees_its_area_only(as_role: Client, rt: Runtime, ids: dict[str, int]) -> None:
+    seed(rt, ids)
+    client, _ = as_role(Role.COMMITTEE)
+    html = client.get("/console/").get_data(as_text=True)
+    assert "Mopti" in html and "Kayes" not in html and "Mali (national)" not in html
+    assert client.get("/console/?area=ML01").status_code == 404
+    assert client.get(f"/console/?area={KAYES}").status_code == 404
+
+
+def test_map_draws_a_linked_path_per_commune_with_a_legend(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    client, _ = as_role(Role.ANALYST)
+    response = client.get("/console/map")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and len(response.data) < 600_000
+    assert len(re.findall(r"<path d=", html)) == 701
+    mopti = re.search(
+        rf'<a href="/console/locality/{MOPTI}"><path d="[^"]+" fill="(#[0-9a-f]+)" '
+        rf'data-pcode="{MOPTI}"><title>([^<]+)</title>',
+        html,
+    )
+    assert mopti and mopti.group(1) != NO_DATA and "1.57" in mopti.group(2)
+    socoura = re.search(rf'fill="(#[0-9a-f]+)" data-pcode="{SOCOURA}"', html)
+    assert socoura and socoura.group(1) == NO_DATA  # 3 reporters: grey for an analyst
+    assert 'id="legend"' in html and "<script" not in html
+
+
+def test_map_by_incident_rate(as_role: Client, rt: Runtime, ids: dict[str, int]) -> None:
+    seed(rt, ids)
+    client, _ = as_role(Role.ADMIN)
+    html = client.get("/console/map?by=incidents").get_data(as_text=True)
+    title = re.search(rf'data-pcode="{MOPTI}"><title>([^<]+)</title>', html)
+    assert title and title.group(1).endswith(": 1.3")  # 4 incidents in 90 days
+
+
+def test_committee_map_greys_out_other_areas(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    client, _ = as_role(Role.COMMITTEE)
+    html = client.get("/console/map").get_data(as_text=True)
+    assert f'href="/console/locality/{MOPTI}"' in html
+    assert f'href="/console/locality/{KAYES}"' not in html
+    assert re.search(rf'fill="{NO_DATA}" data-pcode="{KAYES}"><title>[^<:]+</title>', html)
+
+
+def test_projection_keeps_proportions_and_rounds() -> None:
+    square = {
+        "properties": {"adm3_pcode_2015": "X1"},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[0, 59.5], [2, 59.5], [2, 60.5], [0, 60.5], [0, 59.5]]],
+        },
+    }
+    drawn = project([square], width=100)
+    assert drawn.width == 100 and drawn.height == 100  # 2° of longitude x cos 60° = 1° of latitude
+    assert drawn.paths["X1"] == "M0 100L100 100L100 0L0 0Z"
