@@ -16,7 +16,40 @@ def test_log_in_and_see_the_navigation(page: Any) -> None:
     nav = page.locator("nav").inner_text()
     for label in ("Vue d'ensemble", "Carte", "Alertes", "Seuils", "Comités", "Messages", "Journal"):
         assert label in nav
+
+
+def test_overview_map_and_a_locality_chart(page: Any) -> None:
+    log_in(page)
+    page.goto("/console/")
+    assert "Mali (national)" in page.content() and "Mopti" in page.content()
     shot(page, "02-overview")
+    page.goto("/console/map")
+    assert page.locator("svg path").count() > 600  # the communes
+    shot(page, "07-map")
+    page.goto("/console/locality/ML050201")  # Bandiagara, whose trust fell
+    page.wait_for_selector("canvas")  # uPlot drew the chart from the JSON series
+    assert "Bandiagara" in page.content()
+    shot(page, "08-locality")
+
+
+def test_backtest_then_save_a_threshold(page: Any) -> None:
+    log_in(page)
+    page.goto("/console/thresholds")
+    shot(page, "09-thresholds")
+    form = page.locator("form[action$='/thresholds/backtest']").filter(
+        has=page.locator("input[name=param][value=drop]")
+    )
+    form.locator("input[name=value]").fill("0.5")
+    form.locator("button").click()
+    page.wait_for_load_state()
+    assert "/thresholds/backtest" in page.url
+    shot(page, "10-backtest")
+    page.locator("form[action$='/thresholds'] button[type=submit]").click()
+    page.wait_for_load_state()
+    shot(page, "11-threshold-saved")
+    page.goto("/console/audit")
+    assert "threshold" in page.content()
+    shot(page, "12-audit")
 
 
 def test_open_an_alert_of_the_demo_and_acknowledge_it(page: Any) -> None:
