@@ -8,7 +8,7 @@ import datetime as dt
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from gateway.models import InboundMessage, Outcome, OutboxMessage, TrustRating
+from gateway.models import InboundMessage, OutboxMessage, Outcome, TrustRating
 from gateway.runtime import Runtime
 from gateway.services import measures
 from tests.conftest import Clock
