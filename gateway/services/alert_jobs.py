@@ -15,7 +15,7 @@ from gateway.db import transaction
 from gateway.domain.findings import check_incident_urgent
 from gateway.domain.gsm7 import to_gsm7
 from gateway.domain.trust_index import Aggregate
-from gateway.models import Alert, AlertState, Committee, Incident, JobState
+from gateway.models import Alert, AlertState, Committee, Incident
 from gateway.runtime import Runtime
 from gateway.services import measures
 from gateway.services.alert_sms import (
@@ -41,23 +41,21 @@ URGENT_LOOKBACK = dt.timedelta(hours=24)  # a digest never shows an index from f
 
 def check_urgent(rt: Runtime, now: dt.datetime) -> list[str]:
     """Alert at once on incidents with people in danger now, of the kinds an admin marks
-    urgent, reported since the last check (a watermark on incident ids, so a clock that
-    was down catches up) and within the last 24 hours. Returns the codes opened."""
+    urgent, reported within the last 24 hours and not checked yet. Each incident is
+    marked when checked, so nothing alerts twice and an incident whose transaction
+    committed late (after a newer one was seen) is still checked. Returns the codes
+    of alerts opened."""
     opened: list[str] = []
     with transaction(rt.sessions) as session:
-        state = session.get(JobState, "urgent")
-        last_id = int((state.details or {}).get("last_id", 0)) if state else 0
         rows = session.scalars(
             select(Incident)
-            .where(
-                Incident.id > last_id,
-                Incident.danger_now.is_(True),
-                Incident.reported_at >= now - URGENT_LOOKBACK,
-            )
+            .where(Incident.danger_now.is_(True), Incident.reported_at >= now - URGENT_LOOKBACK)
             .order_by(Incident.id)
         ).all()
+        unchecked = [i for i in rows if not (i.details or {}).get("urgent_checked")]
         gaz, stored = gazetteer(rt), overrides(session)
-        for incident in rows:
+        for incident in unchecked:
+            incident.details = {**(incident.details or {}), "urgent_checked": True}
             p = values(rt, gaz, stored, "incident_urgent", incident.locality_id)
             found = check_incident_urgent(incident.kind, True, incident.burst, p)
             if found is None:
@@ -65,8 +63,7 @@ def check_urgent(rt: Runtime, now: dt.datetime) -> list[str]:
             code = _raise_urgent(session, rt, gaz, incident.locality_id, found.figures, now)
             if code:
                 opened.append(code)
-        newest = max((i.id for i in rows), default=last_id)
-        _watermark(session, "urgent", now, last_id=newest)
+        _watermark(session, "urgent", now, checked=len(unchecked))
     return opened
 
 

@@ -3,11 +3,13 @@ read-only and shared by every request (matching, browsing, parents, names)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from gateway.domain.locality_match import Entry, LocalityIndex, Resolution
+from gateway.domain.locality_match import Candidate, Entry, LocalityIndex, Resolution
 from gateway.domain.locality_match import Place as MatchPlace
 from gateway.domain.text import fold
 from gateway.domain.ussd_types import Place
@@ -20,11 +22,24 @@ class UnknownLocality(LookupError):
     pass
 
 
+MATCH_MEMORY = 4096
+
+
 @dataclass(frozen=True)
 class Gazetteer:
     index: LocalityIndex
     ids: dict[str, int]
     pcodes: dict[int, str]
+    # The index is immutable once built, and a USSD session replays the same typed
+    # name at every later step: remember recent answers (per process, bounded).
+    _resolve: Callable[[str], Resolution] = field(init=False, repr=False, compare=False)
+    _match: Callable[[str, int], list[Candidate]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_resolve", functools.lru_cache(MATCH_MEMORY)(self.index.resolve))
+        object.__setattr__(
+            self, "_match", functools.lru_cache(MATCH_MEMORY)(lambda q, n: self.index.match(q, n))
+        )
 
     def id_of(self, pcode: str) -> int:
         try:
@@ -45,10 +60,10 @@ class Gazetteer:
         return Place(entry.pcode, entry.name)
 
     def resolve(self, text: str) -> Resolution:
-        return self.index.resolve(text)
+        return self._resolve(text[:200])
 
     def search(self, text: str, limit: int = 4) -> list[Place]:
-        return [Place(c.pcode, c.name) for c in self.index.match(text, limit=limit)]
+        return [Place(c.pcode, c.name) for c in self._match(text[:200], limit)]
 
     def children(self, pcode: str | None) -> list[Place]:
         """What a caller browses: regions (then the refugee camps) at the top, then the

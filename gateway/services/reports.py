@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -39,26 +40,22 @@ def _is_burst(
     now: dt.datetime,
     question: str | None = None,
 ) -> bool:
+    """Part of a burst: this reporter already sent something here within the hour, and
+    the locality got many submissions in that hour from very few people."""
     since = now - BURST_WINDOW
-    time_col = model.rated_at if model is TrustRating else model.reported_at  # type: ignore[union-attr]
-    query = select(func.count(), func.count(func.distinct(model.reporter_id))).where(
-        model.locality_id == locality_id, time_col >= since
-    )
+    time_col: Any = model.rated_at if model is TrustRating else model.reported_at  # type: ignore[union-attr]
+    recent = [model.locality_id == locality_id, time_col >= since]
     if question is not None:
-        query = query.where(TrustRating.question == question)
-    submissions, reporters = session.execute(query).one()
+        recent.append(TrustRating.question == question)
     mine = session.scalar(
-        select(func.count())
-        .where(
-            model.locality_id == locality_id, time_col >= since, model.reporter_id == reporter_id
-        )
-        .select_from(model)
+        select(func.count()).select_from(model).where(*recent, model.reporter_id == reporter_id)
     )
-    return bool(
-        submissions + 1 >= BURST_MIN_SUBMISSIONS
-        and reporters <= BURST_MAX_REPORTERS
-        and (mine or 0) >= 1
-    )
+    if not mine:  # a reporter's first submission of the hour is never part of a burst
+        return False
+    submissions, reporters = session.execute(
+        select(func.count(), func.count(func.distinct(model.reporter_id))).where(*recent)
+    ).one()
+    return bool(submissions + 1 >= BURST_MIN_SUBMISSIONS and reporters <= BURST_MAX_REPORTERS)
 
 
 def record_ratings(

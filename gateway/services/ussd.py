@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import select, update
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from gateway.db import DB_UNAVAILABLE, transaction
@@ -44,6 +45,10 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             language = start_language or language
             context = _context(session, rt, reporter, session_id, start_language)
             screen = respond(text[:MAX_PATH], context, menu(rt))
+            if not screen.effects and session.get_bind().dialect.name == "postgresql":
+                # Only the step counter changes: it may be lost in a crash, so this
+                # commit need not wait for the disk (reports keep the durable commit).
+                session.execute(sql("SET LOCAL synchronous_commit TO OFF"))
             if reporter.language:
                 _remember(known, pseudonym, reporter.language)
             for effect in screen.effects:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+import re
 import threading
 from collections.abc import Iterable
 
 import pytest
+from click.testing import Result
 from flask import Flask
 from sqlalchemy import func, insert, select
 
@@ -16,6 +18,7 @@ from gateway.crypto import mask_phone
 from gateway.db import transaction
 from gateway.models import (
     Alert,
+    AlertEvent,
     AlertState,
     Committee,
     CommitteeMember,
@@ -323,3 +326,183 @@ def test_two_cycles_at_once_produce_each_alert_and_each_sms_once(
     assert open_alerts(rt) == [("trust_drop", SMALL_COMMUNE)]
     with rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+
+
+def mixed(mean_of: list[int], n: int) -> list[int]:
+    """n answers cycling through `mean_of` (so both windows have some spread)."""
+    return [mean_of[i % len(mean_of)] for i in range(n)]
+
+
+def test_a_higher_severity_is_sent_again_at_once(rt: Runtime, clock: Clock) -> None:
+    loc = locality(rt, SMALL_COMMUNE).id
+    who = reporters(rt, 20, clock())
+    ratings(rt, loc, who, mixed([4, 4, 5, 3], 20), clock() - dt.timedelta(days=60))
+    ratings(rt, loc, who, mixed([3, 3, 4, 3], 20), clock() - dt.timedelta(days=3))  # -0.75
+    committee(rt, loc, ["+22370000001"], clock())
+    run_alert_cycle(rt, clock())
+    assert len(alert_sms(rt, "trust_drop")) == 1
+    clock.advance(hours=2)
+    ratings(rt, loc, who, mixed([2, 2, 2, 3], 20), clock() - dt.timedelta(hours=1))  # -1.75
+    run_alert_cycle(rt, clock())
+    with rt.sessions() as s:
+        alert = s.scalars(select(Alert)).one()
+    assert alert.severity == 3 and alert.notified_severity == 3
+    assert len(alert_sms(rt, "trust_drop")) == 2
+    run_alert_cycle(rt, clock())
+    assert len(alert_sms(rt, "trust_drop")) == 2
+
+
+def test_each_member_reads_the_alert_in_their_language_without_reporter_data(
+    rt: Runtime, clock: Clock
+) -> None:
+    loc = falling_trust(rt, clock)
+    phones = {"fr": "+22370000001", "en": "+22370000002", "bm": "+22370000003"}
+    cid = committee(rt, loc, [phones["fr"]], clock())
+    with transaction(rt.sessions) as s:
+        for lang in ("en", "bm"):
+            s.add(
+                CommitteeMember(
+                    committee_id=cid,
+                    name="m",
+                    phone_hash=rt.pseudonyms.pseudonym(phones[lang]),
+                    phone_enc=rt.vault.encrypt(phones[lang]),
+                    phone_hint=mask_phone(phones[lang]),
+                    language=lang,
+                )
+            )
+    run_alert_cycle(rt, clock())
+    bodies = {m.recipient_hint[-2:]: m.body for m in alert_sms(rt)}
+    assert bodies["01"].startswith("ALERTE ")
+    assert bodies["02"].startswith("ALERT ")
+    assert bodies["03"].startswith("LASOMINI ")
+    with rt.sessions() as s:
+        pseudonyms = list(s.scalars(select(Reporter.pseudonym)))
+        stamps = [t.strftime("%H:%M") for t in s.scalars(select(TrustRating.rated_at))]
+    for body in bodies.values():
+        assert not re.search(r"\+?\d{8,}", body)  # no phone number
+        assert not any(p in body for p in pseudonyms)
+        assert not any(stamp in body for stamp in stamps)  # no time of a report
+
+
+def test_an_alert_goes_to_the_nearest_committee_and_escalates_past_a_level_without_one(
+    rt: Runtime, clock: Clock
+) -> None:
+    loc = falling_trust(rt, clock)
+    cercle = locality(rt, SMALL_COMMUNE).parent_id or 0
+    with rt.sessions() as s:
+        region = s.get_one(Locality, cercle).parent_id or 0
+    committee(rt, cercle, ["+22370000005"], clock())  # the commune has none
+    committee(rt, region, ["+22370000007"], clock())
+    run_alert_cycle(rt, clock())
+    assert [m.recipient_hint for m in alert_sms(rt)] == ["+223******05"]
+    clock.advance(hours=49)
+    assert check_escalations(rt, clock()) == 1
+    assert sorted(m.recipient_hint for m in alert_sms(rt)) == ["+223******05", "+223******07"]
+    clock.advance(hours=49)
+    assert check_escalations(rt, clock()) == 0  # nobody above the region
+    with rt.sessions() as s:
+        alert = s.scalars(select(Alert)).one()
+        actions = list(
+            s.scalars(
+                select(AlertEvent.action)
+                .where(AlertEvent.alert_id == alert.id, AlertEvent.actor == "system")
+                .order_by(AlertEvent.id)
+            )
+        )
+    assert alert.escalation_level == 1
+    assert actions == ["open", "notify", "escalate"]
+    assert loc
+
+
+def test_an_acknowledged_alert_does_not_escalate(rt: Runtime, clock: Clock) -> None:
+    loc = falling_trust(rt, clock)
+    committee(rt, loc, ["+22370000001"], clock())
+    committee(rt, locality(rt, SMALL_COMMUNE).parent_id or 0, ["+22370000009"], clock())
+    run_alert_cycle(rt, clock())
+    with transaction(rt.sessions) as s:
+        alert = s.scalars(select(Alert)).one()
+        alert.state, alert.acknowledged_at = AlertState.ACKNOWLEDGED, clock()
+    clock.advance(days=5)
+    assert check_escalations(rt, clock()) == 0
+    assert len(alert_sms(rt)) == 1
+
+
+def run_cli(app: Flask, *args: str) -> Result:
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def test_thresholds_set_and_list_show_where_each_value_comes_from(
+    app: Flask, rt: Runtime, clock: Clock
+) -> None:
+    national_set = ("--locality", "national", "--rule", "trust_drop", "--value", "0.9")
+    assert run_cli(app, "thresholds", "set", *national_set).exit_code == 0
+    region = run_cli(
+        app, "thresholds", "set", "--locality", "ML05", "--rule", "trust_drop", "--value", "3"
+    )
+    assert region.exit_code == 0, region.output
+    listed = run_cli(app, "thresholds", "list", "--locality", SMALL_COMMUNE).output
+    lines = {tuple(line.split()[:2]): line for line in listed.splitlines()}
+    assert lines[("trust_drop", "drop")].split()[2] == "3"
+    assert lines[("trust_drop", "drop")].endswith("Mopti (ML05)")
+    assert lines[("trust_drop", "min_reporters")].endswith("default")
+    national = run_cli(app, "thresholds", "list").output.splitlines()
+    assert any(line.split()[:3] == ["trust_drop", "drop", "0.9"] for line in national)
+    assert any(line.endswith("national") for line in national)
+    too_few = ("--rule", "trust_low", "--param", "min_reporters", "--value", "2")
+    bad = run_cli(app, "thresholds", "set", "--locality", "national", *too_few)
+    assert bad.exit_code != 0
+    falling_trust(rt, clock)  # a fall of about 2 points, under the region's 3
+    run_alert_cycle(rt, clock())
+    assert open_alerts(rt) == []
+
+
+@pytest.mark.postgres
+def test_two_urgent_checks_at_once_alert_and_send_once(
+    app: Flask, rt: Runtime, clock: Clock
+) -> None:
+    loc = locality(rt, SMALL_COMMUNE).id
+    committee(rt, loc, ["+22370000001", "+22370000002"], clock())
+    incidents(rt, loc, reporters(rt, 1, clock()), [clock()], kind="attack", danger_now=True)
+    barrier = threading.Barrier(2)
+
+    def check() -> None:
+        barrier.wait()
+        check_urgent(rt, clock())
+
+    threads = [threading.Thread(target=check) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert open_alerts(rt) == [("incident_urgent", SMALL_COMMUNE)]
+    assert len(alert_sms(rt)) == 2
+
+
+@pytest.mark.postgres
+def test_an_urgent_incident_committed_out_of_id_order_still_alerts(
+    app: Flask, rt: Runtime, clock: Clock
+) -> None:
+    slow_loc, fast_loc = locality(rt, SMALL_COMMUNE).id, locality(rt, OTHER_COMMUNE).id
+    who = reporters(rt, 1, clock())
+    slow = rt.sessions()
+    slow.add(
+        Incident(
+            ref_code="RSLOW",
+            kind="attack",
+            locality_id=slow_loc,
+            reporter_id=who[0],
+            occurred="today",
+            reported_at=clock(),
+            danger_now=True,
+            source="sms",
+            source_ref="slow",
+        )
+    )
+    slow.flush()  # takes the lower id, not committed yet
+    incidents(rt, fast_loc, who, [clock()], kind="attack", danger_now=True)
+    check_urgent(rt, clock())
+    slow.commit()
+    slow.close()
+    clock.advance(seconds=30)
+    check_urgent(rt, clock())
+    assert ("incident_urgent", SMALL_COMMUNE) in open_alerts(rt)

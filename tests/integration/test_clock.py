@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+from flask import Flask
 
+from gateway.db import make_engine, make_sessionmaker
+from gateway.models import JobState
 from gateway.runtime import Runtime
 from gateway.scheduler import EVERY, build_scheduler, guarded, jobs
+from tests.conftest import TEST_KEYS
 
 
 def test_every_job_is_scheduled_once_with_coalescing(rt: Runtime) -> None:
@@ -36,3 +46,46 @@ def test_a_failing_job_is_logged_and_the_clock_goes_on(caplog: pytest.LogCapture
     with caplog.at_level(logging.ERROR):
         guarded("broken", broken)()
     assert "clock job broken failed" in caplog.text
+
+
+def test_a_missed_run_is_still_run_within_one_interval(rt: Runtime) -> None:
+    for job in build_scheduler(rt).get_jobs():
+        assert job.misfire_grace_time == EVERY[job.id]
+
+
+def test_the_clock_command_runs_its_jobs_until_sigterm(
+    app: Flask, database_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AT_", "TWILIO_", "SMS_"))},
+        **TEST_KEYS,
+        "DATABASE_URL": database_url,
+        "GATEWAY_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SMS_PROVIDER": "console",
+        "PYTHONUNBUFFERED": "1",
+    }
+    flask = Path(sys.executable).with_name("flask")
+    proc = subprocess.Popen(
+        [str(flask), "--app", "gateway", "clock"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    engine = make_engine(database_url)
+    try:
+        assert proc.stdout is not None
+        assert "clock running" in proc.stdout.readline()
+        deadline = time.monotonic() + 30
+        with make_sessionmaker(engine)() as session:
+            # The evaluation runs at start: wait for its watermark, then stop the clock.
+            while session.get(JobState, "evaluate") is None and time.monotonic() < deadline:
+                session.rollback()
+                time.sleep(0.2)
+            assert session.get(JobState, "evaluate") is not None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        engine.dispose()
+        if proc.poll() is None:
+            proc.kill()

@@ -1,0 +1,70 @@
+"""The alert SMS catalogues are complete in every language, and a rendered alert shows
+only the figures its template names: nothing else in `figures` reaches a phone."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from gateway.domain.gsm7 import is_gsm7, segments
+from gateway.domain.rules import RULE_KINDS
+from gateway.domain.sms_grammar import INCIDENT_KINDS
+from gateway.services.alert_sms import LANGUAGES, render_alert
+
+TEXTS: dict[str, dict[str, Any]] = {
+    lang: json.loads(
+        resources.files("gateway").joinpath(f"data/alert_sms/{lang}.json").read_text("utf-8")
+    )
+    for lang in LANGUAGES
+}
+# What render_alert and the digest fill in; a template naming anything else would fail
+# at send time, in the clock, for that language only.
+ALERT_FIELDS = {"code", "place", "index", "delta", "days", "n", "count", "usual", "kind"}
+DIGEST_FIELDS = {"place", "index", "trend", "n", "incidents", "open"}
+TEMPLATE_KEYS = [*sorted(RULE_KINDS), "escalated", "digest", "digest_few"]
+
+
+def fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_rule_and_kind_has_a_text_in_each_language(lang: str) -> None:
+    catalogue = TEXTS[lang]
+    assert set(TEMPLATE_KEYS) <= catalogue.keys()
+    assert set(catalogue["kinds"]) == set(INCIDENT_KINDS)
+    for key in TEMPLATE_KEYS:
+        allowed = DIGEST_FIELDS if key.startswith("digest") else ALERT_FIELDS
+        assert fields(catalogue[key]) <= allowed, (lang, key)
+        assert is_gsm7(catalogue[key]), (lang, key)
+    for rule in RULE_KINDS:
+        assert {"code"} <= fields(catalogue[rule]), (lang, rule)
+        assert "OK {code}" in catalogue[rule] and "{place}" in catalogue[rule]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("rule", sorted(RULE_KINDS))
+def test_figures_outside_the_template_never_reach_the_sms(lang: str, rule: str) -> None:
+    leaky = {
+        "index": 2.1,
+        "delta": -0.9,
+        "window_days": 30,
+        "reporters": 23,
+        "count": 7,
+        "usual": 2.0,
+        "kind": "attack",
+        "reporter": "+22376123456",
+        "pseudonym": "9f" * 32,
+        "text": "tirs entendus pres du marche",
+        "reported_at": "2026-11-02T09:31:07",
+    }
+    body = render_alert(TEXTS, lang, rule, "A123", "Nioro Tougoune Rangabe", leaky, True)
+    assert is_gsm7(body) and segments(body) <= 2
+    assert not re.search(r"\d{6,}", body)
+    for secret in ("9f9f", "tirs", "09:31", "2026"):
+        assert secret not in body
