@@ -74,3 +74,16 @@ def test_the_phone_simulator_plays_a_ussd_session(page: Any) -> None:
     page.goto("/console/simulator")
     shot(page, "06-simulator")
     assert page.locator("form").count() >= 1
+
+
+def test_every_page_of_the_navigation_opens(page: Any) -> None:
+    log_in(page)
+    page.goto("/console/")
+    links = page.locator("nav a")
+    targets = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert len(targets) >= 10
+    for n, href in enumerate(targets):
+        response = page.goto(href)
+        assert response is not None and response.status == 200, href
+        assert page.locator("h1").count() >= 1, href
+        shot(page, f"20-nav-{n:02d}-{href.strip('/').replace('/', '-') or 'overview'}")

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.phones import PhoneError, normalize_phone
 
@@ -49,3 +51,28 @@ def test_invalid_or_foreign_numbers_are_refused_saying_why(raw: str, why: str) -
 def test_a_narrower_region_list_refuses_the_others() -> None:
     with pytest.raises(PhoneError):
         normalize_phone("+22790123456", ("ML",))
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_any_text_is_a_number_in_e164_or_a_clear_refusal(raw: str) -> None:
+    try:
+        e164 = normalize_phone(raw, REGIONS)
+    except PhoneError as exc:
+        assert str(exc)
+    else:
+        assert e164.startswith(("+223", "+227", "+222"))
+        assert e164[1:].isdigit()
+        assert normalize_phone(e164, REGIONS) == e164
+
+
+@given(st.sampled_from(["+223", "00223", ""]), st.integers(60_000_000, 99_999_999))
+@settings(max_examples=200, deadline=None)
+def test_the_same_malian_number_written_three_ways_is_one_reporter(prefix: str, n: int) -> None:
+    digits = str(n)
+    spaced = " ".join(digits[i : i + 2] for i in range(0, 8, 2))
+    try:
+        expected = normalize_phone("+223" + digits, REGIONS)
+    except PhoneError:
+        return  # not an allocated Malian range
+    assert normalize_phone(prefix + spaced, REGIONS) == expected
