@@ -10,8 +10,10 @@ from collections.abc import Callable, Mapping
 from flask import Response, current_app
 
 from gateway.db import DB_UNAVAILABLE
+from gateway.models import OutboxStatus
 from gateway.phones import PhoneError
 from gateway.runtime import Runtime
+from gateway.services import delivery
 
 
 class MissingField(Exception):
@@ -81,3 +83,21 @@ def webhook(view: Callable[[], Response]) -> Callable[[], Response]:
             return plain("temporarily unavailable, retry", 503)
 
     return guarded
+
+
+def delivery_answer(
+    provider: str,
+    message_id: str,
+    raw_status: str,
+    map_status: Callable[[str], OutboxStatus | None],
+    error: str | None,
+) -> Response:
+    """A delivery report or status callback: 400 for a status we do not know, else the
+    outbox row updated ("unknown message" when we never sent it)."""
+    status = map_status(raw_status)
+    if status is None:
+        return plain(f"unknown status: {raw_status[:40]}", 400)
+    found = delivery.record_delivery(
+        runtime(), provider=provider, provider_message_id=message_id, status=status, error=error
+    )
+    return plain("ok" if found else "unknown message")

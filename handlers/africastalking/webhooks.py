@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from gateway.services import delivery, sms, ussd
+from gateway.services import sms, ussd
 from handlers.africastalking.status import map_status
 from handlers.common import (
+    delivery_answer,
     optional,
     plain,
     required,
@@ -80,14 +81,4 @@ def ussd_event() -> Response:
 def delivery_report() -> Response:
     f = required(request.form, "id", "status")
     failure = optional(request.form, "failureReason")
-    status = map_status(f["status"])
-    if status is None:
-        return plain(f"unknown status: {f['status'][:40]}", 400)
-    found = delivery.record_delivery(
-        runtime(),
-        provider=PROVIDER,
-        provider_message_id=f["id"],
-        status=status,
-        error=failure,
-    )
-    return plain("ok" if found else "unknown message")
+    return delivery_answer(PROVIDER, f["id"], f["status"], map_status, failure)

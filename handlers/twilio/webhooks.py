@@ -8,8 +8,8 @@ from flask import Blueprint, Response, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from gateway.services import delivery, sms
-from handlers.common import optional, plain, required, runtime, webhook
+from gateway.services import sms
+from handlers.common import delivery_answer, optional, plain, required, runtime, webhook
 from handlers.twilio.status import map_status
 
 PROVIDER = "twilio"
@@ -67,14 +67,5 @@ def inbound_sms() -> Response:
 def status_callback() -> Response:
     f = required(request.form, "MessageSid", "MessageStatus")
     error = optional(request.form, "ErrorCode")
-    status = map_status(f["MessageStatus"])
-    if status is None:
-        return plain(f"unknown status: {f['MessageStatus'][:40]}", 400)
-    found = delivery.record_delivery(
-        runtime(),
-        provider=PROVIDER,
-        provider_message_id=f["MessageSid"],
-        status=status,
-        error=f"Twilio error {error}" if error else None,
-    )
-    return plain("ok" if found else "unknown message")
+    failure = f"Twilio error {error}" if error else None
+    return delivery_answer(PROVIDER, f["MessageSid"], f["MessageStatus"], map_status, failure)
