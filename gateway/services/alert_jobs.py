@@ -25,7 +25,7 @@ from gateway.services.alert_sms import (
     notify,
     send_to_member,
 )
-from gateway.services.evaluation import _event, _send, _watermark, days, open_alert
+from gateway.services.evaluation import _event, _locked, _send, _watermark, days, open_alert
 from gateway.services.localities import Gazetteer, gazetteer
 from gateway.services.threshold_settings import overrides, values
 from gateway.services.ussd import primary_question
@@ -33,6 +33,8 @@ from gateway.services.ussd import primary_question
 # How long an alert may stay unacknowledged before the committee one level up is told.
 ESCALATE_AFTER = {"incident_urgent": dt.timedelta(hours=2)}
 ESCALATE_AFTER_DEFAULT = dt.timedelta(hours=48)
+URGENT_LOCK = 727_274_002  # pg advisory lock keys: a second clock skips these jobs
+ESCALATION_LOCK = 727_274_003
 MIN_REPORTERS = 5
 # "People in danger now" is only news for a while: older reports (an import, a clock
 # down for days) go to the trends, not to an urgent SMS.
@@ -47,6 +49,8 @@ def check_urgent(rt: Runtime, now: dt.datetime) -> list[str]:
     of alerts opened."""
     opened: list[str] = []
     with transaction(rt.sessions) as session:
+        if not _locked(session, URGENT_LOCK):
+            return opened  # another clock is checking the same incidents right now
         rows = session.scalars(
             select(Incident)
             .where(Incident.danger_now.is_(True), Incident.reported_at >= now - URGENT_LOOKBACK)
@@ -83,13 +87,15 @@ def _raise_urgent(
         )
     )
     if existing is not None:
+        # Another report of people in danger: the committee hears of it too.
         existing.last_seen_at, existing.figures = now, dict(figures)
         _event(session, existing, "seen", now, "another urgent report")
+        _send(session, rt, gaz, existing, now)
         return None
     alert = open_alert(session, loc, "incident_urgent", 3, dict(figures), False, now)
     if alert is None:
         return None
-    _send(session, rt, gaz, alert, now, "s3")
+    _send(session, rt, gaz, alert, now)
     return alert.code
 
 
@@ -98,6 +104,8 @@ def check_escalations(rt: Runtime, now: dt.datetime) -> int:
     committee up the chain. Returns how many escalated."""
     escalated = 0
     with transaction(rt.sessions) as session:
+        if not _locked(session, ESCALATION_LOCK):
+            return escalated
         gaz = gazetteer(rt)
         waiting = session.scalars(
             select(Alert).where(Alert.state == AlertState.OPEN, Alert.notified_at.is_not(None))

@@ -54,12 +54,14 @@ def days(n: float) -> dt.timedelta:
     return dt.timedelta(days=float(n))
 
 
-def _locked(session: Session) -> bool:
+def _locked(session: Session, key: int = CYCLE_LOCK) -> bool:
     """On PostgreSQL, whether this transaction holds the cycle lock (another clock
     running the same pass makes this one skip). SQLite serialises writers itself."""
     if session.get_bind().dialect.name != "postgresql":
         return True
-    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": CYCLE_LOCK}))
+    # JIT compiling the window queries costs more than it saves at these sizes.
+    session.execute(text("SET LOCAL jit = off"))
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))
 
 
 class Measures:
@@ -131,10 +133,19 @@ def findings(
     """What each rule finds for each locality as of `m.now`, with the values used;
     nothing is written (the alert cycle and the console's backtest both use it)."""
     out: dict[tuple[int, str], tuple[Finding | None, dict[str, float]]] = {}
+    # Localities whose chain holds no override share the national values.
+    scoped = {pcode for pcode, _, _ in stored if pcode is not None}
+    shared: dict[str, dict[str, float]] = {}
     for loc in sorted(localities):
+        plain = not scoped.intersection(gaz.pcodes[i] for i in gaz.chain(loc))
         for rule in rules:
-            p = values(rt, gaz, stored, rule, loc)
-            out[(loc, rule)] = (_finding(m, rule, loc, p), p)
+            if plain and rule in shared:
+                p = shared[rule]
+            else:
+                p = values(rt, gaz, stored, rule, loc)
+                if plain:
+                    shared[rule] = p
+            out[(loc, rule)] = (_finding(m, rule, loc, p), dict(p))
     return out
 
 
@@ -219,7 +230,7 @@ def _apply(
         if alert is None:
             return  # another clock opened it a moment ago
         summary.opened.append(alert.code)
-        summary.queued_sms += _send(session, rt, gaz, alert, now, f"s{alert.severity}")
+        summary.queued_sms += _send(session, rt, gaz, alert, now)
         return
     alert.figures, alert.last_seen_at, alert.clear_since = figures, now, None
     rose = found.severity > alert.severity
@@ -231,8 +242,7 @@ def _apply(
     if alert.state == AlertState.OPEN and should_notify(
         alert.notified_severity, found.severity, alert.notified_at, now, rearm
     ):
-        key = f"s{found.severity}" if rose else f"r{int((now - alert.opened_at) / rearm)}"
-        summary.queued_sms += _send(session, rt, gaz, alert, now, key)
+        summary.queued_sms += _send(session, rt, gaz, alert, now)
 
 
 def _clear(
@@ -294,10 +304,18 @@ def open_alert(
     raise RuntimeError("could not allocate an alert code")
 
 
-def _send(
-    session: Session, rt: Runtime, gaz: Gazetteer, alert: Alert, now: dt.datetime, key: str
-) -> int:
-    queued = notify(session, rt, gaz, alert, now, level=alert.escalation_level, round_key=key)
+def _send(session: Session, rt: Runtime, gaz: Gazetteer, alert: Alert, now: dt.datetime) -> int:
+    """Notify the alert's committee again: round n of the alert (its count of earlier
+    notifications) keys the SMS, so a second clock deciding the same round sends
+    nothing more, and a later round (a higher severity, a reminder) always goes."""
+    rounds = session.scalar(
+        select(func.count())
+        .select_from(AlertEvent)
+        .where(AlertEvent.alert_id == alert.id, AlertEvent.action == "notify")
+    )
+    queued = notify(
+        session, rt, gaz, alert, now, level=alert.escalation_level, round_key=f"n{rounds}"
+    )
     alert.notified_at, alert.notified_severity = now, alert.severity
     _event(session, alert, "notify", now, f"{queued} SMS")
     return queued

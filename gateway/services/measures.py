@@ -10,6 +10,7 @@ each reporter per locality in the window, leaving out burst-flagged answers.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,25 +142,33 @@ class IncidentSeries:
 def incident_series(
     session: Session, end: dt.datetime, period: dt.timedelta, periods: int
 ) -> dict[int, IncidentSeries]:
-    """Per locality, the counts of `periods` consecutive periods ending at `end`."""
+    """Per locality, the counts of `periods` consecutive periods ending at `end`:
+    one GROUP BY with a sum per period (portable, no date arithmetic in SQL)."""
     start = end - period * periods
+    edges = [start + period * i for i in range(periods + 1)]
+    when, burst = Incident.reported_at, Incident.burst
+    cols = [
+        func.sum(case((and_(when >= lo, when < hi, burst.is_(flag)), 1), else_=0))
+        for lo, hi in itertools.pairwise(edges)
+        for flag in (False, True)
+    ]
     rows = session.execute(
-        select(
-            Incident.locality_id, Incident.reported_at, Incident.burst, Incident.reporter_id
-        ).where(Incident.reported_at >= start, Incident.reported_at < end)
+        select(Incident.locality_id, *cols)
+        .where(when >= start, when < end)
+        .group_by(Incident.locality_id)
     ).all()
-    counts: dict[int, list[list[int]]] = {}
-    current_people: dict[int, set[int]] = defaultdict(set)
-    for loc, when, burst, reporter in rows:
-        slot = periods - 1 - int((end - when) / period)
-        bins = counts.setdefault(loc, [[0, 0] for _ in range(periods)])
-        bins[slot][1 if burst else 0] += 1
-        if slot == periods - 1 and reporter is not None and not burst:
-            current_people[loc].add(reporter)
-    return {
-        loc: IncidentSeries([Tally(c, b) for c, b in bins], len(current_people[loc]))
-        for loc, bins in counts.items()
-    }
+    people = dict(
+        session.execute(
+            select(Incident.locality_id, func.count(func.distinct(Incident.reporter_id)))
+            .where(when >= edges[-2], when < end, burst.is_(False))
+            .group_by(Incident.locality_id)
+        ).all()
+    )
+    out: dict[int, IncidentSeries] = {}
+    for loc, *sums in rows:
+        tallies = [Tally(int(sums[2 * i]), int(sums[2 * i + 1])) for i in range(periods)]
+        out[loc] = IncidentSeries(tallies, int(people.get(loc, 0)))
+    return out
 
 
 def active_localities(session: Session, start: dt.datetime, end: dt.datetime) -> set[int]:

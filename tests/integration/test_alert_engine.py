@@ -506,3 +506,17 @@ def test_an_urgent_incident_committed_out_of_id_order_still_alerts(
     clock.advance(seconds=30)
     check_urgent(rt, clock())
     assert ("incident_urgent", SMALL_COMMUNE) in open_alerts(rt)
+
+
+def test_a_second_urgent_report_in_the_same_place_is_sent_too(rt: Runtime, clock: Clock) -> None:
+    loc = locality(rt, SMALL_COMMUNE).id
+    committee(rt, loc, ["+22370000001"], clock())
+    incidents(rt, loc, reporters(rt, 1, clock()), [clock()], kind="attack", danger_now=True)
+    check_urgent(rt, clock())
+    clock.advance(minutes=20)
+    incidents(rt, loc, reporters(rt, 1, clock()), [clock()], kind="kidnapping", danger_now=True)
+    check_urgent(rt, clock())
+    check_urgent(rt, clock())
+    bodies = [m.body for m in alert_sms(rt, "incident_urgent")]
+    assert len(bodies) == 2
+    assert "enlevement" in bodies[1]
