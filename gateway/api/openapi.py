@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gateway.console.stats import RECORD_FIELDS
 from gateway.models import AlertState, LocalityKind
 from gateway.runtime import Runtime
 
@@ -220,19 +221,7 @@ def _schemas() -> dict[str, Any]:
     number = {"type": "number", "nullable": True}
     area = {
         "type": "object",
-        "required": [
-            "pcode",
-            "name",
-            "kind",
-            "reporters",
-            "suppressed",
-            "index",
-            "index_low",
-            "index_high",
-            "trend",
-            "incidents_30d",
-            "open_alerts",
-        ],
+        "required": list(RECORD_FIELDS),
         "properties": {
             "pcode": {"type": "string"},
             "name": {"type": "string"},

@@ -10,24 +10,12 @@ from flask import Response, abort, request
 
 from gateway.console import bp
 from gateway.console.access import actor, area_of, current_user, runtime
-from gateway.console.stats import LEVELS, level_records
+from gateway.console.stats import LEVELS, RECORD_FIELDS, level_records
 from gateway.db import transaction
 from gateway.models import Role
 from gateway.services import audit
 
-COLUMNS = (
-    "pcode",
-    "name",
-    "kind",
-    "reporters",
-    "suppressed",
-    "index",
-    "index_low",
-    "index_high",
-    "trend",
-    "incidents_30d",
-    "open_alerts",
-)
+COLUMNS = RECORD_FIELDS
 
 
 def to_csv(records: list[dict[str, object]]) -> str:

@@ -182,6 +182,23 @@ def table(
     ]
 
 
+# The fields of an area's record, in order: the CSV export's columns and the API's
+# TrustPage items (gateway/api/openapi.py) both come from here.
+RECORD_FIELDS = (
+    "pcode",
+    "name",
+    "kind",
+    "reporters",
+    "suppressed",
+    "index",
+    "index_low",
+    "index_high",
+    "trend",
+    "incidents_30d",
+    "open_alerts",
+)
+
+
 def as_record(c: Cell) -> dict[str, object]:
     """A row for CSV and JSON: rounded, with the reporter count withheld when suppressed."""
 
