@@ -11,7 +11,8 @@ from typing import Any
 from flask import Flask
 
 from gateway.config import load_settings
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, utcnow
+from handlers.registry import sender_factories
 
 ENV_NAMES = {
     "DATABASE_URL",
@@ -54,7 +55,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
             env[name] = str(value)
     settings = replace(load_settings(env), extra=overrides)
     now = overrides.get("NOW")
-    runtime = Runtime(settings, now) if now else Runtime(settings)
+    runtime = Runtime(settings, now or utcnow, sender_factories())
     app = Flask("gateway", instance_path=settings.instance_path)
     app.config.update(
         SECRET_KEY=settings.secret_key,

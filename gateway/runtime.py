@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.config import Settings
 from gateway.crypto import Pseudonymizer, Vault
 from gateway.db import make_engine, make_sessionmaker
+from gateway.ports import SenderFactory
 
 T = TypeVar("T")
 
@@ -26,9 +27,16 @@ def utcnow() -> dt.datetime:
 
 
 class Runtime:
-    def __init__(self, settings: Settings, now: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        now: Callable[[], dt.datetime] = utcnow,
+        sender_factories: Mapping[str, SenderFactory] | None = None,
+    ) -> None:
         self.settings = settings
         self.now = now
+        # The provider registry, handed in by the app: services never import handlers.
+        self.sender_factories: Mapping[str, SenderFactory] = sender_factories or {}
         self.engine: Engine = make_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.engine)
         self.pseudonyms = Pseudonymizer(

@@ -35,10 +35,10 @@ START_DELAY = {"escalate": 60, "digest": 60, "purge": 60}
 
 
 def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
-    from gateway.services.alert_jobs import check_escalations, check_urgent, send_digests
-    from gateway.services.evaluation import run_alert_cycle
-    from gateway.services.outbox_dispatch import dispatch_due
-    from gateway.services.purge import purge_expired
+    from gateway.services.alerts.engine import run_alert_cycle
+    from gateway.services.alerts.jobs import check_escalations, check_urgent, send_digests
+    from gateway.services.outbox.dispatch import dispatch_due
+    from gateway.services.upkeep.purge import purge_expired
 
     return {
         "evaluate": lambda: run_alert_cycle(rt, rt.now()),

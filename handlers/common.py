@@ -13,7 +13,7 @@ from gateway.db import DB_UNAVAILABLE
 from gateway.models import OutboxStatus
 from gateway.phones import PhoneError
 from gateway.runtime import Runtime
-from gateway.services import delivery
+from gateway.services.outbox import delivery
 
 
 class MissingField(Exception):

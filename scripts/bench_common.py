@@ -129,7 +129,7 @@ def make_database(backend: str, gateway: bool = True) -> Iterator[str]:
 def _migrate(url: str) -> None:
     from gateway import migrate
     from gateway.db import make_engine, make_sessionmaker
-    from gateway.gazetteer import load_gazetteer
+    from gateway.gazetteer.load import load_gazetteer
 
     engine = make_engine(url)
     try:

@@ -27,10 +27,10 @@ from sqlalchemy import func, insert, select, text
 from gateway import migrate
 from gateway.config import load_settings
 from gateway.db import make_engine
-from gateway.gazetteer import load_gazetteer
+from gateway.gazetteer.load import load_gazetteer
 from gateway.models import Locality, LocalityKind, Reporter, TrustRating
 from gateway.runtime import Runtime
-from gateway.services.evaluation import run_alert_cycle
+from gateway.services.alerts.engine import run_alert_cycle
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
 YEAR = 365 * 86400

@@ -62,7 +62,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
     migrate.upgrade(engine)
-    from gateway.gazetteer import load_gazetteer
+    from gateway.gazetteer.load import load_gazetteer
 
     load_gazetteer(make_sessionmaker(engine))
     engine.dispose()

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gateway.console.stats import RECORD_FIELDS
 from gateway.models import AlertState, LocalityKind
 from gateway.runtime import Runtime
+from gateway.services.figures.tables import RECORD_FIELDS
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "rules.json"
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]

@@ -8,9 +8,9 @@ from flask import Blueprint, current_app, g, request
 from flask.typing import ResponseReturnValue
 
 from gateway.api.errors import ApiError
-from gateway.console.stats import CURRENT, K_MIN, LEVELS, PREVIOUS, level_records
 from gateway.models import Role
 from gateway.runtime import Runtime
+from gateway.services.figures.tables import CURRENT, K_MIN, LEVELS, PREVIOUS, level_records
 
 
 def trust() -> ResponseReturnValue:

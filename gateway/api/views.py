@@ -14,10 +14,10 @@ from gateway.api import bp
 from gateway.api.errors import ApiError
 from gateway.api.openapi import document, known_rules
 from gateway.api.tokens import authenticate
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Alert, AlertState, Locality
 from gateway.runtime import Runtime
-from gateway.services.info_messages import area
-from gateway.services.localities import gazetteer
+from gateway.services.admin.info_messages import area
 
 PUBLIC = {"api.openapi"}
 # Query parameters each endpoint knows; any other is refused, so a typo in a filter

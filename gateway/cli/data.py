@@ -12,16 +12,17 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from gateway.db import transaction
+from gateway.gazetteer.index import gazetteer
 from gateway.runtime import Runtime
-from gateway.services.committees import (
+from gateway.services.admin.committees import (
     CommitteeError,
     add_committee,
     add_member,
     list_committees,
     remove_member,
 )
-from gateway.services.demo import DemoRefused, plan_demo, seed_demo
-from gateway.services.imports import (
+from gateway.services.upkeep.demo import DemoRefused, plan_demo, seed_demo
+from gateway.services.upkeep.imports import (
     ImportFailed,
     ImportSummary,
     import_incidents,
@@ -29,8 +30,7 @@ from gateway.services.imports import (
     read_incidents,
     read_ratings,
 )
-from gateway.services.imports_csv import Table
-from gateway.services.localities import gazetteer
+from gateway.services.upkeep.imports_csv import Table
 
 import_group = AppGroup("import", help="Import earlier ratings and incidents from CSV files.")
 committees_group = AppGroup("committees", help="Local committees on security and their members.")

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from gateway import migrate
-from gateway.gazetteer import GazetteerError, gazetteer_is_empty, load_gazetteer
+from gateway.gazetteer.load import GazetteerError, gazetteer_is_empty, load_gazetteer
 from gateway.runtime import Runtime
 
 db_group = AppGroup("db", help="Schema migrations (Alembic, in migrations/).")
@@ -67,6 +67,6 @@ keys_group = AppGroup("keys", help="Key rotation (see README: Rotating keys).")
 def keys_rotate_data() -> None:
     """Re-encrypt every stored number and free text under DATA_KEY (old values are read
     with DATA_KEY_PREVIOUS); then DATA_KEY_PREVIOUS can be removed."""
-    from gateway.services.keys import rotate_data_key
+    from gateway.services.upkeep.keys import rotate_data_key
 
     click.echo(f"re-encrypted {rotate_data_key(_runtime())} values")

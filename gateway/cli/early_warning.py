@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from gateway.db import transaction
 from gateway.domain.rules import RULE_KINDS
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Alert, AlertState
 from gateway.runtime import Runtime
 from gateway.services import audit
-from gateway.services.localities import gazetteer
-from gateway.services.threshold_settings import overrides, resolved, rules, set_threshold
+from gateway.services.alerts.thresholds import overrides, resolved, rules, set_threshold
 
 alerts_group = AppGroup("alerts", help="Evaluate the rules and list alerts.")
 thresholds_group = AppGroup("thresholds", help="Rule values, nationally or per area.")
@@ -43,8 +43,8 @@ def _as_of(value: str | None, rt: Runtime) -> dt.datetime:
 @click.option("--as-of", "as_of", help="Evaluate as of this ISO time (default: now).")
 def alerts_evaluate(as_of: str | None) -> None:
     """Run one evaluation pass (and the urgent check) now."""
-    from gateway.services.alert_jobs import check_urgent
-    from gateway.services.evaluation import run_alert_cycle
+    from gateway.services.alerts.engine import run_alert_cycle
+    from gateway.services.alerts.jobs import check_urgent
 
     rt = _rt()
     now = _as_of(as_of, rt)

@@ -15,8 +15,8 @@ from flask.cli import AppGroup
 
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.runtime import Runtime
-from gateway.services.outbox import dead_letters, retry_dead
-from gateway.services.outbox_dispatch import dispatch_due
+from gateway.services.outbox.dispatch import dispatch_due
+from gateway.services.outbox.queue import dead_letters, retry_dead
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,13 @@ from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.models import Role
 from gateway.runtime import Runtime
 from gateway.services import audit
-from gateway.services.auth import LANGUAGES, UserError, check_password, create_user, normalize_email
+from gateway.services.admin.auth import (
+    LANGUAGES,
+    UserError,
+    check_password,
+    create_user,
+    normalize_email,
+)
 
 users_group = AppGroup("users", help="Console users (admins, analysts, committee members).")
 

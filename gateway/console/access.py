@@ -20,9 +20,9 @@ from werkzeug.wrappers import Response
 from gateway.console import bp
 from gateway.console.i18n import language, remember_choice, translate, translate_or
 from gateway.console.security import add_headers, protect_form
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Committee, ConsoleUser, Role
 from gateway.runtime import Runtime
-from gateway.services.localities import gazetteer
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Endpoints open to anyone: the login form and the stylesheet.

@@ -16,8 +16,8 @@ from gateway.console.alert_views import visible_alert
 from gateway.console.pages import notify
 from gateway.db import transaction
 from gateway.models import Role
-from gateway.services import alert_actions
-from gateway.services.alert_actions import AlertActionError, CloseOutcome
+from gateway.services.alerts import lifecycle as alert_actions
+from gateway.services.alerts.lifecycle import AlertActionError, CloseOutcome
 
 Action = Callable[[Session, int, str], object]
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from gateway.console import bp
 from gateway.console.access import area_of, current_user, runtime, with_descendants
 from gateway.console.pages import PAGE_SIZE, day_start, page_number, parse_day, render
+from gateway.gazetteer.index import gazetteer
 from gateway.models import (
     Alert,
     AlertEvent,
@@ -26,8 +27,7 @@ from gateway.models import (
     Role,
 )
 from gateway.runtime import Runtime
-from gateway.services.alert_actions import OUTCOMES
-from gateway.services.localities import gazetteer
+from gateway.services.alerts.lifecycle import OUTCOMES
 
 RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "rules.json"
 

@@ -11,7 +11,7 @@ from gateway.console.access import actor, current_user, runtime, safe_next
 from gateway.console.pages import render
 from gateway.db import transaction
 from gateway.services import audit
-from gateway.services.auth import authenticate
+from gateway.services.admin.auth import authenticate
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -13,10 +13,10 @@ from gateway.console.access import actor, area_of, current_user, require, runtim
 from gateway.console.pages import notify, render
 from gateway.crypto import mask_phone
 from gateway.db import transaction
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Committee, CommitteeMember, Locality, Role
 from gateway.phones import PhoneError, normalize_phone
 from gateway.services import audit
-from gateway.services.localities import gazetteer
 
 MEMBER_LANGUAGES = ("fr", "bm", "en")
 

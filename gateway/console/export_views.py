@@ -10,10 +10,10 @@ from flask import Response, abort, request
 
 from gateway.console import bp
 from gateway.console.access import actor, area_of, current_user, runtime
-from gateway.console.stats import LEVELS, RECORD_FIELDS, level_records
 from gateway.db import transaction
 from gateway.models import Role
 from gateway.services import audit
+from gateway.services.figures.tables import LEVELS, RECORD_FIELDS, level_records
 
 COLUMNS = RECORD_FIELDS
 

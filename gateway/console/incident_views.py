@@ -11,9 +11,9 @@ from gateway.console.access import actor, area_of, current_user, require, runtim
 from gateway.console.pages import PAGE_SIZE, page_number, render
 from gateway.crypto import DecryptionError
 from gateway.db import transaction
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Incident, Role
 from gateway.services import audit
-from gateway.services.localities import gazetteer
 
 
 @bp.route("/incidents")

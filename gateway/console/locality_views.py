@@ -14,15 +14,15 @@ from sqlalchemy.orm import Session
 from gateway.console import bp
 from gateway.console.access import area_of, current_user, runtime, with_descendants
 from gateway.console.pages import render
-from gateway.console.stats import K_MIN
 from gateway.domain.rules import DEFAULT_SCOPE, NATIONAL_SCOPE, ResolvedValue
 from gateway.domain.trust_index import Aggregate, mean_ci
+from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, Incident, Role
 from gateway.runtime import Runtime
-from gateway.services.localities import Gazetteer, gazetteer
-from gateway.services.measures import trust_aggregates
-from gateway.services.threshold_settings import overrides, resolved, rules
-from gateway.services.ussd import primary_question
+from gateway.services.alerts.thresholds import overrides, resolved, rules
+from gateway.services.figures.measures import trust_aggregates
+from gateway.services.figures.tables import K_MIN
+from gateway.services.intake.ussd import primary_question
 
 POINT = dt.timedelta(days=30)
 POINTS = 12

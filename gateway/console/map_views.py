@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from gateway.console import bp
 from gateway.console.access import area_of, current_user, runtime
 from gateway.console.pages import render
-from gateway.console.stats import K_MIN, cell, figures
 from gateway.console.svgmap import shapes
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Incident, Role
-from gateway.services.localities import gazetteer
+from gateway.services.figures.tables import K_MIN, cell, figures
 
 NO_DATA = "#d5d9de"
 # (lower bound, colour), highest first: ColorBrewer RdYlGn and OrRd, 5 classes each.

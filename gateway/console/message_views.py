@@ -14,10 +14,10 @@ from gateway.console.access import actor, area_of, current_user, require, runtim
 from gateway.console.pages import PAGE_SIZE, notify, page_number, render
 from gateway.db import transaction
 from gateway.domain import gsm7
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Committee, ConsoleUser, InfoMessage, InfoMessageStatus, Role
-from gateway.services import info_messages
-from gateway.services.info_messages import APPROVAL_THRESHOLD, MAX_SEGMENTS, InfoMessageError
-from gateway.services.localities import gazetteer
+from gateway.services.admin import info_messages
+from gateway.services.admin.info_messages import APPROVAL_THRESHOLD, MAX_SEGMENTS, InfoMessageError
 
 MAX_BODY = 1000
 

@@ -13,7 +13,7 @@ from gateway.console.pages import notify, render
 from gateway.db import transaction
 from gateway.models import Alert, OutboxMessage, Role
 from gateway.services import audit
-from gateway.services.outbox import dead_letters, retry_dead
+from gateway.services.outbox.queue import dead_letters, retry_dead
 
 RECENT = 100
 

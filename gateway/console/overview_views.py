@@ -8,10 +8,10 @@ from flask import abort, request
 from gateway.console import bp
 from gateway.console.access import area_of, current_user, runtime
 from gateway.console.pages import render
-from gateway.console.stats import K_MIN, figures, table, top_pcodes
 from gateway.domain.trust_index import NATIONAL
+from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Role
-from gateway.services.localities import Gazetteer, gazetteer
+from gateway.services.figures.tables import K_MIN, figures, table, top_pcodes
 
 CHILD_LEVEL = {"region": "cercle", "cercle": "commune"}
 

@@ -22,17 +22,17 @@ from gateway.console import bp
 from gateway.console.access import actor, area_of, current_user, require, runtime, with_descendants
 from gateway.console.locality_views import source_label
 from gateway.console.pages import notify, render
-from gateway.console.stats import top_pcodes
 from gateway.db import transaction
 from gateway.domain.rules import OverrideKey
+from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Role
 from gateway.runtime import Runtime
 from gateway.services import audit
-from gateway.services.evaluation import CANDIDATE_WINDOW, WINDOW_RULES, Measures, findings
-from gateway.services.localities import Gazetteer, gazetteer
-from gateway.services.measures import active_localities
-from gateway.services.threshold_settings import overrides, resolved, rules, set_threshold
-from gateway.services.ussd import primary_question
+from gateway.services.alerts.engine import CANDIDATE_WINDOW, WINDOW_RULES, Measures, findings
+from gateway.services.alerts.thresholds import overrides, resolved, rules, set_threshold
+from gateway.services.figures.measures import active_localities
+from gateway.services.figures.tables import top_pcodes
+from gateway.services.intake.ussd import primary_question
 
 STEP = dt.timedelta(days=7)
 DEFAULT_DAYS, MAX_DAYS = 180, 730

@@ -212,7 +212,7 @@ class LocalityIndex:
     def build(
         cls, localities: Iterable[LocalityLike], places: Iterable[PlaceLike] = ()
     ) -> LocalityIndex:
-        """From gazetteer rows (e.g. `gateway.gazetteer_files.read_localities()` and
+        """From gazetteer rows (e.g. `gateway.gazetteer.files.read_localities()` and
         `read_places()`, or ORM objects with the same attributes)."""
         entries = [
             Entry(

@@ -10,7 +10,7 @@ from gateway.web.health import bp as health_bp
 def register_web(app: Flask) -> None:
     from gateway.api import register_api
     from gateway.console import register_console
-    from handlers import register_webhooks
+    from handlers.registry import register_webhooks
 
     app.register_blueprint(health_bp)
     register_webhooks(app)

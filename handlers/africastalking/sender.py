@@ -18,7 +18,7 @@ from africastalking.Service import AfricasTalkingException
 
 from gateway.config import Settings
 from gateway.logging_filters import redact
-from handlers.sending import SendResult
+from gateway.ports import SendResult
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from gateway.services import sms, ussd
+from gateway.services.intake import sms, ussd
 from handlers.africastalking.status import map_status
 from handlers.common import (
     delivery_answer,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gateway.config import Settings
 from gateway.crypto import mask_phone
-from handlers.sending import SendResult
+from gateway.ports import SendResult
 
 
 def _utcnow() -> dt.datetime:

@@ -13,7 +13,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from gateway.config import Settings
-from handlers.sending import SendResult
+from gateway.ports import SendResult
 
 # Seconds per connect and per read; the SDK has no timeout by default.
 TIMEOUT = 10.0

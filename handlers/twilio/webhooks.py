@@ -8,7 +8,7 @@ from flask import Blueprint, Response, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from gateway.services import sms
+from gateway.services.intake import sms
 from handlers.common import delivery_answer, optional, plain, required, runtime, webhook
 from handlers.twilio.status import map_status
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from gateway.db import transaction
 from gateway.models import Alert, AlertState, Committee, ConsoleUser, Locality, Role
 from gateway.runtime import Runtime
-from gateway.services import auth
-from gateway.services.auth import create_user
+from gateway.services.admin import auth
+from gateway.services.admin.auth import create_user
 
 PASSWORD = "correct horse battery"
 # A cercle with two communes, and a commune of another region.

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from gateway.db import transaction
 from gateway.models import AlertEvent, AlertState, AuditLog
 from gateway.runtime import Runtime
-from gateway.services import alert_actions
-from gateway.services.alert_actions import AlertActionError
+from gateway.services.alerts import lifecycle as alert_actions
+from gateway.services.alerts.lifecycle import AlertActionError
 from tests.console.conftest import MOPTI, add_alert
 
 

@@ -33,7 +33,7 @@ def test_every_key_used_in_templates_and_views_exists() -> None:
 
 def test_every_alert_error_and_state_has_a_text() -> None:
     from gateway.models import AlertState, OutboxStatus, Role
-    from gateway.services.alert_actions import OUTCOMES
+    from gateway.services.alerts.lifecycle import OUTCOMES
 
     keys = set(load_catalogues()["fr"])
     reasons = {"not_found", "closed", "already_closed", "not_closed"}

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from gateway.models import AuditLog, ConsoleUser, Role
 from gateway.runtime import Runtime
-from gateway.services import auth
+from gateway.services.admin import auth
 from tests.conftest import Clock
 from tests.console.conftest import PASSWORD, add_user, login
 

@@ -26,8 +26,8 @@ from gateway.models import (
     Subscription,
 )
 from gateway.runtime import Runtime
-from gateway.services import info_messages
-from gateway.services.info_messages import InfoMessageError
+from gateway.services.admin import info_messages
+from gateway.services.admin.info_messages import InfoMessageError
 from tests.console.conftest import KAYES, MOPTI, MOPTI_CERCLE, SOCOURA, add_user, login
 
 AsRole = Callable[[Role], tuple[FlaskClient, ConsoleUser]]

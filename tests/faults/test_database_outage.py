@@ -23,9 +23,9 @@ from sqlalchemy.engine import make_url
 
 from gateway.domain.gsm7 import is_gsm7
 from gateway.models import InboundMessage, Outcome
+from gateway.reference import catalogues
 from gateway.runtime import Runtime
-from gateway.services import sms
-from gateway.services.replies import catalogues
+from gateway.services.intake import sms
 from tests.faults.proxy import TcpProxy
 from tests.handlers.payloads import at_sms, at_ussd, twilio_sms
 

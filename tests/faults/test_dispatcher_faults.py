@@ -29,12 +29,12 @@ from twilio.http.response import Response
 from gateway.db import transaction
 from gateway.domain.backoff import RetryPolicy
 from gateway.models import OutboxMessage, OutboxStatus
+from gateway.ports import SendResult
 from gateway.runtime import Runtime
-from gateway.services import outbox_dispatch
-from gateway.services.outbox import enqueue
-from gateway.services.outbox_dispatch import SEND_BUDGET, SENDERS_CACHE, dispatch_due
+from gateway.services.outbox import dispatch as outbox_dispatch
+from gateway.services.outbox.dispatch import SEND_BUDGET, SENDERS_CACHE, dispatch_due
+from gateway.services.outbox.queue import enqueue
 from handlers.africastalking.sender import AfricasTalkingSender
-from handlers.sending import SendResult
 from handlers.twilio.sender import TwilioSender
 from tests.conftest import Clock
 from tests.faults.proxy import TcpProxy, free_port

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from gateway.models import Incident, Reporter, TrustRating
 from gateway.runtime import Runtime
-from gateway.services.imports import (
+from gateway.services.upkeep.imports import (
     ImportFailed,
     import_incidents,
     import_ratings,

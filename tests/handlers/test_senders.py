@@ -15,8 +15,9 @@ import responses
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
+from gateway.ports import SendResult
 from handlers.africastalking.sender import AfricasTalkingSender
-from handlers.sending import SendResult, build_sender
+from handlers.registry import build_sender
 from handlers.twilio.sender import TwilioSender
 
 NUMBER = "+22376123456"

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from gateway.models import InboundMessage, OutboxMessage, Outcome, TrustRating
 from gateway.runtime import Runtime
-from gateway.services import measures
+from gateway.services.figures import measures
 from tests.conftest import Clock
 from tests.handlers.payloads import at_sms
 

@@ -29,8 +29,8 @@ from gateway.models import (
     TrustRating,
 )
 from gateway.runtime import Runtime
-from gateway.services.alert_jobs import check_escalations, check_urgent, send_digests
-from gateway.services.evaluation import run_alert_cycle
+from gateway.services.alerts.engine import run_alert_cycle
+from gateway.services.alerts.jobs import check_escalations, check_urgent, send_digests
 from tests.conftest import Clock
 
 SMALL_COMMUNE = "ML050109"  # Mopti commune

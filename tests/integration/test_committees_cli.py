@@ -8,10 +8,10 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from gateway.db import transaction
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Committee, CommitteeMember
 from gateway.runtime import Runtime
-from gateway.services.committees import CommitteeError, add_member
-from gateway.services.localities import gazetteer
+from gateway.services.admin.committees import CommitteeError, add_member
 
 PHONE = "+22376123456"
 

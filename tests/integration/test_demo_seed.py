@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from gateway.domain.findings import Tally, check_incident_spike, check_trust_drop
 from gateway.domain.rules import load_rules
 from gateway.domain.trust_index import Aggregate
+from gateway.gazetteer.index import gazetteer
 from gateway.models import (
     Committee,
     CommitteeMember,
@@ -26,8 +27,7 @@ from gateway.models import (
 )
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
-from gateway.services.localities import gazetteer
-from gateway.services.ussd import primary_question
+from gateway.services.intake.ussd import primary_question
 from tests.conftest import Clock
 
 

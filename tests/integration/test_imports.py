@@ -13,8 +13,8 @@ from sqlalchemy import func, select, text
 
 from gateway.models import Incident, Reporter, TrustRating
 from gateway.runtime import Runtime
-from gateway.services.imports import read_ratings
-from gateway.services.imports_csv import ImportFailed, parse_when
+from gateway.services.upkeep.imports import read_ratings
+from gateway.services.upkeep.imports_csv import ImportFailed, parse_when
 
 PHONE = "+22376123456"
 GOOD_RATINGS = (

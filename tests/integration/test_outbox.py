@@ -21,15 +21,15 @@ from sqlalchemy import func, select, text
 from gateway.db import transaction
 from gateway.domain.backoff import RetryPolicy
 from gateway.models import OutboxMessage, OutboxStatus
+from gateway.ports import SendResult
 from gateway.runtime import Runtime
-from gateway.services.outbox import claim_due, enqueue, record_status, retry_dead
-from gateway.services.outbox_dispatch import (
+from gateway.services.outbox.dispatch import (
     SENDERS_CACHE,
     dispatch_due,
     record_send_result,
 )
+from gateway.services.outbox.queue import claim_due, enqueue, record_status, retry_dead
 from handlers.console.sender import ConsoleSender
-from handlers.sending import SendResult
 from tests.conftest import Clock
 
 NUMBER = "+22376123456"
@@ -402,7 +402,7 @@ def test_two_dispatchers_send_every_message_exactly_once(rt: Runtime, clock: Clo
         for body in bodies:
             enqueue(session, rt.vault, to_e164=NUMBER, body=body, purpose="alert", now=clock())
     sender = CountingSender()
-    runtimes = [Runtime(rt.settings, clock) for _ in range(2)]
+    runtimes = [Runtime(rt.settings, clock, rt.sender_factories) for _ in range(2)]
     start = threading.Barrier(2)
     claimed: list[int] = [0, 0]
     errors: list[BaseException] = []

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from gateway.models import Base
 from gateway.runtime import Runtime
-from gateway.services.outbox_dispatch import dispatch_due
+from gateway.services.outbox.dispatch import dispatch_due
 from tests.handlers.payloads import at_delivery, at_sms, at_ussd, twilio_sms
 
 NUMBERS = ["+22376123456", "+22365432109", "+22790123456"]

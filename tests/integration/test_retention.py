@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from gateway.models import InboundMessage, Incident, OutboxMessage
 from gateway.runtime import Runtime
-from gateway.services.outbox_dispatch import dispatch_due
-from gateway.services.purge import purge_expired
+from gateway.services.outbox.dispatch import dispatch_due
+from gateway.services.upkeep.purge import purge_expired
 from tests.conftest import Clock
 from tests.handlers.payloads import at_sms
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.gazetteer_files import (
+from gateway.gazetteer.files import (
     DATA_DIR,
     GazetteerError,
     LocalityRow,

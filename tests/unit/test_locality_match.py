@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.domain.locality_match import Candidate, Entry, LocalityIndex, Place
-from gateway.gazetteer_files import read_localities, read_places
+from gateway.gazetteer.files import read_localities, read_places
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,12 @@ from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain.sms_grammar import parse
 from gateway.models import Channel, InboundMessage, OutboxMessage, OutboxStatus, Outcome, Reporter
 from gateway.phones import normalize_phone
+from gateway.reference import catalogues
 from gateway.runtime import Runtime
-from gateway.services import sms_intents
-from gateway.services.inbound import store_inbound
-from gateway.services.outbox import enqueue
-from gateway.services.replies import catalogues
-from gateway.services.reporters import identify_reporter
+from gateway.services.intake import intents as sms_intents
+from gateway.services.intake.inbound import store_inbound
+from gateway.services.intake.reporters import identify_reporter
+from gateway.services.outbox.queue import enqueue
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 1000

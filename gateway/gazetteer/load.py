@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import transaction
-from gateway.gazetteer_files import GazetteerError, read_localities, read_places
+from gateway.gazetteer.files import GazetteerError, read_localities, read_places
 from gateway.models import Locality, LocalityKind, Place
 
 __all__ = ["GazetteerError", "gazetteer_is_empty", "load_gazetteer"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gateway.db import transaction
 from gateway.models import OutboxStatus
 from gateway.runtime import Runtime
-from gateway.services.outbox import record_status
+from gateway.services.outbox.queue import record_status
 
 
 def record_delivery(

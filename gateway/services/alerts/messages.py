@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.domain.gsm7 import to_gsm7
+from gateway.gazetteer.index import Gazetteer
 from gateway.models import Alert, Committee, CommitteeMember
 from gateway.runtime import Runtime
-from gateway.services.localities import Gazetteer
-from gateway.services.outbox import enqueue
+from gateway.services.outbox.queue import enqueue
 
 LANGUAGES = ("fr", "en", "bm")
 MAX_SEGMENTS = 2

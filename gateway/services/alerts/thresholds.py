@@ -18,9 +18,9 @@ from gateway.domain.rules import (
     resolve_params,
     validate_value,
 )
+from gateway.gazetteer.index import Gazetteer
 from gateway.models import Locality, Threshold
 from gateway.runtime import Runtime
-from gateway.services.localities import Gazetteer
 
 # The parameter `thresholds set` changes when --param is not given.
 MAIN_PARAM = {

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gateway.crypto import Vault
 from gateway.models import Channel, InboundMessage, Outcome
-from gateway.services.upsert import insert_ignore
+from gateway.upsert import insert_ignore
 
 
 def store_inbound(

@@ -18,9 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from gateway.domain.locality_match import FOUND_MIN
+from gateway.gazetteer.index import Gazetteer
 from gateway.models import Incident
-from gateway.services.localities import Gazetteer
-from gateway.services.reports import new_ref_code
+from gateway.services.intake.reports import new_ref_code
 
 T = TypeVar("T")
 CHUNK = 2000

@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from gateway.domain.sms_grammar import Command
 from gateway.domain.text import fold
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Alert, Committee, CommitteeMember, Outcome
-from gateway.services import alert_actions
-from gateway.services.localities import gazetteer
+from gateway.services.alerts import lifecycle as alert_actions
 
 if TYPE_CHECKING:
-    from gateway.services.sms import Conversation
+    from gateway.services.intake.sms import Conversation
 
 # Words after `CLOS A123` that say how it ended; anything else means resolved.
 OUTCOME_WORDS: dict[str, alert_actions.CloseOutcome] = {

@@ -24,7 +24,7 @@ __all__ = [
     "read_places",
 ]
 
-DATA_DIR = Path(__file__).resolve().parent / "data" / "gazetteer"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "gazetteer"
 LOCALITIES_FILE = "localities.csv"
 PLACES_FILE = "places.csv"
 

@@ -17,14 +17,14 @@ from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain.ussd_catalog import Menu
 from gateway.domain.ussd_menu import load_menu, respond
 from gateway.domain.ussd_types import Place, Screen, UssdContext
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Reporter, Subscription, UssdSession
 from gateway.phones import normalize_phone
+from gateway.reference import catalogues
 from gateway.runtime import Runtime
-from gateway.services import reports
-from gateway.services.localities import gazetteer
-from gateway.services.replies import catalogues
-from gateway.services.reporters import identify_reporter
-from gateway.services.upsert import insert_ignore
+from gateway.services.intake import reports
+from gateway.services.intake.reporters import identify_reporter
+from gateway.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 MAX_PATH = 2000

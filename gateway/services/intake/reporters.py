@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from gateway.crypto import Pseudonymizer
 from gateway.models import Reporter
-from gateway.services.upsert import insert_ignore
+from gateway.upsert import insert_ignore
 
 
 def identify_reporter(

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from gateway.domain import ussd_types as fx
 from gateway.domain.ussd_screens import REF_ALPHABET
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Incident, Reporter, Subscription, TrustRating
 from gateway.runtime import Runtime
-from gateway.services.localities import gazetteer
-from gateway.services.upsert import insert_ignore
+from gateway.upsert import insert_ignore
 
 # A burst: many submissions in one locality within an hour from very few people.
 BURST_WINDOW = dt.timedelta(hours=1)

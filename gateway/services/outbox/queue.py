@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from gateway.crypto import DecryptionError, Vault, mask_phone
 from gateway.db import is_postgres, transaction
 from gateway.models import OutboxMessage, OutboxStatus
-from gateway.services.upsert import insert_ignore
+from gateway.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,12 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from gateway.db import transaction
+from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Committee, ConsoleUser, Incident, Reporter, Role, TrustRating
 from gateway.runtime import Runtime
-from gateway.services.committees import CommitteeError, add_committee, add_member
-from gateway.services.demo_data import (
+from gateway.services.admin.committees import CommitteeError, add_committee, add_member
+from gateway.services.intake.ussd import menu
+from gateway.services.upkeep.demo_data import (
     Area,
     IncidentDraft,
     Rating,
@@ -28,9 +30,7 @@ from gateway.services.demo_data import (
     ratings_for,
     reporter_ids,
 )
-from gateway.services.imports_csv import chunks, insert_ignore_many, new_ref_codes
-from gateway.services.localities import Gazetteer, gazetteer
-from gateway.services.ussd import menu
+from gateway.services.upkeep.imports_csv import chunks, insert_ignore_many, new_ref_codes
 
 ADMIN_EMAIL = "admin@example.org"
 SOURCE = "demo"
@@ -230,14 +230,14 @@ def _admin(session: Session, now: dt.datetime) -> tuple[str | None, tuple[str, .
     """A console admin with a random password, through the console's own auth service;
     skipped (and said so) when that service is not there."""
     try:
-        auth = importlib.import_module("gateway.services.auth")
+        auth = importlib.import_module("gateway.services.admin.auth")
     except ModuleNotFoundError as exc:
-        if exc.name != "gateway.services.auth":
+        if exc.name != "gateway.services.admin.auth":
             raise
         return None, ("gateway/services/auth.py is not there yet: no console user created",)
     create_user = getattr(auth, "create_user", None)
     if create_user is None:
-        return None, ("gateway.services.auth has no create_user: no console user created",)
+        return None, ("gateway.services.admin.auth has no create_user: no console user created",)
     if session.scalar(select(ConsoleUser.id).where(ConsoleUser.email == ADMIN_EMAIL)):
         return None, (f"console user {ADMIN_EMAIL} exists already (password unchanged)",)
     password = secrets.token_urlsafe(15)

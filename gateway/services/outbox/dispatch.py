@@ -20,9 +20,9 @@ from gateway.db import transaction
 from gateway.domain.backoff import RandomSource, RetryPolicy
 from gateway.logging_filters import redact
 from gateway.models import OutboxMessage, OutboxStatus
+from gateway.ports import Sender, SenderFactory, SendResult
 from gateway.runtime import Runtime
-from gateway.services.outbox import Claim, claim_due
-from handlers.sending import Sender, SendResult, build_sender
+from gateway.services.outbox.queue import Claim, claim_due
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +51,21 @@ class DispatchSummary:
         )
 
 
-def build_senders(settings: Settings) -> dict[str, Sender]:
+def build_senders(settings: Settings, factories: Mapping[str, SenderFactory]) -> dict[str, Sender]:
     """The primary provider's sender, and the fallback's when one is set."""
     names = [settings.sms_provider]
     if settings.sms_fallback_provider:
         names.append(settings.sms_fallback_provider)
-    return {name: build_sender(name, settings) for name in names}
+    unknown = [name for name in names if name not in factories]
+    if unknown:
+        raise ValueError(f"unknown SMS provider {unknown[0]!r}")
+    return {name: factories[name](settings) for name in names}
 
 
 def senders_for(rt: Runtime) -> dict[str, Sender]:
     """The runtime's senders, built once (HTTP sessions are reused). Tests install
     fakes by filling this cache first: `rt.cached(SENDERS_CACHE, lambda: fakes)`."""
-    return rt.cached(SENDERS_CACHE, lambda: build_senders(rt.settings))
+    return rt.cached(SENDERS_CACHE, lambda: build_senders(rt.settings, rt.sender_factories))
 
 
 def provider_for(settings: Settings, attempt: int, policy: RetryPolicy) -> str:

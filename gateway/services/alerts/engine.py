@@ -23,14 +23,14 @@ from gateway.domain import findings as checks
 from gateway.domain.findings import Finding
 from gateway.domain.rules import OverrideKey, should_autoclose, should_notify
 from gateway.domain.trust_index import trust_index
+from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertEvent, AlertState, JobState
 from gateway.runtime import Runtime
-from gateway.services import measures
-from gateway.services.alert_sms import notify
-from gateway.services.localities import Gazetteer, gazetteer
-from gateway.services.threshold_settings import overrides, rules, values
-from gateway.services.upsert import insert_ignore
-from gateway.services.ussd import primary_question
+from gateway.services.alerts.messages import notify
+from gateway.services.alerts.thresholds import overrides, rules, values
+from gateway.services.figures import measures
+from gateway.services.intake.ussd import primary_question
+from gateway.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 CYCLE_LOCK = 727_274_001  # pg advisory lock key of an evaluation pass

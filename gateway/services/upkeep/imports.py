@@ -22,10 +22,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gateway.db import transaction
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Incident, Reporter, TrustRating
 from gateway.phones import PhoneError, normalize_phone
 from gateway.runtime import Runtime
-from gateway.services.imports_csv import (
+from gateway.services.intake.ussd import menu, primary_question
+from gateway.services.upkeep.imports_csv import (
     ImportFailed,
     LineError,
     LocalityResolver,
@@ -38,8 +40,6 @@ from gateway.services.imports_csv import (
     parse_when,
     read_table,
 )
-from gateway.services.localities import gazetteer
-from gateway.services.ussd import menu, primary_question
 
 __all__ = [
     "INCIDENT_KINDS",

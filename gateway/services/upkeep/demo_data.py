@@ -1,7 +1,7 @@
 """What `demo seed` invents: about fifty localities with their own trust levels and
 incident rates, made-up reporters, six months of ratings and incidents, one commune
 whose trust falls and one with an incident spike. Pure generation from a
-random.Random; gateway.services.demo stores it."""
+random.Random; gateway.services.upkeep.demo stores it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.services.localities import Gazetteer
+from gateway.gazetteer.index import Gazetteer
 
 DAYS = 182
 # (region P-code, communes picked, trust level, incidents a week, kinds most seen)

@@ -12,14 +12,14 @@ from sqlalchemy import select
 
 from gateway.domain.sms_grammar import Command, Grammar, Intent, load_grammar, split_locality
 from gateway.domain.text import fold
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Incident, Outcome
 from gateway.runtime import Runtime
-from gateway.services import committee_sms, reports
-from gateway.services.localities import gazetteer
-from gateway.services.ussd import primary_question
+from gateway.services.intake import committee_sms, reports
+from gateway.services.intake.ussd import primary_question
 
 if TYPE_CHECKING:
-    from gateway.services.sms import Conversation
+    from gateway.services.intake.sms import Conversation
 
 
 def grammar(rt: Runtime) -> Grammar:

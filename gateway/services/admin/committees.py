@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from gateway.config import LANGUAGES
 from gateway.crypto import mask_phone
+from gateway.gazetteer.index import Gazetteer
 from gateway.models import Committee, CommitteeMember
 from gateway.phones import PhoneError, normalize_phone
 from gateway.runtime import Runtime
-from gateway.services.imports_csv import unresolved
-from gateway.services.localities import Gazetteer
+from gateway.services.upkeep.imports_csv import unresolved
 
 MAX_NAME = 120
 

@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.domain.trust_index import NATIONAL, Aggregate, difference_ci, mean_ci, roll_up
+from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Incident
 from gateway.runtime import Runtime
-from gateway.services.localities import Gazetteer, gazetteer
-from gateway.services.measures import trust_aggregates
-from gateway.services.ussd import primary_question
+from gateway.services.figures.measures import trust_aggregates
+from gateway.services.intake.ussd import primary_question
 
 K_MIN = 5
 CURRENT = dt.timedelta(days=30)

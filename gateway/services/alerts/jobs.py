@@ -15,20 +15,20 @@ from gateway.db import transaction
 from gateway.domain.findings import check_incident_urgent
 from gateway.domain.gsm7 import to_gsm7
 from gateway.domain.trust_index import Aggregate
+from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Committee, Incident
 from gateway.runtime import Runtime
-from gateway.services import measures
-from gateway.services.alert_sms import (
+from gateway.services.alerts.engine import _event, _locked, _send, _watermark, days, open_alert
+from gateway.services.alerts.messages import (
     alert_texts,
     committees_in_chain,
     members,
     notify,
     send_to_member,
 )
-from gateway.services.evaluation import _event, _locked, _send, _watermark, days, open_alert
-from gateway.services.localities import Gazetteer, gazetteer
-from gateway.services.threshold_settings import overrides, values
-from gateway.services.ussd import primary_question
+from gateway.services.alerts.thresholds import overrides, values
+from gateway.services.figures import measures
+from gateway.services.intake.ussd import primary_question
 
 # How long an alert may stay unacknowledged before the committee one level up is told.
 ESCALATE_AFTER = {"incident_urgent": dt.timedelta(hours=2)}

@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from gateway.crypto import DecryptionError
 from gateway.domain import gsm7
+from gateway.gazetteer.index import gazetteer
 from gateway.models import InfoMessage, InfoMessageStatus, OutboxMessage, Reporter, Subscription
 from gateway.runtime import Runtime
 from gateway.services import audit
-from gateway.services.localities import gazetteer
-from gateway.services.outbox import enqueue
+from gateway.services.outbox.queue import enqueue
 
 MAX_SEGMENTS = 3
 APPROVAL_THRESHOLD = 1000
