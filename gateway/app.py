@@ -74,11 +74,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def runtime_of(app: Flask) -> Runtime:
-    rt: Runtime = app.extensions["gateway"]
-    return rt
-
-
 def _configure_logging(app: Flask) -> None:
     from gateway.logging_filters import RedactingFilter
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-LANGUAGES = ("fr", "bm", "en")
+from gateway.domain.text import LANGUAGES
+
 PROVIDERS = ("console", "africastalking", "twilio")
 ENVIRONMENTS = ("development", "production")
 _SECRET_NAMES = ("SECRET_KEY", "PHONE_HASH_KEY", "DATA_KEY")

@@ -18,6 +18,7 @@ from gateway.config import Settings
 from gateway.crypto import Pseudonymizer, Vault
 from gateway.db import make_engine, make_sessionmaker
 from gateway.ports import SenderFactory
+from gateway.reference import Reference
 
 T = TypeVar("T")
 
@@ -45,6 +46,7 @@ class Runtime:
             settings.phone_hash_key_previous,
         )
         self.vault = Vault(settings.data_key, settings.data_key_previous)
+        self.reference = Reference()
         self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()
 

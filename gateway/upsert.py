@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Insert, Table
@@ -11,17 +12,19 @@ from sqlalchemy.orm import Session
 
 
 @functools.cache
-def _statement(table: Table, dialect: str) -> Insert:
-    """Built once per table and backend, so SQLAlchemy's compiled cache serves every
-    later call (the rows are passed as parameters)."""
-    stmt: Insert
+def _ignoring(table: Table, dialect: str) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING, built once per table and backend, so
+    SQLAlchemy's compiled cache serves every later call (rows come as parameters)."""
     if dialect == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing()
-    else:  # pragma: no cover - only the two supported backends
-        raise RuntimeError(f"unsupported database {dialect}")
-    return stmt.returning(table.c.id)
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise RuntimeError(f"unsupported database {dialect}")  # pragma: no cover
+
+
+@functools.cache
+def _statement(table: Table, dialect: str) -> Insert:
+    return _ignoring(table, dialect).returning(table.c.id)
 
 
 def insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> int | None:
@@ -30,3 +33,9 @@ def insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> int |
     stmt = _statement(table, session.get_bind().dialect.name)
     new_id = session.execute(stmt, values).scalar()
     return int(new_id) if new_id is not None else None
+
+
+def insert_ignore_many(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING for many rows at once, on either backend."""
+    if rows:
+        session.execute(_ignoring(table, session.get_bind().dialect.name), list(rows))

@@ -4,9 +4,9 @@ document at /api/v1/openapi.json."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Flask
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+from gateway.api.blueprint import bp
 
 
 def register_api(app: Flask) -> None:

@@ -6,7 +6,7 @@ from flask import Flask, current_app, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from gateway.api import bp
+from gateway.api.blueprint import bp
 
 CODES = {
     400: "bad_parameter",

@@ -39,7 +39,7 @@ def register_trust(bp: Blueprint) -> None:
 
 
 def _attach() -> None:
-    from gateway.api import bp
+    from gateway.api.blueprint import bp
 
     register_trust(bp)
 

@@ -10,7 +10,7 @@ from flask import current_app, g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, func, select
 
-from gateway.api import bp
+from gateway.api.blueprint import bp
 from gateway.api.errors import ApiError
 from gateway.api.openapi import document, known_rules
 from gateway.api.tokens import authenticate

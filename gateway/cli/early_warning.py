@@ -18,7 +18,7 @@ from gateway.gazetteer.index import gazetteer
 from gateway.models import Alert, AlertState
 from gateway.runtime import Runtime
 from gateway.services import audit
-from gateway.services.alerts.thresholds import overrides, resolved, rules, set_threshold
+from gateway.services.alerts.thresholds import overrides, resolved, set_threshold
 
 alerts_group = AppGroup("alerts", help="Evaluate the rules and list alerts.")
 thresholds_group = AppGroup("thresholds", help="Rule values, nationally or per area.")
@@ -130,7 +130,7 @@ def thresholds_list(locality: str) -> None:
     gaz = gazetteer(rt)
     with rt.sessions() as session:
         stored = overrides(session)
-    for rule in sorted(rules(rt)):
+    for rule in sorted(rt.reference.rules):
         for param, value in resolved(rt, gaz, stored, rule, loc).items():
             source = value.source_scope
             if source not in ("national", "default"):

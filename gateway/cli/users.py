@@ -7,11 +7,11 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from gateway.db import DB_UNAVAILABLE, transaction
+from gateway.domain.text import CONSOLE_LANGUAGES
 from gateway.models import Role
 from gateway.runtime import Runtime
 from gateway.services import audit
 from gateway.services.admin.auth import (
-    LANGUAGES,
     UserError,
     check_password,
     create_user,
@@ -35,7 +35,9 @@ def _runtime() -> Runtime:
     help="admin: everything; analyst: read only; committee: its own area.",
 )
 @click.option("--committee", "committee_id", type=int, help="Committee id (committee role).")
-@click.option("--lang", "language", default="fr", show_default=True, type=click.Choice(LANGUAGES))
+@click.option(
+    "--lang", "language", default="fr", show_default=True, type=click.Choice(CONSOLE_LANGUAGES)
+)
 def users_create(email: str, role: str, committee_id: int | None, language: str) -> None:
     """Create a console user; the password (10 characters or more) is asked twice."""
     try:

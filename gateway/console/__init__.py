@@ -4,16 +4,9 @@ committee members. Views are split by concern; `access` holds who may see what,
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Flask
 
-bp = Blueprint(
-    "console",
-    __name__,
-    url_prefix="/console",
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/static",
-)
+from gateway.console.blueprint import bp
 
 
 def register_console(app: Flask) -> None:
@@ -24,11 +17,15 @@ def register_console(app: Flask) -> None:
         audit_views,
         auth_views,
         committee_views,
+        export_views,
         incident_views,
+        locality_views,
+        map_views,
         message_views,
         outbox_views,
+        overview_views,
         simulator_views,
-        stub_views,
+        threshold_views,
     )
     from gateway.console.security import init_csrf
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from gateway.console import bp
+from gateway.console.blueprint import bp
 from gateway.console.i18n import language, remember_choice, translate, translate_or
 from gateway.console.security import add_headers, protect_form
 from gateway.gazetteer.index import gazetteer
@@ -93,11 +93,6 @@ def with_descendants(rt: Runtime, locality_ids: Iterable[int]) -> set[int]:
                 found.add(child_id)
                 frontier.append(child.pcode)
     return found
-
-
-def can_see(user: ConsoleUser, locality_id: int, session: Session) -> bool:
-    area = area_of(user, session)
-    return area is None or locality_id in area
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -10,9 +10,9 @@ from flask import request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from gateway.console import bp
 from gateway.console.access import actor, current_user, require, runtime
 from gateway.console.alert_views import visible_alert
+from gateway.console.blueprint import bp
 from gateway.console.pages import notify
 from gateway.db import transaction
 from gateway.models import Role

@@ -13,8 +13,8 @@ from flask import abort, request
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from gateway.console import bp
 from gateway.console.access import area_of, current_user, runtime, with_descendants
+from gateway.console.blueprint import bp
 from gateway.console.pages import PAGE_SIZE, day_start, page_number, parse_day, render
 from gateway.gazetteer.index import gazetteer
 from gateway.models import (

@@ -6,8 +6,8 @@ from flask import g, redirect, request, url_for
 from flask import session as web_session
 from werkzeug.wrappers import Response
 
-from gateway.console import bp
 from gateway.console.access import actor, current_user, runtime, safe_next
+from gateway.console.blueprint import bp
 from gateway.console.pages import render
 from gateway.db import transaction
 from gateway.services import audit

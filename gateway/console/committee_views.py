@@ -8,17 +8,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from gateway.console import bp
 from gateway.console.access import actor, area_of, current_user, require, runtime
+from gateway.console.blueprint import bp
 from gateway.console.pages import notify, render
 from gateway.crypto import mask_phone
 from gateway.db import transaction
+from gateway.domain.text import LANGUAGES
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Committee, CommitteeMember, Locality, Role
 from gateway.phones import PhoneError, normalize_phone
 from gateway.services import audit
-
-MEMBER_LANGUAGES = ("fr", "bm", "en")
 
 
 @bp.route("/committees")
@@ -44,7 +43,7 @@ def committees() -> str:
         committees=rows,
         members=by_committee,
         places={c.id: (places.pcodes[c.locality_id], places.name_of(c.locality_id)) for c in rows},
-        languages=MEMBER_LANGUAGES,
+        languages=LANGUAGES,
     )
 
 
@@ -112,7 +111,7 @@ def member_add(committee_id: int) -> Response:
                 CommitteeMember.phone_hash == phone_hash,
             )
         )
-        if not name or language not in MEMBER_LANGUAGES:
+        if not name or language not in LANGUAGES:
             notify("committees.error.member", "error")
         elif e164 is None:
             notify("committees.error.phone", "error")

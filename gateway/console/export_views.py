@@ -8,8 +8,8 @@ import io
 
 from flask import Response, abort, request
 
-from gateway.console import bp
 from gateway.console.access import actor, area_of, current_user, runtime
+from gateway.console.blueprint import bp
 from gateway.db import transaction
 from gateway.models import Role
 from gateway.services import audit

@@ -9,17 +9,18 @@ from typing import Any
 
 from flask import current_app, g, request, session
 
+from gateway.domain.text import CONSOLE_LANGUAGES
 from gateway.runtime import Runtime
 
 CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "data" / "console"
-LANGUAGES = ("fr", "en")
 DEFAULT = "fr"
 
 
 def load_catalogues() -> dict[str, dict[str, str]]:
     """Every catalogue, read from disk."""
     return {
-        lang: json.loads((CATALOGUE_DIR / f"{lang}.json").read_text("utf-8")) for lang in LANGUAGES
+        lang: json.loads((CATALOGUE_DIR / f"{lang}.json").read_text("utf-8"))
+        for lang in CONSOLE_LANGUAGES
     }
 
 
@@ -31,21 +32,21 @@ def _catalogues() -> dict[str, dict[str, str]]:
 def remember_choice() -> None:
     """Keep a language picked with ?lang= for the rest of the session."""
     chosen = request.args.get("lang")
-    if chosen in LANGUAGES:
+    if chosen in CONSOLE_LANGUAGES:
         session["lang"] = chosen
 
 
 def language() -> str:
     """The session's choice, else the user's setting, else the gateway default."""
     chosen = session.get("lang")
-    if chosen in LANGUAGES:
+    if chosen in CONSOLE_LANGUAGES:
         return str(chosen)
     user = g.get("user")
-    if user is not None and user.language in LANGUAGES:
+    if user is not None and user.language in CONSOLE_LANGUAGES:
         return str(user.language)
     rt: Runtime = current_app.extensions["gateway"]
     default = rt.settings.default_language
-    return default if default in LANGUAGES else DEFAULT
+    return default if default in CONSOLE_LANGUAGES else DEFAULT
 
 
 def translate(key: str, **values: Any) -> str:

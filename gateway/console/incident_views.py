@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import abort
 from sqlalchemy import select
 
-from gateway.console import bp
 from gateway.console.access import actor, area_of, current_user, require, runtime
+from gateway.console.blueprint import bp
 from gateway.console.pages import PAGE_SIZE, page_number, render
 from gateway.crypto import DecryptionError
 from gateway.db import transaction

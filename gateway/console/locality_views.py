@@ -11,18 +11,17 @@ from flask import abort
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.console import bp
 from gateway.console.access import area_of, current_user, runtime, with_descendants
+from gateway.console.blueprint import bp
 from gateway.console.pages import render
 from gateway.domain.rules import DEFAULT_SCOPE, NATIONAL_SCOPE, ResolvedValue
 from gateway.domain.trust_index import Aggregate, mean_ci
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, Incident, Role
 from gateway.runtime import Runtime
-from gateway.services.alerts.thresholds import overrides, resolved, rules
+from gateway.services.alerts.thresholds import overrides, resolved
 from gateway.services.figures.measures import trust_aggregates
 from gateway.services.figures.tables import K_MIN
-from gateway.services.intake.ussd import primary_question
 
 POINT = dt.timedelta(days=30)
 POINTS = 12
@@ -38,7 +37,7 @@ def series(
     points = []
     for i in range(POINTS, 0, -1):
         end = now - POINT * (i - 1)
-        aggs = trust_aggregates(session, primary_question(rt), end - POINT, end)
+        aggs = trust_aggregates(session, rt.reference.primary_question, end - POINT, end)
         agg = sum((a for loc, a in aggs.items() if loc in places), Aggregate())
         hidden = agg.n < K_MIN and not show_small
         ci = None if hidden else mean_ci(agg)
@@ -67,7 +66,7 @@ def applying(session: Session, rt: Runtime, gaz: Gazetteer, loc: int) -> list[di
     """Every rule's parameters as they apply at `loc`, with their source."""
     stored = overrides(session)
     out = []
-    for name in sorted(rules(rt)):
+    for name in sorted(rt.reference.rules):
         for param, value in sorted(resolved(rt, gaz, stored, name, loc).items()):
             out.append(
                 {

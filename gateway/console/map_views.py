@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from flask import request
 from sqlalchemy import func, select
 
-from gateway.console import bp
 from gateway.console.access import area_of, current_user, runtime
+from gateway.console.blueprint import bp
 from gateway.console.pages import render
 from gateway.console.svgmap import shapes
 from gateway.gazetteer.index import gazetteer

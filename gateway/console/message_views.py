@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from gateway.console import bp
 from gateway.console.access import actor, area_of, current_user, require, runtime
+from gateway.console.blueprint import bp
 from gateway.console.pages import PAGE_SIZE, notify, page_number, render
 from gateway.db import transaction
 from gateway.domain import gsm7

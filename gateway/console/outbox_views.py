@@ -7,8 +7,8 @@ from flask import redirect, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from gateway.console import bp
 from gateway.console.access import actor, current_user, require, runtime
+from gateway.console.blueprint import bp
 from gateway.console.pages import notify, render
 from gateway.db import transaction
 from gateway.models import Alert, OutboxMessage, Role

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import abort, request
 
-from gateway.console import bp
 from gateway.console.access import area_of, current_user, runtime
+from gateway.console.blueprint import bp
 from gateway.console.pages import render
 from gateway.domain.trust_index import NATIONAL
 from gateway.gazetteer.index import Gazetteer, gazetteer

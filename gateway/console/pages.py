@@ -8,7 +8,7 @@ from typing import Any
 from flask import flash, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from gateway.console import bp
+from gateway.console.blueprint import bp
 
 PAGE_SIZE = 50
 

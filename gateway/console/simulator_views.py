@@ -14,8 +14,8 @@ from flask import current_app, request
 from flask import session as web_session
 from sqlalchemy import select
 
-from gateway.console import bp
 from gateway.console.access import actor, current_user, require, runtime
+from gateway.console.blueprint import bp
 from gateway.console.pages import render
 from gateway.crypto import mask_phone
 from gateway.db import transaction

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from gateway.console import bp
 from gateway.console.access import actor, area_of, current_user, require, runtime, with_descendants
+from gateway.console.blueprint import bp
 from gateway.console.locality_views import source_label
 from gateway.console.pages import notify, render
 from gateway.db import transaction
@@ -29,10 +29,9 @@ from gateway.models import Alert, AlertState, Role
 from gateway.runtime import Runtime
 from gateway.services import audit
 from gateway.services.alerts.engine import CANDIDATE_WINDOW, WINDOW_RULES, Measures, findings
-from gateway.services.alerts.thresholds import overrides, resolved, rules, set_threshold
+from gateway.services.alerts.thresholds import overrides, resolved, set_threshold
 from gateway.services.figures.measures import active_localities
 from gateway.services.figures.tables import top_pcodes
-from gateway.services.intake.ussd import primary_question
 
 STEP = dt.timedelta(days=7)
 DEFAULT_DAYS, MAX_DAYS = 180, 730
@@ -65,7 +64,7 @@ def rule_table(
 ) -> list[dict[str, object]]:
     loc = gaz.ids[scope] if scope else None
     out = []
-    for name, spec in sorted(rules(rt).items()):
+    for name, spec in sorted(rt.reference.rules.items()):
         values = resolved(rt, gaz, stored, name, loc)
         params = [
             {
@@ -143,7 +142,7 @@ def thresholds() -> str:
 def read_proposal(rt: Runtime, gaz: Gazetteer, form: Mapping[str, str]) -> Proposal | str:
     """The proposal in a form or query, or the catalogue key of what is wrong."""
     rule, param = form.get("rule", ""), form.get("param", "")
-    spec = rules(rt).get(rule)
+    spec = rt.reference.rules.get(rule)
     if spec is None or param not in spec.params:
         return "thresholds.error.unknown"
     try:
@@ -170,7 +169,7 @@ def backtest(
     counts: dict[int, list[int]] = {}
     before: list[set[int]] = [set(), set()]
     for i, when in enumerate(times):
-        m = Measures(session, primary_question(rt), when)
+        m = Measures(session, rt.reference.primary_question, when)
         for side, values in enumerate((stored, proposed)):
             found = findings(rt, gaz, values, m, locs, rules=[proposal.rule])
             now_found = {loc for (loc, _), (f, _) in found.items() if f is not None}
@@ -199,7 +198,7 @@ def threshold_backtest() -> str | Response:
     return render(
         "backtest.html",
         p=proposal,
-        spec=rules(rt)[proposal.rule].params[proposal.param],
+        spec=rt.reference.rules[proposal.rule].params[proposal.param],
         current=current,
         current_label=source_label(gaz, current),
         scope_name=gaz.name_of(loc) if loc else None,

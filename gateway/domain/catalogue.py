@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.domain.gsm7 import SINGLE_SEGMENT_SEPTETS, is_gsm7, septets, to_gsm7
+from gateway.domain.text import LANGUAGES
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "catalogue"
 FALLBACK_LANGUAGE = "fr"
-LANGUAGES = ("fr", "en", "bm")
 
 # Every reply the gateway sends, with the placeholders its template takes.
 KEYS: Mapping[str, tuple[str, ...]] = {

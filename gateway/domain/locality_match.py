@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -171,16 +171,25 @@ class LocalityIndex:
             if entry.pcode in self._entries:
                 raise ValueError(f"duplicate pcode {entry.pcode}")
             self._entries[entry.pcode] = entry
-        self._children: dict[str | None, list[Entry]] = {}
-        for entry in self._entries.values():
-            parent = entry.parent_pcode if entry.parent_pcode in self._entries else None
-            self._children.setdefault(parent, []).append(entry)
-        for kids in self._children.values():
-            kids.sort(key=lambda e: (_KIND_ORDER.get(e.kind, 9), fold(e.name), e.pcode))
+        self._children = self._sorted_children()
         self._ancestors: dict[str, frozenset[str]] = {
             pcode: frozenset(e.pcode for e in self.ancestors(pcode)) for pcode in self._entries
         }
+        self._exact: dict[str, tuple[_Target, ...]] = self._exact_keys(places)
+        self._keys: list[str] = sorted(self._exact)
 
+    def _sorted_children(self) -> dict[str | None, list[Entry]]:
+        children: dict[str | None, list[Entry]] = {}
+        for entry in self._entries.values():
+            parent = entry.parent_pcode if entry.parent_pcode in self._entries else None
+            children.setdefault(parent, []).append(entry)
+        for kids in children.values():
+            kids.sort(key=lambda e: (_KIND_ORDER.get(e.kind, 9), fold(e.name), e.pcode))
+        return children
+
+    def _exact_keys(self, places: Iterable[Place]) -> dict[str, tuple[_Target, ...]]:
+        """Each squashed name (official, alias, or a place inside a commune) -> the
+        localities it names, with the weight of the best way it names each."""
         exact: dict[str, dict[str, tuple[float, str]]] = {}
 
         def add(key: str, pcode: str, weight: float, via: str) -> None:
@@ -201,11 +210,7 @@ class LocalityIndex:
             label = "town" if kind == "alt-name" else kind
             via = f"{place.name} ({label} in {commune.name})"
             add(squash(place.name), commune.pcode, WEIGHTS[kind], via)
-
-        self._exact: dict[str, tuple[_Target, ...]] = {
-            key: tuple((p, w, v) for p, (w, v) in slot.items()) for key, slot in exact.items()
-        }
-        self._keys: list[str] = sorted(self._exact)
+        return {key: tuple((p, w, v) for p, (w, v) in slot.items()) for key, slot in exact.items()}
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -273,40 +278,51 @@ class LocalityIndex:
                 if cur is None or score > cur[0]:
                     best[pcode] = (score, via)
 
-        if not kept:
-            # Only noise words ("camp", "commune", "commune i"): exact official names and
-            # aliases only, so a lone "camp" does not pick the village called Camp.
-            for key in variants:
-                offer((t for t in self._exact.get(key, ()) if t[1] >= WEIGHTS["alias"]), 1.0)
-            variants = {}
-        for key in variants:
-            hit = self._exact.get(key)
-            if hit:
-                offer(hit, 1.0)
-            cutoff = 85.0 if len(key) <= 4 else 75.0 if len(key) <= 6 else 70.0
-            for other, score, _ in process.extract(
-                key, self._keys, scorer=fuzz.ratio, limit=_FUZZY_LIMIT, score_cutoff=cutoff
-            ):
-                if other != key:
-                    offer(self._exact[other], score / 100.0 * FUZZY_FACTOR)
-            if len(key) >= 5:
-                start = bisect.bisect_left(self._keys, key)
-                for other in self._keys[start : start + _PREFIX_LIMIT]:
-                    if not other.startswith(key):
-                        break
-                    if other != key:
-                        closeness = 0.7 + 0.25 * len(key) / len(other)
-                        offer(self._exact[other], closeness * FUZZY_FACTOR)
-        # Single words / word pairs of a longer query ("sevare mopti", "kati koro ...").
-        if len(kept) >= 2:
-            parts = [*kept, *(a + b for a, b in itertools.pairwise(kept))]
-            for part in parts:
-                if len(part) >= MIN_QUERY_CHARS + 1 and part in self._exact:
-                    offer(self._exact[part], TOKEN_FACTOR)
+        for targets, factor in self._offers(list(variants), kept):
+            offer(targets, factor)
 
         scored = self._adjust(best, hint)
         scored.sort(key=lambda c: (-c.confidence, _KIND_ORDER.get(c.kind, 9), c.name, c.pcode))
         return scored[:limit]
+
+    def _offers(
+        self, variants: list[str], kept: list[str]
+    ) -> Iterator[tuple[Iterable[_Target], float]]:
+        """What a query's variants and words offer, each with its factor."""
+        if not kept:
+            # Only noise words ("camp", "commune", "commune i"): exact official names and
+            # aliases only, so a lone "camp" does not pick the village called Camp.
+            for key in variants:
+                yield (t for t in self._exact.get(key, ()) if t[1] >= WEIGHTS["alias"]), 1.0
+            return
+        for key in variants:
+            hit = self._exact.get(key)
+            if hit:
+                yield hit, 1.0
+            for other, factor in self._near_keys(key):
+                yield self._exact[other], factor
+        # Single words / word pairs of a longer query ("sevare mopti", "kati koro ...").
+        if len(kept) >= 2:
+            for part in [*kept, *(a + b for a, b in itertools.pairwise(kept))]:
+                if len(part) >= MIN_QUERY_CHARS + 1 and part in self._exact:
+                    yield self._exact[part], TOKEN_FACTOR
+
+    def _near_keys(self, key: str) -> Iterator[tuple[str, float]]:
+        """Other keys close to `key` (by spelling, or that it begins), with the factor
+        their weights are offered at."""
+        cutoff = 85.0 if len(key) <= 4 else 75.0 if len(key) <= 6 else 70.0
+        for other, score, _ in process.extract(
+            key, self._keys, scorer=fuzz.ratio, limit=_FUZZY_LIMIT, score_cutoff=cutoff
+        ):
+            if other != key:
+                yield other, score / 100.0 * FUZZY_FACTOR
+        if len(key) >= 5:
+            start = bisect.bisect_left(self._keys, key)
+            for other in self._keys[start : start + _PREFIX_LIMIT]:
+                if not other.startswith(key):
+                    break
+                if other != key:
+                    yield other, (0.7 + 0.25 * len(key) / len(other)) * FUZZY_FACTOR
 
     def _adjust(self, best: dict[str, tuple[float, str]], hint: str | None) -> list[Candidate]:
         """Apply the kind hint, then demote enclosing units that have a good inner

@@ -30,10 +30,9 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from gateway.domain.text import fold, squash
+from gateway.domain.text import LANGUAGES, fold, squash
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "keywords.json"
-LANGUAGES = ("fr", "en", "bm")
 INCIDENT_KINDS = (
     "attack", "kidnapping", "banditry", "intercommunal", "abuse", "explosive", "threat", "other",
 )  # fmt: skip

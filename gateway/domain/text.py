@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# The languages spoken to phones (French the default), and those of the web console.
+LANGUAGES = ("fr", "bm", "en")
+CONSOLE_LANGUAGES = ("fr", "en")
+
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
 # Letters that NFKD does not decompose but people type as their Latin look-alike.

@@ -62,10 +62,6 @@ class Screen:
     body: str
     effects: tuple[Effect, ...] = ()
 
-    def wire(self) -> str:
-        """The Africa's Talking response body: `CON ...` or `END ...`."""
-        return f"{self.kind} {self.body}"
-
 
 def _no_search(text: str) -> list[Place]:
     return []

@@ -127,44 +127,56 @@ def read_localities(path: Path | str | None = None) -> list[LocalityRow]:
     unique pcode, every parent present with the right kind. For the shipped file
     (no `path`), also the expected counts (11 regions, 53 cercles, 700+ communes,
     5 camps)."""
-    default = path is None
     file = Path(path) if path is not None else DATA_DIR / LOCALITIES_FILE
     name = file.name
     rows: list[LocalityRow] = []
     lines: dict[str, int] = {}
     for line, r in _rows(file, _LOCALITY_COLUMNS):
         where = f"{name}:{line}"
-        if not r["pcode"]:
-            raise GazetteerError(f"{where}: empty pcode")
-        if r["kind"] not in KINDS:
-            raise GazetteerError(f"{where}: unknown kind {r['kind']!r}")
-        if not r["name"]:
-            raise GazetteerError(f"{where}: empty name")
-        if r["pcode"] in lines:
-            raise GazetteerError(
-                f"{where}: duplicate pcode {r['pcode']} (first on line {lines[r['pcode']]})"
-            )
+        _check_locality(r, where, lines)
         lines[r["pcode"]] = line
-        if len(r["country"]) != 2:
-            raise GazetteerError(f"{where}: bad country code {r['country']!r}")
-        if not r["code_scheme"]:
-            raise GazetteerError(f"{where}: empty code_scheme")
-        rows.append(
-            LocalityRow(
-                pcode=r["pcode"],
-                kind=r["kind"],
-                name=r["name"],
-                parent_pcode=r["parent_pcode"] or None,
-                lat=_coord(r["lat"], limit=90, what="lat", where=where),
-                lon=_coord(r["lon"], limit=180, what="lon", where=where),
-                country=r["country"],
-                code_scheme=r["code_scheme"],
-                aliases=tuple(a.strip() for a in r["aliases"].split("|") if a.strip()),
-            )
+        rows.append(_locality_row(r, where))
+    _check_parents(rows, {pcode: f"{name}:{line}" for pcode, line in lines.items()})
+    if path is None:
+        _check_counts(rows, name)
+    return rows
+
+
+def _check_locality(r: dict[str, str], where: str, lines: dict[str, int]) -> None:
+    if not r["pcode"]:
+        raise GazetteerError(f"{where}: empty pcode")
+    if r["kind"] not in KINDS:
+        raise GazetteerError(f"{where}: unknown kind {r['kind']!r}")
+    if not r["name"]:
+        raise GazetteerError(f"{where}: empty name")
+    if r["pcode"] in lines:
+        raise GazetteerError(
+            f"{where}: duplicate pcode {r['pcode']} (first on line {lines[r['pcode']]})"
         )
+    if len(r["country"]) != 2:
+        raise GazetteerError(f"{where}: bad country code {r['country']!r}")
+    if not r["code_scheme"]:
+        raise GazetteerError(f"{where}: empty code_scheme")
+
+
+def _locality_row(r: dict[str, str], where: str) -> LocalityRow:
+    return LocalityRow(
+        pcode=r["pcode"],
+        kind=r["kind"],
+        name=r["name"],
+        parent_pcode=r["parent_pcode"] or None,
+        lat=_coord(r["lat"], limit=90, what="lat", where=where),
+        lon=_coord(r["lon"], limit=180, what="lon", where=where),
+        country=r["country"],
+        code_scheme=r["code_scheme"],
+        aliases=tuple(a.strip() for a in r["aliases"].split("|") if a.strip()),
+    )
+
+
+def _check_parents(rows: list[LocalityRow], where_of: dict[str, str]) -> None:
     by_pcode = {row.pcode: row for row in rows}
     for row in rows:
-        where = f"{name}:{lines[row.pcode]}"
+        where = where_of[row.pcode]
         wanted = _PARENT_KIND[row.kind]
         if row.parent_pcode is None:
             if wanted is not None:
@@ -178,18 +190,17 @@ def read_localities(path: Path | str | None = None) -> list[LocalityRow]:
                 f"{where}: parent {row.parent_pcode} of {row.kind} {row.pcode} is a "
                 f"{parent.kind}, expected a {wanted}"
             )
-    if default:
-        counts = Counter(row.kind for row in rows)
-        for kind, expected in EXPECTED_COUNTS.items():
-            if counts[kind] != expected:
-                raise GazetteerError(
-                    f"{name}:0: expected {expected} {kind} rows, found {counts[kind]}"
-                )
-        if counts["commune"] < MIN_COMMUNES:
-            raise GazetteerError(
-                f"{name}:0: expected {MIN_COMMUNES}+ communes, found {counts['commune']}"
-            )
-    return rows
+
+
+def _check_counts(rows: list[LocalityRow], name: str) -> None:
+    counts = Counter(row.kind for row in rows)
+    for kind, expected in EXPECTED_COUNTS.items():
+        if counts[kind] != expected:
+            raise GazetteerError(f"{name}:0: expected {expected} {kind} rows, found {counts[kind]}")
+    if counts["commune"] < MIN_COMMUNES:
+        raise GazetteerError(
+            f"{name}:0: expected {MIN_COMMUNES}+ communes, found {counts['commune']}"
+        )
 
 
 def read_places(path: Path | str | None = None, communes: set[str] | None = None) -> list[PlaceRow]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from gateway.domain.locality_match import Candidate, Entry, LocalityIndex, Resolution
+from gateway.domain.locality_match import FOUND_MIN, Candidate, Entry, LocalityIndex, Resolution
 from gateway.domain.locality_match import Place as MatchPlace
 from gateway.domain.text import fold
 from gateway.domain.ussd_types import Place
@@ -120,3 +120,15 @@ def build_gazetteer(rt: Runtime) -> Gazetteer:
 
 def gazetteer(rt: Runtime) -> Gazetteer:
     return rt.cached("gazetteer", lambda: build_gazetteer(rt))
+
+
+def unresolved(gaz: Gazetteer, text: str) -> str:
+    """Why `text` names no locality clearly: unknown (with the nearest names, if any), or
+    ambiguous between candidates that are all good matches."""
+    resolution = gaz.resolve(text)
+    names = ", ".join(f"{c.name} ({c.pcode})" for c in resolution.candidates)
+    if resolution.status != "ambiguous" or not resolution.candidates:
+        return f"unknown locality '{text}'"
+    if resolution.candidates[0].confidence < FOUND_MIN:
+        return f"unknown locality '{text}' (nearest: {names}); give its P-code"
+    return f"locality '{text}' is ambiguous: {names}; give its P-code"

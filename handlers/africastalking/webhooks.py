@@ -59,7 +59,7 @@ def ussd_step() -> Response:
         phone=f["phoneNumber"],
         text=f["text"],
     )
-    return plain(screen)
+    return plain(f"{screen.kind} {screen.body}")  # Africa's Talking: `CON ...` or `END ...`
 
 
 @bp.post("/ussd/events")

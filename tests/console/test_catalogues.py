@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from gateway.console.i18n import LANGUAGES, load_catalogues
+from gateway.console.i18n import load_catalogues
+from gateway.domain.text import CONSOLE_LANGUAGES as LANGUAGES
 
 CONSOLE = Path(__file__).resolve().parents[2] / "gateway" / "console"
 

@@ -23,7 +23,6 @@ from sqlalchemy.engine import make_url
 
 from gateway.domain.gsm7 import is_gsm7
 from gateway.models import InboundMessage, Outcome
-from gateway.reference import catalogues
 from gateway.runtime import Runtime
 from gateway.services.intake import sms
 from tests.faults.proxy import TcpProxy
@@ -120,7 +119,9 @@ def test_webhooks_answer_503_or_end_while_the_database_is_cut_then_recover(
     assert client.get("/healthz").status_code == 200
 
     proxy.cut()
-    apology = "END " + catalogues(rt).render(rt.settings.default_language, "service_unavailable")
+    apology = "END " + rt.reference.catalogues.render(
+        rt.settings.default_language, "service_unavailable"
+    )
     for n in range(5, 10):
         code, took = timed(lambda n=n: at(client, n))
         assert (code, took < FAST) == (503, True), (code, took)

@@ -27,7 +27,6 @@ from gateway.models import (
 )
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
-from gateway.services.intake.ussd import primary_question
 from tests.conftest import Clock
 
 
@@ -47,7 +46,7 @@ def latest_per_reporter(
             select(TrustRating.reporter_id, TrustRating.value)
             .where(
                 TrustRating.locality_id == locality_id,
-                TrustRating.question == primary_question(rt),
+                TrustRating.question == rt.reference.primary_question,
                 TrustRating.rated_at >= start,
                 TrustRating.rated_at < end,
             )

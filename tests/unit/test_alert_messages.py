@@ -14,7 +14,8 @@ import pytest
 from gateway.domain.gsm7 import is_gsm7, segments
 from gateway.domain.rules import RULE_KINDS
 from gateway.domain.sms_grammar import INCIDENT_KINDS
-from gateway.services.alerts.messages import LANGUAGES, render_alert
+from gateway.domain.text import LANGUAGES
+from gateway.services.alerts.messages import render_alert
 
 TEXTS: dict[str, dict[str, Any]] = {
     lang: json.loads(

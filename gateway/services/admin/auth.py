@@ -21,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gateway.domain.text import CONSOLE_LANGUAGES
 from gateway.models import AuditLog, Committee, ConsoleUser, Role
 from gateway.services import audit
 
@@ -30,7 +31,6 @@ MAX_FAILURES = 5
 LOCK_FOR = dt.timedelta(minutes=15)
 IP_MAX_FAILURES = 20
 IP_WINDOW = dt.timedelta(minutes=15)
-LANGUAGES = ("fr", "en")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 LoginReason = Literal["ok", "refused", "locked", "ip_limited"]
@@ -95,8 +95,8 @@ def create_user(
     except ValueError as exc:
         raise UserError(f"role must be one of {', '.join(r.value for r in Role)}") from exc
     check_password(password)
-    if language not in LANGUAGES:
-        raise UserError(f"language must be one of {', '.join(LANGUAGES)}")
+    if language not in CONSOLE_LANGUAGES:
+        raise UserError(f"language must be one of {', '.join(CONSOLE_LANGUAGES)}")
     if role == Role.COMMITTEE:
         if committee_id is None or session.get(Committee, committee_id) is None:
             raise UserError("a committee user needs an existing committee (--committee ID)")

@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.config import LANGUAGES
 from gateway.crypto import mask_phone
-from gateway.gazetteer.index import Gazetteer
+from gateway.domain.text import LANGUAGES
+from gateway.gazetteer.index import Gazetteer, unresolved
 from gateway.models import Committee, CommitteeMember
 from gateway.phones import PhoneError, normalize_phone
 from gateway.runtime import Runtime
-from gateway.services.upkeep.imports_csv import unresolved
 
 MAX_NAME = 120
 

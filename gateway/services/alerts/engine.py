@@ -27,9 +27,8 @@ from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertEvent, AlertState, JobState
 from gateway.runtime import Runtime
 from gateway.services.alerts.messages import notify
-from gateway.services.alerts.thresholds import overrides, rules, values
+from gateway.services.alerts.thresholds import overrides, values
 from gateway.services.figures import measures
-from gateway.services.intake.ussd import primary_question
 from gateway.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
@@ -153,7 +152,8 @@ def _candidates(rt: Runtime, m: Measures) -> set[int]:
     """Localities with data in the national windows of the rules: the measures a pass
     needs anyway (cached in `m`), so finding candidates costs no extra scan."""
     defaults = {
-        rule: {k: v.default for k, v in spec.params.items()} for rule, spec in rules(rt).items()
+        rule: {k: v.default for k, v in spec.params.items()}
+        for rule, spec in rt.reference.rules.items()
     }
     trust, drop = defaults["trust_drop"], defaults["incident_spike"]
     silence = defaults["reporting_silence"]
@@ -176,7 +176,7 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
             return summary
         gaz = gazetteer(rt)
         stored = overrides(session)
-        m = Measures(session, primary_question(rt), now)
+        m = Measures(session, rt.reference.primary_question, now)
         open_alerts = _open_alerts(session)
         candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
         summary.localities = len(candidates)

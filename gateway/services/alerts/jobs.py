@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 from gateway.db import transaction
 from gateway.domain.findings import check_incident_urgent
 from gateway.domain.gsm7 import to_gsm7
+from gateway.domain.rules import MIN_REPORTERS_FLOOR
 from gateway.domain.trust_index import Aggregate
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Committee, Incident
 from gateway.runtime import Runtime
 from gateway.services.alerts.engine import _event, _locked, _send, _watermark, days, open_alert
 from gateway.services.alerts.messages import (
-    alert_texts,
     committees_in_chain,
     members,
     notify,
@@ -28,14 +28,12 @@ from gateway.services.alerts.messages import (
 )
 from gateway.services.alerts.thresholds import overrides, values
 from gateway.services.figures import measures
-from gateway.services.intake.ussd import primary_question
 
 # How long an alert may stay unacknowledged before the committee one level up is told.
 ESCALATE_AFTER = {"incident_urgent": dt.timedelta(hours=2)}
 ESCALATE_AFTER_DEFAULT = dt.timedelta(hours=48)
 URGENT_LOCK = 727_274_002  # pg advisory lock keys: a second clock skips these jobs
 ESCALATION_LOCK = 727_274_003
-MIN_REPORTERS = 5
 # "People in danger now" is only news for a while: older reports (an import, a clock
 # down for days) go to the trends, not to an urgent SMS.
 URGENT_LOOKBACK = dt.timedelta(hours=24)  # a digest never shows an index from fewer people
@@ -139,7 +137,7 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
     queued = 0
     with transaction(rt.sessions) as session:
         gaz = gazetteer(rt)
-        question = primary_question(rt)
+        question = rt.reference.primary_question
         current = measures.trust_aggregates(session, question, now - days(30), now)
         baseline = measures.trust_aggregates(session, question, now - days(120), now - days(30))
         incidents = Counter(
@@ -160,7 +158,7 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
                 ).all()
             )
         )
-        texts = alert_texts(rt)
+        texts = rt.reference.alert_texts
         for committee in session.scalars(select(Committee).where(Committee.active.is_(True))):
             area = _area(gaz, committee.locality_id)
             now_agg = _sum(current, area)
@@ -208,10 +206,10 @@ def _digest(
 ) -> str:
     catalogue = texts.get(lang) or texts["fr"]
     values = {"place": to_gsm7(place)[:25], "incidents": incidents, "open": open_alerts}
-    if current.n < MIN_REPORTERS or current.mean is None:
+    if current.n < MIN_REPORTERS_FLOOR or current.mean is None:
         return to_gsm7(str(catalogue["digest_few"]).format(**values))
     trend = "="
-    if baseline.n >= MIN_REPORTERS and baseline.mean is not None:
+    if baseline.n >= MIN_REPORTERS_FLOOR and baseline.mean is not None:
         delta = current.mean - baseline.mean
         trend = f"{delta:+.1f}" if abs(delta) >= 0.05 else "="
     values.update(index=f"{current.mean:.1f}/5", trend=trend, n=current.n)

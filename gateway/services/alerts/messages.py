@@ -9,10 +9,8 @@ the code and how to answer; never who reported, nor any free text or exact time.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from sqlalchemy import select
@@ -24,18 +22,7 @@ from gateway.models import Alert, Committee, CommitteeMember
 from gateway.runtime import Runtime
 from gateway.services.outbox.queue import enqueue
 
-LANGUAGES = ("fr", "en", "bm")
 MAX_SEGMENTS = 2
-
-
-def alert_texts(rt: Runtime) -> dict[str, dict[str, Any]]:
-    def load() -> dict[str, dict[str, Any]]:
-        base = resources.files("gateway").joinpath("data/alert_sms")
-        return {
-            lang: json.loads(base.joinpath(f"{lang}.json").read_text("utf-8")) for lang in LANGUAGES
-        }
-
-    return rt.cached("alert_texts", load)
 
 
 def _number(value: Any, digits: int = 1) -> str:
@@ -116,7 +103,7 @@ def notify(
     committees = committees_in_chain(session, gaz, alert.locality_id)
     if level >= len(committees):
         return 0
-    texts = alert_texts(rt)
+    texts = rt.reference.alert_texts
     place = gaz.name_of(alert.locality_id)
     queued = 0
     for member in members(session, committees[level]):

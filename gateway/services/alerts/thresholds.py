@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session
 from gateway.domain.rules import (
     OverrideKey,
     ResolvedValue,
-    RuleSpec,
-    load_rules,
     param_values,
     resolve_params,
     validate_value,
@@ -30,10 +28,6 @@ MAIN_PARAM = {
     "incident_urgent": "urgent_attack",
     "reporting_silence": "fraction",
 }
-
-
-def rules(rt: Runtime) -> dict[str, RuleSpec]:
-    return rt.cached("rules", load_rules)
 
 
 def overrides(session: Session) -> dict[OverrideKey, float]:
@@ -54,7 +48,7 @@ def resolved(
     locality_id: int | None,
 ) -> dict[str, ResolvedValue]:
     chain = [gaz.pcodes[i] for i in gaz.chain(locality_id)] if locality_id else []
-    return resolve_params(rule, chain, stored, rules(rt))
+    return resolve_params(rule, chain, stored, rt.reference.rules)
 
 
 def values(
@@ -76,7 +70,7 @@ def set_threshold(
 ) -> tuple[float | None, float]:
     """Store one setting (validated against the rule's bounds); (old value, new value)."""
     param = param or MAIN_PARAM.get(rule, "")
-    checked = validate_value(rules(rt), rule, param, value)
+    checked = validate_value(rt.reference.rules, rule, param, value)
     row = session.scalar(
         select(Threshold).where(
             Threshold.rule == rule,

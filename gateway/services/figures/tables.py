@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gateway.domain.rules import MIN_REPORTERS_FLOOR
 from gateway.domain.trust_index import NATIONAL, Aggregate, difference_ci, mean_ci, roll_up
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Incident
 from gateway.runtime import Runtime
 from gateway.services.figures.measures import trust_aggregates
-from gateway.services.intake.ussd import primary_question
 
-K_MIN = 5
+K_MIN = MIN_REPORTERS_FLOOR  # the floor below which no figure is published
 CURRENT = dt.timedelta(days=30)
 PREVIOUS = dt.timedelta(days=90)  # the trend compares the current 30 days to these 90
 LEVELS = ("national", "region", "cercle", "commune")
@@ -85,7 +85,7 @@ def _rolled_counts(gaz: Gazetteer, per_locality: Iterable[tuple[int, int]]) -> C
 def figures(session: Session, rt: Runtime, now: dt.datetime) -> Figures:
     """Trust in the last 30 days and the 90 before, incidents of the last 30 days
     (burst-flagged ones left out) and open alerts, each rolled up to every area."""
-    gaz, question = gazetteer(rt), primary_question(rt)
+    gaz, question = gazetteer(rt), rt.reference.primary_question
     parents = parent_map(gaz)
 
     def rolled(start: dt.datetime, end: dt.datetime) -> dict[str, Aggregate]:

@@ -4,8 +4,6 @@ gets a clear answer and nothing changes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import select
 
 from gateway.domain.sms_grammar import Command
@@ -13,9 +11,7 @@ from gateway.domain.text import fold
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Alert, Committee, CommitteeMember, Outcome
 from gateway.services.alerts import lifecycle as alert_actions
-
-if TYPE_CHECKING:
-    from gateway.services.intake.sms import Conversation
+from gateway.services.intake.conversation import Conversation
 
 # Words after `CLOS A123` that say how it ended; anything else means resolved.
 OUTCOME_WORDS: dict[str, alert_actions.CloseOutcome] = {

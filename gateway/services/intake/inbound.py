@@ -6,7 +6,6 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from gateway.crypto import Vault
@@ -39,14 +38,4 @@ def store_inbound(
             "payload_enc": vault.encrypt(json.dumps(dict(payload), ensure_ascii=False)),
             "outcome": Outcome.RECEIVED,
         },
-    )
-
-
-def set_outcome(
-    session: Session, inbound_id: int, outcome: Outcome, intent: str | None = None
-) -> None:
-    session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == inbound_id)
-        .values(outcome=outcome, intent=intent)
     )

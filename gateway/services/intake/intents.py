@@ -6,25 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
-from gateway.domain.sms_grammar import Command, Grammar, Intent, load_grammar, split_locality
+from gateway.domain.sms_grammar import Command, Intent, split_locality
 from gateway.domain.text import fold
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Incident, Outcome
-from gateway.runtime import Runtime
 from gateway.services.intake import committee_sms, reports
-from gateway.services.intake.ussd import primary_question
-
-if TYPE_CHECKING:
-    from gateway.services.intake.sms import Conversation
-
-
-def grammar(rt: Runtime) -> Grammar:
-    return rt.cached("grammar", load_grammar)
-
+from gateway.services.intake.conversation import Conversation
 
 PENDING_FOR = dt.timedelta(days=1)
 REF_CODE = re.compile(r"^R[A-Z0-9]{5}$")
@@ -167,7 +158,7 @@ def _store_rating(convo: Conversation, value: int, locality_id: int, shown: str)
         convo.session,
         convo.reporter,
         locality_id,
-        [(primary_question(convo.rt), value)],
+        [(convo.rt.reference.primary_question, value)],
         source="sms",
         source_ref=convo.source_ref,
         now=convo.now,
@@ -187,7 +178,9 @@ def incident(convo: Conversation, command: Command) -> Outcome:
         return Outcome.PROCESSED
     gaz = gazetteer(convo.rt)
     place, free_text = split_locality(
-        rest, lambda t: gaz.resolve(t).status != "unknown", skip=grammar(convo.rt).prepositions
+        rest,
+        lambda t: gaz.resolve(t).status != "unknown",
+        skip=convo.rt.reference.grammar.prepositions,
     )
     pending = {
         "intent": "incident",

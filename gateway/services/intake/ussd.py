@@ -14,13 +14,11 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from gateway.db import DB_UNAVAILABLE, transaction
-from gateway.domain.ussd_catalog import Menu
-from gateway.domain.ussd_menu import load_menu, respond
+from gateway.domain.ussd_menu import respond
 from gateway.domain.ussd_types import Place, Screen, UssdContext
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Reporter, Subscription, UssdSession
 from gateway.phones import normalize_phone
-from gateway.reference import catalogues
 from gateway.runtime import Runtime
 from gateway.services.intake import reports
 from gateway.services.intake.reporters import identify_reporter
@@ -31,8 +29,9 @@ MAX_PATH = 2000
 LANGUAGE_MEMORY = 50_000
 
 
-def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text: str) -> str:
-    """The `CON ...`/`END ...` answer to one USSD request. Raises PhoneError for a
+def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text: str) -> Screen:
+    """The screen answering one USSD request (the handler writes it in its provider's
+    wire format). Raises PhoneError for a
     number outside PHONE_REGIONS; a database outage ends the session politely."""
     e164 = normalize_phone(phone, rt.settings.phone_regions)
     known = _languages(rt)
@@ -44,7 +43,7 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             start_language = _touch_session(session, rt, provider, session_id, reporter)
             language = start_language or language
             context = _context(session, rt, reporter, session_id, start_language)
-            screen = respond(text[:MAX_PATH], context, menu(rt))
+            screen = respond(text[:MAX_PATH], context, rt.reference.menu)
             if not screen.effects and session.get_bind().dialect.name == "postgresql":
                 # Only the step counter changes: it may be lost in a crash, so this
                 # commit need not wait for the disk (reports keep the durable commit).
@@ -53,10 +52,10 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
                 _remember(known, pseudonym, reporter.language)
             for effect in screen.effects:
                 reports.apply_ussd_effect(session, rt, reporter, e164, provider, session_id, effect)
-        return screen.wire()
+        return screen
     except DB_UNAVAILABLE:
         log.warning("database unavailable during a USSD step")
-        return "END " + catalogues(rt).render(language, "service_unavailable")
+        return Screen("END", rt.reference.catalogues.render(language, "service_unavailable"))
 
 
 def _languages(rt: Runtime) -> dict[str, str]:
@@ -69,16 +68,6 @@ def _remember(known: dict[str, str], pseudonym: str, language: str) -> None:
     if len(known) >= LANGUAGE_MEMORY:
         known.clear()  # a crude bound: forgetting only costs a French apology
     known[pseudonym] = language
-
-
-def menu(rt: Runtime) -> Menu:
-    return rt.cached("ussd_menu", load_menu)
-
-
-def primary_question(rt: Runtime) -> str:
-    """The questionnaire's first question (trust in the DSF): what an SMS rating answers
-    and what the trust index is computed on."""
-    return menu(rt).questions[0].id
 
 
 def _context(

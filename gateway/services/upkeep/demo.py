@@ -16,11 +16,11 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from gateway.db import transaction
+from gateway.domain.text import LANGUAGES
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Committee, ConsoleUser, Incident, Reporter, Role, TrustRating
 from gateway.runtime import Runtime
 from gateway.services.admin.committees import CommitteeError, add_committee, add_member
-from gateway.services.intake.ussd import menu
 from gateway.services.upkeep.demo_data import (
     Area,
     IncidentDraft,
@@ -30,11 +30,12 @@ from gateway.services.upkeep.demo_data import (
     ratings_for,
     reporter_ids,
 )
-from gateway.services.upkeep.imports_csv import chunks, insert_ignore_many, new_ref_codes
+from gateway.services.upkeep.imports_csv import chunks, new_ref_codes
+from gateway.upsert import insert_ignore_many
 
 ADMIN_EMAIL = "admin@example.org"
 SOURCE = "demo"
-LANGUAGES, LANGUAGE_WEIGHTS = ("fr", "bm", "en"), (5, 4, 1)
+LANGUAGE_WEIGHTS = (5, 4, 1)  # of fr, bm, en
 # Obviously fake numbers that still pass phonenumbers' checks: +223 70 00 00 01, 02...
 MEMBER_NAMES = (
     "Aminata Traore", "Moussa Coulibaly", "Fatoumata Diallo", "Boubacar Maiga",
@@ -76,7 +77,7 @@ class DemoPlan:
 def plan_demo(rt: Runtime, seed: int) -> DemoPlan:
     """The data to store; the same seed and clock give the same plan."""
     rng, now = random.Random(seed), rt.now()
-    questions = [q.id for q in menu(rt).questions]
+    questions = [q.id for q in rt.reference.menu.questions]
     areas = choose_areas(gazetteer(rt), rng)
     ratings = [r for a in areas for r in ratings_for(a, questions, now, rng)]
     incidents = [i for a in areas for i in incidents_for(a, now, rng)]

@@ -26,7 +26,6 @@ from gateway.gazetteer.index import gazetteer
 from gateway.models import Incident, Reporter, TrustRating
 from gateway.phones import PhoneError, normalize_phone
 from gateway.runtime import Runtime
-from gateway.services.intake.ussd import menu, primary_question
 from gateway.services.upkeep.imports_csv import (
     ImportFailed,
     LineError,
@@ -34,12 +33,12 @@ from gateway.services.upkeep.imports_csv import (
     Table,
     chunks,
     existing,
-    insert_ignore_many,
     keyed_ref,
     new_ref_codes,
     parse_when,
     read_table,
 )
+from gateway.upsert import insert_ignore_many
 
 __all__ = [
     "INCIDENT_KINDS",
@@ -115,8 +114,8 @@ def _check_ratings(
     rt: Runtime, table: Table, reporters: _ReporterKeys, tick: Progress
 ) -> list[_Rating]:
     now, places = rt.now(), LocalityResolver(gazetteer(rt))
-    questions = {q.id for q in menu(rt).questions}
-    default_question = primary_question(rt)
+    questions = {q.id for q in rt.reference.menu.questions}
+    default_question = rt.reference.primary_question
     ratings: list[_Rating] = []
     errors: list[LineError] = []
     for n, (line, rec) in enumerate(table.rows, 1):

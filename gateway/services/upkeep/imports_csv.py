@@ -11,14 +11,12 @@ import hmac
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import Insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from gateway.domain.locality_match import FOUND_MIN
-from gateway.gazetteer.index import Gazetteer
+from gateway.gazetteer.index import Gazetteer, unresolved
 from gateway.models import Incident
 from gateway.services.intake.reports import new_ref_code
 
@@ -168,18 +166,6 @@ class LocalityResolver:
         return found if found is not None else unresolved(self._gaz, text)
 
 
-def unresolved(gaz: Gazetteer, text: str) -> str:
-    """Why `text` names no locality clearly: unknown (with the nearest names, if any), or
-    ambiguous between candidates that are all good matches."""
-    resolution = gaz.resolve(text)
-    names = ", ".join(f"{c.name} ({c.pcode})" for c in resolution.candidates)
-    if resolution.status != "ambiguous" or not resolution.candidates:
-        return f"unknown locality '{text}'"
-    if resolution.candidates[0].confidence < FOUND_MIN:
-        return f"unknown locality '{text}' (nearest: {names}); give its P-code"
-    return f"locality '{text}' is ambiguous: {names}; give its P-code"
-
-
 def keyed_ref(key: str, content: str) -> str:
     """`import:` and a keyed hash of a normalised line: the same line gives the same
     reference on every run, and the reference reveals nothing of its content."""
@@ -200,21 +186,6 @@ def existing(
     for part in chunks(sorted(set(values)), 500):
         found.update(session.scalars(select(column).where(column.in_(part))))
     return found
-
-
-def insert_ignore_many(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING for many rows at once, on either backend."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    stmt: Insert
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing()
-    else:  # pragma: no cover - only the two supported backends
-        raise RuntimeError(f"unsupported database {dialect}")
-    session.execute(stmt, list(rows))
 
 
 def new_ref_codes(session: Session, count: int) -> list[str]:
