@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 
 from gateway.config import load_settings
-from gateway.runtime import Runtime, utcnow
+from gateway.runtime import EXTENSION, Runtime, utcnow
 from handlers.registry import sender_factories
 
 ENV_NAMES = {
@@ -68,7 +68,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update({k: v for k, v in overrides.items() if k.isupper()})
-    app.extensions["gateway"] = runtime
+    app.extensions[EXTENSION] = runtime
     _configure_logging(app)
     _register(app)
     return app

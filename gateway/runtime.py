@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +22,7 @@ from gateway.ports import SenderFactory
 from gateway.reference import Reference
 
 T = TypeVar("T")
+EXTENSION = "gateway"  # the key of the runtime in `app.extensions`
 
 
 def utcnow() -> dt.datetime:
@@ -65,3 +67,9 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def current_runtime() -> Runtime:
+    """The runtime of the Flask app serving this request or command."""
+    rt: Runtime = current_app.extensions[EXTENSION]
+    return rt

@@ -7,12 +7,12 @@ import functools
 import hmac
 from collections.abc import Callable, Mapping
 
-from flask import Response, current_app
+from flask import Response
 
 from gateway.db import DB_UNAVAILABLE
 from gateway.models import OutboxStatus
 from gateway.phones import PhoneError
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, current_runtime
 from gateway.services.outbox import delivery
 
 
@@ -24,7 +24,7 @@ class MissingField(Exception):
 
 
 def runtime() -> Runtime:
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     return rt
 
 

@@ -4,12 +4,12 @@ blueprint by `register_trust(bp)` (the API's token check runs before it)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, g, request
 from flask.typing import ResponseReturnValue
 
 from gateway.api.errors import ApiError
 from gateway.models import Role
-from gateway.runtime import Runtime
+from gateway.runtime import current_runtime
 from gateway.services.figures.tables import CURRENT, K_MIN, LEVELS, PREVIOUS, level_records
 
 
@@ -17,7 +17,7 @@ def trust() -> ResponseReturnValue:
     level = request.args.get("level", "region")
     if level not in LEVELS:
         raise ApiError(400, "level must be one of: " + ", ".join(LEVELS))
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     show_small = g.get("api_role") == Role.ADMIN
     now = rt.now()
     with rt.sessions() as session:

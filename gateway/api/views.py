@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, func, select
 
@@ -16,7 +16,7 @@ from gateway.api.openapi import document, known_rules
 from gateway.api.tokens import authenticate
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Alert, AlertState, Locality
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, current_runtime
 from gateway.services.admin.info_messages import area
 
 PUBLIC = {"api.openapi"}
@@ -34,7 +34,7 @@ DEFAULT_PER_PAGE = 50
 
 
 def runtime() -> Runtime:
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     return rt
 
 

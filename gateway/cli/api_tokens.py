@@ -4,21 +4,20 @@ A token is printed once when made; only its SHA-256 is kept."""
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from gateway.api.tokens import ROLES, create_token, revoke
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.models import ApiToken, Role
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, current_runtime
 from gateway.services import audit
 
 api_tokens_group = AppGroup("api-tokens", help="Bearer tokens for the read-only JSON API.")
 
 
 def _runtime() -> Runtime:
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     return rt
 
 

@@ -8,12 +8,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from gateway.db import transaction
 from gateway.gazetteer.index import gazetteer
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, current_runtime
 from gateway.services.admin.committees import (
     CommitteeError,
     add_committee,
@@ -43,7 +42,7 @@ FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 
 
 def _runtime() -> Runtime:
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     return rt
 
 

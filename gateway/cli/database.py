@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from gateway import migrate
 from gateway.gazetteer.load import GazetteerError, gazetteer_is_empty, load_gazetteer
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, current_runtime
 
 db_group = AppGroup("db", help="Schema migrations (Alembic, in migrations/).")
 gazetteer_group = AppGroup("gazetteer", help="Mali's localities.")
 
 
 def _runtime() -> Runtime:
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     return rt
 
 

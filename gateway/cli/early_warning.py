@@ -8,7 +8,6 @@ import signal
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -16,7 +15,7 @@ from gateway.db import transaction
 from gateway.domain.rules import RULE_KINDS
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Alert, AlertState
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, current_runtime
 from gateway.services import audit
 from gateway.services.alerts.thresholds import overrides, resolved, set_threshold
 
@@ -25,7 +24,7 @@ thresholds_group = AppGroup("thresholds", help="Rule values, nationally or per a
 
 
 def _rt() -> Runtime:
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     return rt
 
 

@@ -10,11 +10,10 @@ import threading
 from types import FrameType
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from gateway.db import DB_UNAVAILABLE, transaction
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, current_runtime
 from gateway.services.outbox.dispatch import dispatch_due
 from gateway.services.outbox.queue import dead_letters, retry_dead
 
@@ -24,7 +23,7 @@ outbox_group = AppGroup("outbox", help="The outbox of SMS the gateway sends.")
 
 
 def _runtime() -> Runtime:
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     return rt
 
 

@@ -11,13 +11,13 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from gateway.models import OutboxMessage
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, current_runtime
 
 sim_group = AppGroup("sim", help="Play a phone: SMS and USSD through the real webhooks.")
 
 
 def _url(path: str) -> str:
-    token = current_app.extensions["gateway"].settings.at_webhook_token
+    token = current_runtime().settings.at_webhook_token
     return f"/webhooks/africastalking/{path}" + (f"?token={token}" if token else "")
 
 
@@ -37,7 +37,7 @@ def _replies_to(rt: Runtime, message_id: str) -> list[str]:
 @click.argument("text", nargs=-1, required=True)
 def sim_sms(phone: str, text: tuple[str, ...]) -> None:
     """Send TEXT from PHONE as an inbound SMS and print the replies."""
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     message_id = f"sim-{uuid.uuid4()}"
     form = {
         "from": phone,

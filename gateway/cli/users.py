@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain.text import CONSOLE_LANGUAGES
 from gateway.models import Role
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, current_runtime
 from gateway.services import audit
 from gateway.services.admin.auth import (
     UserError,
@@ -22,7 +21,7 @@ users_group = AppGroup("users", help="Console users (admins, analysts, committee
 
 
 def _runtime() -> Runtime:
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     return rt
 
 

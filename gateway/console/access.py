@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask import session as web_session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from gateway.console.i18n import language, remember_choice, translate, translate
 from gateway.console.security import add_headers, protect_form
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Committee, ConsoleUser, Role
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, current_runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Endpoints open to anyone: the login form and the stylesheet.
@@ -30,7 +30,7 @@ PUBLIC = {"console.login", "console.static"}
 
 
 def runtime() -> Runtime:
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     return rt
 
 

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, g, request, session
+from flask import g, request, session
 
 from gateway.domain.text import CONSOLE_LANGUAGES
-from gateway.runtime import Runtime
+from gateway.runtime import current_runtime
 
 CATALOGUE_DIR = Path(__file__).resolve().parent.parent / "data" / "console"
 DEFAULT = "fr"
@@ -25,7 +25,7 @@ def load_catalogues() -> dict[str, dict[str, str]]:
 
 
 def _catalogues() -> dict[str, dict[str, str]]:
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     return rt.cached("console_catalogues", load_catalogues)
 
 
@@ -44,7 +44,7 @@ def language() -> str:
     user = g.get("user")
     if user is not None and user.language in CONSOLE_LANGUAGES:
         return str(user.language)
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     default = rt.settings.default_language
     return default if default in CONSOLE_LANGUAGES else DEFAULT
 

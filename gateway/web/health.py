@@ -8,10 +8,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
 from gateway.db import database_answers
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, current_runtime
 
 bp = Blueprint("health", __name__)
 LIMIT_SECONDS = 2.0
@@ -23,7 +23,7 @@ def _checker(rt: Runtime) -> ThreadPoolExecutor:
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    rt: Runtime = current_app.extensions["gateway"]
+    rt = current_runtime()
     try:
         ok = _checker(rt).submit(database_answers, rt.engine).result(timeout=LIMIT_SECONDS)
     except FutureTimeout:
