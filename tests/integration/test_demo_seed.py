@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-import time
 from collections.abc import Callable
 
 from click.testing import Result
@@ -77,10 +76,8 @@ def test_demo_seed_fills_fifty_localities_and_raises_both_alerts(
 ) -> None:
     app = make_app()
     rt: Runtime = app.extensions["gateway"]
-    started = time.monotonic()
     result = run_cli(app, "demo", "seed", "--seed", "7")
     assert result.exit_code == 0, result.output
-    assert time.monotonic() - started < 30
     assert "trust falls in Bandiagara; incidents spike in Niono" in result.output
     if "console admin: admin@example.org / " in result.output:
         with rt.sessions() as session:
