@@ -45,11 +45,14 @@ class Subscription(Base):
 
 
 class Committee(Base):
+    """A committee covers a locality and all under it; no locality means the whole
+    country (the national committee, which also covers the refugee camps)."""
+
     __tablename__ = "committees"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    locality_id: Mapped[int] = mapped_column(ForeignKey("localities.id"), index=True)
+    locality_id: Mapped[int | None] = mapped_column(ForeignKey("localities.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime]
 
