@@ -35,8 +35,10 @@ START_DELAY = {"escalate": 60, "digest": 60, "purge": 60}
 
 
 def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
+    from gateway.services.alerts.digest import send_digests
     from gateway.services.alerts.engine import run_alert_cycle
-    from gateway.services.alerts.jobs import check_escalations, check_urgent, send_digests
+    from gateway.services.alerts.escalation import check_escalations
+    from gateway.services.alerts.urgent import check_urgent
     from gateway.services.outbox.dispatch import dispatch_due
     from gateway.services.upkeep.purge import purge_expired
 

@@ -17,8 +17,11 @@ from gateway.services.admin.committees import (
     CommitteeError,
     add_committee,
     add_member,
+    describe,
     list_committees,
+    namesakes,
     remove_member,
+    set_committee_active,
 )
 from gateway.services.upkeep.demo import DemoRefused, plan_demo, seed_demo
 from gateway.services.upkeep.imports import (
@@ -112,17 +115,49 @@ def import_incidents_command(file: Path) -> None:
 
 
 @committees_group.command("add")
-@click.option("--locality", required=True, help="P-code or name of the area covered.")
+@click.option(
+    "--locality", required=True, help="P-code or name of the area covered; ML: the whole country."
+)
 @click.option("--name", required=True, help="The committee's name.")
 def committees_add(locality: str, name: str) -> None:
-    """Add a committee covering a locality; prints its id."""
+    """Add a committee covering a locality; prints its id and the level it resolved to."""
     rt = _runtime()
+    gaz = gazetteer(rt)
     try:
         with transaction(rt.sessions) as session:
-            committee = add_committee(session, gazetteer(rt), locality, name, rt.now())
+            committee = add_committee(session, gaz, locality, name, rt.now())
     except CommitteeError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"committee {committee.id} added: {committee.name}")
+    click.echo(f"covers {describe(gaz, committee.locality_id)}")
+    others = namesakes(gaz, committee.locality_id)
+    if others:
+        click.echo(f"also named so: {', '.join(others)}; give the P-code to cover one of them")
+
+
+@committees_group.command("deactivate")
+@click.option("--committee", "committee_ref", required=True, help="Committee id or exact name.")
+def committees_deactivate(committee_ref: str) -> None:
+    """Stop sending a committee alerts and digests (kept for the history)."""
+    _set_active(committee_ref, False)
+
+
+@committees_group.command("activate")
+@click.option("--committee", "committee_ref", required=True, help="Committee id or exact name.")
+def committees_activate(committee_ref: str) -> None:
+    """Make a deactivated committee active again."""
+    _set_active(committee_ref, True)
+
+
+def _set_active(committee_ref: str, active: bool) -> None:
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            committee = set_committee_active(session, committee_ref, active, rt.now())
+            name, cid = committee.name, committee.id
+    except CommitteeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"committee {cid} {'active' if active else 'deactivated'}: {name}")
 
 
 @committees_group.command("add-member")

@@ -43,7 +43,7 @@ def _as_of(value: str | None, rt: Runtime) -> dt.datetime:
 def alerts_evaluate(as_of: str | None) -> None:
     """Run one evaluation pass (and the urgent check) now."""
     from gateway.services.alerts.engine import run_alert_cycle
-    from gateway.services.alerts.jobs import check_urgent
+    from gateway.services.alerts.urgent import check_urgent
 
     rt = _rt()
     now = _as_of(as_of, rt)

@@ -77,6 +77,8 @@ def area_of(
     committee = session.get(Committee, user.committee_id) if user.committee_id else None
     if committee is None or not committee.active:
         return set()
+    if committee.locality_id is None:  # a national committee: the whole country
+        return set(gazetteer(rt).pcodes)
     return with_descendants(rt, [committee.locality_id])
 
 

@@ -1,5 +1,7 @@
 """Committees and their members. Everyone reads (committee users their own area);
-admins add committees and members and deactivate members. Numbers are shown masked."""
+admins add committees (`ML`: a national committee) and members, and deactivate
+or reactivate them, through the same service as the CLI (which audits each change).
+Numbers are shown masked."""
 
 from __future__ import annotations
 
@@ -10,14 +12,22 @@ from werkzeug.wrappers import Response
 
 from gateway.console.access import actor, area_of, current_user, require, runtime
 from gateway.console.blueprint import bp
+from gateway.console.i18n import translate as t
 from gateway.console.pages import notify, render
-from gateway.crypto import mask_phone
 from gateway.db import transaction
 from gateway.domain.text import LANGUAGES
-from gateway.gazetteer.index import gazetteer
+from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Committee, CommitteeMember, Locality, Role
-from gateway.phones import PhoneError, normalize_phone
-from gateway.services import audit
+from gateway.services.admin.committees import (
+    NATIONAL_CODE,
+    CommitteeError,
+    add_committee,
+    add_member,
+    deactivate_member,
+    set_committee_active,
+)
+
+MEMBER_ERRORS = {"phone": "committees.error.phone", "duplicate": "committees.error.duplicate"}
 
 
 @bp.route("/committees")
@@ -42,9 +52,16 @@ def committees() -> str:
         "committees.html",
         committees=rows,
         members=by_committee,
-        places={c.id: (places.pcodes[c.locality_id], places.name_of(c.locality_id)) for c in rows},
+        places={c.id: _place(places, c.locality_id) for c in rows},
         languages=LANGUAGES,
     )
+
+
+def _place(places: Gazetteer, locality_id: int | None) -> tuple[str, str]:
+    """(P-code, name) of a committee's area; the country's code for a national one."""
+    if locality_id is None:
+        return NATIONAL_CODE, t("committees.national")
+    return places.pcodes[locality_id], places.name_of(locality_id)
 
 
 def find_locality(session: Session, text: str) -> Locality | str | None:
@@ -69,24 +86,36 @@ def find_locality(session: Session, text: str) -> Locality | str | None:
 def committee_add() -> Response:
     rt = runtime()
     name = request.form.get("name", "").strip()[:120]
+    typed = request.form.get("locality", "").strip()
     with transaction(rt.sessions) as session:
-        place = find_locality(session, request.form.get("locality", ""))
+        place = NATIONAL_CODE if typed.upper() == NATIONAL_CODE else find_locality(session, typed)
+        pcode = place.pcode if isinstance(place, Locality) else place
         if not name:
             notify("committees.error.name", "error")
-        elif place == "ambiguous":
+        elif pcode == "ambiguous":
             notify("committees.error.ambiguous", "error")
-        elif not isinstance(place, Locality):
+        elif pcode is None:
             notify("committees.error.locality", "error")
         else:
-            committee = Committee(name=name, locality_id=place.id, active=True, created_at=rt.now())
-            session.add(committee)
-            session.flush()
-            details = {"name": name, "locality": place.pcode}
-            who = actor(current_user())
-            audit.record(
-                session, who, "committee.create", f"committee:{committee.id}", details, rt.now()
-            )
-            notify("committees.done.create")
+            try:
+                add_committee(session, gazetteer(rt), pcode, name, rt.now(), who())
+            except CommitteeError as exc:
+                notify(f"committees.error.{exc.reason}", "error")
+            else:
+                notify("committees.done.create")
+    return redirect(url_for("console.committees"))
+
+
+@bp.route("/committees/<int:committee_id>/<any(activate, deactivate):change>", methods=["POST"])
+@require(Role.ADMIN)
+def committee_active(committee_id: int, change: str) -> Response:
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        if session.get(Committee, committee_id) is None:
+            abort(404)
+        active = change == "activate"
+        set_committee_active(session, str(committee_id), active, rt.now(), who())
+        notify(f"committees.done.{change}_committee")
     return redirect(url_for("console.committees"))
 
 
@@ -95,43 +124,22 @@ def committee_add() -> Response:
 def member_add(committee_id: int) -> Response:
     rt = runtime()
     form = request.form
-    name = form.get("name", "").strip()[:120]
-    language = form.get("language", "fr")
-    try:
-        e164 = normalize_phone(form.get("phone", ""), rt.settings.phone_regions)
-    except PhoneError:
-        e164 = None
     with transaction(rt.sessions) as session:
         if session.get(Committee, committee_id) is None:
             abort(404)
-        phone_hash = rt.pseudonyms.pseudonym(e164) if e164 else ""
-        taken = session.scalar(
-            select(CommitteeMember.id).where(
-                CommitteeMember.committee_id == committee_id,
-                CommitteeMember.phone_hash == phone_hash,
+        try:
+            add_member(
+                session,
+                rt,
+                str(committee_id),
+                form.get("phone", ""),
+                form.get("name", "")[:120],
+                form.get("language", "fr"),
+                who(),
             )
-        )
-        if not name or language not in LANGUAGES:
-            notify("committees.error.member", "error")
-        elif e164 is None:
-            notify("committees.error.phone", "error")
-        elif taken is not None:
-            notify("committees.error.duplicate", "error")
+        except CommitteeError as exc:
+            notify(MEMBER_ERRORS.get(exc.reason, "committees.error.member"), "error")
         else:
-            member = CommitteeMember(
-                committee_id=committee_id,
-                name=name,
-                phone_hash=phone_hash,
-                phone_enc=rt.vault.encrypt(e164),
-                phone_hint=mask_phone(e164),
-                language=language,
-                active=True,
-            )
-            session.add(member)
-            session.flush()
-            details = {"committee": committee_id, "phone": member.phone_hint}
-            who = actor(current_user())
-            audit.record(session, who, "member.add", f"member:{member.id}", details, rt.now())
             notify("committees.done.member")
     return redirect(url_for("console.committees"))
 
@@ -141,15 +149,12 @@ def member_add(committee_id: int) -> Response:
 def member_deactivate(member_id: int) -> Response:
     rt = runtime()
     with transaction(rt.sessions) as session:
-        member = session.get(CommitteeMember, member_id)
-        if member is None:
+        if session.get(CommitteeMember, member_id) is None:
             abort(404)
-        if member.active:
-            member.active = False
-            who = actor(current_user())
-            details = {"committee": member.committee_id}
-            audit.record(
-                session, who, "member.deactivate", f"member:{member_id}", details, rt.now()
-            )
+        deactivate_member(session, member_id, rt.now(), who())
         notify("committees.done.deactivate")
     return redirect(url_for("console.committees"))
+
+
+def who() -> str:
+    return actor(current_user())

@@ -91,6 +91,8 @@ class Alert(Base):
     notified_severity: Mapped[int | None] = mapped_column(SmallInteger)
     escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0)
     escalated_at: Mapped[dt.datetime | None]
+    # SMS queued to committee members over all rounds; 0 means it reached nobody.
+    recipients: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     acknowledged_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(20))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,6 +28,8 @@ class InfoMessage(Base):
     # The area: its subscribers and those of every locality under it.
     locality_id: Mapped[int] = mapped_column(ForeignKey("localities.id"), index=True)
     body: Mapped[str] = mapped_column(Text)
+    # The text per language ("fr", "en", "bm"); a subscriber gets theirs, else `body`.
+    bodies: Mapped[dict[str, Any] | None]
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime]
     # Counted when composed (shown in the preview); the send counts again.

@@ -29,8 +29,10 @@ from gateway.models import (
     TrustRating,
 )
 from gateway.runtime import Runtime
+from gateway.services.alerts.digest import send_digests
 from gateway.services.alerts.engine import run_alert_cycle
-from gateway.services.alerts.jobs import check_escalations, check_urgent, send_digests
+from gateway.services.alerts.escalation import check_escalations
+from gateway.services.alerts.urgent import check_urgent
 from tests.conftest import Clock
 
 SMALL_COMMUNE = "ML050109"  # Mopti commune

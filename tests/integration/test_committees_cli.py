@@ -100,7 +100,7 @@ def test_list_shows_members_masked_and_remove_deactivates(app: Flask, rt: Runtim
     run_cli(app, *base, "--phone", "+22370000001", "--name", "Moussa")
     listing = run_cli(app, "committees", "list")
     assert listing.exit_code == 0
-    assert f"{committee}\tCCS de Mopti\tMopti (ML050109)" in listing.output
+    assert f"{committee}\tCCS de Mopti\tcommune Mopti (ML050109)" in listing.output
     assert "\tAminata\t+223******56\tbm\n" in listing.output
     assert "\tMoussa\t+223******01\tfr\n" in listing.output
     assert "CCS de Niono" in listing.output and "(no members)" in listing.output

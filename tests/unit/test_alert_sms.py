@@ -13,7 +13,7 @@ import pytest
 from gateway.domain.gsm7 import is_gsm7, segments
 from gateway.domain.text import LANGUAGES
 from gateway.domain.trust_index import Aggregate
-from gateway.services.alerts.jobs import _digest
+from gateway.services.alerts.digest import _digest
 from gateway.services.alerts.messages import render_alert
 
 TEXTS: dict[str, dict[str, Any]] = {

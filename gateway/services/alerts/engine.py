@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.db import transaction
@@ -24,15 +24,15 @@ from gateway.domain.findings import Finding
 from gateway.domain.rules import OverrideKey, should_autoclose, should_notify
 from gateway.domain.trust_index import trust_index
 from gateway.gazetteer.index import Gazetteer, gazetteer
-from gateway.models import Alert, AlertEvent, AlertState, JobState
+from gateway.models import Alert, AlertState
 from gateway.runtime import Runtime
-from gateway.services.alerts.messages import notify
+from gateway.services.alerts import lifecycle
+from gateway.services.alerts.jobstate import CYCLE_LOCK, days, holds_lock, record_watermark
+from gateway.services.alerts.messages import send_round
 from gateway.services.alerts.thresholds import overrides, values
 from gateway.services.figures import measures
-from gateway.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
-CYCLE_LOCK = 727_274_001  # pg advisory lock key of an evaluation pass
 # How far back a backtest looks for localities with data (the default trust_drop
 # windows span 120 days).
 CANDIDATE_WINDOW = dt.timedelta(days=130)
@@ -47,20 +47,6 @@ class CycleSummary:
     updated: int = 0
     closed: int = 0
     queued_sms: int = 0
-
-
-def days(n: float) -> dt.timedelta:
-    return dt.timedelta(days=float(n))
-
-
-def _locked(session: Session, key: int = CYCLE_LOCK) -> bool:
-    """On PostgreSQL, whether this transaction holds the cycle lock (another clock
-    running the same pass makes this one skip). SQLite serialises writers itself."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    # JIT compiling the window queries costs more than it saves at these sizes.
-    session.execute(text("SET LOCAL jit = off"))
-    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))
 
 
 class Measures:
@@ -171,7 +157,7 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
     """One evaluation pass as of `now` (the clock's job, and `alerts evaluate`)."""
     summary = CycleSummary()
     with transaction(rt.sessions) as session:
-        if not _locked(session):
+        if not holds_lock(session, CYCLE_LOCK):
             summary.skipped = True
             return summary
         gaz = gazetteer(rt)
@@ -184,28 +170,13 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
             alert = open_alerts.get((loc, rule))
             _apply(session, rt, gaz, alert, loc, rule, found, p, now, summary)
         _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
-        _watermark(session, "evaluate", now)
+        record_watermark(session, "evaluate", now)
     return summary
 
 
 def _open_alerts(session: Session) -> dict[tuple[int, str], Alert]:
     rows = session.scalars(select(Alert).where(Alert.state != AlertState.CLOSED))
     return {(a.locality_id, a.rule): a for a in rows}
-
-
-def _event(
-    session: Session, alert: Alert, action: str, now: dt.datetime, comment: str | None = None
-) -> None:
-    session.add(
-        AlertEvent(
-            alert_id=alert.id,
-            at=now,
-            actor="system",
-            action=action,
-            state=str(alert.state),
-            comment=comment,
-        )
-    )
 
 
 def _apply(
@@ -226,23 +197,25 @@ def _apply(
         return
     figures = {**p, **found.figures}  # the rule values used, then what was measured
     if alert is None:
-        alert = open_alert(session, loc, rule, found.severity, figures, found.verified, now)
+        alert = lifecycle.open_alert(
+            session, loc, rule, found.severity, figures, found.verified, now
+        )
         if alert is None:
             return  # another clock opened it a moment ago
         summary.opened.append(alert.code)
-        summary.queued_sms += _send(session, rt, gaz, alert, now)
+        summary.queued_sms += send_round(session, rt, gaz, alert, now)
         return
     alert.figures, alert.last_seen_at, alert.clear_since = figures, now, None
     rose = found.severity > alert.severity
     alert.severity = found.severity
     summary.updated += 1
     if rose:
-        _event(session, alert, "severity", now, f"severity {found.severity}")
+        lifecycle.record_event(session, alert, "severity", now, f"severity {found.severity}")
     rearm = days(p["rearm_days"])
     if alert.state == AlertState.OPEN and should_notify(
         alert.notified_severity, found.severity, alert.notified_at, now, rearm
     ):
-        summary.queued_sms += _send(session, rt, gaz, alert, now)
+        summary.queued_sms += send_round(session, rt, gaz, alert, now)
 
 
 def _clear(
@@ -251,74 +224,8 @@ def _clear(
     if alert.clear_since is None:
         alert.clear_since = now
     if should_autoclose(alert.clear_since, now, days(p["clear_days"])):
-        alert.state, alert.closed_at, alert.outcome = AlertState.CLOSED, now, "resolved"
-        _event(session, alert, "autoclose", now, "condition clear")
+        lifecycle.autoclose(session, alert, now, "condition clear")
         summary.closed += 1
-
-
-def next_code(session: Session) -> str:
-    """`A` and the next number: short to read out and type on a basic phone."""
-    codes = session.scalars(select(Alert.code)).all()
-    numbers = [int(c[1:]) for c in codes if c[1:].isdigit()]
-    return f"A{max(numbers, default=100) + 1}"
-
-
-def open_alert(
-    session: Session,
-    loc: int,
-    rule: str,
-    severity: int,
-    figures: dict[str, Any],
-    verified: bool,
-    now: dt.datetime,
-) -> Alert | None:
-    """Insert an open alert; None when one is already open for this locality and rule."""
-    for _ in range(5):
-        new_id = insert_ignore(
-            session,
-            Alert.__table__,
-            {
-                "code": next_code(session),
-                "rule": rule,
-                "locality_id": loc,
-                "severity": severity,
-                "state": AlertState.OPEN,
-                "verified": verified,
-                "opened_at": now,
-                "figures": figures,
-                "last_seen_at": now,
-                "escalation_level": 0,
-            },
-        )
-        if new_id is not None:
-            alert = session.get_one(Alert, new_id)
-            _event(session, alert, "open", now, f"severity {severity}")
-            return alert
-        already = session.scalar(
-            select(func.count())
-            .select_from(Alert)
-            .where(Alert.locality_id == loc, Alert.rule == rule, Alert.state != AlertState.CLOSED)
-        )
-        if already:
-            return None
-    raise RuntimeError("could not allocate an alert code")
-
-
-def _send(session: Session, rt: Runtime, gaz: Gazetteer, alert: Alert, now: dt.datetime) -> int:
-    """Notify the alert's committee again: round n of the alert (its count of earlier
-    notifications) keys the SMS, so a second clock deciding the same round sends
-    nothing more, and a later round (a higher severity, a reminder) always goes."""
-    rounds = session.scalar(
-        select(func.count())
-        .select_from(AlertEvent)
-        .where(AlertEvent.alert_id == alert.id, AlertEvent.action == "notify")
-    )
-    queued = notify(
-        session, rt, gaz, alert, now, level=alert.escalation_level, round_key=f"n{rounds}"
-    )
-    alert.notified_at, alert.notified_severity = now, alert.severity
-    _event(session, alert, "notify", now, f"{queued} SMS")
-    return queued
 
 
 def _close_quiet_urgent(
@@ -336,16 +243,5 @@ def _close_quiet_urgent(
             continue
         p = values(rt, gaz, stored, rule, loc)
         if should_autoclose(alert.last_seen_at, now, days(p["clear_days"])):
-            alert.state, alert.closed_at, alert.outcome = AlertState.CLOSED, now, "resolved"
-            _event(session, alert, "autoclose", now, "no urgent report since")
+            lifecycle.autoclose(session, alert, now, "no urgent report since")
             summary.closed += 1
-
-
-def _watermark(session: Session, name: str, now: dt.datetime, **details: Any) -> None:
-    state = session.get(JobState, name)
-    if state is None:
-        session.add(JobState(name=name, watermark=now, updated_at=now, details=details or None))
-    else:
-        state.watermark, state.updated_at = now, now
-        if details:
-            state.details = details

@@ -1,9 +1,11 @@
 """The one place where an alert changes state, whoever asks (console, SMS, clock).
 
-    open ──acknowledge──▶ acknowledged ──close──▶ closed ──reopen──▶ open
-      └───────────────────close──────────────────▶ ┘
+    (none) ──open──▶ open ──acknowledge──▶ acknowledged ──close──▶ closed ──reopen──▶ open
+                      └──────────close / autoclose (the clock)────▶ ┘
 
-Each change adds an AlertEvent (who, when, new state, comment) and an audit row.
+Each change adds an AlertEvent (who, when, new state, comment); a person's change also
+an audit row. What the clock notes without changing the state (a notification, a
+higher severity, an escalation) goes through `record_event` too.
 Acknowledging an alert already acknowledged changes nothing and is not an error, so
 a member's `OK A123` sent twice gets the same answer. Anything else that does not
 follow the arrows raises AlertActionError with a message saying why.
@@ -12,13 +14,14 @@ follow the arrows raises AlertActionError with a message saying why.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.models import Alert, AlertEvent, AlertState
 from gateway.services import audit
+from gateway.upsert import insert_ignore
 
 CloseOutcome = Literal["confirmed", "false_alarm", "resolved"]
 OUTCOMES: tuple[str, ...] = get_args(CloseOutcome)
@@ -38,6 +41,84 @@ class AlertActionError(Exception):
 class AlertNotFound(AlertActionError):
     def __init__(self, alert_id: int) -> None:
         super().__init__(f"no alert with id {alert_id}", "not_found")
+
+
+SYSTEM = "system"
+
+
+def record_event(
+    session: Session, alert: Alert, action: str, now: dt.datetime, comment: str | None = None
+) -> None:
+    """Note in the alert's history what the clock did (actor `system`)."""
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            at=now,
+            actor=SYSTEM,
+            action=action,
+            state=str(alert.state),
+            comment=comment,
+        )
+    )
+
+
+def next_code(session: Session) -> str:
+    """`A` and the next number: short to read out and type on a basic phone."""
+    codes = session.scalars(select(Alert.code)).all()
+    numbers = [int(c[1:]) for c in codes if c[1:].isdigit()]
+    return f"A{max(numbers, default=100) + 1}"
+
+
+def open_alert(
+    session: Session,
+    loc: int,
+    rule: str,
+    severity: int,
+    figures: dict[str, Any],
+    verified: bool,
+    now: dt.datetime,
+) -> Alert | None:
+    """(none) → open. None when one is already open for this locality and rule (a
+    second clock opened it a moment ago: the partial unique index decides)."""
+    for _ in range(5):
+        new_id = insert_ignore(
+            session,
+            Alert.__table__,
+            {
+                "code": next_code(session),
+                "rule": rule,
+                "locality_id": loc,
+                "severity": severity,
+                "state": AlertState.OPEN,
+                "verified": verified,
+                "opened_at": now,
+                "figures": figures,
+                "last_seen_at": now,
+                "escalation_level": 0,
+                "recipients": 0,
+            },
+        )
+        if new_id is not None:
+            alert = session.get_one(Alert, new_id)
+            record_event(session, alert, "open", now, f"severity {severity}")
+            return alert
+        already = session.scalar(
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.locality_id == loc, Alert.rule == rule, Alert.state != AlertState.CLOSED)
+        )
+        if already:
+            return None
+    raise RuntimeError("could not allocate an alert code")
+
+
+def autoclose(session: Session, alert: Alert, now: dt.datetime, reason: str) -> None:
+    """open or acknowledged → closed by the clock, outcome `resolved` (its condition
+    has been clear long enough)."""
+    if alert.state == AlertState.CLOSED:
+        return
+    alert.state, alert.closed_at, alert.outcome = AlertState.CLOSED, now, "resolved"
+    record_event(session, alert, "autoclose", now, reason)
 
 
 def acknowledge(

@@ -1,28 +1,31 @@
 """Who hears about an alert, and what the SMS says.
 
-An alert goes to the active members of the committee nearest to its locality (the
-commune's, else its cercle's, else its region's), each in their own language, in at
-most two segments. It names the place, says what happened in words and figures, gives
-the code and how to answer; never who reported, nor any free text or exact time.
+An alert goes to the active members of the committees `recipients.route` names (the
+nearest link of the chain with a member, the nation too when urgent), each in their
+own language, in at most two segments. It names the place, says what happened in
+words and figures, gives the code and how to answer; never who reported, nor any free
+text or exact time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.domain.gsm7 import to_gsm7
 from gateway.gazetteer.index import Gazetteer
-from gateway.models import Alert, Committee, CommitteeMember
+from gateway.models import Alert, AlertEvent
 from gateway.runtime import Runtime
+from gateway.services.alerts.lifecycle import record_event
+from gateway.services.alerts.recipients import Recipient, Routing, members, route
 from gateway.services.outbox.queue import enqueue
 
 MAX_SEGMENTS = 2
+URGENT_RULE = "incident_urgent"
 
 
 def _number(value: Any, digits: int = 1) -> str:
@@ -58,33 +61,16 @@ def render_alert(
     return to_gsm7(prefix + template.format(**values))
 
 
-@dataclass(frozen=True)
-class Recipient:
-    member_id: int
-    committee_id: int
-    language: str
-    phone_enc: str
-
-
-def committees_in_chain(session: Session, gaz: Gazetteer, locality_id: int) -> list[int]:
-    """Committees covering the locality, nearest first (one per level that has one)."""
-    chain = gaz.chain(locality_id)
-    rows = session.execute(
-        select(Committee.id, Committee.locality_id).where(
-            Committee.locality_id.in_(chain), Committee.active.is_(True)
-        )
-    ).all()
-    by_level = {loc: cid for cid, loc in sorted(rows)}
-    return [by_level[loc] for loc in chain if loc in by_level]
-
-
-def members(session: Session, committee_id: int) -> Sequence[Recipient]:
-    rows = session.execute(
-        select(CommitteeMember.id, CommitteeMember.language, CommitteeMember.phone_enc).where(
-            CommitteeMember.committee_id == committee_id, CommitteeMember.active.is_(True)
-        )
-    ).all()
-    return [Recipient(mid, committee_id, lang, enc) for mid, lang, enc in rows]
+def committees_at(routing: Routing, level: int, urgent: bool) -> tuple[int, ...]:
+    """The committees an alert is sent to at an escalation level (0 = at once), none
+    told before: an urgent alert reached the national committees at level 0."""
+    if level == 0:
+        return routing.told
+    link = routing.link(level)
+    if link is None:
+        return ()
+    before = set(routing.told) | {c for lk in routing.links[:level] for c in lk.committees}
+    return tuple(c for c in link.committees if c not in before)
 
 
 def notify(
@@ -97,21 +83,42 @@ def notify(
     level: int = 0,
     round_key: str,
 ) -> int:
-    """Queue the alert SMS to every member of the committee at `level` of the chain
-    (0 = nearest). `round_key` names this sending (a severity, a re-arm, an
-    escalation), so a second clock queues nothing twice. Returns messages queued."""
-    committees = committees_in_chain(session, gaz, alert.locality_id)
-    if level >= len(committees):
-        return 0
+    """Queue the alert SMS to every active member of the committees routed at `level`
+    (see recipients.route). `round_key` names this sending (a severity, a re-arm, an
+    escalation), so a second clock queues nothing twice. Adds what was queued to the
+    alert's count of recipients; returns it."""
+    urgent = alert.rule == URGENT_RULE
+    routing = route(session, gaz, alert.locality_id, urgent=urgent)
     texts = rt.reference.alert_texts
     place = gaz.name_of(alert.locality_id)
     queued = 0
-    for member in members(session, committees[level]):
-        body = render_alert(
-            texts, member.language, alert.rule, alert.code, place, alert.figures, level > 0
-        )
-        key = f"alert:{alert.id}:{round_key}:m{member.member_id}"
-        queued += send_to_member(session, rt, member, body, "alert", now, key, alert.id)
+    for committee_id in committees_at(routing, level, urgent):
+        for member in members(session, committee_id):
+            body = render_alert(
+                texts, member.language, alert.rule, alert.code, place, alert.figures, level > 0
+            )
+            key = f"alert:{alert.id}:{round_key}:m{member.member_id}"
+            queued += send_to_member(session, rt, member, body, "alert", now, key, alert.id)
+    alert.recipients = (alert.recipients or 0) + queued
+    return queued
+
+
+def send_round(
+    session: Session, rt: Runtime, gaz: Gazetteer, alert: Alert, now: dt.datetime
+) -> int:
+    """Notify the alert's committees again: round n of the alert (its count of earlier
+    notifications) keys the SMS, so a second clock deciding the same round sends
+    nothing more, and a later round (a higher severity, a reminder) always goes."""
+    rounds = session.scalar(
+        select(func.count())
+        .select_from(AlertEvent)
+        .where(AlertEvent.alert_id == alert.id, AlertEvent.action == "notify")
+    )
+    queued = notify(
+        session, rt, gaz, alert, now, level=alert.escalation_level, round_key=f"n{rounds}"
+    )
+    alert.notified_at, alert.notified_severity = now, alert.severity
+    record_event(session, alert, "notify", now, f"{queued} SMS")
     return queued
 
 

@@ -87,7 +87,9 @@ def route(session: Session, gaz: Gazetteer, locality_id: int, *, urgent: bool) -
     return Routing(links, tuple(told))
 
 
-def _reachable_committees(session: Session, chain: Sequence[int | None]) -> dict[int | None, set[int]]:
+def _reachable_committees(
+    session: Session, chain: Sequence[int | None]
+) -> dict[int | None, set[int]]:
     """Active committees on the chain with at least one active member, by locality."""
     places = [loc for loc in chain if loc is not None]
     where_place = Committee.locality_id.in_(places) | Committee.locality_id.is_(None)

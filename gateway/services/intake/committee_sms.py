@@ -25,8 +25,9 @@ OUTCOME_WORDS: dict[str, alert_actions.CloseOutcome] = {
 }
 
 
-def _memberships(convo: Conversation) -> list[tuple[CommitteeMember, int]]:
-    """The sender's active memberships, with each committee's locality."""
+def _memberships(convo: Conversation) -> list[tuple[CommitteeMember, int | None]]:
+    """The sender's active memberships, with each committee's locality (None for a
+    national committee, which covers every alert)."""
     phone_hash = convo.rt.pseudonyms.pseudonym(convo.e164)
     rows = convo.session.execute(
         select(CommitteeMember, Committee.locality_id)
@@ -57,7 +58,10 @@ def _alert_and_member(
         convo.say("alert_unknown", code=code)
         return None
     covering = set(gazetteer(convo.rt).chain(alert.locality_id))
-    member = next((m for m, locality_id in memberships if locality_id in covering), None)
+    member = next(
+        (m for m, loc in memberships if loc is None or loc in covering),
+        None,
+    )
     if member is None:
         convo.say("alert_not_yours", code=code)
         return None

@@ -1,0 +1,122 @@
+"""The weekly digest to each committee: the area's trust index and trend, incidents
+of the last 7 days, open alerts. A national committee's area is the whole country."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from gateway.db import transaction
+from gateway.domain.gsm7 import to_gsm7
+from gateway.domain.rules import MIN_REPORTERS_FLOOR  # a digest never shows fewer
+from gateway.domain.trust_index import Aggregate
+from gateway.gazetteer.index import Gazetteer, gazetteer
+from gateway.models import Alert, AlertState, Committee, Incident
+from gateway.runtime import Runtime
+from gateway.services.alerts.jobstate import days
+from gateway.services.alerts.messages import send_to_member
+from gateway.services.alerts.recipients import members
+from gateway.services.figures import measures
+
+
+def _week_key(now: dt.datetime) -> str:
+    year, week, _ = now.isocalendar()
+    return f"{year}w{week:02d}"
+
+
+def send_digests(rt: Runtime, now: dt.datetime) -> int:
+    """The weekly SMS to every member of every committee: the area's trust index and its
+    trend, incidents of the last 7 days, open alerts. Once per ISO week (dedupe keys),
+    from Monday 07:00 UTC. Returns the SMS queued."""
+    if now.weekday() == 0 and now.hour < 7:
+        return 0
+    queued = 0
+    with transaction(rt.sessions) as session:
+        gaz = gazetteer(rt)
+        question = rt.reference.primary_question
+        current = measures.trust_aggregates(session, question, now - days(30), now)
+        baseline = measures.trust_aggregates(session, question, now - days(120), now - days(30))
+        incidents = Counter(
+            dict(
+                session.execute(
+                    select(Incident.locality_id, func.count())
+                    .where(Incident.reported_at >= now - days(7))
+                    .group_by(Incident.locality_id)
+                ).all()
+            )
+        )
+        open_alerts = Counter(
+            dict(
+                session.execute(
+                    select(Alert.locality_id, func.count())
+                    .where(Alert.state != AlertState.CLOSED)
+                    .group_by(Alert.locality_id)
+                ).all()
+            )
+        )
+        texts = rt.reference.alert_texts
+        for committee in session.scalars(select(Committee).where(Committee.active.is_(True))):
+            loc = committee.locality_id
+            area = set(gaz.pcodes) if loc is None else _area(gaz, loc)
+            now_agg = _sum(current, area)
+            before = _sum(baseline, area)
+            for member in members(session, committee.id):
+                body = _digest(
+                    texts,
+                    member.language,
+                    _place(texts, member.language, gaz, loc),
+                    now_agg,
+                    before,
+                    sum(incidents[i] for i in area),
+                    sum(open_alerts[i] for i in area),
+                )
+                key = f"digest:{_week_key(now)}:c{committee.id}:m{member.member_id}"
+                queued += send_to_member(session, rt, member, body, "digest", now, key)
+    return queued
+
+
+def _place(texts: dict[str, dict[str, object]], lang: str, gaz: Gazetteer, loc: int | None) -> str:
+    """The committee's area as the digest names it (the country for a national one)."""
+    if loc is not None:
+        return gaz.name_of(loc)
+    return str((texts.get(lang) or texts["fr"]).get("national") or texts["fr"]["national"])
+
+
+def _area(gaz: Gazetteer, locality_id: int) -> set[int]:
+    """The locality and every locality under it."""
+    out, todo = set(), [gaz.pcodes[locality_id]]
+    while todo:
+        pcode = todo.pop()
+        out.add(gaz.ids[pcode])
+        todo.extend(e.pcode for e in gaz.index.children(pcode))
+    return out
+
+
+def _sum(aggs: dict[int, Aggregate], area: set[int]) -> Aggregate:
+    total = Aggregate()
+    for loc in area & aggs.keys():
+        total = total + aggs[loc]
+    return total
+
+
+def _digest(
+    texts: dict[str, dict[str, object]],
+    lang: str,
+    place: str,
+    current: Aggregate,
+    baseline: Aggregate,
+    incidents: int,
+    open_alerts: int,
+) -> str:
+    catalogue = texts.get(lang) or texts["fr"]
+    values = {"place": to_gsm7(place)[:25], "incidents": incidents, "open": open_alerts}
+    if current.n < MIN_REPORTERS_FLOOR or current.mean is None:
+        return to_gsm7(str(catalogue["digest_few"]).format(**values))
+    trend = "="
+    if baseline.n >= MIN_REPORTERS_FLOOR and baseline.mean is not None:
+        delta = current.mean - baseline.mean
+        trend = f"{delta:+.1f}" if abs(delta) >= 0.05 else "="
+    values.update(index=f"{current.mean:.1f}/5", trend=trend, n=current.n)
+    return to_gsm7(str(catalogue["digest"]).format(**values))
