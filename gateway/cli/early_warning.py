@@ -61,19 +61,28 @@ def alerts_evaluate(as_of: str | None) -> None:
 
 @alerts_group.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include closed alerts.")
-def alerts_list(show_all: bool) -> None:
-    """Alerts, newest first."""
+@click.option(
+    "--unreached", is_flag=True, help="Only alerts that reached nobody (no SMS to any member)."
+)
+def alerts_list(show_all: bool, unreached: bool) -> None:
+    """Alerts, newest first, with how many SMS each sent; `reached nobody` when none."""
     rt = _rt()
     gaz = gazetteer(rt)
     with rt.sessions() as session:
         query = select(Alert).order_by(Alert.opened_at.desc()).limit(200)
         if not show_all:
             query = query.where(Alert.state != AlertState.CLOSED)
-        for a in session.scalars(query):
+        if unreached:
+            query = query.where(Alert.recipients == 0)
+        rows = session.scalars(query).all()
+        for a in rows:
+            reach = f"{a.recipients} SMS" if a.recipients else "REACHED NOBODY"
             click.echo(
                 f"{a.code:6} {a.rule:18} sev {a.severity} {a.state:13} "
-                f"{a.opened_at:%Y-%m-%d %H:%M} {gaz.name_of(a.locality_id)}"
+                f"{a.opened_at:%Y-%m-%d %H:%M} {gaz.name_of(a.locality_id)}  {reach}"
             )
+    if not rows:
+        click.echo("no alert reached nobody" if unreached else "no alerts")
 
 
 def _locality(text: str, rt: Runtime) -> int | None:

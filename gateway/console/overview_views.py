@@ -4,13 +4,15 @@ region's cercles and a cercle's communes. Small cells are suppressed (see stats)
 from __future__ import annotations
 
 from flask import abort, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from gateway.console.access import area_of, current_user, runtime
 from gateway.console.blueprint import bp
 from gateway.console.pages import render
 from gateway.domain.trust_index import NATIONAL
 from gateway.gazetteer.index import Gazetteer, gazetteer
-from gateway.models import Role
+from gateway.models import Alert, AlertState, Role
 from gateway.services.figures.tables import K_MIN, figures, table, top_pcodes
 
 CHILD_LEVEL = {"region": "cercle", "cercle": "commune"}
@@ -37,6 +39,7 @@ def overview() -> str:
     with rt.sessions() as session:
         area = area_of(user, session)
         fig = figures(session, rt, rt.now())
+        unreached = unreached_count(session, area)
     pcode = chosen_area(gaz, area)
     if pcode is None:
         heads = [NATIONAL] if area is None else []
@@ -61,4 +64,17 @@ def overview() -> str:
         current=pcode,
         k=K_MIN,
         levels=("region", "cercle", "commune"),
+        unreached=unreached,
     )
+
+
+def unreached_count(session: Session, area: set[int] | None) -> int:
+    """Alerts not closed that reached nobody (no SMS to any member), in the area."""
+    query = (
+        select(func.count())
+        .select_from(Alert)
+        .where(Alert.state != AlertState.CLOSED, Alert.recipients == 0)
+    )
+    if area is not None:
+        query = query.where(Alert.locality_id.in_(area))
+    return int(session.scalar(query) or 0)

@@ -212,3 +212,19 @@ def should_autoclose(
 ) -> bool:
     """Close when the condition has been clear for `clear_after` or longer."""
     return clear_since is not None and now - clear_since >= clear_after
+
+
+def may_reopen(
+    closed_at: dt.datetime | None,
+    seen_clear: bool,
+    closed_severity: int,
+    severity: int,
+    now: dt.datetime,
+    cooldown: dt.timedelta,
+) -> bool:
+    """Whether a condition found again may open a new alert after a person closed the
+    last one for the same locality and rule: once it has been clear since (a pass found
+    nothing), once it is worse (a higher severity), or once the cool-down has passed."""
+    if closed_at is None or seen_clear or severity > closed_severity:
+        return True
+    return now - closed_at >= cooldown

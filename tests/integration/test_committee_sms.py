@@ -125,3 +125,43 @@ def test_an_unknown_code_is_answered_clearly(
     reply = texted(client, rt, MEMBER, "VU A999", 1)
     assert "A999" in reply
     assert state(rt)[0] is AlertState.OPEN
+
+
+def test_close_false_alarm_is_confirmed_in_the_reply(
+    client: FlaskClient, rt: Runtime, alert_code: str
+) -> None:
+    reply = texted(client, rt, MEMBER, f"CLOS {alert_code} faux", 1)
+    assert state(rt)[:2] == (AlertState.CLOSED, "false_alarm")
+    assert "fausse alerte" in reply and alert_code in reply
+
+
+def test_a_bare_close_asks_how_it_ended_and_records_nothing(
+    client: FlaskClient, rt: Runtime, alert_code: str
+) -> None:
+    reply = texted(client, rt, MEMBER, f"CLOS {alert_code}", 1)
+    assert f"CLOS {alert_code} FAUX" in reply
+    assert state(rt) == (AlertState.OPEN, None, [])
+    texted(client, rt, MEMBER, f"CLOS {alert_code} resolu", 2)
+    assert state(rt)[:2] == (AlertState.CLOSED, "resolved")
+
+
+def test_a_national_committee_member_can_answer_any_alert(
+    client: FlaskClient, rt: Runtime, alert_code: str
+) -> None:
+    national = "+22370000044"
+    with transaction(rt.sessions) as s:
+        committee = Committee(name="CCS national", locality_id=None, created_at=rt.now())
+        s.add(committee)
+        s.flush()
+        s.add(
+            CommitteeMember(
+                committee_id=committee.id,
+                name="Membre",
+                phone_hash=rt.pseudonyms.pseudonym(national),
+                phone_enc=rt.vault.encrypt(national),
+                phone_hint=mask_phone(national),
+                language="fr",
+            )
+        )
+    texted(client, rt, national, f"OK {alert_code}", 1)
+    assert state(rt)[0] is AlertState.ACKNOWLEDGED

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from gateway.db import transaction
 from gateway.domain import findings as checks
 from gateway.domain.findings import Finding
-from gateway.domain.rules import OverrideKey, should_autoclose, should_notify
+from gateway.domain.rules import OverrideKey, may_reopen, should_autoclose, should_notify
 from gateway.domain.trust_index import trust_index
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # How far back a backtest looks for localities with data (the default trust_drop
 # windows span 120 days).
 CANDIDATE_WINDOW = dt.timedelta(days=130)
+REOPEN_COOLDOWN_MAX = 180  # days: the bound of every rule's reopen_cooldown_days
 WINDOW_RULES = ("trust_low", "trust_drop", "incident_spike", "reporting_silence")
 
 
@@ -164,10 +165,13 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
         stored = overrides(session)
         m = Measures(session, rt.reference.primary_question, now)
         open_alerts = _open_alerts(session)
+        held = _held(session, now)
         candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
         summary.localities = len(candidates)
         for (loc, rule), (found, p) in findings(rt, gaz, stored, m, candidates).items():
             alert = open_alerts.get((loc, rule))
+            if alert is None and _held_back(held.get((loc, rule)), found, p, now):
+                continue
             _apply(session, rt, gaz, alert, loc, rule, found, p, now, summary)
         _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
         record_watermark(session, "evaluate", now)
@@ -177,6 +181,35 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
 def _open_alerts(session: Session) -> dict[tuple[int, str], Alert]:
     rows = session.scalars(select(Alert).where(Alert.state != AlertState.CLOSED))
     return {(a.locality_id, a.rule): a for a in rows}
+
+
+def _held(session: Session, now: dt.datetime) -> dict[tuple[int, str], Alert]:
+    """Per locality and rule, the newest alert a person closed while its condition still
+    held (none seen clear since), within the longest cool-down: it may hold back a new
+    alert for the same condition (see `_held_back`)."""
+    since = now - days(REOPEN_COOLDOWN_MAX)
+    rows = session.scalars(
+        select(Alert)
+        .where(Alert.state == AlertState.CLOSED, Alert.closed_at >= since)
+        .order_by(Alert.closed_at, Alert.id)
+    )
+    newest = {(a.locality_id, a.rule): a for a in rows}
+    return {key: a for key, a in newest.items() if a.clear_since is None}
+
+
+def _held_back(
+    closed: Alert | None, found: Finding | None, p: dict[str, float], now: dt.datetime
+) -> bool:
+    """Whether a closed alert keeps its condition from opening a new one now. A pass
+    that finds the condition clear notes it on the closed alert (`clear_since`), after
+    which it holds nothing back."""
+    if closed is None:
+        return False
+    if found is None:
+        closed.clear_since = now
+        return True
+    cooldown = days(p.get("reopen_cooldown_days", 0))
+    return not may_reopen(closed.closed_at, False, closed.severity, found.severity, now, cooldown)
 
 
 def _apply(

@@ -1,6 +1,8 @@
 """Committee members answering alerts by SMS: `OK A123` acknowledges, `CLOS A123`
-closes. Only a member of a committee covering the alert's locality can; anyone else
-gets a clear answer and nothing changes."""
+closes with how it ended (`CLOS A123 FAUX`; a bare `CLOS A123` is answered with the
+outcomes to choose from, and nothing is recorded). Only a member of a committee
+covering the alert's locality can; anyone else gets a clear answer and nothing
+changes."""
 
 from __future__ import annotations
 
@@ -9,12 +11,19 @@ from sqlalchemy import select
 from gateway.domain.sms_grammar import Command
 from gateway.domain.text import fold
 from gateway.gazetteer.index import gazetteer
-from gateway.models import Alert, Committee, CommitteeMember, Outcome
+from gateway.models import Alert, AlertState, Committee, CommitteeMember, Outcome
+from gateway.reference import catalogues
 from gateway.services.alerts import lifecycle as alert_actions
 from gateway.services.intake.conversation import Conversation
 
-# Words after `CLOS A123` that say how it ended; anything else means resolved.
+# Words after `CLOS A123` that say how it ended. Without one the member is asked: the
+# outcome counts are what admins tune thresholds with, so none is recorded by default.
 OUTCOME_WORDS: dict[str, alert_actions.CloseOutcome] = {
+    "resolu": "resolved",
+    "resolue": "resolved",
+    "resolved": "resolved",
+    "traite": "resolved",
+    "traitee": "resolved",
     "faux": "false_alarm",
     "fausse": "false_alarm",
     "false": "false_alarm",
@@ -89,13 +98,18 @@ def close(convo: Conversation, command: Command) -> Outcome:
         return Outcome.REJECTED
     alert, member = found
     words = fold(command.free_text or "").split()
-    outcome: alert_actions.CloseOutcome = next(
-        (OUTCOME_WORDS[w] for w in words if w in OUTCOME_WORDS), "resolved"
-    )
+    outcome = next((OUTCOME_WORDS[w] for w in words if w in OUTCOME_WORDS), None)
+    if outcome is None:
+        if alert.state == AlertState.CLOSED:
+            convo.say("alert_already_closed", code=alert.code)
+            return Outcome.REJECTED
+        convo.say("alert_close_how", code=alert.code)
+        return Outcome.PROCESSED
     try:
         alert_actions.close(convo.session, alert.id, f"member:{member.id}", outcome, convo.now)
     except alert_actions.AlertActionError:
         convo.say("alert_already_closed", code=alert.code)
         return Outcome.REJECTED
-    convo.say("alert_closed", code=alert.code)
+    named = catalogues(convo.rt).render(convo.lang, f"outcome_{outcome}")
+    convo.say("alert_closed_outcome", code=alert.code, outcome=named)
     return Outcome.PROCESSED
