@@ -20,11 +20,16 @@ from typing import Any
 # The kinds the engine knows how to evaluate, each with exactly these parameters;
 # rules.json must match, so a typo in the data cannot silently disable a check.
 _LIFECYCLE = frozenset({"rearm_days", "clear_days"})
+# A closed condition of a window rule stays closed for a while (see may_reopen); an
+# urgent alert is opened by each new report, never by an old one found again.
+_REOPEN = frozenset({"reopen_cooldown_days"})
 RULE_PARAMS: Mapping[str, frozenset[str]] = {
-    "trust_low": _LIFECYCLE | {"level", "min_reporters", "window_days", "severity_step"},
+    "trust_low": _LIFECYCLE | _REOPEN | {"level", "min_reporters", "window_days", "severity_step"},
     "trust_drop": _LIFECYCLE
+    | _REOPEN
     | {"drop", "min_reporters", "window_days", "baseline_days", "severity_step"},
     "incident_spike": _LIFECYCLE
+    | _REOPEN
     | {
         "period_days",
         "baseline_periods",
@@ -49,6 +54,7 @@ RULE_PARAMS: Mapping[str, frozenset[str]] = {
         "burst_fires",
     },
     "reporting_silence": _LIFECYCLE
+    | _REOPEN
     | {
         "window_days",
         "baseline_days",

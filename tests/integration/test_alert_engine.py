@@ -104,7 +104,7 @@ def incidents(
             )
 
 
-def committee(rt: Runtime, loc: int, phones: list[str], now: dt.datetime) -> int:
+def committee(rt: Runtime, loc: int | None, phones: list[str], now: dt.datetime) -> int:
     with transaction(rt.sessions) as s:
         c = Committee(name="CCS", locality_id=loc, created_at=now)
         s.add(c)
