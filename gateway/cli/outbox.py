@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.runtime import Runtime, current_runtime
-from gateway.services.outbox.dispatch import dispatch_due
+from gateway.services.outbox.dispatch import dispatch_all_due, dispatch_due
 from gateway.services.outbox.queue import dead_letters, retry_dead
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,10 @@ def _worker_id() -> str:
 
 @outbox_group.command("dispatch")
 def outbox_dispatch() -> None:
-    """Send what is due now (one batch) and print a summary."""
+    """Send everything that is due now, batch after batch, and print the totals."""
     rt = _runtime()
     try:
-        summary = dispatch_due(rt, rt.now(), worker_id=_worker_id())
+        summary = dispatch_all_due(rt, rt.now(), worker_id=_worker_id())
     except DB_UNAVAILABLE as exc:
         raise click.ClickException("the database does not answer") from exc
     click.echo(str(summary))

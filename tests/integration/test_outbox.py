@@ -25,6 +25,7 @@ from gateway.ports import SendResult
 from gateway.runtime import Runtime
 from gateway.services.outbox.dispatch import (
     SENDERS_CACHE,
+    dispatch_all_due,
     dispatch_due,
     record_send_result,
 )
@@ -132,6 +133,26 @@ def test_dispatch_with_the_console_sends_marks_sent_and_writes_the_masked_number
         {"to": MASKED, "body": "Merci, votre note est recue.", "at": clock().isoformat()}
     ]
     assert dispatch_due(rt, clock.advance(hours=1)).claimed == 0
+
+
+def test_outbox_dispatch_sends_everything_due_not_one_batch(
+    app: Flask, rt: Runtime, clock: Clock
+) -> None:
+    """An alert queued behind 20 replies goes out in the same run (issue 10, point 3)."""
+    for n in range(45):
+        add(rt, clock(), body=f"Reponse {n}", dedupe_key=f"reply:{n}")
+    alert = add(rt, clock(), body="ALERTE A101", dedupe_key="alert:1")
+    result = app.test_cli_runner().invoke(args=["outbox", "dispatch"])
+    assert result.exit_code == 0, result.output
+    assert "claimed 46, sent 46" in result.output
+    assert row(rt, alert).status == OutboxStatus.SENT
+
+
+def test_a_dispatch_run_is_bounded(rt: Runtime, clock: Clock) -> None:
+    for n in range(7):
+        add(rt, clock(), body=f"Reponse {n}", dedupe_key=f"reply:{n}")
+    assert dispatch_all_due(rt, clock(), limit=2, max_batches=2).claimed == 4
+    assert dispatch_all_due(rt, clock(), limit=2).claimed == 3
 
 
 def test_retryable_failures_back_off_then_fail_over_then_end_dead(

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 # A send may take ~13 s at worst (connect + read timeouts). The lease must outlast
 # the whole batch, or another dispatcher would send rows we have not reached yet.
 BATCH = 20
+# `outbox dispatch` sends batch after batch until nothing is due; this bounds a run
+# (20 000 SMS) so a row that keeps coming due again cannot keep it going for ever.
+MAX_BATCHES = 1000
 SEND_BUDGET = dt.timedelta(seconds=15)
 SENDERS_CACHE = "outbox_senders"
 
@@ -102,6 +105,28 @@ def dispatch_due(
     if claims:
         log.info("outbox: %s: %s", worker_id, summary)
     return summary
+
+
+def dispatch_all_due(
+    rt: Runtime,
+    now: dt.datetime,
+    senders: Mapping[str, Sender] | None = None,
+    *,
+    limit: int = BATCH,
+    max_batches: int = MAX_BATCHES,
+    worker_id: str = "dispatcher",
+) -> DispatchSummary:
+    """Send everything due at `now`, batch after batch, until a batch finds less than
+    a full one (or after `max_batches`); returns the totals. A retry is due later than
+    `now`, so it waits for the next run."""
+    total = DispatchSummary()
+    for _ in range(max_batches):
+        batch = dispatch_due(rt, now, senders, limit=limit, worker_id=worker_id)
+        for name in vars(total):
+            setattr(total, name, getattr(total, name) + getattr(batch, name))
+        if batch.claimed < limit:
+            break
+    return total
 
 
 def _count(summary: DispatchSummary, status: OutboxStatus | None) -> None:
