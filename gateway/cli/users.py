@@ -1,4 +1,5 @@
-"""`users` commands: create console users (the password is asked, never an option)."""
+"""`users` commands: create, list, deactivate console users and set their password
+(a password is asked, never an option)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from gateway.services.admin.auth import (
     UserError,
     check_password,
     create_user,
+    list_users,
     normalize_email,
+    set_active,
+    set_password,
 )
 
 users_group = AppGroup("users", help="Console users (admins, analysts, committee members).")
@@ -59,3 +63,58 @@ def users_create(email: str, role: str, committee_id: int | None, language: str)
     except DB_UNAVAILABLE as exc:
         raise click.ClickException("the database does not answer") from exc
     click.echo(f"created user {user_id} <{address}> with role {role}")
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """Every console user: id, e-mail, role, committee, state, last login."""
+    rt = _runtime()
+    with rt.sessions() as session:
+        users = list_users(session)
+        for u in users:
+            committee = f"committee {u.committee_id}" if u.committee_id else "-"
+            state = "active" if u.active else "deactivated"
+            if u.locked_until is not None and u.locked_until > rt.now():
+                state += ", locked"
+            last = f"{u.last_login_at:%Y-%m-%d %H:%M}" if u.last_login_at else "never logged in"
+            click.echo(f"{u.id}\t{u.email}\t{u.role.value}\t{committee}\t{state}\t{last}")
+    if not users:
+        click.echo("no users")
+
+
+@users_group.command("deactivate")
+@click.option("--email", required=True, help="The user's e-mail.")
+def users_deactivate(email: str) -> None:
+    """Stop a user from logging in (kept for the audit log)."""
+    _set_active(email, False)
+
+
+@users_group.command("activate")
+@click.option("--email", required=True, help="The user's e-mail.")
+def users_activate(email: str) -> None:
+    """Let a deactivated user log in again."""
+    _set_active(email, True)
+
+
+def _set_active(email: str, active: bool) -> None:
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            address = set_active(session, email, active, rt.now()).email
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"user <{address}> {'active' if active else 'deactivated'}")
+
+
+@users_group.command("set-password")
+@click.option("--email", required=True, help="The user's e-mail.")
+def users_set_password(email: str) -> None:
+    """Give a user a new password (asked twice); it also lifts a lock-out."""
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            address = set_password(session, email, password, rt.now()).email
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"password changed for <{address}>")

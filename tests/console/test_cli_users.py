@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gateway.cli.users import users_group
@@ -60,3 +61,31 @@ def test_an_email_already_taken_is_refused(app: Flask) -> None:
     assert _run(app, ["--email", "a@example.org", "--role", "admin"])[0] == 0
     code, output = _run(app, ["--email", "A@example.org", "--role", "analyst"])
     assert code != 0 and "already exists" in output
+
+
+def _users(app: Flask, *args: str, given: str = "") -> tuple[int, str]:
+    result = app.test_cli_runner().invoke(users_group, list(args), input=given)
+    return result.exit_code, result.output
+
+
+def test_users_are_listed_deactivated_and_given_a_new_password(
+    app: Flask, rt: Runtime, client: FlaskClient
+) -> None:
+    assert _run(app, ["--email", "ana@example.org", "--role", "admin"])[0] == 0
+    code, listing = _users(app, "list")
+    assert code == 0 and "ana@example.org\tadmin\t-\tactive\tnever logged in" in listing
+    assert "None" not in listing
+    new = "another long password"
+    email = ["--email", "ana@example.org"]
+    code, output = _users(app, "set-password", *email, given=f"{new}\n{new}\n")
+    assert code == 0, output
+    login = {"email": "ana@example.org", "password": new}
+    assert client.post("/console/login", data=login).status_code == 302
+    assert _users(app, "deactivate", "--email", "ana@example.org")[0] == 0
+    assert "deactivated" in _users(app, "list")[1]
+    client.get("/console/logout")
+    assert client.post("/console/login", data=login).status_code != 302
+    assert _users(app, "deactivate", "--email", "nobody@example.org")[0] != 0
+    with rt.sessions() as session:
+        actions = session.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
+    assert {"user.set_password", "user.deactivate"} <= set(actions)

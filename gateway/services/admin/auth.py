@@ -119,6 +119,46 @@ def create_user(
     return user
 
 
+def list_users(session: Session) -> list[ConsoleUser]:
+    """Every console user, by e-mail."""
+    return list(session.scalars(select(ConsoleUser).order_by(ConsoleUser.email)))
+
+
+def find_user(session: Session, email: str) -> ConsoleUser:
+    address = normalize_email(email)
+    user = session.scalar(select(ConsoleUser).where(ConsoleUser.email == address))
+    if user is None:
+        raise UserError(f"no user with e-mail {address}")
+    return user
+
+
+def set_active(
+    session: Session, email: str, active: bool, now: dt.datetime, actor: str = "cli"
+) -> ConsoleUser:
+    """Deactivate a user (they can no longer log in, and a session they hold stops
+    working at its next request) or make them active again; audited when it changes."""
+    user = find_user(session, email)
+    if user.active != active:
+        user.active = active
+        if active:
+            user.failed_logins, user.locked_until = 0, None
+        action = "user.activate" if active else "user.deactivate"
+        audit.record(session, actor, action, f"user:{user.id}", {"email": user.email}, now)
+    return user
+
+
+def set_password(
+    session: Session, email: str, password: str, now: dt.datetime, actor: str = "cli"
+) -> ConsoleUser:
+    """A new password (checked like a new user's); it also lifts a lock-out."""
+    check_password(password)
+    user = find_user(session, email)
+    user.password_hash = hasher().hash(password)
+    user.failed_logins, user.locked_until = 0, None
+    audit.record(session, actor, "user.set_password", f"user:{user.id}", None, now)
+    return user
+
+
 def authenticate(
     session: Session, email: str, password: str, ip: str, now: dt.datetime
 ) -> LoginResult:
