@@ -121,3 +121,38 @@ def test_a_committee_user_lists_the_committees_of_its_area_only(
     client, _ = as_role(Role.COMMITTEE)
     page = client.get("/console/committees").get_data(as_text=True)
     assert "CCS Mopti commune" in page and "CCS Kayes" not in page
+
+
+def test_a_national_committee_is_added_and_committees_are_deactivated_audited(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    client, _ = as_role(Role.ADMIN)
+    client.post("/console/committees", data={"name": "CCS national", "locality": "ML"})
+    with rt.sessions() as session:
+        national = session.scalars(select(Committee)).one()
+    assert national.locality_id is None
+    page = client.get("/console/committees").get_data(as_text=True)
+    assert "Tout le pays" in page
+    client.post(f"/console/committees/{national.id}/deactivate")
+    with rt.sessions() as session:
+        assert session.get_one(Committee, national.id).active is False
+    client.post(f"/console/committees/{national.id}/activate")
+    data = {"name": "Awa", "phone": "76 12 34 56", "language": "fr"}
+    client.post(f"/console/committees/{national.id}/members", data=data)
+    assert _actions(rt) == [
+        "committee.create",
+        "committee.deactivate",
+        "committee.activate",
+        "member.add",
+    ]
+
+
+def test_a_committee_user_of_a_deactivated_committee_sees_nothing(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    admin, _ = as_role(Role.ADMIN)
+    committee_id = add_committee(rt, ids[MOPTI])
+    admin.post(f"/console/committees/{committee_id}/deactivate")
+    with rt.sessions() as session:
+        assert session.get_one(Committee, committee_id).active is False
+    assert _actions(rt) == ["committee.deactivate"]

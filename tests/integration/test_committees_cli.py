@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from gateway.db import transaction
 from gateway.gazetteer.index import gazetteer
-from gateway.models import Committee, CommitteeMember
+from gateway.models import AuditLog, Committee, CommitteeMember
 from gateway.runtime import Runtime
 from gateway.services.admin.committees import CommitteeError, add_member
 
@@ -127,3 +127,31 @@ def test_the_service_raises_a_committee_error(rt: Runtime) -> None:
             assert "no committee with id or name '404'" in str(exc)
         else:
             raise AssertionError("CommitteeError expected")
+
+
+def test_the_cli_says_which_level_a_name_resolved_to_and_audits_every_change(
+    app: Flask, rt: Runtime
+) -> None:
+    added = run_cli(app, "committees", "add", "--locality", "Menaka", "--name", "CCS Menaka")
+    assert added.exit_code == 0, added.output
+    assert "covers commune Ménaka (ML070403), in cercle Ménaka, region Ménaka" in added.output
+    assert "also named so: " in added.output and "region Ménaka (ML10)" in added.output
+    national = run_cli(app, "committees", "add", "--locality", "ML", "--name", "CCS national")
+    assert national.exit_code == 0, national.output
+    assert "covers national: the whole country (ML)" in national.output
+    member = ["--phone", PHONE, "--name", "Awa"]
+    run_cli(app, "committees", "add-member", "--committee", "CCS national", *member)
+    run_cli(app, "committees", "remove-member", "--committee", "CCS national", "--phone", PHONE)
+    run_cli(app, "committees", "deactivate", "--committee", "CCS Menaka")
+    listing = run_cli(app, "committees", "list")
+    assert "None" not in listing.output
+    assert "national: the whole country" in listing.output and "[inactive]" in listing.output
+    with rt.sessions() as s:
+        actions = s.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
+    assert actions == [
+        "committee.create",
+        "committee.create",
+        "member.add",
+        "member.deactivate",
+        "committee.deactivate",
+    ]
