@@ -14,6 +14,7 @@ from gateway.console.blueprint import bp
 from gateway.console.pages import PAGE_SIZE, notify, page_number, render
 from gateway.db import transaction
 from gateway.domain import gsm7
+from gateway.domain.text import LANGUAGES
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Committee, ConsoleUser, InfoMessage, InfoMessageStatus, Role
 from gateway.services.admin import info_messages
@@ -47,6 +48,8 @@ def messages() -> str:
         home=places.pcodes.get(home) if home else "",
         threshold=APPROVAL_THRESHOLD,
         max_segments=MAX_SEGMENTS,
+        languages=[rt.settings.default_language]
+        + [lang for lang in LANGUAGES if lang != rt.settings.default_language],
         page=number,
         more=len(rows) > PAGE_SIZE,
     )
@@ -63,7 +66,11 @@ def _home_area(session: Session, user: ConsoleUser) -> int | None:
 def message_compose() -> Response:
     rt = runtime()
     user = current_user()
-    body = request.form.get("body", "")[:MAX_BODY]
+    default = rt.settings.default_language
+    # One text per language; `body` alone is the default language's (an older form).
+    bodies = {lang: request.form.get(f"body_{lang}", "")[:MAX_BODY] for lang in LANGUAGES}
+    if not bodies[default].strip():
+        bodies[default] = request.form.get("body", "")[:MAX_BODY]
     typed = request.form.get("area", "").strip()[:120]
     with transaction(rt.sessions) as session:
         locality_id = gazetteer(rt).lookup(typed) if typed else _home_area(session, user)
@@ -72,7 +79,7 @@ def message_compose() -> Response:
             notify("messages.error.unknown_area", "error")
             return redirect(url_for("console.messages"))
         try:
-            message = info_messages.compose(session, rt, actor(user), locality_id, body, rt.now())
+            message = info_messages.compose(session, rt, actor(user), locality_id, bodies, rt.now())
         except InfoMessageError as exc:
             notify(f"messages.error.{exc.reason}", "error")
             return redirect(url_for("console.messages"))
@@ -98,9 +105,14 @@ def message_detail(message_id: int) -> str:
         progress = info_messages.progress(session, message_id)
     places = gazetteer(rt)
     plain = gsm7.to_gsm7(message.body)
+    texts = message.bodies or {rt.settings.default_language: message.body}
     return render(
         "message.html",
         message=message,
+        texts=[
+            (lang, str(text), gsm7.is_gsm7(str(text)), gsm7.segments(str(text)))
+            for lang, text in texts.items()
+        ],
         place=(places.pcodes[message.locality_id], places.name_of(message.locality_id)),
         gsm=gsm7.is_gsm7(message.body),
         plain_segments=gsm7.segments(plain),

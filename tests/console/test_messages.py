@@ -245,3 +245,34 @@ def test_a_cancelled_message_cannot_be_sent(
     client.post(f"/console/messages/{message.id}/send")
     assert only_message(rt).status == InfoMessageStatus.CANCELLED
     assert outbox_rows(rt) == []
+
+
+def test_each_subscriber_gets_the_text_of_their_own_language(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    numbers = subscribe(rt, ids[MOPTI], 4)
+    languages = dict(zip(numbers, ["fr", "en", "bm", None], strict=True))
+    with transaction(rt.sessions) as session:
+        for reporter in session.scalars(select(Reporter)):
+            reporter.language = languages[reporter.pseudonym[1:]]
+    client, _ = as_role(Role.ADMIN)
+    form = {"area": MOPTI, "body_fr": "Reunion samedi", "body_en": "Meeting on Saturday"}
+    response = client.post("/console/messages", data=form)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Meeting on Saturday" in page and 'class="muted segments-en"' in page
+    message = only_message(rt)
+    client.post(f"/console/messages/{message.id}/send")
+    by_number = {rt.vault.decrypt(m.recipient_enc or ""): m.body for m in outbox_rows(rt)}
+    assert [by_number[n] for n in numbers] == [
+        "Reunion samedi",
+        "Meeting on Saturday",
+        "Reunion samedi",  # no Bambara text: the default language's
+        "Reunion samedi",
+    ]
+
+
+def test_a_text_too_long_in_any_language_is_refused(rt: Runtime, ids: dict[str, int]) -> None:
+    texts = {"fr": "Bonjour", "bm": "x" * 500}
+    with transaction(rt.sessions) as session, pytest.raises(InfoMessageError) as refused:
+        info_messages.compose(session, rt, "a@x", ids[MOPTI], texts, rt.now())
+    assert refused.value.reason == "too_long" and "bm" in str(refused.value)

@@ -4,8 +4,10 @@
       │        └────▶ awaiting_approval ──approve (a second admin)──▶ approved
       └──cancel (draft, awaiting_approval, approved)──▶ cancelled
 
-The body is stored as typed: the preview shows its SMS segments (GSM 7-bit or
-Unicode), and more than MAX_SEGMENTS is refused. A message to more than
+A message has one text per language (fr, en, bm; at least one); each subscriber gets
+the text of their own language, else the default language's, else the first given.
+Each text is stored as typed: the preview shows its SMS segments (GSM 7-bit or
+Unicode), and more than MAX_SEGMENTS in any of them is refused. A message to more than
 APPROVAL_THRESHOLD recipients needs the approval of an admin who did not compose it
 (the caller checks the approver's role). Sending enqueues one outbox row per
 subscriber, keyed by message and subscription so a second send adds nothing, and
@@ -16,6 +18,7 @@ reporters are never counted nor sent to. Every step is in the audit log.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TypeVarTuple
 
 from sqlalchemy import Select, func, select, update
@@ -23,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from gateway.crypto import DecryptionError
 from gateway.domain import gsm7
+from gateway.domain.text import LANGUAGES
 from gateway.gazetteer.index import gazetteer
 from gateway.models import InfoMessage, InfoMessageStatus, OutboxMessage, Reporter, Subscription
 from gateway.runtime import Runtime
@@ -81,21 +85,45 @@ def recipients(session: Session, rt: Runtime, locality_id: int) -> int:
     return int(session.scalar(query) or 0)
 
 
+def clean_bodies(bodies: Mapping[str, str]) -> dict[str, str]:
+    """The texts kept: known languages only, cleaned, empty ones dropped."""
+    cleaned = {lang: clean_body(bodies.get(lang) or "") for lang in LANGUAGES}
+    return {lang: text for lang, text in cleaned.items() if text}
+
+
+def text_for(message: InfoMessage, language: str | None, default: str) -> str:
+    """What a subscriber reading `language` gets of the message."""
+    bodies = message.bodies or {}
+    return str(bodies.get(language or default) or bodies.get(default) or message.body)
+
+
 def compose(
-    session: Session, rt: Runtime, user_actor: str, locality_id: int, body: str, now: dt.datetime
+    session: Session,
+    rt: Runtime,
+    user_actor: str,
+    locality_id: int,
+    body: str | Mapping[str, str],
+    now: dt.datetime,
 ) -> InfoMessage:
-    """A draft for the area, with its recipients and segments counted for the preview."""
-    text = clean_body(body)
-    if not text:
+    """A draft for the area, with its recipients and segments (of its longest text)
+    counted for the preview. `body` is one text, or a text per language."""
+    default = rt.settings.default_language
+    texts = clean_bodies(body if not isinstance(body, str) else {default: body})
+    if not texts:
         raise InfoMessageError("the message is empty", "empty")
-    segments = gsm7.segments(text)
-    if segments > MAX_SEGMENTS:
-        raise InfoMessageError(f"{segments} SMS segments; at most {MAX_SEGMENTS}", "too_long")
+    for lang, text in texts.items():
+        if gsm7.segments(text) > MAX_SEGMENTS:
+            raise InfoMessageError(
+                f"{gsm7.segments(text)} SMS segments in {lang}; at most {MAX_SEGMENTS}",
+                "too_long",
+            )
+    segments = max(gsm7.segments(text) for text in texts.values())
     if locality_id not in gazetteer(rt).pcodes:
         raise InfoMessageError(f"no locality with id {locality_id}", "unknown_area")
     message = InfoMessage(
         locality_id=locality_id,
-        body=text,
+        body=texts.get(default) or next(iter(texts.values())),
+        bodies=texts,
         created_by=user_actor,
         created_at=now,
         recipients=recipients(session, rt, locality_id),
@@ -106,6 +134,7 @@ def compose(
     session.flush()
     details = {"area": gazetteer(rt).pcodes[locality_id], "recipients": message.recipients}
     details["segments"] = segments
+    details["languages"] = ",".join(texts)
     audit.record(session, user_actor, "message.compose", _target(message), details, now)
     return message
 
@@ -172,9 +201,12 @@ def send(
     message.status = InfoMessageStatus.SENDING
     gap = dt.timedelta(seconds=60 / max(1, rate_per_minute))
     added = unreadable = 0
-    query = select(Subscription.id, Subscription.phone_enc).order_by(Subscription.id)
+    query = select(Subscription.id, Subscription.phone_enc, Reporter.language).order_by(
+        Subscription.id
+    )
     rows = session.execute(_subscribed(query, rt, message.locality_id)).all()
-    for subscription_id, phone_enc in rows:
+    default = rt.settings.default_language
+    for subscription_id, phone_enc, language in rows:
         try:
             number = rt.vault.decrypt(phone_enc)
         except DecryptionError:
@@ -185,7 +217,7 @@ def send(
             session,
             rt.vault,
             to_e164=number,
-            body=message.body,
+            body=text_for(message, language, default),
             purpose=PURPOSE,
             now=now,
             dedupe_key=key,
