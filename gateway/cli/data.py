@@ -237,6 +237,10 @@ def demo_seed(seed: int, force: bool) -> None:
         f"({time.monotonic() - started:.1f} s)"
     )
     click.echo(f"trust falls in {summary.drop_commune}; incidents spike in {summary.spike_commune}")
+    click.echo(
+        f"an urgent report in {summary.national_commune}, where no committee is, "
+        "goes up to the national committee"
+    )
     if summary.admin_password:
         click.echo(f"console admin: admin@example.org / {summary.admin_password}")
     for note in summary.notes:

@@ -16,10 +16,12 @@ from gateway.domain.rules import load_rules
 from gateway.domain.trust_index import Aggregate
 from gateway.gazetteer.index import gazetteer
 from gateway.models import (
+    Alert,
     Committee,
     CommitteeMember,
     ConsoleUser,
     Incident,
+    OutboxMessage,
     Reporter,
     Role,
     TrustRating,
@@ -133,12 +135,35 @@ def test_demo_data_keeps_no_real_number_and_committees_get_fake_ones(
         members = session.scalars(select(CommitteeMember)).all()
         committees = session.scalars(select(Committee)).all()
         pseudonyms = set(session.scalars(select(Reporter.pseudonym)))
-    assert len(committees) == 4 and len(members) >= 8
+    assert len(committees) == 5 and len(members) >= 10
     for member in members:
         number = rt.vault.decrypt(member.phone_enc)
         assert number.startswith("+2237000") and normalize_phone(number, ("ML",)) == number
         assert member.phone_hash == rt.pseudonyms.pseudonym(number)
-    assert rt.pseudonyms.pseudonym(f"demo:{committees[0].locality_id}:0") in pseudonyms
+    local = [c for c in committees if c.locality_id is not None]
+    assert rt.pseudonyms.pseudonym(f"demo:{local[0].locality_id}:0") in pseudonyms
+
+
+def test_the_demo_shows_an_alert_routed_up_to_the_nation(app: Flask, rt: Runtime) -> None:
+    seeded = run_cli(app, "demo", "seed")
+    assert "goes up to the national committee" in seeded.output
+    assert run_cli(app, "alerts", "evaluate").exit_code == 0
+    gaz = gazetteer(rt)
+    with rt.sessions() as session:
+        national = session.scalars(select(Committee).where(Committee.locality_id.is_(None))).one()
+        members = {m.id for m in session.scalars(select(CommitteeMember))
+                   if m.committee_id == national.id}  # fmt: skip
+        urgent = session.scalars(select(Alert).where(Alert.rule == "incident_urgent")).all()
+        told = {
+            (a.id, m)
+            for a in urgent
+            for m in session.scalars(
+                select(OutboxMessage.member_id).where(OutboxMessage.alert_id == a.id)
+            )
+        }
+    north = [a for a in urgent if gaz.chain(a.locality_id)[-1] == gaz.id_of("ML07")]
+    assert north and all((a.id, m) in told for a in north for m in members)
+    assert all(a.recipients > 0 for a in urgent)  # every urgent alert reached someone
 
 
 def test_seeding_twice_refuses_unless_forced_and_is_deterministic(app: Flask, rt: Runtime) -> None:

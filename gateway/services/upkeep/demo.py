@@ -20,7 +20,12 @@ from gateway.domain.text import LANGUAGES
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Committee, ConsoleUser, Incident, Reporter, Role, TrustRating
 from gateway.runtime import Runtime
-from gateway.services.admin.committees import CommitteeError, add_committee, add_member
+from gateway.services.admin.committees import (
+    NATIONAL_CODE,
+    CommitteeError,
+    add_committee,
+    add_member,
+)
 from gateway.services.upkeep.demo_data import (
     Area,
     IncidentDraft,
@@ -29,6 +34,7 @@ from gateway.services.upkeep.demo_data import (
     incidents_for,
     ratings_for,
     reporter_ids,
+    urgent_without_committee,
 )
 from gateway.services.upkeep.imports_csv import chunks, new_ref_codes
 from gateway.upsert import insert_ignore_many
@@ -36,6 +42,7 @@ from gateway.upsert import insert_ignore_many
 ADMIN_EMAIL = "admin@example.org"
 SOURCE = "demo"
 LANGUAGE_WEIGHTS = (5, 4, 1)  # of fr, bm, en
+NATIONAL_NAME = "CCS national (demo)"
 # Obviously fake numbers that still pass phonenumbers' checks: +223 70 00 00 01, 02...
 MEMBER_NAMES = (
     "Aminata Traore", "Moussa Coulibaly", "Fatoumata Diallo", "Boubacar Maiga",
@@ -63,6 +70,7 @@ class DemoSummary:
     members: int
     drop_commune: str
     spike_commune: str
+    national_commune: str  # where an urgent report reaches only the national committee
     admin_password: str | None  # set when a console admin was created
     notes: tuple[str, ...]
 
@@ -81,6 +89,7 @@ def plan_demo(rt: Runtime, seed: int) -> DemoPlan:
     areas = choose_areas(gazetteer(rt), rng)
     ratings = [r for a in areas for r in ratings_for(a, questions, now, rng)]
     incidents = [i for a in areas for i in incidents_for(a, now, rng)]
+    incidents.append(urgent_without_committee(areas, now, rng))
     return DemoPlan(areas, ratings, incidents)
 
 
@@ -114,6 +123,7 @@ def seed_demo(
         members=members,
         drop_commune=named["drop"],
         spike_commune=named["spike"],
+        national_commune=gaz.name_of(plan.incidents[-1].locality_id),
         admin_password=password,
         notes=notes,
     )
@@ -202,9 +212,10 @@ def _store_incidents(
 def _store_committees(
     session: Session, rt: Runtime, gaz: Gazetteer, areas: Sequence[Area], now: dt.datetime
 ) -> tuple[int, int]:
-    """A committee for each alerting commune and one for its region, with members whose
-    numbers are fake (+223 70 00 00 xx). Existing ones (a forced re-seed) are kept."""
-    targets: list[tuple[str, int]] = []
+    """A committee for each alerting commune and one for its region, and a national
+    committee, with members whose numbers are fake (+223 70 00 00 xx). Existing ones
+    (a forced re-seed) are kept. Gao and Tombouctou get none below the nation."""
+    targets: list[tuple[str, int | None]] = [(NATIONAL_NAME, None)]
     for area in (a for a in areas if a.role):
         name = gaz.name_of(area.locality_id)
         region = gaz.chain(area.locality_id)[-1]
@@ -214,13 +225,14 @@ def _store_committees(
     for name, locality_id in targets:
         committee = session.scalar(select(Committee).where(Committee.name == name))
         if committee is None:
-            committee = add_committee(session, gaz, gaz.pcodes[locality_id], name, now)
-        for _ in range(3 if "regional" not in name else 2):
+            where = NATIONAL_CODE if locality_id is None else gaz.pcodes[locality_id]
+            committee = add_committee(session, gaz, where, name, now, actor="demo")
+        for _ in range(3 if locality_id is not None and "regional" not in name else 2):
             person = MEMBER_NAMES[(number - 1) % len(MEMBER_NAMES)]
             phone, number = f"+2237000{number:04d}", number + 1
             lang = "bm" if number % 3 == 0 else "fr"
             try:
-                add_member(session, rt, str(committee.id), phone, person, lang)
+                add_member(session, rt, str(committee.id), phone, person, lang, actor="demo")
                 members += 1
             except CommitteeError:
                 pass  # there from an earlier seed

@@ -179,6 +179,26 @@ def _incident(area: Area, reporter: str, at: dt.datetime, rng: random.Random) ->
     )
 
 
+NORTH_REGION = "ML07"  # Gao: the demo gives it no committee
+
+
+def urgent_without_committee(
+    areas: Sequence[Area], now: dt.datetime, rng: random.Random
+) -> IncidentDraft:
+    """An armed attack with people in danger, three hours ago, in a commune of Gao
+    (where the demo sets up no committee): its alert goes up to the national one."""
+    area = next(a for a in areas if a.region == NORTH_REGION)
+    return IncidentDraft(
+        reporter=reporter_ids(area)[0],
+        locality_id=area.locality_id,
+        kind="attack",
+        at=now - dt.timedelta(hours=3),
+        occurred="today",
+        danger_now=True,
+        text=rng.choice(DESCRIPTIONS),
+    )
+
+
 def _poisson(rate: float, rng: random.Random) -> int:
     """Knuth's method: fine for the small rates used here."""
     limit, count, product = math.exp(-rate), 0, rng.random()
