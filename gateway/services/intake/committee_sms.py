@@ -12,7 +12,6 @@ from gateway.domain.sms_grammar import Command
 from gateway.domain.text import fold
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Alert, AlertState, Committee, CommitteeMember, Outcome
-from gateway.reference import catalogues
 from gateway.services.alerts import lifecycle as alert_actions
 from gateway.services.intake.conversation import Conversation
 
@@ -110,6 +109,6 @@ def close(convo: Conversation, command: Command) -> Outcome:
     except alert_actions.AlertActionError:
         convo.say("alert_already_closed", code=alert.code)
         return Outcome.REJECTED
-    named = catalogues(convo.rt).render(convo.lang, f"outcome_{outcome}")
+    named = convo.rt.reference.catalogues.render(convo.lang, f"outcome_{outcome}")
     convo.say("alert_closed_outcome", code=alert.code, outcome=named)
     return Outcome.PROCESSED
