@@ -85,3 +85,21 @@ def test_an_unknown_alert_is_not_found(as_role: AsRole) -> None:
     client, _ = as_role(Role.ADMIN)
     assert client.get("/console/alerts/999999").status_code == 404
     assert client.post("/console/alerts/999999/acknowledge").status_code == 404
+
+
+def test_an_alert_that_reached_nobody_is_shown_red_in_the_inbox_page_and_overview(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    lost = add_alert(rt, ids[KAYES], recipients=0)
+    told = add_alert(rt, ids[MOPTI], rule="trust_drop", recipients=2)
+    client, _ = as_role(Role.ADMIN)
+    badge = 'class="tag unreached"'
+    inbox = client.get("/console/alerts").get_data(as_text=True)
+    assert inbox.count(badge) == 1
+    row = next(line for line in inbox.splitlines() if f">{lost.code}</a>" in line)
+    assert badge in row and "prévenu" in row
+    page = client.get(f"/console/alerts/{lost.id}").get_data(as_text=True)
+    assert badge in page and "aucun comité avec un membre actif" in page
+    assert badge not in client.get(f"/console/alerts/{told.id}").get_data(as_text=True)
+    overview = client.get("/console/").get_data(as_text=True)
+    assert badge in overview and "1 alerte(s) ouverte(s)" in overview
