@@ -126,7 +126,8 @@ def thresholds_set(locality: str, rule: str, param: str | None, value: float) ->
             )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{rule} {param or ''} = {new} for {locality} (was {old})")
+    was = f"was {old:g}" if old is not None else "was not set here: inherited before"
+    click.echo(f"{rule} {param or 'main'} = {new:g} for {locality} ({was})")
 
 
 @thresholds_group.command("list")

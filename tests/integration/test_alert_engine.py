@@ -442,6 +442,9 @@ def test_thresholds_set_and_list_show_where_each_value_comes_from(
         app, "thresholds", "set", "--locality", "ML05", "--rule", "trust_drop", "--value", "3"
     )
     assert region.exit_code == 0, region.output
+    assert "None" not in region.output and "inherited" in region.output
+    again = run_cli(app, "thresholds", "set", *national_set)
+    assert "(was 0.9)" in again.output
     listed = run_cli(app, "thresholds", "list", "--locality", SMALL_COMMUNE).output
     lines = {tuple(line.split()[:2]): line for line in listed.splitlines()}
     assert lines[("trust_drop", "drop")].split()[2] == "3"

@@ -13,7 +13,7 @@ import pytest
 from gateway.domain.gsm7 import is_gsm7, segments
 from gateway.domain.text import LANGUAGES
 from gateway.domain.trust_index import Aggregate
-from gateway.services.alerts.digest import _digest
+from gateway.services.alerts.digest import digest_text
 from gateway.services.alerts.messages import render_alert
 
 TEXTS: dict[str, dict[str, Any]] = {
@@ -66,8 +66,8 @@ def test_alert_figures_read_as_people_say_them() -> None:
 def test_digests_fit_and_hide_small_numbers(lang: str) -> None:
     many = Aggregate.of([4] * 20)
     few = Aggregate.of([1, 1])
-    full = _digest(TEXTS, lang, LONGEST_PLACE, many, Aggregate.of([5] * 20), 9999, 999)
-    hidden = _digest(TEXTS, lang, LONGEST_PLACE, few, many, 1, 0)
+    full = digest_text(TEXTS, lang, LONGEST_PLACE, many, Aggregate.of([5] * 20), 9999, 999)
+    hidden = digest_text(TEXTS, lang, LONGEST_PLACE, few, many, 1, 0)
     for body in (full, hidden):
         assert is_gsm7(body) and segments(body) <= 2
     assert "4.0/5" in full and "-1.0" in full

@@ -63,7 +63,7 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
             now_agg = _sum(current, area)
             before = _sum(baseline, area)
             for member in members(session, committee.id):
-                body = _digest(
+                body = digest_text(
                     texts,
                     member.language,
                     _place(texts, member.language, gaz, loc),
@@ -101,7 +101,7 @@ def _sum(aggs: dict[int, Aggregate], area: set[int]) -> Aggregate:
     return total
 
 
-def _digest(
+def digest_text(
     texts: dict[str, dict[str, object]],
     lang: str,
     place: str,
