@@ -24,8 +24,8 @@ ESCALATE_AFTER_DEFAULT = dt.timedelta(hours=48)
 
 def next_level(session: Session, gaz: Gazetteer, alert: Alert) -> int | None:
     """The next escalation level that tells somebody new; None past the top."""
-    routing = route(session, gaz, alert.locality_id, urgent=alert.rule == URGENT_RULE)
     urgent = alert.rule == URGENT_RULE
+    routing = route(session, gaz, alert.locality_id, urgent=urgent)
     for level in range(alert.escalation_level + 1, len(routing.links)):
         if committees_at(routing, level, urgent):
             return level
