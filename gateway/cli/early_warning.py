@@ -53,7 +53,7 @@ def alerts_evaluate(as_of: str | None) -> None:
         click.echo("another evaluation is running; skipped")
         return
     click.echo(
-        f"checked {summary.localities} localities: opened {len(summary.opened)}"
+        f"checked {summary.localities} localities: opened {len(summary.opened) + len(urgent)}"
         f" ({', '.join(summary.opened + urgent) or 'none'}), updated {summary.updated},"
         f" closed {summary.closed}, SMS queued {summary.queued_sms}"
     )
