@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 from gateway.domain.catalogue import Catalogues, load_catalogues
+from gateway.domain.emergency import EmergencyNumbers, load_emergency
 from gateway.domain.rules import RuleSpec, load_rules
 from gateway.domain.sms_grammar import Grammar, load_grammar
 from gateway.domain.text import LANGUAGES
@@ -49,6 +50,11 @@ class Reference:
         return {
             lang: json.loads(base.joinpath(f"{lang}.json").read_text("utf-8")) for lang in LANGUAGES
         }
+
+    @cached_property
+    def emergency(self) -> EmergencyNumbers:
+        """The number to call for people in danger now, per country."""
+        return load_emergency()
 
     @property
     def primary_question(self) -> str:

@@ -31,7 +31,7 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "locality_ask": (),
     "locality_ambiguous_2": ("choice1", "choice2"),
     "locality_ambiguous_3": ("choice1", "choice2", "choice3"),
-    "locality_unknown": ("text",),
+    "locality_unknown": (),
     "place_set": ("place",),
     "join_ask": (),
     "joined": ("place",),
@@ -56,6 +56,19 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "alert_unknown": ("code",),
     "alert_not_yours": ("code",),
     "service_unavailable": (),
+    "incident_received_told": ("code", "place"),
+    "locality_need_commune": ("place",),
+    "level_commune": (),
+    "level_cercle": (),
+    "level_region": (),
+    "level_camp": (),
+    "offer_incident_at": ("place",),
+    "offer_incident": (),
+    "offer_declined": (),
+    "not_understood": (),
+    "committee_help": ("codes",),
+    "committee_help_none": (),
+    "alert_unknown_open": ("code", "codes"),
 }
 
 # Worst-case values: the longest each placeholder may be. `render` cuts longer ones.
@@ -65,9 +78,9 @@ placeholder_examples: Mapping[str, str] = {
     "choice1": "Sere Moussa Ani Samo (Kati)",  # 27: name and cercle
     "choice2": "Guidimakan Keri K. (Kayes)",
     "choice3": "Nioro Tougoune R. (Nioro)",
-    "text": "Tiakadougou Dialakorobaa!",  # 25: what the sender typed
     "code": "R4K7Q2",  # 6: incident references and alert codes
     "outcome": "calme revenu, patrouille pass",  # 29: the member's words
+    "codes": "A1234 A1235 A1236 A1237 +12",  # 27: a member's open alerts, four at most
 }
 
 

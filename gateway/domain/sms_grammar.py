@@ -105,6 +105,8 @@ class Grammar:
     two_edits_from: int
     rating_min: int
     rating_max: int
+    yes_words: frozenset[str] = frozenset()  # squashed: yes to a question we asked
+    no_words: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -142,30 +144,70 @@ def parse(text: str, grammar: Grammar) -> Command:
 
 
 def split_locality(
-    rest: str, is_locality: Callable[[str], bool], skip: Collection[str] = ()
+    rest: str, score: Callable[[str], float], skip: Collection[str] = ()
 ) -> tuple[str | None, str]:
-    """Split `rest` into (locality words, the other words) using `is_locality`.
+    """Split `rest` into (locality words, the other words) using `score`, how well a
+    run of words names a locality (0 when it names none; a bool works too).
 
-    Tries the longest of the first 1..4 words (after any words in `skip`, such as
-    `Grammar.prepositions`), then the longest of the last 1..4 words. Returns
-    (None, rest) when the callable accepts none of them."""
+    Candidates are the first 1..4 words (after any words in `skip`, such as
+    `Grammar.prepositions`) and the last 1..4 words; the best scored wins, and on a
+    tie the leading run, then the longer one. So "Sevare tirs entendus" splits after
+    "Sevare" (a town), not after a weak match of all three words. Returns (None,
+    rest) when no run scores above 0."""
     words = rest.split()
     skipped = {squash(s) for s in skip}
     first = 0
     while first < len(words) and squash(words[first]) in skipped:
         first += 1
+    best: tuple[float, int, int] = (0.0, 0, 0)  # score, leading, length
+    found: tuple[str, str] | None = None
     for n in range(min(4, len(words) - first), 0, -1):
-        candidate = " ".join(words[first : first + n])
-        if is_locality(candidate):
-            return candidate, " ".join(words[first + n :])
-    for n in range(min(4, len(words) - first), 0, -1):
-        candidate = " ".join(words[-n:])
-        if is_locality(candidate):
+        lead = " ".join(words[first : first + n])
+        key = (float(score(lead)), 1, n)
+        if key[0] > 0 and key > best:
+            best, found = key, (lead, " ".join(words[first + n :]))
+        tail = " ".join(words[-n:])
+        key = (float(score(tail)), 0, n)
+        if key[0] > 0 and key > best:
             before = words[:-n]
             while before and squash(before[-1]) in skipped:
                 before.pop()
-            return candidate, " ".join(before)
-    return None, rest.strip()
+            best, found = key, (tail, " ".join(before))
+    return found if found is not None else (None, rest.strip())
+
+
+def best_span(
+    text: str, score: Callable[[str], float], *, min_letters: int = 4, max_words: int = 40
+) -> tuple[str, float] | None:
+    """The run of 1 to 3 words anywhere in `text` that best names a locality, by
+    `score`, with its score; None when none scores above 0. Runs shorter than
+    `min_letters` letters are not tried ("a", "les" are no place names)."""
+    words = [w for w in re.split(r"[^\w'-]+", text) if w][:max_words]
+    best: tuple[str, float] | None = None
+    for i in range(len(words)):
+        for n in (3, 2, 1):
+            run = " ".join(words[i : i + n])
+            if len(words[i : i + n]) < n or len(squash(run)) < min_letters:
+                continue
+            value = float(score(run))
+            if value > 0 and (best is None or value > best[1]):
+                best = (run, value)
+    return best
+
+
+def incident_kind(text: str, grammar: Grammar) -> str | None:
+    """The incident kind that words of `text` name (`tirs` -> attack), or None when
+    none does: a message that says what happened without a keyword."""
+    kind = _incident_kind(_tokens(unicodedata.normalize("NFC", text)), grammar)
+    return None if kind == "other" else kind
+
+
+def is_answer(text: str, grammar: Grammar, yes: bool) -> bool:
+    """The message is a yes (or, with `yes=False`, a no) to a question we asked."""
+    words = _without_trailing(_tokens(unicodedata.normalize("NFC", text)), grammar)
+    if not words or len(words) > 3:
+        return False
+    return squash(words[0].word) in (grammar.yes_words if yes else grammar.no_words)
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -536,6 +578,8 @@ def _grammar(r: _Reader) -> Grammar:
         fuzzy_min=max(fuzzy_min, 3),  # below 3 letters every typo is another word
         one_edit_from=r.integer("fuzzy.one_edit_from"),
         two_edits_from=r.integer("fuzzy.two_edits_from"),
+        yes_words=frozenset(squash(w) for w in r.words("answers.yes")),
+        no_words=frozenset(squash(w) for w in r.words("answers.no")),
         **_rating_range(r),
     )
 

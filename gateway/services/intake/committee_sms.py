@@ -6,6 +6,9 @@ changes."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from sqlalchemy import select
 
 from gateway.domain.sms_grammar import Command
@@ -63,7 +66,7 @@ def _alert_and_member(
         return None
     alert = convo.session.scalar(select(Alert).where(Alert.code == code))
     if alert is None:
-        convo.say("alert_unknown", code=code)
+        _unknown_code(convo, code, memberships)
         return None
     covering = set(gazetteer(convo.rt).chain(alert.locality_id))
     member = next(
@@ -112,3 +115,57 @@ def close(convo: Conversation, command: Command) -> Outcome:
     named = convo.rt.reference.catalogues.render(convo.lang, f"outcome_{outcome}")
     convo.say("alert_closed_outcome", code=alert.code, outcome=named)
     return Outcome.PROCESSED
+
+
+# What a member is reminded of: the codes of their open alerts, a few at most.
+SHOWN_CODES = 4
+ALERT_CODE = re.compile(r"^[A-Z][0-9]{1,6}$")
+
+
+def is_member(convo: Conversation) -> bool:
+    """The sender is an active member of an active committee: not a citizen, so no
+    citizen privacy notice, and the committee help when unclear."""
+    return bool(_memberships(convo))
+
+
+def committee_help(convo: Conversation) -> Outcome:
+    """`OK`, `AIDE` or anything unclear from a member: their open alerts' codes and how
+    to acknowledge and close them."""
+    memberships = _memberships(convo)
+    convo.lang = memberships[0][0].language
+    codes = _open_codes(convo, memberships)
+    if codes:
+        convo.say("committee_help", codes=codes)
+    else:
+        convo.say("committee_help_none")
+    return Outcome.HELP
+
+
+def _unknown_code(
+    convo: Conversation, code: str, memberships: Sequence[tuple[CommitteeMember, int | None]]
+) -> None:
+    # Only a code's shape is quoted back, never other words the sender typed.
+    shown = code if ALERT_CODE.match(code) else "?"
+    codes = _open_codes(convo, memberships)
+    if codes:
+        convo.say("alert_unknown_open", code=shown, codes=codes)
+    else:
+        convo.say("alert_unknown", code=shown)
+
+
+def _open_codes(
+    convo: Conversation, memberships: Sequence[tuple[CommitteeMember, int | None]]
+) -> str:
+    """The codes of the alerts not closed in the member's areas, newest first."""
+    areas = {locality_id for _, locality_id in memberships}
+    gaz = gazetteer(convo.rt)
+    alerts = convo.session.execute(
+        select(Alert.code, Alert.locality_id)
+        .where(Alert.state != AlertState.CLOSED)
+        .order_by(Alert.id.desc())
+    ).all()
+    codes = [
+        code for code, locality_id in alerts if None in areas or areas & set(gaz.chain(locality_id))
+    ]
+    more = f" +{len(codes) - SHOWN_CODES}" if len(codes) > SHOWN_CODES else ""
+    return " ".join(codes[:SHOWN_CODES]) + more

@@ -1,14 +1,63 @@
-"""One inbound SMS being handled: what its handling needs, and the replies it produces."""
+"""One SMS exchange: what handling a message needs, the replies it produces, and what
+the reporter still has to answer (the pending state), typed and encrypted at rest."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import enum
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gateway.crypto import DecryptionError
 from gateway.models import Reporter
 from gateway.runtime import Runtime
+
+PENDING_FOR = dt.timedelta(days=1)
+
+
+class PendingIntent(enum.StrEnum):
+    """What a reporter's next message may complete."""
+
+    TRUST = "trust"  # a rating waiting for its locality
+    INCIDENT = "incident"  # an incident waiting for its locality
+    PLACE = "place"  # a home locality being chosen
+    JOIN = "join"  # a subscription waiting for its area
+    OFFERED_INCIDENT = "offered"  # words that looked like a report: OUI makes it one
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A question the reporter was asked. `choices` are the P-codes listed to them;
+    `text` is what they typed (free text: kept only encrypted); `pcode` a locality
+    already understood (an offered incident's)."""
+
+    intent: PendingIntent
+    rating: int | None = None
+    kind: str | None = None
+    text: str | None = None
+    choices: tuple[str, ...] = ()
+    pcode: str | None = None
+
+    def asking(self, choices: tuple[str, ...] = ()) -> Pending:
+        return replace(self, choices=choices)
+
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "choices": list(self.choices)})
+
+    @classmethod
+    def from_json(cls, raw: str) -> Pending:
+        data: dict[str, Any] = json.loads(raw)
+        return cls(
+            intent=PendingIntent(data["intent"]),
+            rating=data.get("rating"),
+            kind=data.get("kind"),
+            text=data.get("text"),
+            choices=tuple(data.get("choices") or ()),
+            pcode=data.get("pcode"),
+        )
 
 
 @dataclass
@@ -24,6 +73,26 @@ class Conversation:
     source_ref: str
     replies: list[str] = field(default_factory=list)
     final_only: bool = False  # after STOP: nothing but the confirmation
+    member: bool = False  # the sender is an active committee member
 
     def say(self, key: str, **values: object) -> None:
         self.replies.append(self.rt.reference.catalogues.render(self.lang, key, **values))
+
+    def pending(self) -> Pending | None:
+        """The reporter's pending question, if one is still open."""
+        r = self.reporter
+        if not (r.pending and r.pending_until and r.pending_until > self.now):
+            return None
+        try:
+            return Pending.from_json(self.rt.vault.decrypt(str(r.pending["enc"])))
+        except (KeyError, ValueError, TypeError, DecryptionError):
+            return None  # an old or unreadable state: ask again rather than fail
+
+    def set_pending(self, pending: Pending) -> None:
+        # The whole state is encrypted: it holds what the reporter typed.
+        self.reporter.pending = {"enc": self.rt.vault.encrypt(pending.to_json())}
+        self.reporter.pending_until = self.now + PENDING_FOR
+
+    def clear_pending(self) -> None:
+        self.reporter.pending = None
+        self.reporter.pending_until = None

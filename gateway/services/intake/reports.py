@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -90,43 +91,52 @@ def record_ratings(
     return stored
 
 
+@dataclass(frozen=True)
+class IncidentReport:
+    """An incident as SMS and USSD both hand it over to be stored."""
+
+    kind: str  # a stable incident kind code: attack, kidnapping, ...
+    locality_id: int
+    occurred: str  # today, yesterday, week, earlier
+    danger_now: bool
+    text: str | None  # free text, stored encrypted
+    source: str  # sms, ussd
+    source_ref: str  # unique per submission: a resent one is stored once
+    ref_code: str  # the code offered to the reporter (changed only on a collision)
+
+
 def record_incident(
     session: Session,
     rt: Runtime,
     reporter: Reporter | None,
-    *,
-    kind: str,
-    locality_id: int,
-    occurred: str,
-    danger_now: bool,
-    text: str | None,
-    source: str,
-    source_ref: str,
-    ref_code: str,
+    report: IncidentReport,
     now: dt.datetime,
 ) -> str | None:
-    """Store one incident; its reference code, or None if this source_ref was stored."""
-    existing = session.scalar(select(Incident.ref_code).where(Incident.source_ref == source_ref))
+    """Store one incident; its reference code, or None if its source_ref was stored."""
+    existing = session.scalar(
+        select(Incident.ref_code).where(Incident.source_ref == report.source_ref[:160])
+    )
     if existing is not None:
         return None
+    locality_id = report.locality_id
     burst = _is_burst(session, Incident, locality_id, reporter.id, now) if reporter else False
     for attempt in range(5):
-        code = ref_code if attempt == 0 else new_ref_code()
+        code = report.ref_code if attempt == 0 else new_ref_code()
         taken = session.scalar(select(Incident.id).where(Incident.ref_code == code))
         if taken is None:
             break
     session.add(
         Incident(
             ref_code=code,
-            kind=kind,
+            kind=report.kind,
             locality_id=locality_id,
             reporter_id=reporter.id if reporter else None,
-            occurred=occurred,
+            occurred=report.occurred,
             reported_at=now,
-            danger_now=danger_now,
-            text_enc=rt.vault.encrypt(text) if text else None,
-            source=source,
-            source_ref=source_ref[:160],
+            danger_now=report.danger_now,
+            text_enc=rt.vault.encrypt(report.text) if report.text else None,
+            source=report.source,
+            source_ref=report.source_ref[:160],
             burst=burst,
         )
     )
@@ -195,10 +205,7 @@ def apply_ussd_effect(
             now=now,
         )
     elif isinstance(effect, fx.RecordIncident):
-        record_incident(
-            session,
-            rt,
-            reporter,
+        report = IncidentReport(
             kind=effect.kind,
             locality_id=places.id_of(effect.pcode),
             occurred=effect.when,
@@ -207,8 +214,8 @@ def apply_ussd_effect(
             source="ussd",
             source_ref=ref,
             ref_code=effect.ref_code,
-            now=now,
         )
+        record_incident(session, rt, reporter, report, now)
     elif isinstance(effect, fx.Subscribe):
         subscribe(session, rt, reporter, e164, places.id_of(effect.pcode), now)
     elif isinstance(effect, fx.Unsubscribe):

@@ -21,6 +21,7 @@ from gateway.domain.sms_grammar import parse
 from gateway.models import Channel, InboundMessage, OutboxMessage, OutboxStatus, Outcome
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
+from gateway.services.intake import committee_sms
 from gateway.services.intake import intents as sms_intents
 from gateway.services.intake.conversation import Conversation
 from gateway.services.intake.inbound import store_inbound
@@ -129,6 +130,7 @@ def _handle(
     command = parse(text, rt.reference.grammar)
     lang = reporter.language or command.language or rt.settings.default_language
     convo = Conversation(session, rt, reporter, e164, lang, now, source_ref)
+    convo.member = committee_sms.is_member(convo)
     if _over_rate_limit(session, reporter.id, now):
         _set(session, inbound_id, Outcome.REJECTED, command.intent.name.lower())
         return []
@@ -136,7 +138,8 @@ def _handle(
     _set(session, inbound_id, outcome, command.intent.name.lower())
     if convo.reporter.opted_out and not convo.final_only:
         return []
-    if not convo.reporter.notice_sent and convo.replies and not convo.final_only:
+    citizen = not convo.member  # committee members get no citizen privacy notice
+    if citizen and not convo.reporter.notice_sent and convo.replies and not convo.final_only:
         convo.say("privacy_notice")
         convo.reporter.notice_sent = True
     return convo.replies
