@@ -1,0 +1,257 @@
+"""SMS conversations as a citizen or a committee member lives them (issue 10, points
+4, 6, 7, 8 and 9): follow the prompt and keep the report, choices told apart, words
+without a keyword acknowledged honestly, replies that promise only what is true."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from gateway.crypto import mask_phone
+from gateway.db import transaction
+from gateway.domain.gsm7 import is_gsm7, septets
+from gateway.models import (
+    Alert,
+    AlertState,
+    Committee,
+    CommitteeMember,
+    InboundMessage,
+    Incident,
+    Locality,
+    OutboxMessage,
+    Reporter,
+    TrustRating,
+)
+from gateway.runtime import Runtime
+from tests.handlers.payloads import at_sms
+
+CITIZEN = "+22376123456"
+MEMBER = "+22370000011"
+_ids = itertools.count(1)
+
+
+def texted(client: FlaskClient, rt: Runtime, text: str, phone: str = CITIZEN) -> list[str]:
+    """Send one SMS; the replies it got (each checked to fit one GSM 7-bit segment)."""
+    n = next(_ids)
+    response = client.post(
+        "/webhooks/africastalking/sms", data=at_sms(id=f"s{n}", text=text, **{"from": phone})
+    )
+    assert response.status_code == 200
+    with rt.sessions() as s:
+        bodies = list(
+            s.scalars(
+                select(OutboxMessage.body)
+                .where(OutboxMessage.dedupe_key.startswith(f"reply:africastalking:s{n}:"))
+                .order_by(OutboxMessage.id)
+            )
+        )
+    for body in bodies:
+        assert is_gsm7(body) and septets(body) <= 160, body
+    return bodies
+
+
+def ratings(rt: Runtime) -> list[tuple[str, int]]:
+    with rt.sessions() as s:
+        rows = s.execute(
+            select(Locality.name, TrustRating.value).join(
+                Locality, Locality.id == TrustRating.locality_id
+            )
+        ).all()
+    return [(name, value) for name, value in rows]
+
+
+def incidents(rt: Runtime) -> list[tuple[str, str, str | None]]:
+    with rt.sessions() as s:
+        rows = s.execute(
+            select(Locality.name, Incident.kind, Incident.text_enc).join(
+                Locality, Locality.id == Incident.locality_id
+            )
+        ).all()
+    return [(name, kind, rt.vault.decrypt(enc) if enc else None) for name, kind, enc in rows]
+
+
+def locality(rt: Runtime, name: str, kind: str = "commune") -> Locality:
+    with rt.sessions() as s:
+        return s.scalars(select(Locality).where(Locality.name == name, Locality.kind == kind)).one()
+
+
+def add_committee(rt: Runtime, place: Locality, phone: str = MEMBER) -> None:
+    with transaction(rt.sessions) as s:
+        committee = Committee(name=f"CCS {place.name}", locality_id=place.id, created_at=rt.now())
+        s.add(committee)
+        s.flush()
+        s.add(
+            CommitteeMember(
+                committee_id=committee.id,
+                name="Membre",
+                phone_hash=rt.pseudonyms.pseudonym(phone),
+                phone_enc=rt.vault.encrypt(phone),
+                phone_hint=mask_phone(phone),
+                language="fr",
+            )
+        )
+
+
+# --- point 4: follow the prompt, keep the report ------------------------------------
+
+
+@pytest.mark.parametrize("answer", ["LIEU Mopti", "Mopti", "lieu mopti svp"])
+def test_a_rating_waiting_for_its_place_is_completed_however_the_place_comes(
+    client: FlaskClient, rt: Runtime, answer: str
+) -> None:
+    asked = texted(client, rt, "confiance 3")
+    assert "LIEU" in asked[0]
+    done = texted(client, rt, answer)
+    assert ratings(rt) == [("Mopti", 3)]
+    assert "3/5" in done[0] and "Mopti" in done[0]
+
+
+def test_an_incident_waiting_for_its_place_keeps_its_text_when_the_place_comes_with_lieu(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    texted(client, rt, "INCIDENT tirs entendus")
+    texted(client, rt, "LIEU Menaka")
+    assert incidents(rt) == [("Ménaka", "attack", "tirs entendus")]
+
+
+def test_a_choice_number_completes_the_rating_on_the_commune_chosen(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    listed = texted(client, rt, "confiance 2 Benkadi")[0]
+    assert "1. " in listed and "2. " in listed and "3. " in listed
+    texted(client, rt, "2")
+    assert len(ratings(rt)) == 1 and ratings(rt)[0][0] in ("Benkadi", "Ben Kadi")
+
+
+# --- point 6: choices a person can tell apart, landing on a commune -----------------
+
+
+def test_ambiguous_choices_say_what_each_is_and_confirmation_names_the_cercle(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    listed = texted(client, rt, "confiance 4 Benkadi")[0]
+    lines = [line for line in listed.splitlines() if line[:2] in ("1.", "2.", "3.")]
+    assert len(set(lines)) == 3
+    assert all("(" in line for line in lines)
+    assert "renvoyez le nom" in listed
+    number = next(line[0] for line in lines if "Dioila" in line)
+    done = texted(client, rt, number)[0]
+    assert "Benkadi (Dioila)" in done
+
+
+def test_a_region_given_for_a_rating_asks_for_the_commune(client: FlaskClient, rt: Runtime) -> None:
+    asked = texted(client, rt, "confiance 4 region de Mopti")[0]
+    assert ratings(rt) == []
+    assert "commune" in asked
+    texted(client, rt, "Sevare")
+    assert ratings(rt) == [("Mopti", 4)]
+
+
+def test_a_name_that_matches_nothing_well_gets_no_unrelated_choices(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    reply = texted(client, rt, "LIEU Intahaka")[0]
+    assert "1. " not in reply
+    assert "introuvable" in reply
+
+
+# --- point 7: words without a keyword ------------------------------------------------
+
+
+def test_words_that_look_like_a_report_are_offered_as_an_incident_and_oui_makes_it_one(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    words = "Il y a des hommes armes a Menaka, ils menacent les gens"
+    offer = texted(client, rt, words)[0]
+    assert "Signaler un incident" in offer and "Ménaka" in offer and "OUI" in offer
+    assert incidents(rt) == []
+    done = texted(client, rt, "oui")[0]
+    assert "code R" in done
+    [(place, kind, text)] = incidents(rt)
+    assert place == "Ménaka" and kind == "threat" and text == words
+
+
+def test_an_offered_incident_declined_records_nothing(client: FlaskClient, rt: Runtime) -> None:
+    texted(client, rt, "des tirs ce matin pres du marche")
+    reply = texted(client, rt, "non")[0]
+    assert "aucun incident" in reply
+    assert incidents(rt) == []
+
+
+def test_words_that_look_like_nothing_are_answered_not_understood_and_kept(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    reply = texted(client, rt, "bonjour comment allez vous")[0]
+    assert "non compris" in reply and "relecture" in reply
+    with rt.sessions() as s:
+        assert s.scalars(select(InboundMessage.outcome)).one() == "help"
+
+
+def test_the_readme_incident_example_keeps_its_free_text(client: FlaskClient, rt: Runtime) -> None:
+    texted(client, rt, "INCIDENT Sevare tirs entendus")
+    assert incidents(rt) == [("Mopti", "attack", "tirs entendus")]
+
+
+# --- point 8: honest replies ----------------------------------------------------------
+
+
+def test_an_incident_reply_promises_the_committee_only_when_one_will_hear(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    nobody = texted(client, rt, "INCIDENT Gao tirs entendus")[0]
+    assert "comit" not in nobody.lower()
+    add_committee(rt, locality(rt, "Mopti", "cercle"))
+    told = texted(client, rt, "INCIDENT Sevare tirs entendus", phone="+22376123457")[0]
+    assert "comité local en sera informé" in told
+
+
+def test_a_committee_without_an_active_member_is_not_promised(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    with transaction(rt.sessions) as s:
+        s.add(Committee(name="CCS vide", locality_id=locality(rt, "Gao").id, created_at=rt.now()))
+    reply = texted(client, rt, "INCIDENT Gao tirs entendus")[0]
+    assert "comit" not in reply.lower()
+
+
+# --- point 9: committee members are not citizens ---------------------------------------
+
+
+@pytest.fixture
+def member_with_alert(rt: Runtime) -> str:
+    add_committee(rt, locality(rt, "Mopti", "cercle"))
+    with transaction(rt.sessions) as s:
+        s.add(
+            Alert(
+                code="A456",
+                rule="trust_drop",
+                locality_id=locality(rt, "Mopti").id,
+                severity=2,
+                state=AlertState.OPEN,
+                opened_at=rt.now(),
+                figures={},
+                last_seen_at=rt.now(),
+            )
+        )
+    return "A456"
+
+
+@pytest.mark.parametrize("text", ["OK", "AIDE", "bonjour, que faire?"])
+def test_a_member_gets_the_committee_help_with_their_open_codes_and_no_privacy_notice(
+    client: FlaskClient, rt: Runtime, member_with_alert: str, text: str
+) -> None:
+    replies = texted(client, rt, text, phone=MEMBER)
+    assert len(replies) == 1  # no citizen privacy notice
+    assert "A456" in replies[0] and "CLOS" in replies[0]
+    with rt.sessions() as s:
+        assert s.scalars(select(Reporter.notice_sent)).one() is False
+
+
+def test_an_unknown_code_from_a_member_is_answered_with_their_open_codes(
+    client: FlaskClient, rt: Runtime, member_with_alert: str
+) -> None:
+    reply = texted(client, rt, "OK A999", phone=MEMBER)[0]
+    assert "A999" in reply and "A456" in reply
