@@ -27,12 +27,16 @@ _PLAIN_KEYS = (
     *("loc_home", "loc_other", "loc_ask", "loc_browse", "loc_pick", "browse_region"),
     *("browse_cercle", "browse_commune", "trust_done", "kind_title", "when_title"),
     *("danger_title", "yes", "no", "send", "sub_title", "unsub_title", "unsub_yes"),
-    *("unsub_done", "bye"),
+    *("unsub_done", "bye", "loc_none"),
+    *("level.commune", "level.cercle", "level.region", "level.camp"),
 )
 FIXED_KEYS: Mapping[str, tuple[str, ...]] = {key: () for key in _PLAIN_KEYS} | {
     "question": ("n", "total", "text"),
     "confirm": ("kind", "place", "when", "danger"),
     "incident_done": ("code",),
+    "incident_done_told": ("code",),
+    "incident_done_danger": ("code", "number"),
+    "incident_done_danger_told": ("code", "number"),
     "home_done": ("place",),
     "sub_done": ("place",),
 }

@@ -95,6 +95,8 @@ def _on_home(state: State, index: int, env: Env) -> Outcome:
 
 
 def _on_pick(state: State, index: int, env: Env) -> Outcome:
+    if index == len(state.candidates):  # "none of these": type the name again
+        return replace(state, screen="loc_ask", page=0, hint="", candidates=())
     return _place_chosen(state, state.candidates[index], env)
 
 
@@ -105,7 +107,16 @@ def _on_browse(state: State, index: int, env: Env) -> Outcome:
     return _place_chosen(state, place, env)
 
 
+# Ratings, incidents and a home are about one commune or camp: a wider area chosen
+# leads on to the list of what is inside it.
+_NEEDS_COMMUNE = frozenset({"trust", "incident", "home"})
+_WIDE = {"region": 1, "cercle": 2}
+
+
 def _place_chosen(state: State, place: Place, env: Env) -> Outcome:
+    if state.flow in _NEEDS_COMMUNE and place.kind in _WIDE and env.children(place.pcode):
+        deeper = replace(state, parent=place, depth=_WIDE[place.kind], candidates=())
+        return _forward(deeper, "loc_browse")
     name = env.name(place)
     if state.flow == "trust":
         return _forward(replace(state, place=place, answers=()), "question")
@@ -119,12 +130,14 @@ def _place_chosen(state: State, place: Place, env: Env) -> Outcome:
 def _on_question(state: State, index: int, env: Env) -> Outcome:
     question = env.menu.questions[len(state.answers)]
     answers = (*state.answers, (question.id, index + 1))
-    if len(answers) < len(env.menu.questions):
-        return _forward(replace(state, answers=answers), "question")
     pcode = state.place.pcode if state.place else ""
-    # A caller with no home yet has just told us where they live.
+    # Every answer is stored as it comes (once: the service keys each by session and
+    # question), so a caller who hangs up part-way keeps what they answered. A caller
+    # with no home yet has just told us where they live.
     home = () if env.ctx.home else (SetHome(pcode),)
     record = RecordRatings(pcode, answers)
+    if len(answers) < len(env.menu.questions):
+        return Forward(replace(state, answers=answers, page=0, hint=""), (record, *home))
     return env.end(state.lang, "trust_done", record, *home)
 
 
@@ -144,7 +157,13 @@ def _on_confirm(state: State, index: int, env: Env) -> Outcome:
     code = ref_code(env.ctx.session_id, env.menu.code_length)
     pcode = state.place.pcode if state.place else ""
     record = RecordIncident(state.kind, pcode, state.when, state.danger, code)
-    return env.end(state.lang, "incident_done", record, code=code)
+    # Say that a committee will hear of it only when one will; people in danger now
+    # are given the number to call.
+    told = "_told" if pcode and env.ctx.reaches(pcode, state.kind, state.danger) else ""
+    if state.danger:
+        number = env.ctx.emergency_number(pcode)
+        return env.end(state.lang, f"incident_done_danger{told}", record, code=code, number=number)
+    return env.end(state.lang, f"incident_done{told}", record, code=code)
 
 
 def _on_unsub(state: State, index: int, env: Env) -> Outcome:

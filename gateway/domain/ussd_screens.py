@@ -72,6 +72,18 @@ class Env:
         plain = "".join(c for c in plain if not unicodedata.combining(c))
         return clip(plain, self.menu.name_chars) or clip(place.pcode, self.menu.name_chars)
 
+    def label(self, place: Place, lang: str) -> str:
+        """A choice a caller can tell from the others, within `name_chars`: "Menaka
+        (commune, Menaka)", "Menaka (cercle)"; the name is cut, never what it is."""
+        if f"level.{place.kind}" not in self.menu.texts[lang]:
+            return self.name(place)
+        word = self.menu.t(lang, f"level.{place.kind}")
+        parent = self.name(Place(place.parent, place.parent)) if place.parent else ""
+        detail = f"{word}, {parent}" if place.kind == "commune" and parent else word
+        detail = clip(detail, self.menu.name_chars - 9)
+        room = self.menu.name_chars - len(detail) - 3
+        return f"{clip(self.name(place), room)} ({detail})"
+
     def end(self, lang: str, key: str, *effects: Effect, **values: object) -> Screen:
         return Screen("END", self.menu.t(lang or self.fallback(), key, **values), effects)
 
@@ -128,7 +140,8 @@ def _home_choices(state: State, env: Env, lang: str, menu: Menu) -> Choices:
 
 
 def _pick_choices(state: State, env: Env, lang: str, menu: Menu) -> Choices:
-    return Choices(menu.t(lang, "loc_pick"), tuple(env.name(p) for p in state.candidates))
+    labels = tuple(env.label(p, lang) for p in state.candidates)
+    return Choices(menu.t(lang, "loc_pick"), (*labels, menu.t(lang, "loc_none")))
 
 
 def _browse_choices(state: State, env: Env, lang: str, menu: Menu) -> Choices:

@@ -13,6 +13,8 @@ class Place:
 
     pcode: str
     name: str
+    kind: str = ""  # region, cercle, commune, camp ("" when not known)
+    parent: str = ""  # the name of the area it is in (a commune's cercle)
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,23 @@ def _no_children(pcode: str | None) -> list[Place]:
     return []
 
 
+def _reaches_nobody(pcode: str, kind: str, danger: bool) -> bool:
+    return False
+
+
+def _no_number(pcode: str) -> str:
+    return "17"
+
+
 @dataclass(frozen=True)
 class UssdContext:
     """What the service knows of the caller, so the machine needs no database.
 
     `search(text)` gives locality candidates for a typed name, best first;
     `children(pcode)` gives the regions (for None), then the cercles and communes
-    under a P-code, sorted. `session_id` seeds the incident reference code."""
+    under a P-code, sorted. `session_id` seeds the incident reference code.
+    `reaches(pcode, kind, danger)` says whether an incident there reaches a committee
+    member at once; `emergency_number(pcode)` the number to call there."""
 
     session_id: str
     language: str | None = None
@@ -86,3 +98,5 @@ class UssdContext:
     search: Callable[[str], Sequence[Place]] = field(default=_no_search, compare=False)
     children: Callable[[str | None], Sequence[Place]] = field(default=_no_children, compare=False)
     default_language: str = "fr"
+    reaches: Callable[[str, str, bool], bool] = field(default=_reaches_nobody, compare=False)
+    emergency_number: Callable[[str], str] = field(default=_no_number, compare=False)

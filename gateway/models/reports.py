@@ -74,6 +74,10 @@ class UssdSession(Base):
     # The caller's language when the session began: the menu replays the whole path
     # from it, so a language chosen during the session does not shift the answers.
     start_language: Mapped[str | None] = mapped_column(String(2))
+    # Likewise the home locality and the subscription it began with (NULL in sessions
+    # older than these columns: the current ones are used).
+    start_home_id: Mapped[int | None] = mapped_column(Integer)
+    start_subscribed: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class TrustRating(Base):

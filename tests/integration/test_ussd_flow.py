@@ -5,7 +5,18 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from gateway.models import Incident, Reporter, Subscription, TrustRating, UssdSession
+from gateway.crypto import mask_phone
+from gateway.db import transaction
+from gateway.models import (
+    Committee,
+    CommitteeMember,
+    Incident,
+    Locality,
+    Reporter,
+    Subscription,
+    TrustRating,
+    UssdSession,
+)
 from gateway.runtime import Runtime
 from tests.handlers.payloads import at_ussd
 
@@ -105,3 +116,106 @@ def test_sessions_are_counted_per_step(client: FlaskClient, rt: Runtime) -> None
 def test_thousands_of_stars_get_a_screen_not_an_error(client: FlaskClient) -> None:
     body = dial(client, "*" * 5000)
     assert len(body) <= 164
+
+
+# --- issue 10: points 5, 6, 8 and 10 ---------------------------------------------------
+
+
+def test_a_questionnaire_dropped_part_way_keeps_each_answer_once(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    walk(client, ["1", "1", "sevare", "1", "4"], session="dropped")  # then hangs up
+    dial(client, "1*1*sevare*1*4", session="dropped")  # the step resent by the network
+    with rt.sessions() as session:
+        stored = session.execute(select(TrustRating.question, TrustRating.value)).all()
+        reporter = session.scalars(select(Reporter)).one()
+    assert [tuple(r) for r in stored] == [("trust_dsf", 4)]
+    assert reporter.home_locality_id is not None
+    walk(client, ["1", "1", "sevare", "1", "4", "2"], session="dropped")
+    assert scalar(rt, select(func.count()).select_from(TrustRating)) == 2
+
+
+def test_same_named_places_are_told_apart_and_a_region_leads_on_to_communes(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    screens = walk(client, ["1", "1", "Menakka"])
+    picks = screens[-1]
+    lines = [line for line in picks.splitlines() if line[:1] in "123456789" and line[1:2] == "."]
+    assert len(lines) == len(set(lines)) >= 3
+    assert any("(commune, Menaka)" in line for line in lines)
+    assert any("(cercle)" in line for line in lines)
+    assert any("(region)" in line for line in lines)
+    assert "Aucun" in lines[-1]
+    region = next(line[0] for line in lines if "(region)" in line)
+    cercles = dial(client, f"1*1*Menakka*{region}")
+    assert cercles.startswith("CON Cercle:")
+    path = f"1*1*Menakka*{region}*1*1*4"
+    dial(client, path.rsplit("*", 2)[0])
+    dial(client, path.rsplit("*", 1)[0])
+    dial(client, path)
+    with rt.sessions() as session:
+        kinds = session.scalars(
+            select(Locality.kind).join(TrustRating, TrustRating.locality_id == Locality.id)
+        ).all()
+    assert kinds == ["commune"]
+
+
+def test_none_of_these_types_again_and_a_poor_match_offers_nothing(client: FlaskClient) -> None:
+    picks = walk(client, ["1", "3", "Menakka"])[-1]
+    none = next(line[0] for line in picks.splitlines() if "Aucun" in line)
+    assert "Tapez le nom" in dial(client, f"1*3*Menakka*{none}")
+    poor = dial(client, "1*3*Intahaka")
+    assert "Lieu introuvable" in poor and "1. " in poor and "2. " not in poor
+
+
+def add_member(rt: Runtime, locality_name: str, kind: str) -> None:
+    with transaction(rt.sessions) as s:
+        place = s.scalars(
+            select(Locality).where(Locality.name == locality_name, Locality.kind == kind)
+        ).one()
+        committee = Committee(name="CCS", locality_id=place.id, created_at=rt.now())
+        s.add(committee)
+        s.flush()
+        s.add(
+            CommitteeMember(
+                committee_id=committee.id,
+                name="Membre",
+                phone_hash=rt.pseudonyms.pseudonym("+22370000011"),
+                phone_enc=rt.vault.encrypt("+22370000011"),
+                phone_hint=mask_phone("+22370000011"),
+                language="fr",
+            )
+        )
+
+
+def test_an_urgent_ussd_report_gives_the_number_and_names_the_committee_only_if_reached(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    walk(client, ["1", "3", "menaka", "1"])  # French, home Menaka
+    nobody = dial(client, "2*1*1*1*1*1", session="urgent1")
+    assert nobody.startswith("END ") and "17" in nobody and "comite" not in nobody
+    add_member(rt, "Ménaka", "cercle")
+    told = dial(client, "2*1*1*1*1*1", session="urgent2")
+    assert "17" in told and "comite" in told
+    calm = dial(client, "2*1*1*1*2*1", session="calm")
+    assert "appelez" not in calm and "comite" in calm
+
+
+def test_a_camp_report_in_danger_gives_that_countrys_number(client: FlaskClient) -> None:
+    walk(client, ["1", "3", "Mbera"])
+    dial(client, "1*3*Mbera*1")
+    end = dial(client, "2*1*1*1*1*1", session="camp")
+    assert "117" in end
+
+
+def test_resending_the_last_step_of_subscribe_or_leave_repeats_it(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    walk(client, ["1", "4", "mopti", "1"], session="join")
+    for _ in range(2):
+        assert "Vous recevrez" in dial(client, "1*4*mopti*1", session="join")
+    assert scalar(rt, select(func.count()).select_from(Subscription)) == 1
+    walk(client, ["4", "1"], session="leave")
+    for _ in range(2):
+        dial(client, "4*1", session="leave")
+    assert scalar(rt, select(func.count()).select_from(Subscription)) == 0

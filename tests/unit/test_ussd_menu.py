@@ -203,11 +203,15 @@ def test_the_trust_questionnaire_records_one_set_of_ratings(menu: Menu) -> None:
     assert end.effects == (RecordRatings(SEVARE.pcode, tuple(zip(ids, (4, 5, 3, 2), strict=True))),)
 
 
-def test_no_effect_before_the_questionnaire_is_complete(menu: Menu) -> None:
+def test_each_answer_of_the_questionnaire_is_recorded_as_it_comes(menu: Menu) -> None:
     ctx = caller(language="en", home=SEVARE)
-    for path in ("1", "1*1", "1*1*4", "1*1*4*5", "1*1*4*5*3"):
+    for path in ("1", "1*1"):
+        assert respond(path, ctx, menu).effects == ()
+    ids = [q.id for q in menu.questions]
+    for n, path in enumerate(("1*1*4", "1*1*4*5", "1*1*4*5*3"), start=1):
         screen = respond(path, ctx, menu)
-        assert screen.kind == "CON" and screen.effects == ()
+        answers = tuple(zip(ids, (4, 5, 3), strict=False))[:n]
+        assert screen.kind == "CON" and screen.effects == (RecordRatings(SEVARE.pcode, answers),)
 
 
 def test_a_caller_without_home_names_the_locality_first_and_it_becomes_home(menu: Menu) -> None:
@@ -335,7 +339,7 @@ def test_long_place_names_are_cut_and_made_gsm(menu: Menu) -> None:
 def test_a_typed_locality_offers_candidates_to_choose(menu: Menu) -> None:
     ctx = caller(language="en")
     picks = respond("3*djenne", ctx, menu)
-    assert picks.body == "Choose your locality:\n1. Djenne\n2. Djenne\n0. Back"
+    assert picks.body == "Choose:\n1. Djenne\n2. Djenne\n3. None, type again\n0. Back"
     assert respond("3*djenne*2", ctx, menu).effects == (SetHome("ML050201"),)
     assert respond("3*Djenné*2", ctx, menu).effects == (SetHome("ML050201"),)
 
@@ -459,3 +463,62 @@ def test_a_broken_json_file_is_named(tmp_path: Path) -> None:
     (directory / "menu.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(MenuError, match=r"menu\.json: cannot read"):
         load_menu(directory)
+
+
+MENAKA = [
+    Place("ML0801", "Ménaka", "cercle", "Ménaka"),
+    Place("ML080101", "Ménaka", "commune", "Ménaka"),
+    Place("ML08", "Ménaka", "region"),
+]
+
+
+def menaka_search(text: str) -> list[Place]:
+    return MENAKA if "men" in fold(text) else []
+
+
+def menaka_children(pcode: str | None) -> list[Place]:
+    return {None: [MENAKA[2]], "ML08": [MENAKA[0]], "ML0801": [MENAKA[1]]}.get(pcode, [])
+
+
+@pytest.mark.parametrize("lang", ["fr", "en", "bm"])
+def test_same_named_places_are_told_apart_and_none_of_them_types_again(
+    menu: Menu, lang: str
+) -> None:
+    ctx = caller(language=lang, search=menaka_search, children=menaka_children)
+    picks = respond("3*menakka", ctx, menu)
+    lines = [line for line in picks.body.splitlines() if line[:2] in ("1.", "2.", "3.", "4.")]
+    assert len(lines) == 4 and len(set(lines)) == 4, picks.body
+    assert "Menaka (" in lines[0] and "Menaka" in lines[1].split("(")[1]  # the cercle named
+    assert "98." not in picks.body  # one screen
+    assert_screen_rules(picks, f"menaka {lang}")
+    again = respond("3*menakka*4", ctx, menu)
+    assert again.body == respond("3", ctx, menu).body
+
+
+def test_a_cercle_or_region_chosen_for_a_rating_leads_on_to_its_communes(menu: Menu) -> None:
+    ctx = caller(language="en", search=menaka_search, children=menaka_children)
+    region = respond("1*menakka*3", ctx, menu)
+    assert region.kind == "CON" and region.effects == ()
+    assert "1. Menaka" in region.body  # its cercle, then
+    commune = respond("1*menakka*3*1*1", ctx, menu)
+    assert "How much do you trust" in commune.body
+    rated = respond("1*menakka*3*1*1*4", ctx, menu)
+    assert rated.effects[0] == RecordRatings("ML080101", (("trust_dsf", 4),))
+
+
+@pytest.mark.parametrize("danger", [True, False])
+@pytest.mark.parametrize("reached", [True, False])
+def test_the_end_of_an_incident_tells_the_truth_and_the_number_in_danger(
+    menu: Menu, danger: bool, reached: bool
+) -> None:
+    ctx = caller(
+        language="fr",
+        home=SEVARE,
+        reaches=lambda pcode, kind, now: reached,
+        emergency_number=lambda pcode: "117" if pcode == SEVARE.pcode else "0",
+    )
+    end = respond(f"2*1*1*1*{1 if danger else 2}*1", ctx, menu)
+    assert end.kind == "END" and isinstance(end.effects[0], RecordIncident)
+    assert ("comite" in end.body) is reached
+    assert ("117" in end.body) is danger
+    assert_screen_rules(end, "incident end")

@@ -72,7 +72,14 @@ def record_ratings(
     """Store a questionnaire's answers (or one SMS rating); returns how many were new."""
     if not answers:
         return 0
-    burst = _is_burst(session, TrustRating, locality_id, reporter.id, now, answers[0][0])
+    # A questionnaire is stored answer by answer: its later answers share the flag
+    # given to its first, whatever was stored around them since.
+    first_ref = f"{source_ref}:{answers[0][0]}"[:160]
+    earlier = session.scalar(select(TrustRating.burst).where(TrustRating.source_ref == first_ref))
+    if earlier is not None:
+        burst = bool(earlier)
+    else:
+        burst = _is_burst(session, TrustRating, locality_id, reporter.id, now, answers[0][0])
     stored = 0
     for question, value in answers:
         if not 1 <= value <= 5:

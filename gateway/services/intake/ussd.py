@@ -8,6 +8,7 @@ last step stores its report once.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy import text as sql
@@ -16,17 +17,20 @@ from sqlalchemy.orm import Session
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain.ussd_menu import respond
 from gateway.domain.ussd_types import Place, Screen, UssdContext
-from gateway.gazetteer.index import gazetteer
+from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Reporter, Subscription, UssdSession
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
 from gateway.services.intake import reports
+from gateway.services.intake.places import offered, parent_name
 from gateway.services.intake.reporters import identify_reporter
+from gateway.services.intake.routing import is_urgent, someone_will_be_told
 from gateway.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 MAX_PATH = 2000
 LANGUAGE_MEMORY = 50_000
+SEARCH_LIMIT = 3  # candidates listed for a typed name, with "none of these" after
 
 
 def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text: str) -> Screen:
@@ -40,9 +44,9 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
     try:
         with transaction(rt.sessions) as session:
             reporter = identify_reporter(session, rt.pseudonyms, e164, rt.now())
-            start_language = _touch_session(session, rt, provider, session_id, reporter)
-            language = start_language or language
-            context = _context(session, rt, reporter, session_id, start_language)
+            start = _touch_session(session, rt, provider, session_id, reporter)
+            language = start.language or language
+            context = _context(session, rt, session_id, start)
             screen = respond(text[:MAX_PATH], context, rt.reference.menu)
             if not screen.effects and session.get_bind().dialect.name == "postgresql":
                 # Only the step counter changes: it may be lost in a crash, so this
@@ -70,30 +74,59 @@ def _remember(known: dict[str, str], pseudonym: str, language: str) -> None:
     known[pseudonym] = language
 
 
-def _context(
-    session: Session, rt: Runtime, reporter: Reporter, session_id: str, language: str | None
-) -> UssdContext:
+@dataclass(frozen=True)
+class _Start:
+    """What the caller had when the session began: the menu replays the whole path
+    from it, so a resent step does what it did the first time (a resent "subscribe"
+    does not unsubscribe, a resent "leave" does not subscribe again)."""
+
+    language: str | None
+    home_id: int | None
+    subscribed: bool
+
+
+def _context(session: Session, rt: Runtime, session_id: str, start: _Start) -> UssdContext:
     places = gazetteer(rt)
-    home = places.place(reporter.home_locality_id) if reporter.home_locality_id else None
-    subscribed = session.scalar(
-        select(Subscription.id).where(Subscription.reporter_id == reporter.id)
-    )
+    home = _place(places, places.pcodes[start.home_id]) if start.home_id else None
+
+    def reaches(pcode: str, kind: str, danger: bool) -> bool:
+        locality_id = places.id_of(pcode)
+        urgent = danger and is_urgent(rt, session, places, kind, locality_id)
+        return someone_will_be_told(session, places, locality_id, urgent=urgent)
+
     return UssdContext(
         session_id=session_id,
-        language=language,
+        language=start.language,
         home=home,
-        subscribed=subscribed is not None,
-        search=lambda typed: places.search(typed, limit=4),
-        children=places.children,
+        subscribed=start.subscribed,
+        search=lambda typed: _search(places, typed),
+        children=lambda pcode: [_place(places, p.pcode) for p in places.children(pcode)],
         default_language=rt.settings.default_language,
+        reaches=reaches,
+        emergency_number=rt.reference.emergency.for_locality,
     )
+
+
+def _place(places: Gazetteer, pcode: str) -> Place:
+    entry = places.index.by_pcode(pcode)
+    if entry is None:
+        return Place(pcode, pcode)
+    return Place(pcode, entry.name, entry.kind, parent_name(places, pcode))
+
+
+def _search(places: Gazetteer, typed: str) -> list[Place]:
+    """Candidates worth showing for a typed name (none when nothing matches well)."""
+    return [_place(places, c.pcode) for c in offered(places.resolve(typed), SEARCH_LIMIT)]
 
 
 def _touch_session(
     session: Session, rt: Runtime, provider: str, session_id: str, reporter: Reporter
-) -> str | None:
-    """Record the step; the language the caller had when this session began."""
+) -> _Start:
+    """Record the step; what the caller had when this session began."""
     now = rt.now()
+    subscribed = session.scalar(
+        select(Subscription.id).where(Subscription.reporter_id == reporter.id)
+    )
     insert_ignore(
         session,
         UssdSession.__table__,
@@ -102,17 +135,24 @@ def _touch_session(
             "session_id": session_id[:100],
             "reporter_id": reporter.id,
             "start_language": reporter.language,
+            "start_home_id": reporter.home_locality_id,
+            "start_subscribed": subscribed is not None,
             "started_at": now,
             "last_step_at": now,
             "steps": 0,
         },
     )
-    return session.execute(
+    row = session.execute(
         update(UssdSession)
         .where(UssdSession.provider == provider, UssdSession.session_id == session_id[:100])
         .values(steps=UssdSession.steps + 1, last_step_at=now)
-        .returning(UssdSession.start_language)
-    ).scalar()
+        .returning(
+            UssdSession.start_language, UssdSession.start_home_id, UssdSession.start_subscribed
+        )
+    ).one()
+    if row.start_subscribed is None:  # a session begun before these were recorded
+        return _Start(row.start_language, reporter.home_locality_id, subscribed is not None)
+    return _Start(row.start_language, row.start_home_id, row.start_subscribed)
 
 
 def record_session_end(
