@@ -17,6 +17,14 @@ from tests.handlers.payloads import at_delivery, at_sms, at_ussd, twilio_sms
 
 NUMBERS = ["+22376123456", "+22365432109", "+22790123456"]
 FREE_TEXT = "hommes armes vus pres du puits de Kamba"
+# Numbers typed into messages: the first reporter's own, written as people write it.
+TYPED = [
+    "LIEU 76 12 34 56 mon numero",
+    "CONFIANCE 3 0022376123456",
+    "76-12-34-56",  # an answer to the pending "which locality?"
+    "appelez moi au 76.12.34.56 svp",  # no keyword
+    "INCIDENT +22376123456",
+]
 
 
 def formats(e164: str) -> set[str]:
@@ -49,6 +57,10 @@ def run_scenario(app: Flask) -> None:
     client.post(f"{at}/sms", data=at_sms(id="p4", **{"from": NUMBERS[1], "text": "stop"}))
     client.post(f"{at}/sms", data=at_sms(id="p5", **{"from": NUMBERS[2], "text": "n'importe quoi"}))
     client.post("/webhooks/twilio/sms", data=twilio_sms(From=NUMBERS[2], Body="trust 5 gao"))
+    # What citizens type where a place or an answer is expected, or with no keyword at
+    # all, is free text: never quoted back, never stored in clear (issue 12, point 2).
+    for n, typed in enumerate(TYPED, start=6):
+        client.post(f"{at}/sms", data=at_sms(id=f"p{n}", **{"from": NUMBERS[0], "text": typed}))
     for step in [
         "",
         "1",
@@ -78,10 +90,17 @@ def every_value(rt: Runtime) -> list[tuple[str, str, str]]:
 
 
 def test_no_number_or_free_text_in_clear_in_the_database_logs_or_sms_file(
-    app: Flask, rt: Runtime, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    app: Flask,
+    rt: Runtime,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     run_scenario(app)
+    printed = capsys.readouterr()
+    dispatcher_output = printed.out + printed.err
+    assert "[sms +223******56]" in dispatcher_output  # the dispatcher really sent
     values = every_value(rt)
     assert len(values) > 100  # the scenario really stored things
     needles = {fmt for number in NUMBERS for fmt in formats(number)} | {FREE_TEXT, "puits de Kamba"}
@@ -98,3 +117,4 @@ def test_no_number_or_free_text_in_clear_in_the_database_logs_or_sms_file(
     for needle in needles:
         assert needle not in sms_file
         assert needle not in caplog.text
+        assert needle not in dispatcher_output

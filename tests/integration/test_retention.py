@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from gateway.models import InboundMessage, Incident, OutboxMessage
+from gateway.models import InboundMessage, Incident, OutboxMessage, Reporter
 from gateway.runtime import Runtime
 from gateway.services.outbox.dispatch import dispatch_due
 from gateway.services.upkeep.purge import purge_expired
@@ -43,3 +43,20 @@ def test_purge_erases_each_kind_after_its_period_and_not_before(
     assert state(rt) == (False, False, False)
     with rt.sessions() as s:
         assert s.scalars(select(Incident.kind)).one() == "attack"  # the report itself stays
+
+
+def test_reply_bodies_go_with_their_numbers_and_expired_questions_are_forgotten(
+    client: FlaskClient, rt: Runtime, clock: Clock
+) -> None:
+    client.post("/webhooks/africastalking/sms", data=at_sms(id="r1", text="CONFIANCE 3"))
+    dispatch_due(rt, clock())
+    with rt.sessions() as s:
+        assert all(s.scalars(select(OutboxMessage.body)))
+        assert s.scalars(select(Reporter.pending)).one() is not None
+    clock.advance(days=2)
+    assert purge_expired(rt, clock()).pending == 1
+    clock.advance(days=6)
+    assert purge_expired(rt, clock()).reply_bodies >= 1
+    with rt.sessions() as s:
+        assert set(s.scalars(select(OutboxMessage.body))) == {""}
+        assert s.scalars(select(Reporter.pending_until)).one() is None

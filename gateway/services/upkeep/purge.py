@@ -3,7 +3,10 @@
 - raw inbound payloads (number and text, encrypted): 30 days;
 - incident free text (encrypted): 90 days;
 - the encrypted number of an outbox row that is final (delivered, failed, sent and
-  never confirmed): 7 days after it was sent; dead letters after 30 days.
+  never confirmed): 7 days after it was sent; dead letters after 30 days;
+- the body of a reply to a citizen with its number (7 days after it was sent; a
+  Twilio reply, which never kept a number, as long): it says what they reported;
+- what a reporter still had to answer (the pending state, encrypted): once expired.
 Ratings and incidents themselves stay, under pseudonyms, for the trends.
 """
 
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, update
 
 from gateway.db import transaction
-from gateway.models import InboundMessage, Incident, OutboxMessage, OutboxStatus
+from gateway.models import InboundMessage, Incident, OutboxMessage, OutboxStatus, Reporter
 from gateway.runtime import Runtime
 
 PAYLOADS = dt.timedelta(days=30)
@@ -29,6 +32,8 @@ class Purged:
     payloads: int
     free_texts: int
     numbers: int
+    reply_bodies: int = 0
+    pending: int = 0
 
 
 def purge_expired(rt: Runtime, now: dt.datetime) -> Purged:
@@ -66,8 +71,28 @@ def purge_expired(rt: Runtime, now: dt.datetime) -> Purged:
             )
             .values(recipient_enc=None)
         )
+        bodies = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.purpose == "reply",
+                OutboxMessage.status.in_(final),
+                OutboxMessage.body != "",
+                or_(
+                    OutboxMessage.sent_at < now - SENT_NUMBERS,
+                    OutboxMessage.created_at < now - SENT_NUMBERS,
+                ),
+            )
+            .values(body="")
+        )
+        pending = session.execute(
+            update(Reporter)
+            .where(Reporter.pending_until < now)
+            .values(pending=None, pending_until=None)
+        )
     return Purged(
         payloads.rowcount or 0,  # type: ignore[attr-defined]
         texts.rowcount or 0,  # type: ignore[attr-defined]
         numbers.rowcount or 0,  # type: ignore[attr-defined]
+        bodies.rowcount or 0,  # type: ignore[attr-defined]
+        pending.rowcount or 0,  # type: ignore[attr-defined]
     )
