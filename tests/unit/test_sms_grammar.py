@@ -383,3 +383,32 @@ def test_parse_never_raises(grammar: Grammar, text: str) -> None:
 def test_parse_copes_with_a_very_long_message(grammar: Grammar) -> None:
     assert parse("INCIDENT Mopti " + "tirs " * 50_000, grammar).intent is N
     assert isinstance(parse("\ud800" * 10_000, grammar), Command)
+
+
+def test_split_locality_prefers_the_run_that_best_names_a_place() -> None:
+    scores = {"Sevare": 0.9, "Sevare tirs entendus": 0.72, "Sevare tirs": 0.72}
+    assert split_locality("Sevare tirs entendus", lambda t: scores.get(t, 0.0)) == (
+        "Sevare",
+        "tirs entendus",
+    )
+    segou = {"Segou": 1.0, "Segou Koro": 1.0}
+    assert split_locality("Segou Koro vols", lambda t: segou.get(t, 0.0)) == ("Segou Koro", "vols")
+
+
+def test_best_span_finds_a_place_anywhere_in_words_without_a_keyword() -> None:
+    from gateway.domain.sms_grammar import best_span
+
+    text = "Il y a des hommes armes a Menaka, ils menacent les gens"
+    assert best_span(text, lambda t: 1.0 if t == "Menaka" else 0.0) == ("Menaka", 1.0)
+    assert best_span("a la", lambda t: 1.0) is None  # too short to be a name
+
+
+def test_incident_words_and_answers_are_read_without_a_keyword(grammar: Grammar) -> None:
+    from gateway.domain.sms_grammar import incident_kind, is_answer
+
+    assert incident_kind("des tirs ce matin", grammar) == "attack"
+    assert incident_kind("bonjour a tous", grammar) is None
+    assert is_answer("Oui merci", grammar, yes=True)
+    assert is_answer("awo", grammar, yes=True)
+    assert is_answer("NON", grammar, yes=False)
+    assert not is_answer("oui il y a eu des tirs hier soir", grammar, yes=True)
