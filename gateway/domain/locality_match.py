@@ -259,6 +259,11 @@ class LocalityIndex:
                 out.append(entry)
         return out
 
+    def is_name(self, text: str) -> bool:
+        """`text` is exactly (once squashed) a locality's name or alias, or a town or
+        village: a cheap test before matching every run of words in a message."""
+        return squash(text) in self._exact
+
     # -- matching ----------------------------------------------------------------------
     def match(self, query: str, limit: int = 5) -> list[Candidate]:
         """Ranked candidates (best first), at most one per locality."""

@@ -43,7 +43,10 @@ def unparsed(convo: Conversation, text: str) -> Outcome:
 
 
 def _named(convo: Conversation, run: str) -> float:
-    value = score(gazetteer(convo.rt), run)
+    gaz = gazetteer(convo.rt)
+    if not gaz.index.is_name(run):  # only exact names: fuzzy matching every run is slow
+        return 0.0
+    value = score(gaz, run)
     return value if value >= NAMED_MIN else 0.0
 
 
