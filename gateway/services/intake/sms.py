@@ -109,7 +109,7 @@ def _earlier_replies(session: Session, provider: str, provider_id: str) -> tuple
         .where(OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))
         .order_by(OutboxMessage.id)
     )
-    return tuple(bodies)
+    return tuple(body for body in bodies if body)  # a purged body is not said again
 
 
 def _handle(
