@@ -40,7 +40,12 @@ FIXED_KEYS: Mapping[str, tuple[str, ...]] = {key: () for key in _PLAIN_KEYS} | {
     "home_done": ("place",),
     "sub_done": ("place",),
 }
-_SAMPLE = {"n": "4", "total": "4", "text": "", "kind": "", "place": "", "when": ""}
+# Worst cases of the values put in texts (others are taken as 6 characters): an
+# emergency number has at most 8 digits, a place named with its cercle 36 characters.
+_SAMPLE = {
+    **{"n": "4", "total": "4", "text": "", "kind": "", "when": ""},
+    **{"place": "X" * 36, "number": "12345678"},
+}
 
 
 class MenuError(ValueError):

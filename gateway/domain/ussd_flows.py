@@ -117,7 +117,7 @@ def _place_chosen(state: State, place: Place, env: Env) -> Outcome:
     if state.flow in _NEEDS_COMMUNE and place.kind in _WIDE and env.children(place.pcode):
         deeper = replace(state, parent=place, depth=_WIDE[place.kind], candidates=())
         return _forward(deeper, "loc_browse")
-    name = env.name(place)
+    name = env.confirmation(place)
     if state.flow == "trust":
         return _forward(replace(state, place=place, answers=()), "question")
     if state.flow == "incident":

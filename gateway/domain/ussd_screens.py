@@ -72,6 +72,14 @@ class Env:
         plain = "".join(c for c in plain if not unicodedata.combining(c))
         return clip(plain, self.menu.name_chars) or clip(place.pcode, self.menu.name_chars)
 
+    def confirmation(self, place: Place) -> str:
+        """How an answer names the place chosen: a commune with its cercle
+        ("Benkadi (Dioila)")."""
+        if place.kind != "commune" or not place.parent:
+            return self.name(place)
+        parent = self.name(Place(place.parent, place.parent))
+        return clip(f"{self.name(place)} ({parent})", self.menu.name_chars + 8)
+
     def label(self, place: Place, lang: str) -> str:
         """A choice a caller can tell from the others, within `name_chars`: "Menaka
         (commune, Menaka)", "Menaka (cercle)"; the name is cut, never what it is."""
@@ -170,7 +178,7 @@ def _confirm_choices(state: State, env: Env, lang: str, menu: Menu) -> Choices:
         lang,
         "confirm",
         kind=menu.t(lang, f"kind.{state.kind}"),
-        place=env.name(state.place) if state.place else "",
+        place=env.confirmation(state.place) if state.place else "",
         when=menu.t(lang, f"when.{state.when}"),
         danger=menu.t(lang, "yes" if state.danger else "no"),
     )

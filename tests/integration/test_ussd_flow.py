@@ -219,3 +219,10 @@ def test_resending_the_last_step_of_subscribe_or_leave_repeats_it(
     for _ in range(2):
         dial(client, "4*1", session="leave")
     assert scalar(rt, select(func.count()).select_from(Subscription)) == 0
+
+
+def test_the_confirmation_names_the_cercle_of_the_commune_chosen(client: FlaskClient) -> None:
+    picks = walk(client, ["1", "3", "Benkadi"])[-1]
+    dioila = next(line[0] for line in picks.splitlines() if "Dioila" in line)
+    end = dial(client, f"1*3*Benkadi*{dioila}")
+    assert end.startswith("END ") and "Benkadi (Dioila)" in end
