@@ -226,3 +226,24 @@ def test_the_confirmation_names_the_cercle_of_the_commune_chosen(client: FlaskCl
     dioila = next(line[0] for line in picks.splitlines() if "Dioila" in line)
     end = dial(client, f"1*3*Benkadi*{dioila}")
     assert end.startswith("END ") and "Benkadi (Dioila)" in end
+
+
+def test_an_urgent_report_where_only_the_nation_has_a_committee_says_it_is_told(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    with transaction(rt.sessions) as s:
+        national = Committee(name="CCS national", locality_id=None, created_at=rt.now())
+        s.add(national)
+        s.flush()
+        s.add(
+            CommitteeMember(
+                committee_id=national.id,
+                name="Membre",
+                phone_hash=rt.pseudonyms.pseudonym("+22370000012"),
+                phone_enc=rt.vault.encrypt("+22370000012"),
+                phone_hint=mask_phone("+22370000012"),
+                language="fr",
+            )
+        )
+    walk(client, ["1", "3", "gao", "1"])
+    assert "comite" in dial(client, "2*1*1*1*1*1", session="urgent")
