@@ -44,10 +44,13 @@ class Tally:
 
 
 def severity_for(distance: float, step: float) -> int:
-    """1 at the threshold, one more for each full `step` past it, at most 3."""
-    if distance < 0 or step <= 0:
+    """1 at the threshold, one more for each full `step` past it, at most 3.
+
+    A distance a hair below zero is the threshold itself: the checks compare with a
+    tolerance of _EPS, so a rule can fire with its distance at -2e-16 (issue 14)."""
+    if distance < -_EPS or step <= 0:
         raise ValueError("distance must be >= 0 and step > 0")
-    return 1 + min(2, int((distance + _EPS) // step))
+    return 1 + min(2, int((max(distance, 0.0) + _EPS) // step))
 
 
 def _r(x: float) -> float:

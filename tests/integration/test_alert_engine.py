@@ -13,6 +13,7 @@ import pytest
 from click.testing import Result
 from flask import Flask
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from gateway.crypto import mask_phone
 from gateway.db import transaction
@@ -30,6 +31,7 @@ from gateway.models import (
 )
 from gateway.runtime import Runtime
 from gateway.services.alerts.digest import send_digests
+from gateway.services.alerts import engine as evaluation
 from gateway.services.alerts.engine import run_alert_cycle
 from gateway.services.alerts.escalation import check_escalations
 from gateway.services.alerts.urgent import check_urgent
@@ -525,3 +527,48 @@ def test_a_second_urgent_report_in_the_same_place_is_sent_too(rt: Runtime, clock
     bodies = [m.body for m in alert_sms(rt, "incident_urgent")]
     assert len(bodies) == 2
     assert "enlevement" in bodies[1]
+
+
+def test_one_locality_whose_check_fails_is_logged_and_counted_and_the_others_alert(
+    rt: Runtime, clock: Clock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = falling_trust(rt, clock, SMALL_COMMUNE)
+    falling_trust(rt, clock, OTHER_COMMUNE)
+    real = evaluation._finding
+
+    def failing(m: evaluation.Measures, rule: str, loc: int, p: dict[str, float]) -> object:
+        if loc == broken and rule == "trust_drop":
+            raise ValueError("a check that cannot cope with these figures")
+        return real(m, rule, loc, p)
+
+    monkeypatch.setattr(evaluation, "_finding", failing)
+    summary = run_alert_cycle(rt, clock())
+    assert open_alerts(rt) == [("trust_drop", OTHER_COMMUNE)]
+    assert summary.errors == 1
+    assert any(
+        SMALL_COMMUNE in r.getMessage() and "trust_drop" in r.getMessage()
+        for r in caplog.records
+        if r.levelname == "ERROR"
+    )
+
+
+def test_one_locality_whose_alert_cannot_be_written_does_not_block_the_others(
+    rt: Runtime, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = falling_trust(rt, clock, SMALL_COMMUNE)
+    falling_trust(rt, clock, OTHER_COMMUNE)
+    real = evaluation.open_alert
+
+    def failing(session: Session, loc: int, *args: object) -> object:
+        alert = real(session, loc, *args)  # type: ignore[arg-type]
+        if loc == broken:
+            session.flush()
+            raise RuntimeError("written half, then failed")
+        return alert
+
+    monkeypatch.setattr(evaluation, "open_alert", failing)
+    summary = run_alert_cycle(rt, clock())
+    assert open_alerts(rt) == [("trust_drop", OTHER_COMMUNE)]
+    assert summary.errors == 1
+    with rt.sessions() as s:  # nothing of the failed locality's half-written alert stays
+        assert s.scalar(select(func.count()).select_from(AlertEvent)) == 2  # open, notify

@@ -156,6 +156,22 @@ def test_a_small_or_uncertain_fall_does_not_fire(rules: dict[str, RuleSpec]) -> 
     )
 
 
+def test_a_fall_equal_to_the_drop_up_to_rounding_fires_without_crashing(
+    rules: dict[str, RuleSpec],
+) -> None:
+    # Issue 14: Δ = -0.6999999999999997 passes the firing test within its tolerance,
+    # the distance past the drop is then -2e-16, and severity_for used to raise.
+    current = Aggregate.of([1, 2, 2, 1, 2])
+    baseline = Aggregate.of([2, 3, 3, 2, 2, 2, 2, 2, 2, 3])
+    finding = check_trust_drop(current, baseline, defaults(rules, "trust_drop"))
+    assert finding is not None and finding.severity == 1
+    assert finding.figures["delta"] == -0.7
+
+
+def test_severity_takes_a_distance_below_zero_by_rounding_as_the_threshold() -> None:
+    assert severity_for(-2e-16, 0.5) == 1
+
+
 def test_two_low_ratings_in_a_small_commune_raise_nothing(rules: dict[str, RuleSpec]) -> None:
     current = Aggregate.of([1, 1])
     assert check_trust_low(trust_index(current, 3.5), defaults(rules, "trust_low")) is None

@@ -48,6 +48,14 @@ class CycleSummary:
     updated: int = 0
     closed: int = 0
     queued_sms: int = 0
+    # Checks (locality and rule) or localities that raised: logged, left as they were.
+    errors: int = 0
+
+    def merge(self, other: CycleSummary) -> None:
+        self.opened += other.opened
+        self.updated += other.updated
+        self.closed += other.closed
+        self.queued_sms += other.queued_sms
 
 
 class Measures:
@@ -115,9 +123,14 @@ def findings(
     m: Measures,
     localities: Iterable[int],
     rules: Iterable[str] = WINDOW_RULES,
+    errors: list[tuple[int, str]] | None = None,
 ) -> dict[tuple[int, str], tuple[Finding | None, dict[str, float]]]:
     """What each rule finds for each locality as of `m.now`, with the values used;
-    nothing is written (the alert cycle and the console's backtest both use it)."""
+    nothing is written (the alert cycle and the console's backtest both use it).
+
+    A check that raises is logged and left out of the result (so an open alert is not
+    taken for clear), its (locality, rule) appended to `errors`: one locality's
+    figures can never stop the checks of the others."""
     out: dict[tuple[int, str], tuple[Finding | None, dict[str, float]]] = {}
     # Localities whose chain holds no override share the national values.
     scoped = {pcode for pcode, _, _ in stored if pcode is not None}
@@ -131,7 +144,12 @@ def findings(
                 p = values(rt, gaz, stored, rule, loc)
                 if plain:
                     shared[rule] = p
-            out[(loc, rule)] = (_finding(m, rule, loc, p), dict(p))
+            try:
+                out[(loc, rule)] = (_finding(m, rule, loc, p), dict(p))
+            except Exception:
+                log.exception("rule %s failed for locality %s", rule, gaz.pcodes[loc])
+                if errors is not None:
+                    errors.append((loc, rule))
     return out
 
 
@@ -168,11 +186,29 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
         held = _held(session, now)
         candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
         summary.localities = len(candidates)
-        for (loc, rule), (found, p) in findings(rt, gaz, stored, m, candidates).items():
-            alert = open_alerts.get((loc, rule))
-            if alert is None and _held_back(held.get((loc, rule)), found, p, now):
+        failed: list[tuple[int, str]] = []
+        found_all = findings(rt, gaz, stored, m, candidates, errors=failed)
+        summary.errors += len(failed)
+        by_locality: dict[int, list[tuple[str, Finding | None, dict[str, float]]]] = {}
+        for (loc, rule), (found, p) in found_all.items():
+            by_locality.setdefault(loc, []).append((rule, found, p))
+        for loc, results in by_locality.items():
+            # A savepoint per locality: a write that fails undoes that locality's
+            # changes only, and the pass goes on with the next one.
+            part = CycleSummary()
+            try:
+                with session.begin_nested():
+                    for rule, found, p in results:
+                        alert = open_alerts.get((loc, rule))
+                        if alert is None and _held_back(held.get((loc, rule)), found, p, now):
+                            continue
+                        _apply(session, rt, gaz, alert, loc, rule, found, p, now, part)
+            except Exception:
+                log.exception("alerts of locality %s could not be updated", gaz.pcodes[loc])
+                session.expire_all()
+                summary.errors += 1
                 continue
-            _apply(session, rt, gaz, alert, loc, rule, found, p, now, summary)
+            summary.merge(part)
         _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
         record_watermark(session, "evaluate", now)
     return summary
