@@ -23,24 +23,14 @@ _LIFECYCLE = frozenset({"rearm_days", "clear_days"})
 # A closed condition of a window rule stays closed for a while (see may_reopen); an
 # urgent alert is opened by each new report, never by an old one found again.
 _REOPEN = frozenset({"reopen_cooldown_days"})
+_WINDOW = _LIFECYCLE | _REOPEN
+_INCIDENTS = frozenset({"min_reporters", "burst_weight"})
 RULE_PARAMS: Mapping[str, frozenset[str]] = {
-    "trust_low": _LIFECYCLE | _REOPEN | {"level", "min_reporters", "window_days", "severity_step"},
-    "trust_drop": _LIFECYCLE
-    | _REOPEN
-    | {"drop", "min_reporters", "window_days", "baseline_days", "severity_step"},
-    "incident_spike": _LIFECYCLE
-    | _REOPEN
-    | {
-        "period_days",
-        "baseline_periods",
-        "guard_periods",
-        "z",
-        "sd_floor",
-        "min_count",
-        "min_reporters",
-        "burst_weight",
-        "severity_step",
-    },
+    "trust_low": _WINDOW | {"level", "alpha", "min_reporters", "window_days"},
+    "trust_drop": _WINDOW | {"drop", "min_reporters", "window_days", "baseline_days"},
+    "trust_shift": _WINDOW | {"baseline_weeks", "run_weeks", "shift", "arl_weeks", "min_reporters"},
+    "incident_spike": _WINDOW | _INCIDENTS | {"baseline_weeks", "guard_weeks", "alpha"},
+    "incident_cusum": _WINDOW | _INCIDENTS | {"baseline_weeks", "run_weeks", "ratio", "arl_weeks"},
     "incident_urgent": _LIFECYCLE
     | {
         "urgent_attack",
@@ -53,17 +43,7 @@ RULE_PARAMS: Mapping[str, frozenset[str]] = {
         "urgent_other",
         "burst_fires",
     },
-    "reporting_silence": _LIFECYCLE
-    | _REOPEN
-    | {
-        "window_days",
-        "baseline_days",
-        "min_weekly",
-        "min_reporters",
-        "fraction",
-        "burst_weight",
-        "severity_step",
-    },
+    "reporting_silence": _WINDOW | _INCIDENTS | {"window_days", "baseline_days", "alpha"},
 }
 RULE_KINDS = frozenset(RULE_PARAMS)
 # No alert may rest on fewer distinct reporters than this, whatever the data says.

@@ -10,7 +10,9 @@ transaction-level advisory lock so a second clock skips the pass altogether.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +24,7 @@ from gateway.db import transaction
 from gateway.domain import findings as checks
 from gateway.domain.findings import Finding
 from gateway.domain.rules import OverrideKey, may_reopen, should_autoclose, should_notify
-from gateway.domain.trust_index import trust_index
+from gateway.domain.trust_index import Aggregate, trust_index
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState
 from gateway.runtime import Runtime
@@ -37,7 +39,24 @@ log = logging.getLogger(__name__)
 # windows span 120 days).
 CANDIDATE_WINDOW = dt.timedelta(days=130)
 REOPEN_COOLDOWN_MAX = 180  # days: the bound of every rule's reopen_cooldown_days
-WINDOW_RULES = ("trust_low", "trust_drop", "incident_spike", "reporting_silence")
+WINDOW_RULES = (
+    "trust_low",
+    "trust_drop",
+    "trust_shift",
+    "incident_spike",
+    "incident_cusum",
+    "reporting_silence",
+)
+WEEK = dt.timedelta(days=7)
+WEEK_MARK = "evaluate_week"  # JobState: the last calendar week the window rules ran for
+
+
+def week_start(t: dt.datetime) -> dt.datetime:
+    """Monday 00:00 UTC of the calendar week holding `t` (Mali keeps UTC all year): the
+    window rules are evaluated once per week, as of this instant, in production and
+    in the console's backtest alike."""
+    t = t.astimezone(dt.UTC)
+    return dt.datetime.combine(t.date() - dt.timedelta(days=t.weekday()), dt.time(), dt.UTC)
 
 
 @dataclass
@@ -50,6 +69,7 @@ class CycleSummary:
     queued_sms: int = 0
     # Checks (locality and rule) or localities that raised: logged, left as they were.
     errors: int = 0
+    skipped_window: bool = False  # the window rules had run for this week already
 
     def merge(self, other: CycleSummary) -> None:
         self.opened += other.opened
@@ -61,11 +81,38 @@ class CycleSummary:
 class Measures:
     """Aggregates computed once per window and reused by every locality of a pass."""
 
-    def __init__(self, session: Session, question: str, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        question: str,
+        now: dt.datetime,
+        first: dict[int, dt.datetime] | None = None,
+    ) -> None:
         self.session, self.question, self.now = session, question, now
         self._trust: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
         self._counts: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
         self._series: dict[tuple[dt.timedelta, int], dict[int, Any]] = {}
+        self._first: dict[int, dt.datetime] | None = first
+
+    def first_seen(self) -> dict[int, dt.datetime]:
+        if self._first is None:
+            self._first = measures.first_seen(self.session)
+        return self._first
+
+    def active_weeks(self, loc: int, periods: list[Any]) -> list[Any]:
+        """The weekly periods ending at `now` from the locality's first report on."""
+        first = self.first_seen().get(loc)
+        if first is None:
+            return periods
+        weeks = math.ceil((self.now - first) / WEEK)
+        return periods[-weeks:] if 0 < weeks < len(periods) else periods if weeks > 0 else []
+
+    def weekly_trust(self, weeks: int, skip: int = 0) -> list[dict[int, Any]]:
+        """Trust aggregates of `weeks` calendar weeks, oldest first, ending `skip`
+        weeks before `now` (each week its own latest answer per reporter)."""
+        end = self.now - WEEK * skip
+        edges = [end - WEEK * (weeks - i) for i in range(weeks + 1)]
+        return [self.trust(lo, hi) for lo, hi in itertools.pairwise(edges)]
 
     def trust(self, start: dt.datetime, end: dt.datetime) -> dict[int, Any]:
         key = (start, end)
@@ -99,13 +146,27 @@ def _finding(m: Measures, rule: str, loc: int, p: dict[str, float]) -> Finding |
         current = m.trust(start, now).get(loc)
         baseline = m.trust(start - days(p["baseline_days"]), start).get(loc)
         return checks.check_trust_drop(current, baseline, p) if current and baseline else None
+    if rule == "trust_shift":
+        run_n, base_n = int(p["run_weeks"]), int(p["baseline_weeks"])
+        recent = m.trust(now - measures.GATE, now).get(loc)
+        run_start = now - WEEK * run_n
+        baseline = m.trust(run_start - WEEK * base_n, run_start).get(loc)
+        if recent is None or baseline is None:
+            return None
+        weeks = [w.get(loc, Aggregate()) for w in m.weekly_trust(run_n)]
+        return checks.check_trust_shift(weeks, baseline, recent.n, p)
     if rule == "incident_spike":
-        periods = int(p["baseline_periods"] + p["guard_periods"]) + 1
-        series = m.series(p["period_days"], periods).get(loc)
+        periods = int(p["baseline_weeks"] + p["guard_weeks"]) + 1
+        series = m.series(7, periods).get(loc)
         if series is None:
             return None
-        *history, current = series.periods
-        return checks.check_incident_spike(current, history, series.current_reporters, p)
+        return checks.check_incident_spike(m.active_weeks(loc, series.periods), series.reporters, p)
+    if rule == "incident_cusum":
+        periods = int(p["baseline_weeks"] + p["run_weeks"])
+        series = m.series(7, periods).get(loc)
+        if series is None:
+            return None
+        return checks.check_incident_cusum(m.active_weeks(loc, series.periods), series.reporters, p)
     if rule == "reporting_silence":
         counts = m.counts(p["window_days"], p["baseline_days"]).get(loc)
         if counts is None:
@@ -114,6 +175,11 @@ def _finding(m: Measures, rule: str, loc: int, p: dict[str, float]) -> Finding |
             counts.current, counts.baseline, counts.baseline_reporters, p
         )
     return None
+
+
+# A follower rule's finding is dropped where its leader fires for the same locality:
+# one alert per event, the CUSUMs alerting for the slower changes the others miss.
+LEADER = {"trust_shift": "trust_drop", "incident_cusum": "incident_spike"}
 
 
 def findings(
@@ -130,7 +196,28 @@ def findings(
 
     A check that raises is logged and left out of the result (so an open alert is not
     taken for clear), its (locality, rule) appended to `errors`: one locality's
-    figures can never stop the checks of the others."""
+    figures can never stop the checks of the others. A follower rule (LEADER) finds
+    nothing where its leader fires."""
+    asked = list(rules)
+    leaders = [LEADER[r] for r in asked if r in LEADER and LEADER[r] not in asked]
+    out = _findings(rt, gaz, stored, m, localities, [*asked, *leaders], errors)
+    for (loc, rule), (found, p) in list(out.items()):
+        lead = out.get((loc, LEADER.get(rule, "")))
+        if found is not None and lead is not None and lead[0] is not None:
+            out[(loc, rule)] = (None, p)
+    return {key: value for key, value in out.items() if key[1] in asked}
+
+
+def _findings(
+    rt: Runtime,
+    gaz: Gazetteer,
+    stored: Mapping[OverrideKey, float],
+    m: Measures,
+    localities: Iterable[int],
+    rules: Iterable[str],
+    errors: list[tuple[int, str]] | None,
+) -> dict[tuple[int, str], tuple[Finding | None, dict[str, float]]]:
+    """`findings` without the leaders' precedence."""
     out: dict[tuple[int, str], tuple[Finding | None, dict[str, float]]] = {}
     # Localities whose chain holds no override share the national values.
     scoped = {pcode for pcode, _, _ in stored if pcode is not None}
@@ -160,20 +247,27 @@ def _candidates(rt: Runtime, m: Measures) -> set[int]:
         rule: {k: v.default for k, v in spec.params.items()}
         for rule, spec in rt.reference.rules.items()
     }
-    trust, drop = defaults["trust_drop"], defaults["incident_spike"]
-    silence = defaults["reporting_silence"]
+    trust, spike = defaults["trust_drop"], defaults["incident_spike"]
+    cusum, silence = defaults["incident_cusum"], defaults["reporting_silence"]
     start = m.now - days(trust["window_days"])
-    spike_periods = int(drop["baseline_periods"] + drop["guard_periods"]) + 1
+    spike_periods = int(spike["baseline_weeks"] + spike["guard_weeks"]) + 1
+    cusum_periods = int(cusum["baseline_weeks"] + cusum["run_weeks"])
     return (
         set(m.trust(start, m.now))
         | set(m.trust(start - days(trust["baseline_days"]), start))
         | set(m.counts(silence["window_days"], silence["baseline_days"]))
-        | set(m.series(drop["period_days"], spike_periods))
+        | set(m.series(7, spike_periods))
+        | set(m.series(7, cusum_periods))
     )
 
 
-def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
-    """One evaluation pass as of `now` (the clock's job, and `alerts evaluate`)."""
+def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> CycleSummary:
+    """One evaluation pass (the clock's job every 5 minutes, and `alerts evaluate`).
+
+    The window rules run once per calendar week, as of its first instant
+    (`week_start`), the first pass of a week that finds them not yet run for it; so
+    production opens exactly the alerts the console's backtest replays. `force` runs
+    them for the week of `now` again (by hand). Quiet urgent alerts close every pass."""
     summary = CycleSummary()
     with transaction(rt.sessions) as session:
         if not holds_lock(session, CYCLE_LOCK):
@@ -181,8 +275,16 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
             return summary
         gaz = gazetteer(rt)
         stored = overrides(session)
-        m = Measures(session, rt.reference.primary_question, now)
         open_alerts = _open_alerts(session)
+        at = week_start(now)
+        mark = session.get(JobState, WEEK_MARK)
+        done = mark is not None and mark.watermark is not None and _aware(mark.watermark) >= at
+        if done and not force:
+            _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
+            record_watermark(session, "evaluate", now)
+            summary.skipped_window = True
+            return summary
+        m = Measures(session, rt.reference.primary_question, at)
         held = _held(session, now)
         candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
         summary.localities = len(candidates)
@@ -202,7 +304,7 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
                         alert = open_alerts.get((loc, rule))
                         if alert is None and _held_back(held.get((loc, rule)), found, p, now):
                             continue
-                        _apply(session, rt, gaz, alert, loc, rule, found, p, now, part)
+                        _apply(session, rt, gaz, alert, loc, rule, found, p, now, at, part)
             except Exception:
                 log.exception("alerts of locality %s could not be updated", gaz.pcodes[loc])
                 session.expire_all()
@@ -211,7 +313,12 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
             summary.merge(part)
         _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
         record_watermark(session, "evaluate", now)
+        record_watermark(session, WEEK_MARK, at)
     return summary
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 def _open_alerts(session: Session) -> dict[tuple[int, str], Alert]:
@@ -258,11 +365,14 @@ def _apply(
     found: Finding | None,
     p: dict[str, float],
     now: dt.datetime,
+    at: dt.datetime,
     summary: CycleSummary,
 ) -> None:
+    """`at` is the week the findings are for: the lifecycle (clear since, closing after
+    clear_days) counts in it, so it steps exactly as the backtest's replay does."""
     if found is None:
         if alert is not None:
-            _clear(session, alert, p, now, summary)
+            _clear(session, alert, p, at, now, summary)
         return
     figures = {**p, **found.figures}  # the rule values used, then what was measured
     if alert is None:
@@ -274,7 +384,7 @@ def _apply(
         summary.opened.append(alert.code)
         summary.queued_sms += send_round(session, rt, gaz, alert, now)
         return
-    alert.figures, alert.last_seen_at, alert.clear_since = figures, now, None
+    alert.figures, alert.last_seen_at, alert.clear_since = figures, at, None
     rose = found.severity > alert.severity
     alert.severity = found.severity
     summary.updated += 1
@@ -288,11 +398,16 @@ def _apply(
 
 
 def _clear(
-    session: Session, alert: Alert, p: dict[str, float], now: dt.datetime, summary: CycleSummary
+    session: Session,
+    alert: Alert,
+    p: dict[str, float],
+    at: dt.datetime,
+    now: dt.datetime,
+    summary: CycleSummary,
 ) -> None:
     if alert.clear_since is None:
-        alert.clear_since = now
-    if should_autoclose(alert.clear_since, now, days(p["clear_days"])):
+        alert.clear_since = at
+    if should_autoclose(_aware(alert.clear_since), at, days(p["clear_days"])):
         lifecycle.autoclose(session, alert, now, "condition clear")
         summary.closed += 1
 
