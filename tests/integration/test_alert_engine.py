@@ -579,3 +579,56 @@ def test_one_locality_whose_alert_cannot_be_written_does_not_block_the_others(
     assert summary.errors == 1
     with rt.sessions() as s:  # nothing of the failed locality's half-written alert stays
         assert s.scalar(select(func.count()).select_from(AlertEvent)) == 2  # open, notify
+
+
+@pytest.mark.parametrize("rule", ["incident_spike", "incident_cusum", "trust_shift"])
+def test_the_backtest_counts_the_alerts_the_clock_opens(
+    rt: Runtime, clock: Clock, rule: str
+) -> None:
+    """Issue 14: the console's backtest replays what production will send. Random
+    histories in three communes; the clock runs every 6 hours for 20 weeks (as every
+    5 minutes, but fewer passes); its alerts per locality equal the backtest's."""
+    from gateway.console.threshold_views import Proposal, backtest
+    from gateway.services.localities import gazetteer
+
+    rng = random.Random(14)
+    start = clock()
+    end = start + dt.timedelta(weeks=20)
+    for pcode in (SMALL_COMMUNE, OTHER_COMMUNE, "ML050101"):
+        loc = locality(rt, pcode).id
+        who = reporters(rt, 40, start)
+        times = []
+        for week in range(-40, 20):
+            rate = 1.5 if week < 0 or rng.random() < 0.6 else 5.0  # bursts of weeks
+            n = sum(1 for _ in range(40) if rng.random() < rate / 40)
+            times += [start + dt.timedelta(weeks=week, hours=rng.uniform(0, 167)) for _ in range(n)]
+        incidents(rt, loc, who, times)
+        for week in range(-20, 20, 2):
+            sample = rng.sample(who, 12)
+            mean = [4, 4, 3, 5, 4] if week < 4 or rng.random() < 0.5 else [2, 3, 2, 3, 1]
+            when = start + dt.timedelta(weeks=week, days=rng.uniform(0, 6))
+            ratings(rt, loc, sample, [rng.choice(mean) for _ in sample], when)
+    while clock() < end:
+        run_alert_cycle(rt, clock())
+        clock.advance(hours=6)
+    with rt.sessions() as s:
+        opened = dict(
+            s.execute(
+                select(Locality.pcode, func.count())
+                .join(Alert, Alert.locality_id == Locality.id)
+                .where(Alert.rule == rule)
+                .group_by(Locality.pcode)
+            ).all()
+        )
+        gaz = gazetteer(rt)
+        spec = {
+            "incident_spike": "alpha",
+            "incident_cusum": "arl_weeks",
+            "trust_shift": "arl_weeks",
+        }
+        value = {"incident_spike": 0.005, "incident_cusum": 200.0, "trust_shift": 200.0}[rule]
+        proposal = Proposal(rule, spec[rule], value, None, 7 * 20)
+        rows = backtest(s, rt, gaz, proposal, clock())
+    replayed = {gaz.pcodes[loc]: stored for loc, stored, _ in rows if stored}
+    assert sum(opened.values()) > 0
+    assert replayed == opened

@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session
 from gateway.db import transaction
 from gateway.domain import findings as checks
 from gateway.domain.findings import Finding
-from gateway.domain.rules import OverrideKey, may_reopen, should_autoclose, should_notify
+from gateway.domain.rules import (
+    OverrideKey,
+    may_reopen,
+    should_autoclose,
+    should_notify,
+    week_start,
+)
 from gateway.domain.trust_index import Aggregate, trust_index
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState
@@ -35,9 +41,9 @@ from gateway.services.alerts.thresholds import overrides, values
 from gateway.services.figures import measures
 
 log = logging.getLogger(__name__)
-# How far back a backtest looks for localities with data (the default trust_drop
-# windows span 120 days).
-CANDIDATE_WINDOW = dt.timedelta(days=130)
+# How far back a backtest looks for localities with data (the default incident_cusum
+# weeks span 238 days).
+CANDIDATE_WINDOW = dt.timedelta(days=250)
 REOPEN_COOLDOWN_MAX = 180  # days: the bound of every rule's reopen_cooldown_days
 WINDOW_RULES = (
     "trust_low",
@@ -49,14 +55,6 @@ WINDOW_RULES = (
 )
 WEEK = dt.timedelta(days=7)
 WEEK_MARK = "evaluate_week"  # JobState: the last calendar week the window rules ran for
-
-
-def week_start(t: dt.datetime) -> dt.datetime:
-    """Monday 00:00 UTC of the calendar week holding `t` (Mali keeps UTC all year): the
-    window rules are evaluated once per week, as of this instant, in production and
-    in the console's backtest alike."""
-    t = t.astimezone(dt.UTC)
-    return dt.datetime.combine(t.date() - dt.timedelta(days=t.weekday()), dt.time(), dt.UTC)
 
 
 @dataclass
