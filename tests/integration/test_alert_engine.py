@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.crypto import mask_phone
 from gateway.db import transaction
+from gateway.domain.rules import week_start
 from gateway.models import (
     Alert,
     AlertEvent,
@@ -32,7 +33,7 @@ from gateway.models import (
 from gateway.runtime import Runtime
 from gateway.services.alerts.digest import send_digests
 from gateway.services.alerts import engine as evaluation
-from gateway.services.alerts.engine import run_alert_cycle, week_start
+from gateway.services.alerts.engine import run_alert_cycle
 from gateway.services.alerts.escalation import check_escalations
 from gateway.services.alerts.urgent import check_urgent
 from tests.conftest import Clock
