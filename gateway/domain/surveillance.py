@@ -20,6 +20,7 @@ p <= 1e-5.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -234,14 +235,11 @@ def grid_resolution(mean: float) -> int:
     return max(1, math.ceil(10 / math.sqrt(max(mean, 1.0))))
 
 
-def _arl_all_limits(mean: float, r: int, ku: int, n: int) -> list[float]:
-    """ARL from S = 0 for every limit H = 1..n grid units, with one LU factorisation:
-    the chain on states 0..H-1 is the leading block of the chain on 0..n-1, and so are
-    the LU factors, so ARL(H) = Σ_{i<H} w_i·y_i with y = L⁻¹1 and Uᵀw = e₀."""
+def _chain(mean: float, r: int, ku: int, n: int) -> list[list[float]]:
+    """M = I - P on the states 0..n-1 (S = i/r) of the gridded Poisson CUSUM."""
     pmf: list[float] = []
     p = math.exp(-mean)
-    x_max = (n + ku) // r + 1
-    for x in range(x_max + 1):
+    for x in range((n + ku) // r + 2):
         pmf.append(p)
         p *= mean / (x + 1)
     m = [[0.0] * n for _ in range(n)]
@@ -253,29 +251,36 @@ def _arl_all_limits(mean: float, r: int, ku: int, n: int) -> list[float]:
             if j >= n:
                 break
             row[j] -= px
-    # Doolittle LU in place, no pivoting (M = I - P is diagonally dominant by rows).
+    return m
+
+
+def _lu_in_place(m: list[list[float]]) -> None:
+    """Doolittle LU without pivoting (M = I - P is diagonally dominant by rows): L below
+    the diagonal (unit diagonal implied), U on and above it."""
+    n = len(m)
     for c in range(n):
-        pivot = m[c][c]
+        rc, pivot = m[c], m[c][c]
         for i in range(c + 1, n):
-            f = m[i][c] / pivot
+            ri = m[i]
+            f = ri[c] / pivot
+            ri[c] = f
             if f:
-                m[i][c] = f
-                ri, rc = m[i], m[c]
                 for j in range(c + 1, n):
                     ri[j] -= f * rc[j]
-            else:
-                m[i][c] = 0.0
+
+
+def _arl_all_limits(mean: float, r: int, ku: int, n: int) -> list[float]:
+    """ARL from S = 0 for every limit H = 1..n grid units, with one LU factorisation:
+    the chain on states 0..H-1 is the leading block of the chain on 0..n-1, and so are
+    the LU factors, so ARL(H) = Σ_{i<H} w_i·y_i with y = L⁻¹1 and Uᵀw = e₀."""
+    m = _chain(mean, r, ku, n)
+    _lu_in_place(m)
     y = [0.0] * n
-    for i in range(n):
-        y[i] = 1.0 - sum(m[i][j] * y[j] for j in range(i))
     w = [0.0] * n
     for i in range(n):
+        y[i] = 1.0 - sum(m[i][j] * y[j] for j in range(i))
         w[i] = ((1.0 if i == 0 else 0.0) - sum(m[j][i] * w[j] for j in range(i))) / m[i][i]
-    out, total = [], 0.0
-    for i in range(n):
-        total += w[i] * y[i]
-        out.append(total)
-    return out
+    return list(itertools.accumulate(wi * yi for wi, yi in zip(w, y, strict=True)))
 
 
 def poisson_cusum_arl(mean: float, k_units: int, h_units: int, resolution: int) -> float:

@@ -590,7 +590,7 @@ def test_the_backtest_counts_the_alerts_the_clock_opens(
     histories in three communes; the clock runs every 6 hours for 20 weeks (as every
     5 minutes, but fewer passes); its alerts per locality equal the backtest's."""
     from gateway.console.threshold_views import Proposal, backtest
-    from gateway.services.localities import gazetteer
+    from gateway.gazetteer.index import gazetteer
 
     rng = random.Random(14)
     start = clock()

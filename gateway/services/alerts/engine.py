@@ -13,7 +13,7 @@ import datetime as dt
 import itertools
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,45 +134,65 @@ class Measures:
         return self._series[key]
 
 
+def _trust_low(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
+    agg = m.trust(m.now - days(p["window_days"]), m.now).get(loc)
+    return checks.check_trust_low(trust_index(agg, None), p) if agg else None
+
+
+def _trust_drop(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
+    start = m.now - days(p["window_days"])
+    current = m.trust(start, m.now).get(loc)
+    baseline = m.trust(start - days(p["baseline_days"]), start).get(loc)
+    return checks.check_trust_drop(current, baseline, p) if current and baseline else None
+
+
+def _trust_shift(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
+    run_n, base_n = int(p["run_weeks"]), int(p["baseline_weeks"])
+    recent = m.trust(m.now - measures.GATE, m.now).get(loc)
+    run_start = m.now - WEEK * run_n
+    baseline = m.trust(run_start - WEEK * base_n, run_start).get(loc)
+    if recent is None or baseline is None:
+        return None
+    weeks = [w.get(loc, Aggregate()) for w in m.weekly_trust(run_n)]
+    return checks.check_trust_shift(weeks, baseline, recent.n, p)
+
+
+def _incident_spike(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
+    series = m.series(7, int(p["baseline_weeks"] + p["guard_weeks"]) + 1).get(loc)
+    if series is None:
+        return None
+    return checks.check_incident_spike(m.active_weeks(loc, series.periods), series.reporters, p)
+
+
+def _incident_cusum(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
+    series = m.series(7, int(p["baseline_weeks"] + p["run_weeks"])).get(loc)
+    if series is None:
+        return None
+    return checks.check_incident_cusum(m.active_weeks(loc, series.periods), series.reporters, p)
+
+
+def _reporting_silence(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
+    counts = m.counts(p["window_days"], p["baseline_days"]).get(loc)
+    if counts is None:
+        return None
+    return checks.check_reporting_silence(
+        counts.current, counts.baseline, counts.baseline_reporters, p
+    )
+
+
+_CHECKS: dict[str, Callable[[Measures, int, dict[str, float]], Finding | None]] = {
+    "trust_low": _trust_low,
+    "trust_drop": _trust_drop,
+    "trust_shift": _trust_shift,
+    "incident_spike": _incident_spike,
+    "incident_cusum": _incident_cusum,
+    "reporting_silence": _reporting_silence,
+}
+
+
 def _finding(m: Measures, rule: str, loc: int, p: dict[str, float]) -> Finding | None:
-    now = m.now
-    if rule == "trust_low":
-        agg = m.trust(now - days(p["window_days"]), now).get(loc)
-        return checks.check_trust_low(trust_index(agg, None), p) if agg else None
-    if rule == "trust_drop":
-        start = now - days(p["window_days"])
-        current = m.trust(start, now).get(loc)
-        baseline = m.trust(start - days(p["baseline_days"]), start).get(loc)
-        return checks.check_trust_drop(current, baseline, p) if current and baseline else None
-    if rule == "trust_shift":
-        run_n, base_n = int(p["run_weeks"]), int(p["baseline_weeks"])
-        recent = m.trust(now - measures.GATE, now).get(loc)
-        run_start = now - WEEK * run_n
-        baseline = m.trust(run_start - WEEK * base_n, run_start).get(loc)
-        if recent is None or baseline is None:
-            return None
-        weeks = [w.get(loc, Aggregate()) for w in m.weekly_trust(run_n)]
-        return checks.check_trust_shift(weeks, baseline, recent.n, p)
-    if rule == "incident_spike":
-        periods = int(p["baseline_weeks"] + p["guard_weeks"]) + 1
-        series = m.series(7, periods).get(loc)
-        if series is None:
-            return None
-        return checks.check_incident_spike(m.active_weeks(loc, series.periods), series.reporters, p)
-    if rule == "incident_cusum":
-        periods = int(p["baseline_weeks"] + p["run_weeks"])
-        series = m.series(7, periods).get(loc)
-        if series is None:
-            return None
-        return checks.check_incident_cusum(m.active_weeks(loc, series.periods), series.reporters, p)
-    if rule == "reporting_silence":
-        counts = m.counts(p["window_days"], p["baseline_days"]).get(loc)
-        if counts is None:
-            return None
-        return checks.check_reporting_silence(
-            counts.current, counts.baseline, counts.baseline_reporters, p
-        )
-    return None
+    check = _CHECKS.get(rule)
+    return check(m, loc, p) if check is not None else None
 
 
 # A follower rule's finding is dropped where its leader fires for the same locality:
