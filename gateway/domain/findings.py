@@ -143,8 +143,8 @@ def check_trust_shift(
 ) -> Finding | None:
     """Lower CUSUM of the weekly standardised mean. `weeks` are the run_weeks weeks,
     oldest first; `baseline` the answers of the baseline weeks before them (mean μ0,
-    spread σ0 = max(s, SD_FLOOR)). For a week with n answers and mean ȳ,
-    z = (ȳ - μ0)/(σ0/√n); S = max(0, S - z - k), k = shift/2, from S = 0 at the first
+    spread σ0 = max(s, SD_FLOOR), n0 answers). For a week with n answers and mean ȳ,
+    z = (ȳ - μ0)/(σ0·√(1/n + 1/n0)); S = max(0, S - z - k), k = shift/2, from S = 0 at the first
     run week and again after each alarm (weeks without answers leave S as it is).
     Fires when S > h at the last week, h from arl_weeks (Siegmund), with min_reporters
     in the last 28 days (`recent_reporters`) and in the baseline. Severity from
@@ -155,7 +155,12 @@ def check_trust_shift(
     mu0 = baseline.mean
     sigma = max(math.sqrt(baseline.variance or 0.0), SD_FLOOR)
     k = params["shift"] / 2
-    zs = [(w.mean - mu0) / (sigma / math.sqrt(w.n)) for w in weeks if w.mean is not None]
+    # The baseline mean is itself estimated: its error is in every week's z alike.
+    zs = [
+        (w.mean - mu0) / (sigma * math.sqrt(1 / w.n + 1 / baseline.n))
+        for w in weeks
+        if w.mean is not None
+    ]
     if not zs:
         return None
     h = sv.normal_cusum_limit(k, params["arl_weeks"])

@@ -181,6 +181,19 @@ def normal_cdf(z: float) -> float:
     return 0.5 * math.erfc(-z / math.sqrt(2))
 
 
+def benjamini_hochberg(pvalues: list[float | None], q: float = 0.05) -> list[bool]:
+    """Which hypotheses the Benjamini–Hochberg step-up procedure rejects at false
+    discovery rate q: sort the m p-values, find the largest rank i with p_(i) <= i·q/m,
+    reject the i smallest. None (no test) is never rejected and not counted in m."""
+    tested = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    m = len(tested)
+    cut = max((rank for rank, (p, _) in enumerate(tested, 1) if p <= rank * q / m), default=0)
+    out = [False] * len(pvalues)
+    for _, i in tested[:cut]:
+        out[i] = True
+    return out
+
+
 # --- CUSUM charts ------------------------------------------------------------------
 
 

@@ -143,3 +143,18 @@ def test_severity_follows_the_evidence_not_the_spread_of_the_baseline() -> None:
     ref = stats.nbinom.sf(39, 22 * 26 + 0.5, 26 / 27)
     assert steady is not None and float(steady.figures["p"]) == pytest.approx(ref, rel=1e-2)
     assert steady.severity == 2
+
+
+def test_benjamini_hochberg_matches_statsmodels_style_reference() -> None:
+    rng = np.random.default_rng(7)
+    p = [float(x) for x in np.concatenate([rng.uniform(0, 1, 60), rng.uniform(0, 0.002, 8)])]
+    ranked = np.sort(p)
+    m = len(p)
+    passing = np.nonzero(ranked <= np.arange(1, m + 1) * 0.05 / m)[0]
+    cut = ranked[passing.max()] if passing.size else -1.0
+    expected = [x <= cut for x in p]  # the step-up rule, computed independently
+    assert sv.benjamini_hochberg([*p, None], 0.05) == [*expected, False]
+    assert sum(expected) >= 8
+    # Without multiplicity control about 5% of null p-values pass 0.05; with it, none.
+    null = [float(x) for x in rng.uniform(0, 1, 700)]
+    assert sum(x < 0.05 for x in null) > 20 and not any(sv.benjamini_hochberg(null))

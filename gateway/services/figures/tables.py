@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gateway.domain.findings import welch_p
 from gateway.domain.rules import MIN_REPORTERS_FLOOR
+from gateway.domain.surveillance import benjamini_hochberg
 from gateway.domain.trust_index import NATIONAL, Aggregate, difference_ci, mean_ci, roll_up
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Incident
@@ -42,13 +44,18 @@ class Cell:
     low: float | None
     high: float | None
     trend: float | None
-    trend_clear: bool  # the trend's 95% interval excludes zero
+    # The trend is clear of zero with the false discovery rate across the table's areas
+    # held at 5% (Benjamini–Hochberg on the two-sided Welch p-values; `table`); a cell
+    # alone says whether its 95% interval excludes zero.
+    trend_clear: bool
     incidents: int
     open_alerts: int
 
     @property
     def reporters_shown(self) -> str:
         return f"< {K_MIN}" if self.suppressed else str(self.reporters)
+
+    trend_p: float | None = None  # two-sided Welch p-value of the trend
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,7 @@ def cell(fig: Figures, gaz: Gazetteer, pcode: str, show_small: bool) -> Cell:
         high=interval.high if interval else None,
         trend=trend.value if trend else None,
         trend_clear=bool(trend and trend.interval and not trend.interval.contains(0.0)),
+        trend_p=_two_sided_p(agg, before) if trend else None,
         incidents=fig.incidents.get(pcode, 0),
         open_alerts=fig.open_alerts.get(pcode, 0),
     )
@@ -175,11 +183,22 @@ def table(
     """The cells of `pcodes` the viewer may see, in order; the national row only for
     viewers without an area limit."""
     wanted = [p for p in pcodes if p != NATIONAL or area is None]
-    return [
+    cells = [
         cell(fig, gaz, p, show_small)
         for p in wanted
         if p == NATIONAL or p in visible(gaz, [p], area)
     ]
+    # "Trend clear" across many communes: 5% of 700 would carry it by chance alone.
+    clear = benjamini_hochberg([c.trend_p for c in cells], FDR)
+    return [replace(c, trend_clear=flag) for c, flag in zip(cells, clear, strict=True)]
+
+
+FDR = 0.05
+
+
+def _two_sided_p(current: Aggregate, before: Aggregate) -> float | None:
+    one = welch_p(current, before)
+    return None if one is None else min(1.0, 2 * min(one, 1 - one))
 
 
 # The fields of an area's record, in order: the CSV export's columns and the API's
