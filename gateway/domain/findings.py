@@ -82,8 +82,6 @@ def check_trust_low(index: TrustIndex, params: Mapping[str, float]) -> Finding |
         figures |= {"index_low": _r(index.interval.low), "index_high": _r(index.interval.high)}
     if index.low_share is not None:
         figures["low_share"] = _r(index.low_share)
-    if index.shrunk is not None:
-        figures["shrunk"] = _r(index.shrunk.value)
     return Finding("trust_low", sv.severity_of_p(p), figures)
 
 
