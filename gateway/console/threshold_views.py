@@ -1,9 +1,9 @@
 """Rule values by level with their inheritance (/console/thresholds), the backtest of
 a proposed value, saving it (admins), and the outcomes of past alerts per rule and area.
 
-The backtest replays the rule over the last N days, one step a week, with the stored
-values and with the proposal (changed in memory only), and counts per locality the
-crossings: a finding present at a step where it was absent the step before.
+The backtest replays the rule over the last N days at the clock's own steps (calendar
+weeks), with the stored values and with the proposal (changed in memory only), and
+counts per locality the alerts the engine's lifecycle would open (`replay_openings`).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from gateway.services.alerts.engine import (
     CANDIDATE_WINDOW,
     WINDOW_RULES,
     Measures,
-    days,
     findings,
 )
+from gateway.services.alerts.jobstate import days
 from gateway.services.alerts.thresholds import overrides, resolved, set_threshold
 from gateway.services.figures.measures import active_localities, first_seen
 from gateway.services.figures.tables import top_pcodes

@@ -31,8 +31,8 @@ from gateway.models import (
     TrustRating,
 )
 from gateway.runtime import Runtime
-from gateway.services.alerts.digest import send_digests
 from gateway.services.alerts import engine as evaluation
+from gateway.services.alerts.digest import send_digests
 from gateway.services.alerts.engine import run_alert_cycle
 from gateway.services.alerts.escalation import check_escalations
 from gateway.services.alerts.urgent import check_urgent

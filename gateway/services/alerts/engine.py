@@ -32,7 +32,7 @@ from gateway.domain.rules import (
 )
 from gateway.domain.trust_index import Aggregate, trust_index
 from gateway.gazetteer.index import Gazetteer, gazetteer
-from gateway.models import Alert, AlertState
+from gateway.models import Alert, AlertState, JobState
 from gateway.runtime import Runtime
 from gateway.services.alerts import lifecycle
 from gateway.services.alerts.jobstate import CYCLE_LOCK, days, holds_lock, record_watermark
