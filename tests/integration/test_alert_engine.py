@@ -32,6 +32,7 @@ from gateway.models import (
 )
 from gateway.runtime import Runtime
 from gateway.services.alerts import engine as evaluation
+from gateway.services.alerts import lifecycle
 from gateway.services.alerts.digest import send_digests
 from gateway.services.alerts.engine import run_alert_cycle
 from gateway.services.alerts.escalation import check_escalations
@@ -565,7 +566,7 @@ def test_one_locality_whose_alert_cannot_be_written_does_not_block_the_others(
 ) -> None:
     broken = falling_trust(rt, clock, SMALL_COMMUNE)
     falling_trust(rt, clock, OTHER_COMMUNE)
-    real = evaluation.open_alert
+    real = lifecycle.open_alert
 
     def failing(session: Session, loc: int, *args: object) -> object:
         alert = real(session, loc, *args)  # type: ignore[arg-type]
@@ -574,7 +575,7 @@ def test_one_locality_whose_alert_cannot_be_written_does_not_block_the_others(
             raise RuntimeError("written half, then failed")
         return alert
 
-    monkeypatch.setattr(evaluation, "open_alert", failing)
+    monkeypatch.setattr(lifecycle, "open_alert", failing)
     summary = run_alert_cycle(rt, clock())
     assert open_alerts(rt) == [("trust_drop", OTHER_COMMUNE)]
     assert summary.errors == 1
