@@ -227,7 +227,7 @@ def test_an_urgent_incident_alerts_within_one_check_marked_unverified(
         alert = s.scalars(select(Alert)).one()
     assert alert.verified is False
     body = alert_sms(rt)[0].body
-    assert "URGENTE" in body and "non verifie" in body
+    assert "URGENTE" in body and "non vérifié" in body
     assert "attaque" in body
 
 
