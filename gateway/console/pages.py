@@ -9,6 +9,7 @@ from flask import flash, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from gateway.console.blueprint import bp
+from gateway.console.i18n import number
 
 PAGE_SIZE = 50
 
@@ -39,6 +40,11 @@ def parse_day(raw: str | None) -> dt.date | None:
 
 def day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+@bp.app_template_filter("num")
+def num(value: float | int | None, digits: int = 2, sign: bool = False) -> str:
+    return number(value, digits, sign)
 
 
 @bp.app_template_filter("console_when")

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from gateway.console.map_views import NO_DATA
+from gateway.console.map_views import FEW, NO_DATA, OUTSIDE
 from gateway.console.svgmap import project
 from gateway.db import transaction
-from gateway.models import Incident, Reporter, Role, TrustRating
+from gateway.models import AlertState, Incident, Reporter, Role, TrustRating
 from gateway.runtime import Runtime
-from tests.console.conftest import KAYES, MOPTI, MOPTI_CERCLE, SOCOURA
+from tests.console.conftest import KAYES, MOPTI, MOPTI_CERCLE, SOCOURA, add_alert
 
 _refs = itertools.count()
 MOPTI_VALUES = [1, 1, 2, 2, 2, 1, 2]  # 7 reporters, mean 1.57
@@ -153,24 +153,70 @@ def test_map_draws_a_linked_path_per_commune_with_a_legend(
     response = client.get("/console/map")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and len(response.data) < 600_000
-    assert len(re.findall(r"<path d=", html)) == 701
+    assert len(re.findall(r"<path d=\"[^\"]+\" fill=\"[^\"]+\" data-pcode=", html)) == 701
     mopti = re.search(
         rf'<a href="/console/locality/{MOPTI}"><path d="[^"]+" fill="(#[0-9a-f]+)" '
         rf'data-pcode="{MOPTI}"><title>([^<]+)</title>',
         html,
     )
-    assert mopti and mopti.group(1) != NO_DATA and "1.57" in mopti.group(2)
-    socoura = re.search(rf'fill="(#[0-9a-f]+)" data-pcode="{SOCOURA}"', html)
-    assert socoura and socoura.group(1) == NO_DATA  # 3 reporters: grey for an analyst
-    assert 'id="legend"' in html and "<script" not in html
+    assert mopti and mopti.group(1) not in (NO_DATA, FEW) and "1,57" in mopti.group(2)
+    assert 'id="legend"' in html and "<script" not in html and "style=" not in html
 
 
-def test_map_by_incident_rate(as_role: Client, rt: Runtime, ids: dict[str, int]) -> None:
+def test_grey_tells_too_few_reporters_from_no_answer(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    client, _ = as_role(Role.ANALYST)
+    html = client.get("/console/map").get_data(as_text=True)
+    socoura = re.search(rf'fill="([^"]+)" data-pcode="{SOCOURA}"><title>([^<]+)<', html)
+    assert socoura and socoura.group(1) == FEW and "moins de 5 répondants" in socoura.group(2)
+    silent = re.search(r'fill="([^"]+)" data-pcode="ML010101"><title>([^<]+)<', html)
+    assert silent and silent.group(1) == NO_DATA and "aucune donnée" in silent.group(2)
+    assert FEW != NO_DATA and 'id="few"' in html  # the hatch pattern
+
+
+def test_map_bins_incidents_in_whole_counts(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
     seed(rt, ids)
     client, _ = as_role(Role.ADMIN)
     html = client.get("/console/map?by=incidents").get_data(as_text=True)
     title = re.search(rf'data-pcode="{MOPTI}"><title>([^<]+)</title>', html)
-    assert title and title.group(1).endswith(": 1.3")  # 4 incidents in 90 days
+    assert title and title.group(1).endswith(": 4")  # 4 incidents in the last 30 days
+    assert "2 – 4" in html and "≥ 10" in html and "0,34" not in html
+
+
+def test_open_alerts_get_a_marker_and_a_list_entry(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    add_alert(rt, ids[MOPTI], severity=3)
+    add_alert(rt, ids[KAYES], state=AlertState.CLOSED, closed_at=rt.now())
+    client, _ = as_role(Role.ANALYST)
+    html = client.get("/console/map").get_data(as_text=True)
+    assert re.search(rf'class="at-{MOPTI} hot sev3" data-alert-marker data-pcode="{MOPTI}"', html)
+    assert f'data-alert-marker data-pcode="{KAYES}"' not in html  # closed
+    aside = html[html.index('class="hot-list"') :]
+    assert "Mopti" in aside and "1 alerte(s) ouverte(s)" in aside
+    css = client.get("/console/map/places.css").get_data(as_text=True)
+    place = re.search(rf"\.at-{MOPTI}{{left:([0-9.]+)%;top:([0-9.]+)%}}", css)
+    assert place and 0 < float(place.group(1)) < 100 and 0 < float(place.group(2)) < 100
+
+
+def test_regions_are_outlined_and_named_and_one_can_be_zoomed_into(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    client, _ = as_role(Role.ANALYST)
+    html = client.get("/console/map").get_data(as_text=True)
+    assert html.count('class="region-lines"') == 1 and ">Tombouctou</a>" in html
+    assert html.count('class="at-ML05 map-label') == 1
+    zoomed = client.get("/console/map?region=ML05").get_data(as_text=True)
+    assert len(re.findall(r'data-pcode="ML05', zoomed)) == len(
+        re.findall(r'data-pcode="ML', zoomed)
+    )
+    assert ">Bandiagara</a>" in zoomed and 'viewBox="0.0 0.0' not in zoomed
+    assert client.get("/console/map?region=ML99").status_code == 404
 
 
 def test_committee_map_greys_out_other_areas(
@@ -181,7 +227,8 @@ def test_committee_map_greys_out_other_areas(
     html = client.get("/console/map").get_data(as_text=True)
     assert f'href="/console/locality/{MOPTI}"' in html
     assert f'href="/console/locality/{KAYES}"' not in html
-    assert re.search(rf'fill="{NO_DATA}" data-pcode="{KAYES}"><title>[^<:]+</title>', html)
+    assert re.search(rf'fill="{OUTSIDE}" data-pcode="{KAYES}"><title>[^<:]+</title>', html)
+    assert "hors de votre zone" in html
 
 
 def test_projection_keeps_proportions_and_rounds() -> None:
