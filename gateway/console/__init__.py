@@ -26,6 +26,7 @@ def register_console(app: Flask) -> None:
         overview_views,
         simulator_views,
         threshold_views,
+        wording,
     )
     from gateway.console.security import init_csrf
 

@@ -66,12 +66,15 @@ def applying(session: Session, rt: Runtime, gaz: Gazetteer, loc: int) -> list[di
     """Every rule's parameters as they apply at `loc`, with their source."""
     stored = overrides(session)
     out = []
-    for name in sorted(rt.reference.rules):
+    specs = rt.reference.rules
+    for name in sorted(specs):
         for param, value in sorted(resolved(rt, gaz, stored, name, loc).items()):
             out.append(
                 {
                     "rule": name,
                     "param": param,
+                    "unit": specs[name].params[param].unit,
+                    "integer": specs[name].params[param].integer,
                     "value": value.value,
                     "source": value.source_scope,
                     "label": source_label(gaz, value),
