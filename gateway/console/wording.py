@@ -36,7 +36,7 @@ def param_help(name: str, fallback: str = "") -> str:
 
 @bp.app_template_global("with_unit")
 def with_unit(value: float, unit: str, integer: bool = False) -> str:
-    """"14 jours", "0,5 point", "1" (a flag): the value in the reader's numbers."""
+    """ "14 jours", "0,5 point", "1" (a flag): the value in the reader's numbers."""
     if unit == "flag":
         return translate("common.on") if value >= 1 else translate("common.off")
     digits = 0 if integer or float(value).is_integer() else (1 if value * 10 % 1 == 0 else 2)
@@ -73,7 +73,7 @@ def history_note(comment: str | None) -> str:
 
 @bp.app_template_global("actor_name")
 def actor_name(actor: str, members: Mapping[str, str] | None = None) -> str:
-    """"système", a member's name for "member:12", a console user's e-mail."""
+    """ "système", a member's name for "member:12", a console user's e-mail."""
     if actor == "system":
         return translate("history.system")
     if members and actor in members:

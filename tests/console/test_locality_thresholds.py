@@ -79,8 +79,9 @@ def test_thresholds_show_values_with_where_they_come_from(as_role: Client, rt: R
         )
     client, _ = as_role(Role.ANALYST)
     html = client.get(f"/console/thresholds?area={MOPTI}").get_data(as_text=True)
-    level = re.search(r"<td>level<br>.*?</tr>", html, re.S)
-    assert level and "2.4" in level.group(0) and "national" in level.group(0)
+    level = re.search(r"<td>Niveau d&#39;alerte<br>.*?</tr>", html, re.S)
+    assert level and "2,4 points" in level.group(0) and "national" in level.group(0)
+    assert ">min_reporters<" not in html and "5 répondants" in html  # labels and units
     assert "thresholds/backtest" in html  # analysts may backtest
 
 
