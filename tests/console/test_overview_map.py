@@ -107,8 +107,8 @@ def test_admin_sees_small_cells_with_their_index(
     client, _ = as_role(Role.ADMIN)
     html = client.get(f"/console/?area={MOPTI_CERCLE}").get_data(as_text=True)
     socoura = row_of(html, SOCOURA)
-    assert "3.33" in socoura and "&lt; 5" not in socoura
-    assert "1.57" in row_of(html, MOPTI)
+    assert "3,33" in socoura and "&lt; 5" not in socoura
+    assert "1,57" in row_of(html, MOPTI)
 
 
 def test_analyst_and_committee_see_small_cells_suppressed(
@@ -119,8 +119,8 @@ def test_analyst_and_committee_see_small_cells_suppressed(
         client, _ = as_role(role)
         html = client.get(f"/console/?area={MOPTI_CERCLE}").get_data(as_text=True)
         socoura = row_of(html, SOCOURA)
-        assert "&lt; 5" in socoura and "3.33" not in html
-        assert "1.57" in row_of(html, MOPTI)
+        assert "&lt; 5" in socoura and "3,33" not in html
+        assert "1,57" in row_of(html, MOPTI)
 
 
 def test_overview_rolls_communes_up_to_regions_and_nation(
@@ -131,7 +131,7 @@ def test_overview_rolls_communes_up_to_regions_and_nation(
     html = client.get("/console/").get_data(as_text=True)
     # Mopti region: 7 + 3 reporters, mean of the ten answers.
     mopti_region = row_of(html, "ML05")
-    assert ">10<" in mopti_region and "2.10" in mopti_region
+    assert ">10<" in mopti_region and "2,10" in mopti_region
     assert "Mali (national)" in html and ">16<" in html  # 7 + 3 + 6
     assert f'href="/console/?area={MOPTI_CERCLE[:4]}"' in html  # drill down to cercles
 
@@ -242,3 +242,45 @@ def test_projection_keeps_proportions_and_rounds() -> None:
     drawn = project([square], width=100)
     assert drawn.width == 100 and drawn.height == 100  # 2° of longitude x cos 60° = 1° of latitude
     assert drawn.paths["X1"] == "M0 100L100 100L100 0L0 0Z"
+
+
+def test_overview_opens_with_the_national_index_alerts_falls_and_regions(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    add_alert(rt, ids[MOPTI], severity=3, code="Z-7")
+    client, _ = as_role(Role.ANALYST)
+    html = client.get("/console/").get_data(as_text=True)
+    glance = html[html.index('class="glance"') : html.index("Les tableaux")]
+    assert "Indice de confiance · Mali (national)" in glance
+    assert "Z-7" in glance and "Alertes ouvertes" in glance
+    assert "Par région" in glance and glance.count('class="spark"') >= 10  # one per region
+    assert "Quelle confiance faites-vous aux FDS" in glance  # the questionnaire, item 1
+
+
+def test_every_question_has_its_result_and_small_areas_stay_hidden(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    seed(rt, ids)
+    with transaction(rt.sessions) as s:  # Socoura's 3 reporters answer question 2 too
+        for r in s.scalars(select(TrustRating).where(TrustRating.locality_id == ids[SOCOURA])):
+            s.add(
+                TrustRating(
+                    reporter_id=r.reporter_id,
+                    locality_id=r.locality_id,
+                    question=rt.reference.menu.questions[1].id,
+                    value=1,
+                    rated_at=r.rated_at,
+                    source="import",
+                    source_ref=f"{r.source_ref}-q2",
+                )
+            )
+    client, _ = as_role(Role.ANALYST)
+    questions = rt.reference.menu.questions
+    html = client.get(f"/console/?area={MOPTI_CERCLE}").get_data(as_text=True)
+    assert html.count('class="card question"') == len(questions) >= 4
+    second = html.split('class="card question"')[2]
+    assert "Moins de 5 répondants" in second and "100 %" not in second  # 3 people: hidden
+    admin, _ = as_role(Role.ADMIN)
+    shown = admin.get(f"/console/?area={MOPTI_CERCLE}").get_data(as_text=True)
+    assert "100 %" in shown.split('class="card question"')[2]  # admins see small cells
