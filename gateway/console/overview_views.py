@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from gateway.console import glance
 from gateway.console.access import area_of, current_user, runtime, with_descendants
 from gateway.console.blueprint import bp
+from gateway.console.brief_views import committee_of, last_digest
 from gateway.console.i18n import language
 from gateway.console.pages import render
 from gateway.domain.trust_index import NATIONAL
@@ -92,6 +93,12 @@ def overview() -> str:
         results = glance.questions(session, rt, focus, now, show_small, language()) if focus else []
         scope = with_descendants(rt, [gaz.ids[focus]]) if focus and focus != NATIONAL else area
         alerts = open_alerts(session, scope)
+        committee = committee_of(session, user) if pcode is None else None
+        home = (
+            {"name": committee.name, "digest": last_digest(session, committee.id)}
+            if committee is not None
+            else None
+        )
     below = table(
         fig,
         gaz,
@@ -107,6 +114,7 @@ def overview() -> str:
         charts={p: glance.sparkline(points) for p, points in charts.items()},
         results=results,
         falls=glance.falls(below),
+        home=home,
         alerts=alerts,
         names={a.locality_id: gaz.name_of(a.locality_id) for a in alerts},
         has_children=has_children,
