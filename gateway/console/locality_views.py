@@ -109,8 +109,18 @@ def locality(pcode: str) -> str:
             .limit(100)
         ).all()
         values = applying(session, rt, gaz, loc)
+    level = next(
+        (v["value"] for v in values if v["rule"] == "trust_low" and v["param"] == "level"), None
+    )
+    marks = [
+        {"t": int(a.opened_at.timestamp()), "code": a.code, "severity": a.severity}
+        for a in alerts
+        if a.opened_at >= now - POINT * POINTS
+    ]
     return render(
         "locality.html",
+        chart={"points": points, "level": level, "alerts": marks},
+        level=level,
         pcode=gaz.pcodes[loc],
         name=gaz.name_of(loc),
         kind=gaz.entry(loc).kind,
