@@ -21,8 +21,15 @@ Client = Callable[..., Any]
 def series_of(html: str) -> list[dict[str, Any]]:
     block = re.search(r'<script type="application/json" id="series">(.*?)</script>', html, re.S)
     assert block
-    points: list[dict[str, Any]] = json.loads(block.group(1))
+    points: list[dict[str, Any]] = json.loads(block.group(1))["points"]
     return points
+
+
+def chart_of(html: str) -> dict[str, Any]:
+    block = re.search(r'<script type="application/json" id="series">(.*?)</script>', html, re.S)
+    assert block
+    chart: dict[str, Any] = json.loads(block.group(1))
+    return chart
 
 
 def test_locality_page_embeds_the_series_and_no_inline_script(
@@ -43,6 +50,9 @@ def test_locality_page_embeds_the_series_and_no_inline_script(
     assert alert_id
     assert re.search(r"<td>banditisme</td><td class=\"num\">4<", html)  # by kind
     assert "rule.trust_low" not in html and "défaut" in html  # thresholds with source
+    chart = chart_of(html)  # the threshold line and the alert's mark on the chart
+    assert chart["level"] == 2.0 and [a["code"] for a in chart["alerts"]] == ["A777"]
+    assert html.index('id="chart"') < html.index("<details class=\"card\">")  # values fold
 
 
 def test_small_points_are_not_drawn_for_non_admins(
