@@ -155,10 +155,17 @@ def read_proposal(rt: Runtime, gaz: Gazetteer, form: Mapping[str, str]) -> Propo
 
 
 def backtest(
-    session: Session, rt: Runtime, gaz: Gazetteer, proposal: Proposal, now: dt.datetime
+    session: Session,
+    rt: Runtime,
+    gaz: Gazetteer,
+    proposal: Proposal,
+    now: dt.datetime,
+    weekly: list[tuple[dt.datetime, int, int]] | None = None,
 ) -> list[tuple[int, int, int]]:
     """(locality, crossings with the stored values, crossings with the proposal) per
-    locality under the proposal's scope that crossed at least once either way."""
+    locality under the proposal's scope that crossed at least once either way; with
+    `weekly`, also appends (step, crossings with the stored values, with the proposal)
+    for each week replayed."""
     stored = overrides(session)
     proposed = {**stored, (proposal.scope, proposal.rule, proposal.param): proposal.value}
     steps = proposal.days // STEP.days
@@ -170,13 +177,17 @@ def backtest(
     before: list[set[int]] = [set(), set()]
     for i, when in enumerate(times):
         m = Measures(session, rt.reference.primary_question, when)
+        week = [0, 0]
         for side, values in enumerate((stored, proposed)):
             found = findings(rt, gaz, values, m, locs, rules=[proposal.rule])
             now_found = {loc for (loc, _), (f, _) in found.items() if f is not None}
             if i > 0:
                 for loc in now_found - before[side]:
                     counts.setdefault(loc, [0, 0])[side] += 1
+                    week[side] += 1
             before[side] = now_found
+        if i > 0 and weekly is not None:
+            weekly.append((when, week[0], week[1]))
     rows = [(loc, c[0], c[1]) for loc, c in counts.items()]
     return sorted(rows, key=lambda r: (-abs(r[2] - r[1]), gaz.name_of(r[0])))
 
@@ -194,7 +205,8 @@ def threshold_backtest() -> str | Response:
         stored = overrides(session)
         loc = gaz.ids[proposal.scope] if proposal.scope else None
         current = resolved(rt, gaz, stored, proposal.rule, loc)[proposal.param]
-        rows = backtest(session, rt, gaz, proposal, rt.now())
+        weeks: list[tuple[dt.datetime, int, int]] = []
+        rows = backtest(session, rt, gaz, proposal, rt.now(), weeks)
     return render(
         "backtest.html",
         p=proposal,
@@ -204,6 +216,8 @@ def threshold_backtest() -> str | Response:
         scope_name=gaz.name_of(loc) if loc else None,
         rows=[(gaz.pcodes[r[0]], gaz.name_of(r[0]), r[1], r[2]) for r in rows],
         totals=(sum(r[1] for r in rows), sum(r[2] for r in rows)),
+        weeks=weeks,
+        peak=max([1, *(max(a, b) for _, a, b in weeks)]),
         can_save=current_user().role == Role.ADMIN,
         replayable=proposal.rule in WINDOW_RULES,
     )

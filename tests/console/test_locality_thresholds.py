@@ -134,6 +134,10 @@ def test_a_change_is_backtested_then_saved_and_audited(
     # Mopti (1.57) crosses the default 2 and the proposed 3; Kayes (2.83) only 3.
     assert rows[MOPTI] == '1</td><td class="num">1' and rows[KAYES] == '0</td><td class="num">1'
     assert SOCOURA not in rows  # too few reporters for the rule either way
+    weeks = html[html.index('id="backtest-weeks"') : html.index('id="backtest"')]
+    assert weeks.count("<tr>") == 1 + 180 // 7 + 1  # the heading, a row a week up to now
+    counts = re.findall(r"</svg> (\d+)</td>", weeks)
+    assert sum(map(int, counts[0::2])) == 1 and sum(map(int, counts[1::2])) == 2  # as totals
     assert 'action="/console/thresholds"' in html and 'name="value" value="3.0"' in html
     with rt.sessions() as s:
         assert s.scalars(select(Threshold)).all() == []  # nothing saved by the backtest
