@@ -69,6 +69,8 @@ def pages(client: FlaskClient, rt: Runtime) -> Iterator[str]:
         "/console/audit",
         "/console/locality/ML050201",
         "/console/locality/ML05",
+        "/console/brief",
+        "/console/brief?area=ML05",
     )
     yield from (f"/console/alerts/{i}" for i in alert_ids)
 
