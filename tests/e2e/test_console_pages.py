@@ -62,6 +62,14 @@ def test_every_page_in_french_in_english_and_on_a_phone(page: Any) -> None:
                     too_wide.append(f"{url}: {width}px")
                 shot(page, f"pages/phone-{name}")
     assert too_wide == []
+    for name, url, viewport in (  # the README's three pictures: one screen each
+        ("overview", "/console/?lang=fr", DESKTOP),
+        ("map", "/console/map", DESKTOP),
+        ("phone-alert", f"/console/alerts/{alert}", PHONE),
+    ):
+        page.set_viewport_size(viewport)
+        page.goto(url)
+        page.screenshot(path=str(ARTIFACTS / f"readme-{name}.png"), full_page=False)
 
 
 def test_the_hotspot_commune_is_visible_on_the_map(page: Any) -> None:
