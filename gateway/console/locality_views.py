@@ -66,12 +66,15 @@ def applying(session: Session, rt: Runtime, gaz: Gazetteer, loc: int) -> list[di
     """Every rule's parameters as they apply at `loc`, with their source."""
     stored = overrides(session)
     out = []
-    for name in sorted(rt.reference.rules):
+    specs = rt.reference.rules
+    for name in sorted(specs):
         for param, value in sorted(resolved(rt, gaz, stored, name, loc).items()):
             out.append(
                 {
                     "rule": name,
                     "param": param,
+                    "unit": specs[name].params[param].unit,
+                    "integer": specs[name].params[param].integer,
                     "value": value.value,
                     "source": value.source_scope,
                     "label": source_label(gaz, value),
@@ -106,8 +109,18 @@ def locality(pcode: str) -> str:
             .limit(100)
         ).all()
         values = applying(session, rt, gaz, loc)
+    level = next(
+        (v["value"] for v in values if v["rule"] == "trust_low" and v["param"] == "level"), None
+    )
+    marks = [
+        {"t": int(a.opened_at.timestamp()), "code": a.code, "severity": a.severity}
+        for a in alerts
+        if a.opened_at >= now - POINT * POINTS
+    ]
     return render(
         "locality.html",
+        chart={"points": points, "level": level, "alerts": marks},
+        level=level,
         pcode=gaz.pcodes[loc],
         name=gaz.name_of(loc),
         kind=gaz.entry(loc).kind,

@@ -161,13 +161,20 @@ def read_proposal(rt: Runtime, gaz: Gazetteer, form: Mapping[str, str]) -> Propo
 
 
 def backtest(
-    session: Session, rt: Runtime, gaz: Gazetteer, proposal: Proposal, now: dt.datetime
+    session: Session,
+    rt: Runtime,
+    gaz: Gazetteer,
+    proposal: Proposal,
+    now: dt.datetime,
+    weekly: list[tuple[dt.datetime, int, int]] | None = None,
 ) -> list[tuple[int, int, int]]:
     """(locality, alerts opened with the stored values, with the proposal) per
     locality under the proposal's scope that opened at least one either way: the
     rule replayed at the clock's own steps, the calendar weeks (`week_start`), through
     the engine's lifecycle (an alert stays open until clear for clear_days), so the
-    count is what the clock would have opened with no one closing alerts by hand."""
+    count is what the clock would have opened with no one closing alerts by hand. With
+    `weekly`, also appends (step, alerts opened with the stored values, with the
+    proposal) for each week replayed."""
     stored = overrides(session)
     proposed = {**stored, (proposal.scope, proposal.rule, proposal.param): proposal.value}
     steps = proposal.days // STEP.days
@@ -186,6 +193,7 @@ def backtest(
                 {loc: (f is not None, days(p["clear_days"])) for (loc, _), (f, p) in found.items()}
             )
     counts: dict[int, list[int]] = {}
+    per_week = [[0, 0] for _ in times[1:]]
     for side in (0, 1):
         for loc in locs:
             seen = [step.get(loc, (False, STEP)) for step in hits[side]]
@@ -197,6 +205,10 @@ def backtest(
             )
             if opened:
                 counts.setdefault(loc, [0, 0])[side] += len(opened)
+            for step in opened:
+                per_week[step][side] += 1
+    if weekly is not None:
+        weekly.extend((when, a, b) for when, (a, b) in zip(times[1:], per_week, strict=True))
     rows = [(loc, c[0], c[1]) for loc, c in counts.items()]
     return sorted(rows, key=lambda r: (-abs(r[2] - r[1]), gaz.name_of(r[0])))
 
@@ -214,7 +226,8 @@ def threshold_backtest() -> str | Response:
         stored = overrides(session)
         loc = gaz.ids[proposal.scope] if proposal.scope else None
         current = resolved(rt, gaz, stored, proposal.rule, loc)[proposal.param]
-        rows = backtest(session, rt, gaz, proposal, rt.now())
+        weeks: list[tuple[dt.datetime, int, int]] = []
+        rows = backtest(session, rt, gaz, proposal, rt.now(), weeks)
     return render(
         "backtest.html",
         p=proposal,
@@ -224,6 +237,8 @@ def threshold_backtest() -> str | Response:
         scope_name=gaz.name_of(loc) if loc else None,
         rows=[(gaz.pcodes[r[0]], gaz.name_of(r[0]), r[1], r[2]) for r in rows],
         totals=(sum(r[1] for r in rows), sum(r[2] for r in rows)),
+        weeks=weeks,
+        peak=max([1, *(max(a, b) for _, a, b in weeks)]),
         can_save=current_user().role == Role.ADMIN,
         replayable=proposal.rule in WINDOW_RULES,
     )

@@ -21,8 +21,15 @@ Client = Callable[..., Any]
 def series_of(html: str) -> list[dict[str, Any]]:
     block = re.search(r'<script type="application/json" id="series">(.*?)</script>', html, re.S)
     assert block
-    points: list[dict[str, Any]] = json.loads(block.group(1))
+    points: list[dict[str, Any]] = json.loads(block.group(1))["points"]
     return points
+
+
+def chart_of(html: str) -> dict[str, Any]:
+    block = re.search(r'<script type="application/json" id="series">(.*?)</script>', html, re.S)
+    assert block
+    chart: dict[str, Any] = json.loads(block.group(1))
+    return chart
 
 
 def test_locality_page_embeds_the_series_and_no_inline_script(
@@ -43,6 +50,9 @@ def test_locality_page_embeds_the_series_and_no_inline_script(
     assert alert_id
     assert re.search(r"<td>banditisme</td><td class=\"num\">4<", html)  # by kind
     assert "rule.trust_low" not in html and "défaut" in html  # thresholds with source
+    chart = chart_of(html)  # the threshold line and the alert's mark on the chart
+    assert chart["level"] == 2.0 and [a["code"] for a in chart["alerts"]] == ["A777"]
+    assert html.index('id="chart"') < html.index('<details class="card">')  # values fold
 
 
 def test_small_points_are_not_drawn_for_non_admins(
@@ -79,8 +89,9 @@ def test_thresholds_show_values_with_where_they_come_from(as_role: Client, rt: R
         )
     client, _ = as_role(Role.ANALYST)
     html = client.get(f"/console/thresholds?area={MOPTI}").get_data(as_text=True)
-    level = re.search(r"<td>level<br>.*?</tr>", html, re.S)
-    assert level and "2.4" in level.group(0) and "national" in level.group(0)
+    level = re.search(r"<td>Niveau d&#39;alerte<br>.*?</tr>", html, re.S)
+    assert level and "2,4 points" in level.group(0) and "national" in level.group(0)
+    assert ">min_reporters<" not in html and "5 répondants" in html  # labels and units
     assert "thresholds/backtest" in html  # analysts may backtest
 
 
@@ -124,6 +135,10 @@ def test_a_change_is_backtested_then_saved_and_audited(
     # of 6, sd 0.41) only under 3.5 (one-sided t test, p = 0.005).
     assert rows[MOPTI] == '1</td><td class="num">1' and rows[KAYES] == '0</td><td class="num">1'
     assert SOCOURA not in rows  # too few reporters for the rule either way
+    weeks = html[html.index('id="backtest-weeks"') : html.index('id="backtest"')]
+    assert weeks.count("<tr>") == 1 + 180 // 7 + 1  # the heading, a row a week up to now
+    counts = re.findall(r"</svg> (\d+)</td>", weeks)
+    assert sum(map(int, counts[0::2])) == 1 and sum(map(int, counts[1::2])) == 2  # as totals
     assert 'action="/console/thresholds"' in html and 'name="value" value="3.5"' in html
     with rt.sessions() as s:
         assert s.scalars(select(Threshold)).all() == []  # nothing saved by the backtest

@@ -235,7 +235,7 @@ def test_an_urgent_incident_alerts_within_one_check_marked_unverified(
         alert = s.scalars(select(Alert)).one()
     assert alert.verified is False
     body = alert_sms(rt)[0].body
-    assert "URGENTE" in body and "non verifie" in body
+    assert "URGENTE" in body and "non vérifié" in body
     assert "attaque" in body
 
 
@@ -285,7 +285,7 @@ def test_an_unacknowledged_alert_escalates_to_the_cercle_committee(
     assert check_escalations(rt, clock()) == 0
     recipients = sorted(m.recipient_hint for m in alert_sms(rt))
     assert recipients == ["+223******01", "+223******09"]
-    assert "Sans reponse" in max(alert_sms(rt), key=lambda m: m.id).body
+    assert "Sans réponse" in max(alert_sms(rt), key=lambda m: m.id).body
 
 
 def test_a_clock_stopped_for_a_day_catches_up_with_one_alert_per_crossing(
@@ -535,7 +535,7 @@ def test_a_second_urgent_report_in_the_same_place_is_sent_too(rt: Runtime, clock
     check_urgent(rt, clock())
     bodies = [m.body for m in alert_sms(rt, "incident_urgent")]
     assert len(bodies) == 2
-    assert "enlevement" in bodies[1]
+    assert "enlèvement" in bodies[1]
 
 
 def test_one_locality_whose_check_fails_is_logged_and_counted_and_the_others_alert(

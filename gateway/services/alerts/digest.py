@@ -118,5 +118,10 @@ def digest_text(
     if baseline.n >= MIN_REPORTERS_FLOOR and baseline.mean is not None:
         delta = current.mean - baseline.mean
         trend = f"{delta:+.1f}" if abs(delta) >= 0.05 else "="
-    values.update(index=f"{current.mean:.1f}/5", trend=trend, n=current.n)
+    point = str(catalogue.get("decimal") or ".")  # French and Bambara write 2,1
+    values.update(
+        index=f"{current.mean:.1f}/5".replace(".", point),
+        trend=trend.replace(".", point),
+        n=current.n,
+    )
     return to_gsm7(str(catalogue["digest"]).format(**values))
