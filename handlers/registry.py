@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from flask import Flask
 
-from gateway.config import Settings
+from gateway.config import Settings, provider_of, variant_of
 from gateway.ports import Sender, SenderFactory
 from handlers.provider import Provider
 
@@ -16,6 +16,7 @@ MODULES: dict[str, str] = {
     "console": "handlers.console",
     "africastalking": "handlers.africastalking",
     "twilio": "handlers.twilio",
+    "kannel": "handlers.kannel",
 }
 
 
@@ -29,21 +30,41 @@ def provider(name: str) -> Provider:
     return found
 
 
+class ChannelFactories(Mapping[str, SenderFactory]):
+    """Channel name -> sender factory: every registered provider, and the named
+    variants (`kannel-orange`) of those that have them. Each loads lazily."""
+
+    def __getitem__(self, channel: str) -> SenderFactory:
+        name = provider_of(channel)
+        if name not in MODULES or (variant_of(channel) and not _has_variants(name)):
+            raise KeyError(channel)
+        return lambda settings: build_sender(channel, settings)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(MODULES)
+
+    def __len__(self) -> int:
+        return len(MODULES)
+
+
+def _has_variants(name: str) -> bool:
+    return provider(name).variants is not None
+
+
 def sender_factories() -> Mapping[str, SenderFactory]:
-    """Name -> sender factory for every registered provider; each loads lazily."""
-    return {name: _lazy(name) for name in MODULES}
-
-
-def _lazy(name: str) -> SenderFactory:
-    def build(settings: Settings) -> Sender:
-        return provider(name).build_sender(settings)
-
-    return build
+    """Channel name -> sender factory for every registered provider; each loads lazily."""
+    return ChannelFactories()
 
 
 def build_sender(name: str, settings: Settings) -> Sender:
-    """The sender of provider `name`, configured from `settings`."""
-    return provider(name).build_sender(settings)
+    """The sender of channel `name` (a provider, or a provider's variant such as
+    `kannel-orange`), configured from `settings`."""
+    found = provider(provider_of(name))
+    if variant_of(name):
+        if found.variants is None:
+            raise ValueError(f"SMS provider {found.name!r} has no channel variants")
+        return found.variants(settings, name)
+    return found.build_sender(settings)
 
 
 def register_webhooks(app: Flask) -> None:

@@ -45,11 +45,28 @@ class SmsReceipt:
         return "\n\n".join(self.replies) if self.replies else None
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where an inbound SMS came from: its provider, the provider's id, the channel."""
+
+    provider: str
+    provider_id: str
+    channel: str
+
+
 def receive_sms(
-    rt: Runtime, *, provider: str, provider_id: str, sender: str, text: str, inline_reply: bool
+    rt: Runtime,
+    *,
+    provider: str,
+    provider_id: str,
+    sender: str,
+    text: str,
+    inline_reply: bool,
+    channel: str | None = None,
 ) -> SmsReceipt:
-    """Store, then handle, one inbound SMS. Raises PhoneError for a refused number and
-    the database's errors when it is unavailable (the webhook answers 503)."""
+    """Store, then handle, one inbound SMS; its replies go out on `channel` (default:
+    the provider's own), the one it came in on. Raises PhoneError for a refused
+    number and the database's errors when it is unavailable (the webhook answers 503)."""
     e164 = normalize_phone(sender, rt.settings.phone_regions)
     text = text[:MAX_TEXT]
     now = rt.now()
@@ -72,7 +89,8 @@ def receive_sms(
             replies = _handle(
                 session, rt, e164, text, inbound_id, now, f"sms:{provider}:{provider_id}"
             )
-            _deliver(session, rt, replies, e164, provider, provider_id, inline_reply, now)
+            origin = Origin(provider, provider_id, channel or provider)
+            _deliver(session, rt, replies, e164, origin, inline_reply, now)
     except DB_UNAVAILABLE:
         raise  # 503: the provider's retry handles the stored row
     except Exception:
@@ -170,15 +188,15 @@ def _deliver(
     rt: Runtime,
     replies: list[str],
     e164: str,
-    provider: str,
-    provider_id: str,
+    origin: Origin,
     inline: bool,
     now: dt.datetime,
 ) -> None:
-    """Replies go through the outbox; a Twilio reply travels in the webhook's TwiML, and
-    its outbox row (already final, no number kept) records what was said."""
+    """Replies go through the outbox, on the channel the message came in on; a Twilio
+    reply travels in the webhook's TwiML, and its outbox row (already final, no number
+    kept) records what was said."""
     for n, body in enumerate(replies):
-        key = f"reply:{provider}:{provider_id}:{n}"
+        key = f"reply:{origin.provider}:{origin.provider_id}:{n}"
         if inline:
             session.add(
                 OutboxMessage(
@@ -198,5 +216,12 @@ def _deliver(
             )
         else:
             enqueue(
-                session, rt.vault, to_e164=e164, body=body, purpose="reply", now=now, dedupe_key=key
+                session,
+                rt.vault,
+                to_e164=e164,
+                body=body,
+                purpose="reply",
+                now=now,
+                dedupe_key=key,
+                channel=origin.channel,
             )

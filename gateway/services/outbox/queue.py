@@ -69,9 +69,12 @@ def enqueue(
     dedupe_key: str | None = None,
     alert_id: int | None = None,
     member_id: int | None = None,
+    channel: str | None = None,
 ) -> int | None:
     """Add one SMS in the caller's transaction (not committed here); its id, or None
-    when a message with the same `dedupe_key` is already there."""
+    when a message with the same `dedupe_key` is already there. `channel` is the one
+    to try first (a reply's: the channel its message came in on); without it the
+    dispatcher routes by the recipient's network (SMS_ROUTES)."""
     if not body.strip():
         raise ValueError("an SMS body cannot be empty")
     if not _E164.fullmatch(to_e164):
@@ -90,6 +93,7 @@ def enqueue(
         "alert_id": alert_id,
         "member_id": member_id,
         "dedupe_key": dedupe_key,
+        "channel": channel,
     }
     return insert_ignore(session, OutboxMessage.__table__, values)
 
