@@ -12,7 +12,7 @@ from flask import Flask
 
 from gateway.config import load_settings
 from gateway.runtime import EXTENSION, Runtime, utcnow
-from handlers.registry import sender_factories
+from handlers.registry import check_channels, sender_factories
 
 ENV_NAMES = {
     "DATABASE_URL",
@@ -67,6 +67,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         else:
             env[name] = str(value)
     settings = replace(load_settings(env), extra=overrides)
+    check_channels(settings)
     now = overrides.get("NOW")
     runtime = Runtime(settings, now or utcnow, sender_factories())
     app = Flask("gateway", instance_path=settings.instance_path)

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 
 from flask import Flask
 
-from gateway.config import Settings, provider_of, variant_of
+from gateway.config import ConfigError, Settings, provider_of, variant_of
 from gateway.ports import Sender, SenderFactory
 from handlers.provider import Provider
 
@@ -65,6 +65,21 @@ def build_sender(name: str, settings: Settings) -> Sender:
             raise ValueError(f"SMS provider {found.name!r} has no channel variants")
         return found.variants(settings, name)
     return found.build_sender(settings)
+
+
+def check_channels(settings: Settings) -> None:
+    """Raise ConfigError naming the setting when a configured channel has no provider
+    here, or a variant its provider does not offer."""
+    for channel in settings.channels:
+        setting = (
+            "SMS_FALLBACK_PROVIDER" if channel == settings.sms_fallback_provider else "SMS_PROVIDER"
+        )
+        name = provider_of(channel)
+        if name not in MODULES:
+            known = ", ".join(MODULES)
+            raise ConfigError(f"{setting}: {channel!r} is not a provider ({known})")
+        if variant_of(channel) and not _has_variants(name):
+            raise ConfigError(f"{setting}: {name} has no channel variants ({channel!r})")
 
 
 def register_webhooks(app: Flask) -> None:

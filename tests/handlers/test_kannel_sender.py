@@ -12,8 +12,9 @@ import requests
 import responses
 
 from gateway.config import load_settings
+from gateway.ports import SendResult
 from handlers.kannel.sender import KannelSender, answer_result
-from handlers.sending import SendResult, build_sender
+from handlers.registry import build_sender
 
 URL = "http://127.0.0.1:13013/cgi-bin/sendsms"
 NUMBER = "+22376123456"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from gateway.db import transaction
 from gateway.models import InboundMessage, OutboxMessage, OutboxStatus
 from gateway.runtime import Runtime
-from gateway.services.outbox import enqueue
+from gateway.services.outbox.queue import enqueue
 from tests.handlers.payloads import (
     KANNEL_DLR,
     KANNEL_MO,

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from gateway.db import transaction
 from gateway.models import InboundMessage, OutboxMessage, OutboxStatus
 from gateway.runtime import Runtime
-from gateway.services.outbox.queue import enqueue
 from gateway.services.outbox.dispatch import dispatch_due
+from gateway.services.outbox.queue import enqueue
 from tests.kannel.harness import Kannel
 
 PHONE = "+22376123456"
