@@ -21,8 +21,10 @@ from gateway.ports import SendResult
 # (connect, read) seconds: smsbox answers once bearerbox has queued the message.
 TIMEOUT = (3.05, 10.0)
 STATUS_PATH = "/webhooks/kannel/status"
-# Every report type: delivered, failed, buffered, submitted, rejected by the SMSC.
-DLR_MASK = "31"
+# Delivered (1), failed (2), buffered (4), rejected by the SMSC (16). Not 8 (submitted
+# to the SMSC): smsbox's own answer says as much, and a report per message that comes
+# back within milliseconds, before the send is recorded, would only queue retries.
+DLR_MASK = "23"
 
 
 class KannelSender:

@@ -109,4 +109,7 @@ def delivery_report() -> Response:
     status = map_status(f["status"])
     failed = status == OutboxStatus.FAILED
     error = f"kannel DLR {f['status'].strip()}: {redact(reply or '-')[:200]}" if failed else None
-    return delivery_answer(channel, f["id"], f["status"], map_status, error)
+    # A report can overtake the commit of its own send (fakesmsc reports at once, an
+    # SMSC's reject comes with its submit answer): 404 makes smsbox ask again later
+    # (`http-request-retry`), when the row knows its id.
+    return delivery_answer(channel, f["id"], f["status"], map_status, error, unknown_status=404)

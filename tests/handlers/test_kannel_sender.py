@@ -55,7 +55,7 @@ def test_gsm_text_goes_as_coding_0_with_a_dlr_url_carrying_our_id(
     assert params["to"] == NUMBER and params["from"] == "36000"
     assert (params["coding"], params["charset"]) == ("0", "utf-8")
     assert params["text"] == "Alerte A12: tirs signales"
-    assert params["dlr-mask"] == "31"
+    assert params["dlr-mask"] == "23"  # all but the submit acknowledgement
     dlr = urlsplit(params["dlr-url"])
     assert dlr.path == "/webhooks/kannel/status"
     dlr_query = parse_qs(dlr.query)

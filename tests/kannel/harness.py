@@ -145,6 +145,8 @@ sendsms-port = {p["sendsms"]}
 sendsms-interface = 127.0.0.1
 log-file = "{d / "smsbox.log"}"
 log-level = 1
+http-request-retry = 5
+http-queue-delay = 1
 
 group = sendsms-user
 username = {self.username}

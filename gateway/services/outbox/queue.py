@@ -42,6 +42,7 @@ class Claim:
     to_e164: str
     body: str
     attempts: int
+    channel: str | None = None  # the channel asked for (a reply's), None: route it
 
     def __repr__(self) -> str:  # the number stays out of logs and tracebacks
         return f"Claim(id={self.id}, to={mask_phone(self.to_e164)}, attempts={self.attempts})"
@@ -139,16 +140,17 @@ def claim_due(
                 OutboxMessage.recipient_enc,
                 OutboxMessage.body,
                 OutboxMessage.attempts,
+                OutboxMessage.channel,
             )
             .execution_options(synchronize_session=False)
         ).all()
         claims = []
-        for row_id, recipient_enc, body, attempts in sorted(claimed):
+        for row_id, recipient_enc, body, attempts, channel in sorted(claimed):
             number = _recipient(vault, recipient_enc)
             if number is None:
                 _bury(session, row_id, "recipient number unavailable (erased, or DATA_KEY)", now)
             else:
-                claims.append(Claim(row_id, number, body, attempts))
+                claims.append(Claim(row_id, number, body, attempts, channel))
     log.info("outbox: %s claimed %d message(s)", worker_id, len(claims))
     return claims
 
