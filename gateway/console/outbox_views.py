@@ -13,6 +13,7 @@ from gateway.console.pages import notify, render
 from gateway.db import transaction
 from gateway.models import Alert, OutboxMessage, Role
 from gateway.services import audit
+from gateway.services.outbox.health import configured_health
 from gateway.services.outbox.queue import dead_letters, retry_dead
 
 RECENT = 100
@@ -29,7 +30,8 @@ def outbox() -> str:
             .limit(RECENT)
         ).all()
         dead = dead_letters(session)
-    return render("outbox.html", recent=recent, dead=dead)
+        channels = configured_health(session, runtime().settings.channels)
+    return render("outbox.html", recent=recent, dead=dead, channels=channels)
 
 
 @bp.route("/outbox/<int:message_id>/retry", methods=["POST"])

@@ -52,3 +52,13 @@ def set_alarm(session: Session, channel: str, since: dt.datetime | None, now: dt
 
 def channel_health(session: Session) -> Sequence[ChannelHealth]:
     return session.scalars(select(ChannelHealth).order_by(ChannelHealth.channel)).all()
+
+
+def configured_health(session: Session, channels: Sequence[str]) -> list[ChannelHealth]:
+    """A row for each configured channel, in configuration order (an empty one for a
+    channel that has done nothing yet)."""
+    rows = {r.channel: r for r in channel_health(session)}
+    empty = dict.fromkeys(
+        ("last_success_at", "last_error_at", "last_error", "last_seen_at", "alarm_since")
+    )
+    return [rows.get(c) or ChannelHealth(channel=c, updated_at=None, **empty) for c in channels]
