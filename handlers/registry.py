@@ -17,6 +17,7 @@ MODULES: dict[str, str] = {
     "africastalking": "handlers.africastalking",
     "twilio": "handlers.twilio",
     "kannel": "handlers.kannel",
+    "android": "handlers.android",
 }
 
 

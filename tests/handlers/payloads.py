@@ -127,3 +127,35 @@ def kannel_query(base: str, **changes: str | None) -> str:
         else:
             fields[name] = value
     return "&".join(f"{k}={v}" for k, v in fields.items())
+
+
+# SMS Gateway for Android: envelopes as in the app's documentation (docs/features/webhooks.md).
+ANDROID_KEY = "android-signing-key-0123456789"
+
+
+def android_event(event: str = "sms:received", **payload: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "deviceId": "ffffffffceb0b1db0000018e937c815b",
+        "event": event,
+        "id": "Ey6ECgOkVVFjz3CL48B8C",
+        "webhookId": "LreFUt-Z3sSq0JufY9uWB",
+        "payload": {
+            "sms:received": {
+                "messageId": "abc123",
+                "message": "CONFIANCE 4 Mopti",
+                "phoneNumber": "76123456",  # local format, as the phone saw it
+                "simNumber": 1,
+                "receivedAt": "2026-11-02T09:29:55.000+00:00",
+            },
+            "sms:sent": {"messageId": "ours1", "phoneNumber": "+22376123456", "sentAt": "x"},
+            "sms:delivered": {"messageId": "ours1", "phoneNumber": "+22376123456"},
+            "sms:failed": {
+                "messageId": "ours1",
+                "phoneNumber": "+22376123456",
+                "reason": "No service",
+            },
+            "system:ping": {"health": {"status": "pass", "checks": {}}},
+        }.get(event, {}),
+    }
+    body["payload"] = {**body["payload"], **payload}  # type: ignore[dict-item]
+    return body

@@ -32,8 +32,8 @@ def _upsert(session: Session, channel: str, now: dt.datetime, **values: Any) -> 
 
 
 def note_success(session: Session, channel: str, now: dt.datetime) -> None:
-    """The channel took a message (or reported one delivered)."""
-    _upsert(session, channel, now, last_success_at=now, last_seen_at=now)
+    """The channel took a message (or reported one delivered): it is alive."""
+    _upsert(session, channel, now, last_success_at=now, last_seen_at=now, alarm_since=None)
 
 
 def note_error(session: Session, channel: str, error: str, now: dt.datetime) -> None:
@@ -42,8 +42,9 @@ def note_error(session: Session, channel: str, error: str, now: dt.datetime) -> 
 
 
 def note_seen(session: Session, channel: str, now: dt.datetime) -> None:
-    """The channel showed a sign of life (a phone's ping, an inbound message)."""
-    _upsert(session, channel, now, last_seen_at=now)
+    """The channel showed a sign of life (a phone's ping, an inbound message); an
+    alarm about its silence is over."""
+    _upsert(session, channel, now, last_seen_at=now, alarm_since=None)
 
 
 def set_alarm(session: Session, channel: str, since: dt.datetime | None, now: dt.datetime) -> None:
