@@ -28,6 +28,7 @@ EVERY = {
     "escalate": 300,
     "digest": 3600,
     "purge": 86400,
+    "channels": 60,
 }
 
 
@@ -40,6 +41,7 @@ def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
     from gateway.services.alerts.escalation import check_escalations
     from gateway.services.alerts.urgent import check_urgent
     from gateway.services.outbox.dispatch import dispatch_due
+    from gateway.services.outbox.watch import watch_channels
     from gateway.services.upkeep.purge import purge_expired
 
     return {
@@ -49,6 +51,7 @@ def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
         "escalate": lambda: check_escalations(rt, rt.now()),
         "digest": lambda: send_digests(rt, rt.now()),
         "purge": lambda: purge_expired(rt, rt.now()),
+        "channels": lambda: watch_channels(rt, rt.now()),
     }
 
 
