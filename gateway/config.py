@@ -31,6 +31,15 @@ _SECRET_NAMES = ("SECRET_KEY", "PHONE_HASH_KEY", "DATA_KEY")
 DEV_SECRETS_FILE = "dev-secrets.json"
 
 
+# Operator and aggregator USSD gateways: the request's field names (session, phone, the
+# whole `*`-joined path) and how the answer says "continue" or "end".
+USSD_PRESETS: dict[str, tuple[tuple[str, str, str], str]] = {
+    "africastalking": (("sessionId", "phoneNumber", "text"), "prefix"),  # CON / END
+    "freeflow": (("sessionId", "msisdn", "ussdString"), "freeflow"),  # Freeflow: FC / FB
+}
+USSD_ANSWERS = ("prefix", "freeflow")
+
+
 class ConfigError(Exception):
     """A setting is missing or wrong; the message names the setting."""
 
@@ -67,6 +76,9 @@ class Settings:
     android_signing_key: str | None = None
     android_ping_max: dt.timedelta = dt.timedelta(minutes=15)
     ops_phones: tuple[str, ...] = ()
+    ussd_fields: tuple[str, str, str] = ("sessionId", "phoneNumber", "text")
+    ussd_answer: str = "prefix"
+    ussd_webhook_token: str | None = None
     public_base_url: str | None = None
     default_language: str = "fr"
     phone_regions: tuple[str, ...] = ("ML", "NE", "MR")
@@ -149,6 +161,25 @@ def _phones(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return phones
 
 
+def _ussd(env: Mapping[str, str]) -> tuple[tuple[str, str, str], str]:
+    """USSD_PRESET, with USSD_FIELDS (`session=SID,phone=MSISDN,text=INPUT`, any of
+    the three) and USSD_ANSWER (`prefix` or `freeflow`) overriding its parts."""
+    preset = _choice(env, "USSD_PRESET", tuple(USSD_PRESETS), "africastalking")
+    (session, phone, text), answer = USSD_PRESETS[preset]
+    names = {"session": session, "phone": phone, "text": text}
+    for item in filter(None, (p.strip() for p in (env.get("USSD_FIELDS") or "").split(","))):
+        role, sep, field_name = item.partition("=")
+        if (
+            role.strip() not in names
+            or not sep
+            or not re.fullmatch(r"[A-Za-z_][\w.-]{0,40}", field_name.strip())
+        ):
+            raise ConfigError(f"USSD_FIELDS: {item!r} is not session=, phone= or text=NAME")
+        names[role.strip()] = field_name.strip()
+    answer = _choice(env, "USSD_ANSWER", USSD_ANSWERS, answer)
+    return (names["session"], names["phone"], names["text"]), answer
+
+
 def _blank_to_none(value: str | None) -> str | None:
     return value.strip() if value and value.strip() else None
 
@@ -218,6 +249,7 @@ def load_settings(
     values = {n: given[n] or generated[n] for n in _SECRET_NAMES}
     default_db = f"sqlite:///{instance / 'gateway.db'}"
     channels = _channels(env)
+    ussd_fields, ussd_answer = _ussd(env)
     settings = Settings(
         database_url=_blank_to_none(env.get("DATABASE_URL")) or default_db,
         secret_key=values["SECRET_KEY"],
@@ -251,6 +283,9 @@ def load_settings(
         android_signing_key=_blank_to_none(env.get("ANDROID_SIGNING_KEY")),
         android_ping_max=dt.timedelta(minutes=_int(env, "ANDROID_PING_MAX", 15)),
         ops_phones=_phones(env, "OPS_PHONES"),
+        ussd_fields=ussd_fields,
+        ussd_answer=ussd_answer,
+        ussd_webhook_token=_blank_to_none(env.get("USSD_WEBHOOK_TOKEN")),
         public_base_url=(_blank_to_none(env.get("PUBLIC_BASE_URL")) or "").rstrip("/") or None,
         default_language=_choice(env, "DEFAULT_LANGUAGE", LANGUAGES, "fr"),
         phone_regions=_regions(env),

@@ -84,8 +84,12 @@ def check_channels(settings: Settings) -> None:
 
 
 def register_webhooks(app: Flask) -> None:
-    """Mount each provider's webhooks at `/webhooks/<name>`."""
+    """Mount each provider's webhooks at `/webhooks/<name>`, and the configurable
+    operator USSD gateway at `/webhooks/ussd` (USSD only: not an SMS provider)."""
+    from handlers.ussd_gateway import bp as ussd_gateway
+
     for name in MODULES:
         webhooks = provider(name).webhooks
         if webhooks is not None:
             app.register_blueprint(webhooks(), url_prefix=f"/webhooks/{name}")
+    app.register_blueprint(ussd_gateway, url_prefix="/webhooks/ussd")
