@@ -197,3 +197,15 @@ def test_token_never_reaches_the_logs(
     client.get(f"{MO}?token={TOKEN}&{KANNEL_MO}")
     client.get(f"{MO}?token=bad&{KANNEL_MO}")
     assert TOKEN not in caplog.text
+
+
+def test_the_deploy_kannel_conf_sends_what_the_webhook_reads() -> None:
+    from pathlib import Path
+
+    conf = (Path(__file__).parents[2] / "deploy" / "kannel.conf").read_text("utf-8")
+    (get_url,) = [line for line in conf.splitlines() if line.startswith("get-url")]
+    for param in ("token=", "backend=%i", "sender=%p", "message=%b", "id=%I", "coding=%c"):
+        assert param in get_url, param
+    assert "charset=%C" in get_url and "/webhooks/kannel/sms?" in get_url
+    assert "max-messages = 0" in conf  # replies go through the outbox
+    assert "http-request-retry" in conf  # early delivery reports are asked again
