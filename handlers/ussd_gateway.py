@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from gateway.domain.ussd_types import Screen
 from gateway.services.intake import ussd
 from handlers.common import plain, required, runtime, same_secret, webhook
 
@@ -32,13 +33,12 @@ def check_token() -> Response | None:
     return None
 
 
-def answer(screen: str, convention: str) -> Response:
-    """The menu's `CON ...`/`END ...` screen in the gateway's convention."""
+def answer(screen: Screen, convention: str) -> Response:
+    """The menu's screen in the gateway's convention."""
     if convention == "prefix":
-        return plain(screen)
-    kind, _, text = screen.partition(" ")
-    response = plain(text)
-    response.headers["Freeflow"] = "FC" if kind == "CON" else "FB"
+        return plain(f"{screen.kind} {screen.body}")
+    response = plain(screen.body)
+    response.headers["Freeflow"] = "FC" if screen.kind == "CON" else "FB"
     return response
 
 

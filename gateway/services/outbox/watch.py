@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from gateway.config import provider_of
 from gateway.db import transaction
 from gateway.models import ChannelHealth
-from gateway.reference import catalogues
 from gateway.runtime import Runtime
 from gateway.services.outbox import health
 from gateway.services.outbox.queue import enqueue
@@ -57,7 +56,7 @@ def _tell_operations(
     others = [c for c in rt.settings.channels if c != channel]
     if not others or not rt.settings.ops_phones:
         return  # the console and /healthz show it; there is no other way out
-    body = catalogues(rt).render(
+    body = rt.reference.catalogues.render(
         rt.settings.default_language, "ops_channel_silent", channel=channel, minutes=minutes
     )
     for n, phone in enumerate(rt.settings.ops_phones):
