@@ -59,12 +59,12 @@ def check_token() -> Response | None:
 
 def inbound_channel(backend: str | None) -> str:
     """The channel an MO came in on: `kannel-<smsc-id>` when that channel is configured,
-    else `kannel`; its replies go back the same way."""
+    else the first Kannel channel configured; its replies go back the same way."""
     configured = runtime().settings.channels
     named = f"{PROVIDER}-{backend.lower()}" if backend else None
     if named in configured:
         return named
-    return next((c for c in configured if c == PROVIDER), PROVIDER)
+    return next((c for c in configured if provider_of(c) == PROVIDER), PROVIDER)
 
 
 @bp.route("/sms", methods=["GET", "POST"])

@@ -127,6 +127,12 @@ def test_an_mo_from_a_named_smsc_is_answered_on_that_channel(
     assert app.test_client().get(f"{MO}?{query}").status_code == 200
     with rt.sessions() as session:
         assert set(session.scalars(select(OutboxMessage.channel))) == {"kannel-moov"}
+    # an SMSC the gateway has no channel for: the first Kannel channel answers
+    other = kannel_query(KANNEL_MO, backend="fake1", id="another-id", sender="%2B22366123456")
+    assert app.test_client().get(f"{MO}?{other}").status_code == 200
+    with rt.sessions() as session:
+        channels = set(session.scalars(select(OutboxMessage.channel)))
+    assert channels == {"kannel-moov", "kannel-orange"}
 
 
 @pytest.mark.parametrize(
