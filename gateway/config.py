@@ -70,6 +70,7 @@ class Settings:
     kannel_from: str | None = None
     kannel_smsc: str | None = None
     kannel_webhook_token: str | None = None
+    kannel_dlr_base_url: str | None = None
     android_api_url: str | None = None
     android_username: str | None = None
     android_password: str | None = None
@@ -277,6 +278,8 @@ def load_settings(
         kannel_from=_blank_to_none(env.get("KANNEL_FROM")),
         kannel_smsc=_blank_to_none(env.get("KANNEL_SMSC")),
         kannel_webhook_token=_blank_to_none(env.get("KANNEL_WEBHOOK_TOKEN")),
+        kannel_dlr_base_url=(_blank_to_none(env.get("KANNEL_DLR_BASE_URL")) or "").rstrip("/")
+        or None,
         android_api_url=_blank_to_none(env.get("ANDROID_API_URL")),
         android_username=_blank_to_none(env.get("ANDROID_USERNAME")),
         android_password=_blank_to_none(env.get("ANDROID_PASSWORD")),

@@ -68,7 +68,7 @@ class KannelSender:
             password,
             from_=settings.kannel_from,
             smsc=variant_of(channel) or settings.kannel_smsc,
-            dlr_base=settings.public_base_url,
+            dlr_base=settings.kannel_dlr_base_url or settings.public_base_url,
             webhook_token=settings.kannel_webhook_token,
             name=channel,
         )

@@ -80,12 +80,14 @@ def test_a_named_channel_routes_to_its_smsc(smsbox: responses.RequestsMock) -> N
         kannel_username="gateway",
         kannel_password=PASSWORD,
         public_base_url="https://gw.example.org",
+        kannel_dlr_base_url="http://127.0.0.1:8000",
     )
     channel = build_sender("kannel-orange", settings)
     assert channel.name == "kannel-orange"
     channel.send(NUMBER, "ok")
     params = sent_params(smsbox)
     assert params["smsc"] == "orange"
+    assert params["dlr-url"].startswith("http://127.0.0.1:8000/webhooks/kannel/status?")
     assert parse_qs(urlsplit(params["dlr-url"]).query)["channel"] == ["kannel-orange"]
 
 

@@ -98,7 +98,7 @@ def kannel_app(
         KANNEL_PASSWORD=kannel.password,
         KANNEL_FROM="36000",
         KANNEL_WEBHOOK_TOKEN=TOKEN,
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        KANNEL_DLR_BASE_URL=f"http://127.0.0.1:{port}",
     )
     relay.app = app
     yield app
