@@ -4,8 +4,9 @@ An account is locked for 15 minutes after 5 failures in a row; an address (IP) t
 fails 20 times within a 15-minute window is refused for everyone until the window
 ends. Both counts live in the database (the account row, `login_addresses`) and are
 counted by atomic updates, so they hold across web workers and concurrent attempts.
-Every attempt is audited, without the password; a failed attempt names the account only when it exists, because people sometimes type their
-password into the e-mail field.
+Every attempt is audited, without the password; a failed attempt names the account
+only when it exists, because people sometimes type their password into the e-mail
+field.
 """
 
 from __future__ import annotations
