@@ -87,7 +87,7 @@ def _stored_id(rt: Runtime, provider: str, provider_id: str) -> int:
         return session.scalars(
             select(InboundMessage.id).where(
                 InboundMessage.provider == provider,
-                InboundMessage.provider_id == provider_id[:100],
+                InboundMessage.provider_id == provider_id,
             )
         ).one()
 

@@ -21,7 +21,7 @@ def record_delivery(
         return record_status(
             session,
             provider=provider,
-            provider_message_id=provider_message_id[:100],
+            provider_message_id=provider_message_id,
             status=status,
             error=error[:300] if error else None,
             now=rt.now(),
