@@ -45,6 +45,7 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
+    twilio_webhook_key: str | None = None
     public_base_url: str | None = None
     trusted_proxies: int = 0
     default_language: str = "fr"
@@ -154,6 +155,7 @@ def load_settings(
         twilio_account_sid=_blank_to_none(env.get("TWILIO_ACCOUNT_SID")),
         twilio_auth_token=_blank_to_none(env.get("TWILIO_AUTH_TOKEN")),
         twilio_from=_blank_to_none(env.get("TWILIO_FROM")),
+        twilio_webhook_key=_blank_to_none(env.get("TWILIO_WEBHOOK_KEY")),
         public_base_url=(_blank_to_none(env.get("PUBLIC_BASE_URL")) or "").rstrip("/") or None,
         trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
         default_language=_choice(env, "DEFAULT_LANGUAGE", LANGUAGES, "fr"),

@@ -123,3 +123,15 @@ def test_token_never_reaches_the_logs(
     client.post(f"/webhooks/africastalking/sms?token={TOKEN}", data=at_sms())
     client.post("/webhooks/africastalking/sms?token=bad", data=at_sms(id="2"))
     assert TOKEN not in caplog.text
+
+
+def test_a_ussd_end_event_keeps_the_whole_error_message(client: FlaskClient, rt: Runtime) -> None:
+    from gateway.models import UssdSession
+
+    assert client.post("/webhooks/africastalking/ussd", data=at_ussd()).status_code == 200
+    message = "The user's session timed out waiting for input from the application"
+    event = at_ussd_event(status="Failed", errorMessage=message)
+    assert client.post("/webhooks/africastalking/ussd/events", data=event).status_code == 200
+    with rt.sessions() as session:
+        stored = session.scalars(select(UssdSession)).one()
+    assert stored.status == "Failed" and stored.end_cause == message

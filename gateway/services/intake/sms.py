@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.crypto import mask_phone
 from gateway.db import DB_UNAVAILABLE, transaction
-from gateway.domain.sms_grammar import parse
+from gateway.domain.sms_grammar import Command, Intent, parse
 from gateway.models import Channel, InboundMessage, OutboxMessage, OutboxStatus, Outcome
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
@@ -46,10 +46,21 @@ class SmsReceipt:
 
 
 def receive_sms(
-    rt: Runtime, *, provider: str, provider_id: str, sender: str, text: str, inline_reply: bool
+    rt: Runtime,
+    *,
+    provider: str,
+    provider_id: str,
+    sender: str,
+    text: str,
+    inline_reply: bool,
+    opt_out: Intent | None = None,
+    media: int = 0,
 ) -> SmsReceipt:
     """Store, then handle, one inbound SMS. Raises PhoneError for a refused number and
-    the database's errors when it is unavailable (the webhook answers 503)."""
+    the database's errors when it is unavailable (the webhook answers 503).
+    `opt_out` is the provider's own reading of the message (Twilio's OptOutType:
+    STOP or HELP), which wins over ours; `media` counts attachments (kept as a
+    count only)."""
     e164 = normalize_phone(sender, rt.settings.phone_regions)
     text = text[:MAX_TEXT]
     now = rt.now()
@@ -60,7 +71,7 @@ def receive_sms(
             provider=provider,
             provider_id=provider_id,
             channel=Channel.SMS,
-            payload={"from": e164, "text": text},
+            payload={"from": e164, "text": text, **({"media": str(media)} if media else {})},
             now=now,
         )
     if inbound_id is None:
@@ -70,7 +81,7 @@ def receive_sms(
             if not _claim(session, inbound_id):
                 return SmsReceipt(True, _earlier_replies(session, provider, provider_id))
             replies = _handle(
-                session, rt, e164, text, inbound_id, now, f"sms:{provider}:{provider_id}"
+                session, rt, e164, text, inbound_id, now, f"sms:{provider}:{provider_id}", opt_out
             )
             _deliver(session, rt, replies, e164, provider, provider_id, inline_reply, now)
     except DB_UNAVAILABLE:
@@ -120,6 +131,7 @@ def _handle(
     inbound_id: int,
     now: dt.datetime,
     source_ref: str,
+    opt_out: Intent | None = None,
 ) -> list[str]:
     reporter = identify_reporter(session, rt.pseudonyms, e164, now)
     session.execute(
@@ -128,6 +140,8 @@ def _handle(
         .values(reporter_id=reporter.id)
     )
     command = parse(text, rt.reference.grammar)
+    if opt_out is not None and command.intent is not opt_out:
+        command = Command(intent=opt_out, language=command.language)
     lang = reporter.language or command.language or rt.settings.default_language
     convo = Conversation(session, rt, reporter, e164, lang, now, source_ref)
     convo.member = committee_sms.is_member(convo)

@@ -18,6 +18,7 @@ from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain.ussd_menu import respond
 from gateway.domain.ussd_types import Place, Screen, UssdContext
 from gateway.gazetteer.index import Gazetteer, gazetteer
+from gateway.logging_filters import redact
 from gateway.models import Reporter, Subscription, UssdSession
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
@@ -164,7 +165,7 @@ def record_session_end(
         session.execute(
             update(UssdSession)
             .where(UssdSession.provider == provider, UssdSession.session_id == session_id)
-            .values(status=(status[:20] + (f": {cause[:8]}" if cause else ""))[:30])
+            .values(status=status[:30], end_cause=redact(cause)[:300] if cause else None)
         )
 
 

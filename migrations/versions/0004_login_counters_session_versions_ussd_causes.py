@@ -1,4 +1,5 @@
-"""login failures counted atomically per address; revocable console sessions
+"""login failures counted atomically per address; revocable console sessions;
+the whole end cause of a USSD session
 
 Revision ID: 0004
 Revises: 0003
@@ -29,9 +30,13 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("session_version", sa.Integer(), server_default="1", nullable=False)
         )
+    with op.batch_alter_table("ussd_sessions") as batch:
+        batch.add_column(sa.Column("end_cause", sa.String(300), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ussd_sessions") as batch:
+        batch.drop_column("end_cause")
     with op.batch_alter_table("console_users") as batch:
         batch.drop_column("session_version")
     op.drop_table("login_addresses")
