@@ -29,6 +29,7 @@ from handlers.common import (
     runtime,
     webhook,
 )
+from handlers.twilio.sender import UNSUBSCRIBED
 from handlers.twilio.status import map_status
 
 PROVIDER = "twilio"
