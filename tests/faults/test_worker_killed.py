@@ -68,13 +68,14 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, subprocess.
     proc = subprocess.Popen(
         [
             GUNICORN,
+            "-c",
+            "python:gateway.gunicorn_conf",  # the worker class scripts/run uses
             "--workers",
             "2",
             "--bind",
             f"127.0.0.1:{port}",
             "--graceful-timeout",
             "2",
-            "gateway:create_app()",
         ],
         cwd=ROOT,
         env=env,
