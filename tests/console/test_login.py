@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Literal
 
@@ -161,7 +162,7 @@ def test_every_attempt_costs_one_hash_whatever_the_account(
     active = add_user(rt, Role.ADMIN)
     gone = add_user(rt, Role.ANALYST)
     with transaction(rt.sessions) as session:
-        auth.set_active(session, gone.id, False)
+        auth.set_active(session, gone.email, False, rt.now())
     client = app.test_client()
     cases = [
         (active.email, "not the password"),  # a wrong password
@@ -202,20 +203,20 @@ def test_a_copied_session_cookie_dies_at_logout(app: Flask, rt: Runtime) -> None
 @pytest.mark.parametrize(
     "change",
     [
-        lambda s, uid: auth.change_password(s, uid, "another long password"),
-        lambda s, uid: auth.set_active(s, uid, False),
-        lambda s, uid: auth.set_role(s, uid, Role.ANALYST),
+        lambda s, email, now: auth.set_password(s, email, "another long password", now),
+        lambda s, email, now: auth.set_active(s, email, False, now),
+        lambda s, email, now: auth.set_role(s, email, Role.ANALYST, now),
     ],
     ids=["password change", "deactivation", "role change"],
 )
 def test_sessions_end_when_the_account_changes(
-    app: Flask, rt: Runtime, change: Callable[[Session, int], None]
+    app: Flask, rt: Runtime, change: Callable[[Session, str, dt.datetime], object]
 ) -> None:
     user = add_user(rt, Role.ADMIN)
     client = app.test_client()
     assert login(client, user.email).status_code == 302
     with transaction(rt.sessions) as session:
-        change(session, user.id)
+        change(session, user.email, rt.now())
     assert client.get("/console/alerts").status_code == 302
 
 

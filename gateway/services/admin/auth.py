@@ -147,6 +147,8 @@ def set_active(
             user.failed_logins, user.locked_until = 0, None
         action = "user.activate" if active else "user.deactivate"
         audit.record(session, actor, action, f"user:{user.id}", {"email": user.email}, now)
+        if not active:
+            end_sessions(session, user.id)  # a copied cookie dies with the account
     return user
 
 
@@ -159,6 +161,7 @@ def set_password(
     user.password_hash = hasher().hash(password)
     user.failed_logins, user.locked_until = 0, None
     audit.record(session, actor, "user.set_password", f"user:{user.id}", None, now)
+    end_sessions(session, user.id)  # whoever held the old password is logged out
     return user
 
 
@@ -325,29 +328,21 @@ def _user(session: Session, user_id: int) -> ConsoleUser:
     return user
 
 
-def change_password(session: Session, user_id: int, password: str) -> None:
-    """Set a new password; the user's open sessions end."""
-    check_password(password)
-    _user(session, user_id).password_hash = hasher().hash(password)
-    end_sessions(session, user_id)
-
-
-def set_role(session: Session, user_id: int, role: Role | str) -> None:
-    """Change a user's role (not to or from committee, which needs a committee);
-    the user's open sessions end, so the new role applies at once."""
+def set_role(
+    session: Session, email: str, role: Role | str, now: dt.datetime, actor: str = "cli"
+) -> ConsoleUser:
+    """Make an admin an analyst or back (not to or from committee, which needs a
+    committee); audited; the user's open sessions end, so the new role applies at once."""
     try:
         role = Role(role)
     except ValueError as exc:
         raise UserError(f"role must be one of {', '.join(r.value for r in Role)}") from exc
-    user = _user(session, user_id)
+    user = find_user(session, email)
     if Role.COMMITTEE in (role, user.role) and role != user.role:
         raise UserError("a committee user's role cannot be changed; create another user")
-    user.role = role
-    end_sessions(session, user_id)
-
-
-def set_active(session: Session, user_id: int, active: bool) -> None:
-    """Deactivate (or reactivate) a user; deactivation ends the user's sessions."""
-    _user(session, user_id).active = active
-    if not active:
-        end_sessions(session, user_id)
+    if user.role != role:
+        details = {"from": user.role.value, "to": role.value}
+        user.role = role
+        audit.record(session, actor, "user.set_role", f"user:{user.id}", details, now)
+        end_sessions(session, user.id)
+    return user

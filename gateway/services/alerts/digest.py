@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from gateway.db import transaction
 from gateway.domain.gsm7 import to_gsm7
 from gateway.domain.rules import MIN_REPORTERS_FLOOR  # a digest never shows fewer
-from gateway.domain.trust_index import Aggregate
+from gateway.domain.trust_index import NATIONAL, Aggregate
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Committee, Incident
 from gateway.runtime import Runtime
@@ -63,7 +63,7 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
             area = set(gaz.pcodes) if loc is None else _area(gaz, loc)
             # An area hidden in the console (under 5, or derivable by subtraction from
             # published figures) gets no index here either.
-            hide = gaz.pcodes[committee.locality_id] in hidden
+            hide = (NATIONAL if loc is None else gaz.pcodes[loc]) in hidden
             now_agg = Aggregate() if hide else _sum(current, area)
             before = _sum(baseline, area)
             for member in members(session, committee.id):
