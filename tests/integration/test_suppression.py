@@ -27,7 +27,6 @@ from gateway.runtime import Runtime
 from gateway.services.figures.tables import K_MIN, LEVELS, level_pcodes, level_records
 from gateway.services.intake.reporters import identify_reporter
 from gateway.services.intake.reports import record_ratings
-from gateway.services.intake.ussd import primary_question
 from gateway.services.upkeep.demo import plan_demo, seed_demo
 from tests.console.conftest import add_user, login
 
@@ -74,7 +73,7 @@ def _add_small_groups(rt: Runtime, seed: int) -> int:
     spread over days, so none is a burst. Returns the small groups added."""
     rng = random.Random(seed)
     gaz = gazetteer(rt)
-    question = primary_question(rt)
+    question = rt.reference.primary_question
     with rt.sessions() as session:
         rated = set(session.scalars(select(TrustRating.locality_id).distinct()))
     cercles = {gaz.entry(i).parent_pcode for i in rated if gaz.entry(i).kind == "commune"}
