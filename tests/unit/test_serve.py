@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from gateway.serve import BufferedWsgi
@@ -39,7 +40,9 @@ def _run(app: BufferedWsgi, chunks: list[Message], delay: float = 0.0) -> list[M
     async def send(message: Message) -> None:
         sent.append(message)
 
-    asyncio.run(app(_scope(), receive, send))
+    # In a thread of its own: another test may have left this thread's loop running.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, app(_scope(), receive, send)).result(timeout=10)
     return sent
 
 
