@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.findings import welch_p
 from gateway.domain.rules import MIN_REPORTERS_FLOOR
-from gateway.domain.surveillance import benjamini_hochberg
 from gateway.domain.suppression import suppress
+from gateway.domain.surveillance import benjamini_hochberg
 from gateway.domain.trust_index import NATIONAL, Aggregate, difference_ci, mean_ci, roll_up
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Incident

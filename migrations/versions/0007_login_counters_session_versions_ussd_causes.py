@@ -1,8 +1,8 @@
 """login failures counted atomically per address; revocable console sessions;
 the whole end cause of a USSD session
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 from gateway.models.base import UTCDateTime
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
