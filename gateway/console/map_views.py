@@ -241,7 +241,7 @@ def map_view() -> str:
             continue
         c = cell(fig, gaz, pcode, show_small)
         if by == "incidents":
-            fill, shown = colour(c.incidents, INCIDENT_BINS), str(c.incidents)
+            fill, shown = colour(c.incidents, INCIDENT_BINS), c.incidents_shown
         elif c.reporters == 0 or (c.index is None and not c.suppressed):
             fill, shown = NO_DATA, "none"
         elif c.suppressed:

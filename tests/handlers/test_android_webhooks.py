@@ -164,6 +164,7 @@ def test_production_without_a_signing_key_refuses_events(make_app: Callable[...,
         TWILIO_ACCOUNT_SID="AC" + "1" * 32,
         TWILIO_AUTH_TOKEN="t" * 32,
         TWILIO_FROM="+22320202020",
+        PUBLIC_BASE_URL="https://gw.example.org",
     )
     raw = json.dumps(android_event()).encode()
     assert app.test_client().post(URL, data=raw, content_type="application/json").status_code == 403

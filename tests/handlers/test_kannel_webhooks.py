@@ -192,6 +192,7 @@ def test_production_without_a_kannel_token_refuses_every_callback(
         TWILIO_ACCOUNT_SID="AC" + "1" * 32,
         TWILIO_AUTH_TOKEN="t" * 32,
         TWILIO_FROM="+22320202020",
+        PUBLIC_BASE_URL="https://gw.example.org",
     )
     assert app.test_client().get(f"{MO}?{KANNEL_MO}").status_code == 403
 

@@ -316,6 +316,23 @@ def test_the_weekly_digest_goes_once_per_week_and_hides_small_numbers(
     assert "pas assez" in bodies["+223******02"]
 
 
+def test_the_digest_withholds_an_index_that_subtraction_would_turn_against_a_small_cell(
+    rt: Runtime, clock: Clock
+) -> None:
+    # Mopti commune: 7 people; Socoura, in the same cercle: 2. The cercle's committee
+    # gets the cercle's 9; were Mopti's committee told its 7, 9 - 7 would give Socoura.
+    mopti, socoura = locality(rt, SMALL_COMMUNE), locality(rt, "ML050114")
+    ratings(rt, mopti.id, reporters(rt, 7, clock()), [2] * 7, clock() - dt.timedelta(days=3))
+    ratings(rt, socoura.id, reporters(rt, 2, clock()), [5, 5], clock() - dt.timedelta(days=3))
+    committee(rt, mopti.id, ["+22370000001"], clock())
+    committee(rt, mopti.parent_id or 0, ["+22370000002"], clock())
+    assert send_digests(rt, clock()) == 2
+    with rt.sessions() as s:
+        bodies = dict(s.execute(select(OutboxMessage.recipient_hint, OutboxMessage.body)).all())
+    assert "pas assez" in bodies["+223******01"] and "7 personnes" not in bodies["+223******01"]
+    assert "9 personnes" in bodies["+223******02"]
+
+
 @pytest.mark.postgres
 def test_two_cycles_at_once_produce_each_alert_and_each_sms_once(
     app: Flask, rt: Runtime, clock: Clock

@@ -36,6 +36,7 @@ def test_healthz_shows_each_channels_last_success_and_error_without_failing(
         TWILIO_ACCOUNT_SID="AC" + "1" * 32,
         TWILIO_AUTH_TOKEN="t" * 32,
         TWILIO_FROM="+22320202020",
+        PUBLIC_BASE_URL="https://gw.example.org",
     )
     rt = app.extensions["gateway"]
     now = rt.now()

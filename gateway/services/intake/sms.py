@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.crypto import mask_phone
 from gateway.db import DB_UNAVAILABLE, transaction
-from gateway.domain.sms_grammar import parse
+from gateway.domain.sms_grammar import Command, Intent, parse
 from gateway.models import Channel, InboundMessage, OutboxMessage, OutboxStatus, Outcome
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
@@ -63,10 +63,15 @@ def receive_sms(
     text: str,
     inline_reply: bool,
     channel: str | None = None,
+    opt_out: Intent | None = None,
+    media: int = 0,
 ) -> SmsReceipt:
     """Store, then handle, one inbound SMS; its replies go out on `channel` (default:
     the provider's own), the one it came in on. Raises PhoneError for a refused
-    number and the database's errors when it is unavailable (the webhook answers 503)."""
+    number and the database's errors when it is unavailable (the webhook answers 503).
+    `opt_out` is the provider's own reading of the message (Twilio's OptOutType:
+    STOP or HELP), which wins over ours; `media` counts attachments (kept as a
+    count only)."""
     e164 = normalize_phone(sender, rt.settings.phone_regions)
     text = text[:MAX_TEXT]
     now = rt.now()
@@ -77,7 +82,7 @@ def receive_sms(
             provider=provider,
             provider_id=provider_id,
             channel=Channel.SMS,
-            payload={"from": e164, "text": text},
+            payload={"from": e164, "text": text, **({"media": str(media)} if media else {})},
             now=now,
         )
     if inbound_id is None:
@@ -87,7 +92,7 @@ def receive_sms(
             if not _claim(session, inbound_id):
                 return SmsReceipt(True, _earlier_replies(session, provider, provider_id))
             replies = _handle(
-                session, rt, e164, text, inbound_id, now, f"sms:{provider}:{provider_id}"
+                session, rt, e164, text, inbound_id, now, f"sms:{provider}:{provider_id}", opt_out
             )
             origin = Origin(provider, provider_id, channel or provider)
             _deliver(session, rt, replies, e164, origin, inline_reply, now)
@@ -105,7 +110,7 @@ def _stored_id(rt: Runtime, provider: str, provider_id: str) -> int:
         return session.scalars(
             select(InboundMessage.id).where(
                 InboundMessage.provider == provider,
-                InboundMessage.provider_id == provider_id[:100],
+                InboundMessage.provider_id == provider_id,
             )
         ).one()
 
@@ -138,6 +143,7 @@ def _handle(
     inbound_id: int,
     now: dt.datetime,
     source_ref: str,
+    opt_out: Intent | None = None,
 ) -> list[str]:
     reporter = identify_reporter(session, rt.pseudonyms, e164, now)
     session.execute(
@@ -146,6 +152,8 @@ def _handle(
         .values(reporter_id=reporter.id)
     )
     command = parse(text, rt.reference.grammar)
+    if opt_out is not None and command.intent is not opt_out:
+        command = Command(intent=opt_out, language=command.language)
     lang = reporter.language or command.language or rt.settings.default_language
     convo = Conversation(session, rt, reporter, e164, lang, now, source_ref)
     convo.member = committee_sms.is_member(convo)

@@ -23,6 +23,7 @@ from gateway.models import OutboxMessage, OutboxStatus
 from gateway.ports import Sender, SenderFactory, SendResult
 from gateway.runtime import Runtime
 from gateway.services.outbox import health, routing
+from gateway.services.outbox.delivery import record_opt_out
 from gateway.services.outbox.queue import Claim, claim_due
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,8 @@ def record_send_result(
             health.note_success(session, provider, now)
         else:
             health.note_error(session, provider, error or result.outcome, now)
+        if result.opted_out:
+            record_opt_out(session, rt.pseudonyms, claim.to_e164)
     log.info(
         "outbox: message %d attempt %d via %s: %s%s",
         claim.id,
