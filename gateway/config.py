@@ -21,6 +21,9 @@ from gateway.domain.text import LANGUAGES
 
 PROVIDERS = ("console", "africastalking", "twilio")
 ENVIRONMENTS = ("development", "production")
+# `queue`: an SMS webhook stores and answers, workers handle (production's way);
+# `inline`: the webhook handles the stored SMS before answering (tests, one-process use).
+SMS_HANDLING = ("queue", "inline")
 _SECRET_NAMES = ("SECRET_KEY", "PHONE_HASH_KEY", "DATA_KEY")
 DEV_SECRETS_FILE = "dev-secrets.json"
 
@@ -38,6 +41,7 @@ class Settings:
     env: str = "development"
     sms_provider: str = "console"
     sms_fallback_provider: str | None = None
+    sms_handling: str = "queue"
     at_username: str | None = None
     at_api_key: str | None = None
     at_sender_id: str | None = None
@@ -146,6 +150,7 @@ def load_settings(
             if _blank_to_none(env.get("SMS_FALLBACK_PROVIDER"))
             else None
         ),
+        sms_handling=_choice(env, "SMS_HANDLING", SMS_HANDLING, "queue"),
         at_username=_blank_to_none(env.get("AT_USERNAME")),
         at_api_key=_blank_to_none(env.get("AT_API_KEY")),
         at_sender_id=_blank_to_none(env.get("AT_SENDER_ID")),
