@@ -21,7 +21,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -132,33 +132,37 @@ def claim_inbound(
     return [InboundClaim(*row) for row in sorted(rows)]
 
 
-def hold(session: Session, claim: InboundClaim) -> bool:
+def hold(session: Session, claim: InboundClaim, *, durable: bool = True) -> bool:
     """Lock the claimed row for the handling transaction; False when the claim is no
-    longer ours (the lease ran out and another worker took the row)."""
+    longer ours (the lease ran out and another worker took the row). `durable=False`
+    (PostgreSQL): this transaction's commit will not wait for the disk, set in the
+    same round trip (see sms.handle_claim for why that is safe)."""
     query = select(InboundMessage.id).where(
         InboundMessage.id == claim.id,
         InboundMessage.outcome == Outcome.HANDLING,
         InboundMessage.attempts == claim.attempts,
     )
     if is_postgres(session):
-        query = query.with_for_update()
-    return session.scalar(query) is not None
+        query = query.with_for_update(of=InboundMessage)
+        if not durable:  # SET LOCAL synchronous_commit TO OFF, without a round trip
+            query = query.add_columns(func.set_config("synchronous_commit", "off", True))
+    return session.execute(query).first() is not None
 
 
 def finish(session: Session, claim: InboundClaim) -> None:
     """The handling is committed with this: the lease is released. (The handling has
     set the outcome; one still `handling` becomes `processed`.)"""
     m = InboundMessage
+    still_handling = m.outcome == Outcome.HANDLING
     session.execute(
         update(m)
         .where(m.id == claim.id)
-        .values(lease_until=None, next_attempt_at=None, last_error=None)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(m)
-        .where(m.id == claim.id, m.outcome == Outcome.HANDLING)
-        .values(outcome=Outcome.PROCESSED)
+        .values(
+            lease_until=None,
+            next_attempt_at=None,
+            last_error=None,
+            outcome=case((still_handling, Outcome.PROCESSED.value), else_=m.outcome),
+        )
         .execution_options(synchronize_session=False)
     )
 

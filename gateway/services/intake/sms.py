@@ -124,7 +124,12 @@ def handle_claim(
     e164, text = payload["from"], payload["text"]
     now = claim.received_at  # a report's time is the time it was received
     with transaction(rt.sessions) as session:
-        if not hold(session, claim):
+        # Not waiting for the disk is safe: the message itself was stored durably by
+        # the webhook; a crash that loses this commit loses the whole handling, and
+        # the row is handled again when its lease runs out. A reply is only sent after
+        # a dispatcher's durable commit, which makes this one durable too (the log is
+        # flushed in order). Not so for a reply carried in the webhook's own answer.
+        if not hold(session, claim, durable=inline_reply):
             return None
         replies = _handle(
             session, rt, e164, text, claim.id, now, f"sms:{claim.provider}:{claim.provider_id}"
