@@ -254,3 +254,12 @@ def test_handling_uses_the_time_the_message_was_received(
     with rt.sessions() as session:
         rating = session.scalars(select(TrustRating)).one()
     assert rating.rated_at == received != rt.now()
+
+
+def test_the_console_simulator_still_shows_the_reply(client: FlaskClient, rt: Runtime) -> None:
+    user = add_user(rt, Role.ADMIN)
+    assert login(client, user.email).status_code == 302
+    form = {"phone": "+22370000001", "channel": "sms", "text": "AIDE", "action": "send"}
+    page = client.post("/console/simulator", data=form).get_data(as_text=True)
+    assert "CONFIANCE 1 a 5" in page
+    assert outcomes(rt) and Outcome.RECEIVED not in outcomes(rt).values()

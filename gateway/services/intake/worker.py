@@ -19,6 +19,8 @@ from gateway.services.intake.sms import give_up_attempt, handle_claim
 
 log = logging.getLogger(__name__)
 BATCH = 20
+# What a simulator waits for its reply at most, however long the queue ahead of it.
+SIM_BUDGET = dt.timedelta(seconds=5)
 
 
 @dataclass
