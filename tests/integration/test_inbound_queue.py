@@ -263,3 +263,14 @@ def test_the_console_simulator_still_shows_the_reply(client: FlaskClient, rt: Ru
     page = client.post("/console/simulator", data=form).get_data(as_text=True)
     assert "CONFIANCE 1 a 5" in page
     assert outcomes(rt) and Outcome.RECEIVED not in outcomes(rt).values()
+
+
+def test_a_handling_that_sets_no_outcome_still_releases_its_row(
+    client: FlaskClient, rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sms, "_set", lambda *_a, **_k: None)
+    assert post(client, 1, "AIDE") == 200
+    assert drain(rt).handled == 1
+    with rt.sessions() as session:
+        row = session.scalars(select(InboundMessage)).one()
+    assert (row.outcome, row.lease_until) == (Outcome.PROCESSED, None)

@@ -29,11 +29,13 @@ from gateway.services.intake import intents as sms_intents
 from gateway.services.intake.conversation import Conversation
 from gateway.services.intake.inbound import store_inbound
 from gateway.services.intake.inbound_queue import (
+    RELEASED,
     InboundClaim,
     claim_inbound,
     finish,
     give_back,
     hold,
+    released,
     sender_ref,
 )
 from gateway.services.intake.reporters import identify_reporter
@@ -204,8 +206,9 @@ def _set(session: Session, inbound_id: int, outcome: Outcome, intent: str) -> No
     session.execute(
         update(InboundMessage)
         .where(InboundMessage.id == inbound_id)
-        .values(outcome=outcome, intent=intent[:20])
+        .values(outcome=outcome, intent=intent[:20], **RELEASED)
     )
+    released(session, inbound_id)
 
 
 def _over_rate_limit(session: Session, reporter_id: int, now: dt.datetime) -> bool:
