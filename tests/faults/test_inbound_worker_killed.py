@@ -127,6 +127,8 @@ def test_kill_9_of_an_inbound_worker_mid_backlog_loses_and_duplicates_nothing(
     victim.wait(timeout=10)
     settled(rt, deadline)  # the survivor works through all but the phones held
     assert survivor.poll() is None
+    survivor.send_signal(signal.SIGTERM)  # it finishes its batch and leaves
+    survivor.wait(timeout=30)
     # What the killed worker held comes back once its lease runs out: another worker
     # (here, the clock's job an instant past the lease) handles it.
     later: Runtime = make_app(NOW=lambda: utcnow() + LEASE + dt.timedelta(seconds=1)).extensions[
