@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response
 
 from gateway.config import load_settings
 from gateway.runtime import EXTENSION, Runtime, utcnow
@@ -30,7 +32,9 @@ ENV_NAMES = {
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
     "TWILIO_FROM",
+    "TWILIO_WEBHOOK_KEY",
     "PUBLIC_BASE_URL",
+    "TRUSTED_PROXIES",
     "DEFAULT_LANGUAGE",
     "PHONE_REGIONS",
     "CONSOLE_SMS_FILE",
@@ -40,6 +44,7 @@ ENV_NAMES = {
     "GATEWAY_INSTANCE_PATH",
 }
 MAX_BODY_BYTES = 64 * 1024
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -70,9 +75,22 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update({k: v for k, v in overrides.items() if k.isupper()})
     app.extensions[EXTENSION] = runtime
+    if settings.trusted_proxies:
+        # Only as many hops as there are proxies of ours: a client's own
+        # X-Forwarded-For entries beyond them are not believed.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
+    app.after_request(_strict_transport)
     _configure_logging(app)
     _register(app)
     return app
+
+
+def _strict_transport(response: Response) -> Response:
+    """HSTS on every answer given over https (directly or through a trusted proxy)."""
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
 
 
 def _configure_logging(app: Flask) -> None:

@@ -49,7 +49,9 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
+    twilio_webhook_key: str | None = None
     public_base_url: str | None = None
+    trusted_proxies: int = 0
     default_language: str = "fr"
     phone_regions: tuple[str, ...] = ("ML", "NE", "MR")
     console_sms_file: str | None = None
@@ -158,7 +160,9 @@ def load_settings(
         twilio_account_sid=_blank_to_none(env.get("TWILIO_ACCOUNT_SID")),
         twilio_auth_token=_blank_to_none(env.get("TWILIO_AUTH_TOKEN")),
         twilio_from=_blank_to_none(env.get("TWILIO_FROM")),
+        twilio_webhook_key=_blank_to_none(env.get("TWILIO_WEBHOOK_KEY")),
         public_base_url=(_blank_to_none(env.get("PUBLIC_BASE_URL")) or "").rstrip("/") or None,
+        trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
         default_language=_choice(env, "DEFAULT_LANGUAGE", LANGUAGES, "fr"),
         phone_regions=_regions(env),
         console_sms_file=_blank_to_none(env.get("CONSOLE_SMS_FILE")),
@@ -176,6 +180,8 @@ def check(settings: Settings) -> None:
     """Cross-setting rules; raise ConfigError naming the setting at fault."""
     if settings.phone_hash_key_version < 1:
         raise ConfigError("PHONE_HASH_KEY_VERSION must be 1 or more")
+    if not 0 <= settings.trusted_proxies <= 5:
+        raise ConfigError("TRUSTED_PROXIES must be between 0 and 5 (the proxies in front)")
     if settings.sms_fallback_provider == settings.sms_provider:
         raise ConfigError("SMS_FALLBACK_PROVIDER must differ from SMS_PROVIDER")
     _check_data_key(settings.data_key, "DATA_KEY")
@@ -202,6 +208,9 @@ def _check_provider(settings: Settings, provider: str) -> None:
         for name in ("twilio_account_sid", "twilio_auth_token", "twilio_from"):
             if not getattr(settings, name):
                 raise ConfigError(f"{name.upper()} is required with SMS_PROVIDER=twilio")
+        # Signatures are over the URL Twilio called, and status callbacks need it.
+        if settings.is_production and not settings.public_base_url:
+            raise ConfigError("PUBLIC_BASE_URL is required in production with Twilio")
 
 
 def _check_data_key(key: str, name: str) -> None:

@@ -19,7 +19,10 @@ DB_UNAVAILABLE = (OperationalError, InterfaceError)
 def make_engine(url: str, **options: Any) -> Engine:
     """An engine tuned for its backend: SQLite in WAL mode with a busy timeout so web
     workers and the clock can share one file; PostgreSQL with a pool that checks
-    connections, so the gateway recovers by itself when the database comes back."""
+    connections, so the gateway recovers by itself when the database comes back.
+    Statement parameters are kept out of error messages: a failed insert would
+    otherwise quote a row (a number, a text) into the traceback and the log."""
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -24,6 +24,9 @@ class SendResult:
     outcome: SendOutcome
     provider_message_id: str | None = None
     error: str | None = None
+    # The provider refuses the number because its owner opted out there (Twilio
+    # 21610): we stop writing to it too.
+    opted_out: bool = False
 
     @classmethod
     def accepted(cls, provider_message_id: str | None) -> SendResult:
@@ -34,8 +37,8 @@ class SendResult:
         return cls("retryable", None, error)
 
     @classmethod
-    def permanent(cls, error: str) -> SendResult:
-        return cls("permanent", None, error)
+    def permanent(cls, error: str, *, opted_out: bool = False) -> SendResult:
+        return cls("permanent", None, error, opted_out)
 
 
 class Sender(Protocol):

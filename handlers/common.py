@@ -47,10 +47,18 @@ def optional(form: Mapping[str, str], name: str) -> str | None:
     return _clean(name, value) or None if value is not None else None
 
 
+# Provider message and session ids: stored whole (up to MAX_ID characters) and keyed
+# on whole, so two ids are never merged by a cut; a longer one is not a real id.
+ID_FIELDS = frozenset({"id", "MessageSid", "sessionId", "SmsSid"})
+MAX_ID = 100
+
+
 def _clean(name: str, value: str) -> str:
     # PostgreSQL text cannot hold NUL: it is bad input, not a reason to retry forever.
     if "\x00" in value:
         raise MissingField(name, "NUL byte in field")
+    if name in ID_FIELDS and len(value) > MAX_ID:
+        raise MissingField(name, f"id longer than {MAX_ID} characters")
     return value
 
 

@@ -232,8 +232,8 @@ def _schemas() -> dict[str, Any]:
             "index_low": number,
             "index_high": number,
             "trend": number,
-            "incidents_30d": {"type": "integer"},
-            "open_alerts": {"type": "integer"},
+            "incidents_30d": {"type": "integer", "nullable": True},
+            "open_alerts": {"type": "integer", "nullable": True},
         },
     }
     trust = {

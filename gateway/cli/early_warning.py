@@ -47,7 +47,7 @@ def alerts_evaluate(as_of: str | None) -> None:
 
     rt = _rt()
     now = _as_of(as_of, rt)
-    summary = run_alert_cycle(rt, now)
+    summary = run_alert_cycle(rt, now, force=True)
     urgent = check_urgent(rt, now)
     if summary.skipped:
         click.echo("another evaluation is running; skipped")

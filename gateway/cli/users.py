@@ -1,5 +1,6 @@
-"""`users` commands: create, list, deactivate console users and set their password
-(a password is asked, never an option)."""
+"""`users` commands: create, list, deactivate console users, set their password or
+role (a password is asked, never an option). Deactivating, a new password and a new
+role end every open session of the user."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from gateway.services.admin.auth import (
     normalize_email,
     set_active,
     set_password,
+    set_role,
 )
 
 users_group = AppGroup("users", help="Console users (admins, analysts, committee members).")
@@ -118,3 +120,17 @@ def users_set_password(email: str) -> None:
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"password changed for <{address}>")
+
+
+@users_group.command("set-role")
+@click.option("--email", required=True, help="The user's e-mail.")
+@click.option("--role", required=True, type=click.Choice([Role.ADMIN.value, Role.ANALYST.value]))
+def users_set_role(email: str, role: str) -> None:
+    """Make an admin an analyst or back; the user's open sessions end."""
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            address = set_role(session, email, role, rt.now()).email
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"<{address}> is now {role}")

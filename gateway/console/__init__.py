@@ -16,6 +16,7 @@ def register_console(app: Flask) -> None:
         alert_views,
         audit_views,
         auth_views,
+        brief_views,
         committee_views,
         export_views,
         incident_views,
@@ -26,6 +27,7 @@ def register_console(app: Flask) -> None:
         overview_views,
         simulator_views,
         threshold_views,
+        wording,
     )
     from gateway.console.security import init_csrf
 

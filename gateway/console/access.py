@@ -98,7 +98,13 @@ def with_descendants(rt: Runtime, locality_ids: Iterable[int]) -> set[int]:
 
 
 def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/console") and "//" not in target and "\\" not in target:
+    if (
+        target
+        and target.startswith("/console")
+        and "//" not in target
+        and "\\" not in target
+        and target.isprintable()  # CR, LF and other controls would break the header
+    ):
         return target
     return None
 
@@ -119,8 +125,9 @@ def load_user() -> Response | None:
             user = db.scalar(
                 select(ConsoleUser).where(ConsoleUser.id == user_id, ConsoleUser.active)
             )
-        if user is None:
-            web_session.clear()
+        if user is None or web_session.get("sv") != user.session_version:
+            web_session.clear()  # deactivated, or the session was ended on the server
+            user = None
         g.user = user
     if g.user is None and request.endpoint not in PUBLIC:
         return redirect(url_for("console.login", next=request.full_path.rstrip("?")))

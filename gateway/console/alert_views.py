@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,15 @@ def alert_detail(alert_id: int) -> str:
             .where(AlertEvent.alert_id == alert.id)
             .order_by(AlertEvent.at, AlertEvent.id)
         ).all()
+        member_ids = [int(e.actor[7:]) for e in events if re.fullmatch(r"member:\d+", e.actor)]
+        members = {
+            f"member:{mid}": name
+            for mid, name in session.execute(
+                select(CommitteeMember.id, CommitteeMember.name).where(
+                    CommitteeMember.id.in_(member_ids)
+                )
+            )
+        }
     places = gazetteer(rt)
     params = rule_params(rt).get(alert.rule, set())
     figures = [(key, value, key in params) for key, value in (alert.figures or {}).items()]
@@ -157,6 +167,7 @@ def alert_detail(alert_id: int) -> str:
         figures=figures,
         notified=notified,
         events=events,
+        members=members,
         outcomes=OUTCOMES,
         can_act=current_user().role != Role.ANALYST,
     )

@@ -11,7 +11,7 @@ from gateway.console.blueprint import bp
 from gateway.console.pages import render
 from gateway.db import transaction
 from gateway.services import audit
-from gateway.services.admin.auth import authenticate
+from gateway.services.admin.auth import authenticate, end_sessions
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -22,15 +22,14 @@ def login() -> Response | str | tuple[str, int]:
         return render("login.html", next=request.args.get("next", ""))
     rt = runtime()
     ip = request.remote_addr or "unknown"
-    with transaction(rt.sessions) as session:
-        result = authenticate(
-            session,
-            request.form.get("email", ""),
-            request.form.get("password", ""),
-            ip,
-            rt.now(),
-        )
-        user_id = result.user.id if result.user is not None else None
+    result = authenticate(
+        rt.sessions,
+        request.form.get("email", ""),
+        request.form.get("password", ""),
+        ip,
+        rt.now(),
+    )
+    user_id = result.user.id if result.user is not None else None
     if user_id is None:
         error = "login.locked" if result.reason == "ip_limited" else "login.refused"
         return render("login.html", error=error, next=request.form.get("next", "")), 401
@@ -38,6 +37,7 @@ def login() -> Response | str | tuple[str, int]:
     web_session.clear()  # a fresh session at login: no fixation
     web_session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME idle
     web_session["uid"] = user_id
+    web_session["sv"] = result.user.session_version if result.user is not None else 0
     if lang:
         web_session["lang"] = lang
     return redirect(safe_next(request.form.get("next")))
@@ -49,5 +49,6 @@ def logout() -> Response:
     rt = runtime()
     with transaction(rt.sessions) as session:
         audit.record(session, actor(user), "logout", f"user:{user.id}", None, rt.now())
+        end_sessions(session, user.id)  # a copied cookie dies with this one
     web_session.clear()
     return redirect(url_for("console.login"))

@@ -23,9 +23,9 @@ def to_csv(records: list[dict[str, object]]) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for record in records:
-        # A suppressed reporter count reads "<5" rather than an empty cell.
-        row = {**record, "reporters": "<5" if record["suppressed"] else record["reporters"]}
-        writer.writerow(row)
+        # A suppressed cell's figures are empty whatever its size ("<5" would be false
+        # for cells hidden because subtraction would reveal them); `suppressed` says why.
+        writer.writerow(record)
     return out.getvalue()
 
 

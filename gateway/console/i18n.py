@@ -63,3 +63,14 @@ def translate_or(key: str, fallback: str) -> str:
     """The text for `key`, or `fallback` (a code or a number's name) when none has it."""
     catalogues = _catalogues()
     return catalogues[language()].get(key) or catalogues[DEFAULT].get(key) or fallback
+
+
+def number(value: float | int | None, digits: int = 2, sign: bool = False) -> str:
+    """`value` as the reader writes it: "1,93" and "12 345" in French, "1.93" and
+    "12,345" in English; "—" for None."""
+    if value is None:
+        return "—"
+    text = f"{value:{'+' if sign else ''},.{digits}f}"
+    if language() == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text.replace("-", "\u2212")  # a true minus sign, as typeset

@@ -3,25 +3,69 @@ an admin asks for one report's text with a POST, and each reading is audited."""
 
 from __future__ import annotations
 
-from flask import abort
-from sqlalchemy import select
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, request
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from gateway.console.access import actor, area_of, current_user, require, runtime
+from gateway.console.alert_views import places_matching
 from gateway.console.blueprint import bp
-from gateway.console.pages import PAGE_SIZE, page_number, render
+from gateway.console.pages import PAGE_SIZE, day_start, page_number, parse_day, render
 from gateway.crypto import DecryptionError
 from gateway.db import transaction
+from gateway.domain.sms_grammar import INCIDENT_KINDS
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Incident, Role
+from gateway.runtime import Runtime
 from gateway.services import audit
+
+
+@dataclass(frozen=True)
+class IncidentFilters:
+    kind: str
+    place: str
+    since: dt.date | None
+    until: dt.date | None
+    danger: str  # "yes", "no" or "" for both
+
+    @classmethod
+    def from_request(cls) -> IncidentFilters:
+        args = request.args
+        kind = args.get("kind", "")
+        danger = args.get("danger", "")
+        return cls(
+            kind=kind if kind in INCIDENT_KINDS else "",
+            place=args.get("place", "").strip()[:120],
+            since=parse_day(args.get("since")),
+            until=parse_day(args.get("until")),
+            danger=danger if danger in ("yes", "no") else "",
+        )
+
+    def apply(self, query: Select[Any], session: Session, rt: Runtime) -> Select[Any]:
+        if self.kind:
+            query = query.where(Incident.kind == self.kind)
+        if self.place:
+            query = query.where(Incident.locality_id.in_(places_matching(session, rt, self.place)))
+        if self.since:
+            query = query.where(Incident.reported_at >= day_start(self.since))
+        if self.until:
+            query = query.where(Incident.reported_at < day_start(self.until + dt.timedelta(days=1)))
+        if self.danger:
+            query = query.where(Incident.danger_now.is_(self.danger == "yes"))
+        return query
 
 
 @bp.route("/incidents")
 def incidents() -> str:
     rt = runtime()
     number = page_number()
+    f = IncidentFilters.from_request()
     with rt.sessions() as session:
-        query = select(Incident)
+        query = f.apply(select(Incident), session, rt)
         area = area_of(current_user(), session)
         if area is not None:
             query = query.where(Incident.locality_id.in_(area))
@@ -35,6 +79,8 @@ def incidents() -> str:
         "incidents.html",
         incidents=rows[:PAGE_SIZE],
         names={i.locality_id: places.name_of(i.locality_id) for i in rows},
+        filters=f,
+        kinds=INCIDENT_KINDS,
         page=number,
         more=len(rows) > PAGE_SIZE,
     )

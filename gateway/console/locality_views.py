@@ -21,7 +21,7 @@ from gateway.models import Alert, Incident, Role
 from gateway.runtime import Runtime
 from gateway.services.alerts.thresholds import overrides, resolved
 from gateway.services.figures.measures import trust_aggregates
-from gateway.services.figures.tables import K_MIN
+from gateway.services.figures.tables import K_MIN, hidden_of_window
 
 POINT = dt.timedelta(days=30)
 POINTS = 12
@@ -29,17 +29,25 @@ INCIDENT_WINDOW = dt.timedelta(days=90)
 
 
 def series(
-    session: Session, rt: Runtime, places: set[int], now: dt.datetime, show_small: bool
+    session: Session,
+    rt: Runtime,
+    pcode: str,
+    places: set[int],
+    now: dt.datetime,
+    show_small: bool,
 ) -> list[dict[str, Any]]:
     """One point per 30-day window over the last year, oldest first: the index of the
     latest answer of each reporter in the window, summed over `places`. Under K_MIN
     reporters a point is withheld (None) from viewers without `show_small`."""
     points = []
+    gaz = gazetteer(rt)
     for i in range(POINTS, 0, -1):
         end = now - POINT * (i - 1)
         aggs = trust_aggregates(session, rt.reference.primary_question, end - POINT, end)
         agg = sum((a for loc, a in aggs.items() if loc in places), Aggregate())
-        hidden = agg.n < K_MIN and not show_small
+        # Hidden as the overview would hide it for that window: small, or derivable
+        # from its parent and siblings by subtraction.
+        hidden = not show_small and (agg.n < K_MIN or pcode in hidden_of_window(gaz, aggs))
         ci = None if hidden else mean_ci(agg)
         points.append(
             {
@@ -66,12 +74,15 @@ def applying(session: Session, rt: Runtime, gaz: Gazetteer, loc: int) -> list[di
     """Every rule's parameters as they apply at `loc`, with their source."""
     stored = overrides(session)
     out = []
-    for name in sorted(rt.reference.rules):
+    specs = rt.reference.rules
+    for name in sorted(specs):
         for param, value in sorted(resolved(rt, gaz, stored, name, loc).items()):
             out.append(
                 {
                     "rule": name,
                     "param": param,
+                    "unit": specs[name].params[param].unit,
+                    "integer": specs[name].params[param].integer,
                     "value": value.value,
                     "source": value.source_scope,
                     "label": source_label(gaz, value),
@@ -92,7 +103,7 @@ def locality(pcode: str) -> str:
         if loc is None or (area is not None and loc not in area):
             abort(404)
         places = with_descendants(rt, [loc])
-        points = series(session, rt, places, now, user.role == Role.ADMIN)
+        points = series(session, rt, gaz.pcodes[loc], places, now, user.role == Role.ADMIN)
         kinds = session.execute(
             select(Incident.kind, func.count())
             .where(Incident.locality_id.in_(places), Incident.reported_at >= now - INCIDENT_WINDOW)
@@ -106,8 +117,18 @@ def locality(pcode: str) -> str:
             .limit(100)
         ).all()
         values = applying(session, rt, gaz, loc)
+    level = next(
+        (v["value"] for v in values if v["rule"] == "trust_low" and v["param"] == "level"), None
+    )
+    marks = [
+        {"t": int(a.opened_at.timestamp()), "code": a.code, "severity": a.severity}
+        for a in alerts
+        if a.opened_at >= now - POINT * POINTS
+    ]
     return render(
         "locality.html",
+        chart={"points": points, "level": level, "alerts": marks},
+        level=level,
         pcode=gaz.pcodes[loc],
         name=gaz.name_of(loc),
         kind=gaz.entry(loc).kind,

@@ -9,6 +9,7 @@ from flask import flash, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from gateway.console.blueprint import bp
+from gateway.console.i18n import number, translate
 
 PAGE_SIZE = 50
 
@@ -41,15 +42,32 @@ def day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
+@bp.app_template_filter("num")
+def num(value: float | int | None, digits: int = 2, sign: bool = False) -> str:
+    return number(value, digits, sign)
+
+
 @bp.app_template_filter("console_when")
 def when(value: dt.datetime | None) -> str:
-    """UTC, which is also Mali's time (no daylight saving)."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if value else "—"
+    """ "2 nov. 2026, 09:30": UTC, which is also Mali's time (no daylight saving)."""
+    if value is None:
+        return "—"
+    at = value.astimezone(dt.UTC)
+    return translate("date.when", **_parts(at.date()), time=at.strftime("%H:%M"))
 
 
 @bp.app_template_filter("console_day")
-def day(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d") if value else "—"
+def day(value: dt.datetime | dt.date | None) -> str:
+    """ "2 nov. 2026"."""
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(dt.UTC).date()
+    return translate("date.day", **_parts(value))
+
+
+def _parts(value: dt.date) -> dict[str, object]:
+    return {"day": value.day, "month": translate(f"month.{value.month}"), "year": value.year}
 
 
 @bp.errorhandler(400)

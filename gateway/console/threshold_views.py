@@ -1,9 +1,9 @@
 """Rule values by level with their inheritance (/console/thresholds), the backtest of
 a proposed value, saving it (admins), and the outcomes of past alerts per rule and area.
 
-The backtest replays the rule over the last N days, one step a week, with the stored
-values and with the proposal (changed in memory only), and counts per locality the
-crossings: a finding present at a step where it was absent the step before.
+The backtest replays the rule over the last N days at the clock's own steps (calendar
+weeks), with the stored values and with the proposal (changed in memory only), and
+counts per locality the alerts the engine's lifecycle would open (`replay_openings`).
 """
 
 from __future__ import annotations
@@ -23,14 +23,20 @@ from gateway.console.blueprint import bp
 from gateway.console.locality_views import source_label
 from gateway.console.pages import notify, render
 from gateway.db import transaction
-from gateway.domain.rules import OverrideKey
+from gateway.domain.rules import OverrideKey, replay_openings, week_start
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Role
 from gateway.runtime import Runtime
 from gateway.services import audit
-from gateway.services.alerts.engine import CANDIDATE_WINDOW, WINDOW_RULES, Measures, findings
+from gateway.services.alerts.engine import (
+    CANDIDATE_WINDOW,
+    WINDOW_RULES,
+    Measures,
+    findings,
+)
+from gateway.services.alerts.jobstate import days
 from gateway.services.alerts.thresholds import overrides, resolved, set_threshold
-from gateway.services.figures.measures import active_localities
+from gateway.services.figures.measures import active_localities, first_seen
 from gateway.services.figures.tables import top_pcodes
 
 STEP = dt.timedelta(days=7)
@@ -155,28 +161,54 @@ def read_proposal(rt: Runtime, gaz: Gazetteer, form: Mapping[str, str]) -> Propo
 
 
 def backtest(
-    session: Session, rt: Runtime, gaz: Gazetteer, proposal: Proposal, now: dt.datetime
+    session: Session,
+    rt: Runtime,
+    gaz: Gazetteer,
+    proposal: Proposal,
+    now: dt.datetime,
+    weekly: list[tuple[dt.datetime, int, int]] | None = None,
 ) -> list[tuple[int, int, int]]:
-    """(locality, crossings with the stored values, crossings with the proposal) per
-    locality under the proposal's scope that crossed at least once either way."""
+    """(locality, alerts opened with the stored values, with the proposal) per
+    locality under the proposal's scope that opened at least one either way: the
+    rule replayed at the clock's own steps, the calendar weeks (`week_start`), through
+    the engine's lifecycle (an alert stays open until clear for clear_days), so the
+    count is what the clock would have opened with no one closing alerts by hand. With
+    `weekly`, also appends (step, alerts opened with the stored values, with the
+    proposal) for each week replayed."""
     stored = overrides(session)
     proposed = {**stored, (proposal.scope, proposal.rule, proposal.param): proposal.value}
     steps = proposal.days // STEP.days
-    times = [now - STEP * (steps - k) for k in range(-1, steps + 1)]  # one step before
+    last = week_start(now)
+    times = [last - STEP * (steps - k) for k in range(-1, steps + 1)]  # one step before
     locs = active_localities(session, times[0] - CANDIDATE_WINDOW, now)
     if proposal.scope is not None:
         locs &= with_descendants_of(gaz, proposal.scope)
-    counts: dict[int, list[int]] = {}
-    before: list[set[int]] = [set(), set()]
-    for i, when in enumerate(times):
-        m = Measures(session, rt.reference.primary_question, when)
+    hits: list[list[dict[int, tuple[bool, dt.timedelta]]]] = [[], []]
+    first = first_seen(session)
+    for when in times:
+        m = Measures(session, rt.reference.primary_question, when, first)
         for side, values in enumerate((stored, proposed)):
             found = findings(rt, gaz, values, m, locs, rules=[proposal.rule])
-            now_found = {loc for (loc, _), (f, _) in found.items() if f is not None}
-            if i > 0:
-                for loc in now_found - before[side]:
-                    counts.setdefault(loc, [0, 0])[side] += 1
-            before[side] = now_found
+            hits[side].append(
+                {loc: (f is not None, days(p["clear_days"])) for (loc, _), (f, p) in found.items()}
+            )
+    counts: dict[int, list[int]] = {}
+    per_week = [[0, 0] for _ in times[1:]]
+    for side in (0, 1):
+        for loc in locs:
+            seen = [step.get(loc, (False, STEP)) for step in hits[side]]
+            opened = replay_openings(
+                [hit for hit, _ in seen[1:]],
+                times[1:],
+                [clear for _, clear in seen[1:]],
+                open_at_start=seen[0][0],
+            )
+            if opened:
+                counts.setdefault(loc, [0, 0])[side] += len(opened)
+            for step in opened:
+                per_week[step][side] += 1
+    if weekly is not None:
+        weekly.extend((when, a, b) for when, (a, b) in zip(times[1:], per_week, strict=True))
     rows = [(loc, c[0], c[1]) for loc, c in counts.items()]
     return sorted(rows, key=lambda r: (-abs(r[2] - r[1]), gaz.name_of(r[0])))
 
@@ -194,7 +226,8 @@ def threshold_backtest() -> str | Response:
         stored = overrides(session)
         loc = gaz.ids[proposal.scope] if proposal.scope else None
         current = resolved(rt, gaz, stored, proposal.rule, loc)[proposal.param]
-        rows = backtest(session, rt, gaz, proposal, rt.now())
+        weeks: list[tuple[dt.datetime, int, int]] = []
+        rows = backtest(session, rt, gaz, proposal, rt.now(), weeks)
     return render(
         "backtest.html",
         p=proposal,
@@ -204,6 +237,8 @@ def threshold_backtest() -> str | Response:
         scope_name=gaz.name_of(loc) if loc else None,
         rows=[(gaz.pcodes[r[0]], gaz.name_of(r[0]), r[1], r[2]) for r in rows],
         totals=(sum(r[1] for r in rows), sum(r[2] for r in rows)),
+        weeks=weeks,
+        peak=max([1, *(max(a, b) for _, a, b in weeks)]),
         can_save=current_user().role == Role.ADMIN,
         replayable=proposal.rule in WINDOW_RULES,
     )

@@ -1,27 +1,34 @@
 """The checks behind each rule: given figures for one locality and the rule's resolved
 parameters (`rules.param_values`), a `Finding` when the rule fires, else None.
 
-Severity (1 low, 2 medium, 3 high) grows with the distance past the threshold:
-1 + floor(distance / severity_step), capped at 3, where each rule says below what its
-distance is. Figures are numbers and codes only, never anything about a reporter.
+Severity (1 low, 2 medium, 3 high) comes from the evidence, on one scale for every rule
+(`surveillance.severity_of_p`): p is the chance, were nothing changed, of evidence at
+least as strong as what is seen (a tail probability, or for a CUSUM the tail
+probability of the counts of its current run); 2 from p <= 1e-3, 3 from p <= 1e-5.
+Figures are numbers and codes only, never anything about a reporter.
 
-Reports flagged as a burst (many from few reporters) come in separately in a `Tally`
-and count `burst_weight` each (0 by default: left out). Trust aggregates hold the
-latest answer of each reporter, so a burst of ratings already counts once; the caller
-leaves burst-flagged ratings out of them.
+Weekly rules work on calendar weeks, oldest first, the last being the week that just
+ended. Reports flagged as a burst (many from few reporters) come in separately in a
+`Tally` and count `burst_weight` each (0 by default: left out). Trust aggregates hold
+the latest answer of each reporter, so a burst of ratings already counts once; the
+caller leaves burst-flagged ratings out of them.
 """
 
 from __future__ import annotations
 
-import statistics
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from gateway.domain import surveillance as sv
 from gateway.domain.trust_index import Aggregate, TrustIndex, difference_ci
 
 Figure = float | int | str | bool
 # Tolerance for comparing computed means with thresholds typed as decimals (0.7).
 _EPS = 1e-9
+# Smallest spread of one answer used to standardise a week's mean (1 to 5 scale), so a
+# baseline where everyone agreed does not make one differing week an alarm.
+SD_FLOOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,27 +50,31 @@ class Tally:
         return self.count + burst_weight * self.burst
 
 
-def severity_for(distance: float, step: float) -> int:
-    """1 at the threshold, one more for each full `step` past it, at most 3."""
-    if distance < 0 or step <= 0:
-        raise ValueError("distance must be >= 0 and step > 0")
-    return 1 + min(2, int((distance + _EPS) // step))
-
-
 def _r(x: float) -> float:
     return round(x, 3)
 
 
+def _p(p: float) -> float:
+    """A probability to three significant digits, for the figures."""
+    return float(f"{p:.3g}")
+
+
 def check_trust_low(index: TrustIndex, params: Mapping[str, float]) -> Finding | None:
-    """Fires when index.value < level with at least min_reporters reporters.
-    Distance: level - value."""
+    """Fires when the mean answer x̄ of n >= min_reporters reporters is under `level`
+    and surely so: the one-sided t test p = P(T_{n-1} <= (x̄ - level)/(s/√n)) <= alpha,
+    that is the upper (1 - alpha) bound of the mean is under the level."""
     level, k = params["level"], params["min_reporters"]
-    if index.value is None or index.reporters < k or index.value >= level - _EPS:
+    mean, sd, n = index.value, index.sd, index.reporters
+    if mean is None or sd is None or n < k or mean >= level - _EPS:
+        return None
+    p = 0.0 if sd == 0 else sv.t_cdf((mean - level) / (sd / math.sqrt(n)), n - 1)
+    if p > params["alpha"]:
         return None
     figures: dict[str, Figure] = {
-        "index": _r(index.value),
-        "reporters": index.reporters,
+        "index": _r(mean),
+        "reporters": n,
         "level": level,
+        "p": _p(p),
         "min_reporters": int(k),
         "window_days": int(params["window_days"]),
     }
@@ -71,10 +82,21 @@ def check_trust_low(index: TrustIndex, params: Mapping[str, float]) -> Finding |
         figures |= {"index_low": _r(index.interval.low), "index_high": _r(index.interval.high)}
     if index.low_share is not None:
         figures["low_share"] = _r(index.low_share)
-    if index.shrunk is not None:
-        figures["shrunk"] = _r(index.shrunk.value)
-    severity = severity_for(level - index.value, params["severity_step"])
-    return Finding("trust_low", severity, figures)
+    return Finding("trust_low", sv.severity_of_p(p), figures)
+
+
+def welch_p(current: Aggregate, baseline: Aggregate) -> float | None:
+    """One-sided Welch p-value of a fall: P(T_df <= Δ/SE) with the Welch–Satterthwaite
+    df; None unless both sides have two answers."""
+    m1, m2, v1, v2 = current.mean, baseline.mean, current.variance, baseline.variance
+    if m1 is None or m2 is None or v1 is None or v2 is None:
+        return None
+    a, b = v1 / current.n, v2 / baseline.n
+    delta = m1 - m2
+    if a + b == 0:
+        return 0.0 if delta < 0 else 1.0
+    df = (a + b) ** 2 / (a * a / (current.n - 1) + b * b / (baseline.n - 1))
+    return sv.t_cdf(delta / math.sqrt(a + b), df)
 
 
 def check_trust_drop(
@@ -82,7 +104,7 @@ def check_trust_drop(
 ) -> Finding | None:
     """Fires when Δ = current mean - baseline mean <= -drop, the upper bound of the
     95% Welch interval of Δ is below zero, and both windows have min_reporters.
-    Distance: -Δ - drop."""
+    Severity from the one-sided Welch p-value of the fall."""
     drop, k = params["drop"], params["min_reporters"]
     if current.n < k or baseline.n < k:
         return None
@@ -92,12 +114,15 @@ def check_trust_drop(
     if diff.value > -drop + _EPS or diff.interval.high >= 0:
         return None
     assert current.mean is not None and baseline.mean is not None  # n >= k >= 5
+    p = welch_p(current, baseline)
+    assert p is not None
     figures: dict[str, Figure] = {
         "index": _r(current.mean),
         "baseline": _r(baseline.mean),
         "delta": _r(diff.value),
         "delta_low": _r(diff.interval.low),
         "delta_high": _r(diff.interval.high),
+        "p": _p(p),
         "reporters": current.n,
         "baseline_reporters": baseline.n,
         "drop": drop,
@@ -105,54 +130,138 @@ def check_trust_drop(
         "window_days": int(params["window_days"]),
         "baseline_days": int(params["baseline_days"]),
     }
-    severity = severity_for(-diff.value - drop, params["severity_step"])
-    return Finding("trust_drop", severity, figures)
+    return Finding("trust_drop", sv.severity_of_p(p), figures)
+
+
+def check_trust_shift(
+    weeks: Sequence[Aggregate],
+    baseline: Aggregate,
+    recent_reporters: int,
+    params: Mapping[str, float],
+) -> Finding | None:
+    """Lower CUSUM of the weekly standardised mean. `weeks` are the run_weeks weeks,
+    oldest first; `baseline` the answers of the baseline weeks before them (mean μ0,
+    spread σ0 = max(s, SD_FLOOR), n0 answers). For a week with n answers and mean ȳ,
+    z = (ȳ - μ0)/(σ0·√(1/n + 1/n0)); S = max(0, S - z - k), k = shift/2, from S = 0 at the first
+    run week and again after each alarm (weeks without answers leave S as it is).
+    Fires when S > h at the last week, h from arl_weeks (Siegmund), with min_reporters
+    in the last 28 days (`recent_reporters`) and in the baseline. Severity from
+    p = Φ(Σz/√m) over the m weeks of the current run."""
+    need = params["min_reporters"]
+    if baseline.n < need or recent_reporters < need or baseline.mean is None:
+        return None
+    mu0 = baseline.mean
+    sigma = max(math.sqrt(baseline.variance or 0.0), SD_FLOOR)
+    k = params["shift"] / 2
+    # The baseline mean is itself estimated: its error is in every week's z alike.
+    zs = [
+        (w.mean - mu0) / (sigma * math.sqrt(1 / w.n + 1 / baseline.n))
+        for w in weeks
+        if w.mean is not None
+    ]
+    if not zs:
+        return None
+    h = sv.normal_cusum_limit(k, params["arl_weeks"])
+    run = sv.replay_cusum([-z - k for z in zs], h, inclusive=False)
+    if not run.alarm:
+        return None
+    recent = zs[len(zs) - run.run :]
+    p = sv.normal_cdf(sum(recent) / math.sqrt(len(recent)))
+    last = next(w for w in reversed(weeks) if w.mean is not None)
+    assert last.mean is not None
+    figures: dict[str, Figure] = {
+        "index": _r(last.mean),
+        "baseline": _r(mu0),
+        "delta": _r(last.mean - mu0),
+        "statistic": _r(run.statistic),
+        "limit": _r(h),
+        "run_weeks": run.run,
+        "p": _p(p),
+        "reporters": recent_reporters,
+        "baseline_reporters": baseline.n,
+        "window_days": 7 * len(weeks),
+    }
+    return Finding("trust_shift", sv.severity_of_p(p), figures)
 
 
 def check_incident_spike(
-    current: Tally,
-    history: Sequence[Tally],
-    current_reporters: int,
-    params: Mapping[str, float],
+    weeks: Sequence[Tally], reporters_28d: int, params: Mapping[str, float]
 ) -> Finding | None:
-    """EARS C2 style. `history` holds the periods just before the current one, oldest
-    first. The last guard_periods are skipped and the baseline_periods before them give
-    mean μ and standard deviation s; σ = max(s, sd_floor); bound = μ + z·σ.
-    Fires when the weighted count x > bound, x >= min_count and the current period has
-    min_reporters distinct reporters. None with fewer than 3 baseline periods.
-    Distance: (x - bound) / σ, in deviations.
-    """
-    w, guard, b = (
-        params["burst_weight"],
-        int(params["guard_periods"]),
-        int(params["baseline_periods"]),
-    )
+    """Negative-binomial predictive threshold (surveillance's algo.bayes). `weeks`
+    holds the weekly counts, oldest first, the last being the current week. The
+    guard_weeks before it are skipped and the baseline_weeks before those, b of them
+    with total T, give the predictive NegBin(size = T + 1/2, prob = b/(b + 1)). Fires
+    when p = P(X >= x) <= alpha for this week's weighted count x >= 1, with
+    min_reporters distinct incident reporters over the last 28 days. None with fewer
+    than 3 baseline weeks."""
+    w, guard, b = params["burst_weight"], int(params["guard_weeks"]), int(params["baseline_weeks"])
+    *history, current = weeks
     usable = history[: len(history) - guard] if guard else history
     base = [t.weighted(w) for t in usable[-b:]]
     if len(base) < 3:
         return None
-    mu = statistics.fmean(base)
-    sigma = max(statistics.stdev(base), params["sd_floor"])
-    bound = mu + params["z"] * sigma
     x = current.weighted(w)
-    if x <= bound or x < params["min_count"] or current_reporters < params["min_reporters"]:
+    if x < 1 or reporters_28d < params["min_reporters"]:
+        return None
+    total, n = sum(base), len(base)
+    p = sv.nbinom_sf(x, total + 0.5, n / (n + 1))
+    if p > params["alpha"]:
         return None
     figures: dict[str, Figure] = {
         "count": _r(x),
         "burst": current.burst,
-        "baseline_mean": _r(mu),
-        "baseline_sd": _r(sigma),
-        "bound": _r(bound),
-        "statistic": _r((x - mu) / sigma),
-        "reporters": current_reporters,
-        "period_days": int(params["period_days"]),
-        "baseline_periods": len(base),
-        "guard_periods": guard,
-        "z": params["z"],
-        "min_count": params["min_count"],
+        "usual": _r(total / n),
+        "p": _p(p),
+        "reporters": reporters_28d,
+        "period_days": 7,
+        "baseline_weeks": n,
+        "guard_weeks": guard,
+        "alpha": params["alpha"],
     }
-    severity = severity_for((x - bound) / sigma, params["severity_step"])
-    return Finding("incident_spike", severity, figures)
+    return Finding("incident_spike", sv.severity_of_p(p), figures)
+
+
+def check_incident_cusum(
+    weeks: Sequence[Tally], reporters_28d: int, params: Mapping[str, float]
+) -> Finding | None:
+    """One-sided Poisson CUSUM. `weeks` holds the weekly counts, oldest first, the
+    last being the current week; the last run_weeks are the run, the baseline_weeks
+    before them give m0 = (total + 1/2)/b. k = m0·(ratio - 1)/ln(ratio) and the limit h
+    (ARL >= arl_weeks) come from `surveillance.poisson_cusum_design`, on its grid.
+    S = max(0, S + x - k) from 0 at the first run week and again after each alarm;
+    fires when S >= h at the current week, with min_reporters distinct incident
+    reporters over 28 days. Severity from p = P(Poisson(m·m0) >= X), X the incidents
+    of the m weeks of the current run. None with fewer than 4 baseline weeks."""
+    w, run_n, b = params["burst_weight"], int(params["run_weeks"]), int(params["baseline_weeks"])
+    if len(weeks) < run_n + 4 or reporters_28d < params["min_reporters"]:
+        return None
+    counts = [t.weighted(w) for t in weeks]
+    base, run = counts[:-run_n][-b:], counts[-run_n:]
+    m0 = (sum(base) + 0.5) / len(base)
+    chart = sv.poisson_cusum_design(m0, params["arl_weeks"], params["ratio"])
+    r = chart.resolution
+    result = sv.replay_cusum(
+        [float(round(x * r) - chart.k_units) for x in run], chart.h_units, inclusive=True
+    )
+    if not result.alarm:
+        return None
+    recent = run[len(run) - result.run :]
+    p = sv.poisson_sf(sum(recent), len(recent) * m0)
+    figures: dict[str, Figure] = {
+        "count": _r(sum(recent)),
+        "week_count": _r(run[-1]),
+        "run_weeks": result.run,
+        "usual": _r(m0),
+        "statistic": _r(result.statistic / r),
+        "limit": _r(chart.h),
+        "reference": _r(chart.k),
+        "p": _p(p),
+        "reporters": reporters_28d,
+        "period_days": 7,
+        "window_days": 7 * result.run,
+        "baseline_weeks": len(base),
+    }
+    return Finding("incident_cusum", sv.severity_of_p(p), figures)
 
 
 def check_incident_urgent(
@@ -174,28 +283,28 @@ def check_reporting_silence(
     baseline_reporters: int,
     params: Mapping[str, float],
 ) -> Finding | None:
-    """Fires for a locality that usually reports (weighted baseline count B over
-    baseline_days gives B·7/baseline_days >= min_weekly, from min_reporters distinct
-    reporters) when the weighted current count x < fraction · usual, where
-    usual = B·window_days/baseline_days. Distance: (fraction - x/usual) / fraction,
-    from 0 at the threshold to 1 for no report at all."""
-    w, fraction = params["burst_weight"], params["fraction"]
-    base = baseline.weighted(w)
-    weekly = base * 7 / params["baseline_days"]
-    if weekly < params["min_weekly"] or baseline_reporters < params["min_reporters"]:
+    """Poisson lower-tail test. The weighted baseline count B over baseline_days, from
+    min_reporters distinct reporters, gives the usual count of a window
+    μ = B·window_days/baseline_days; fires when p = P(Poisson(μ) <= x) <= alpha for the
+    weighted current count x (so a locality with μ under -ln(alpha), 6.9 at the default,
+    can never fire: silence there is ordinary)."""
+    w = params["burst_weight"]
+    if baseline_reporters < params["min_reporters"]:
         return None
-    usual = base * params["window_days"] / params["baseline_days"]
+    usual = baseline.weighted(w) * params["window_days"] / params["baseline_days"]
     x = current.weighted(w)
-    if x >= fraction * usual:
+    if usual <= 0 or x >= usual:
+        return None
+    p = sv.poisson_cdf(x, usual)
+    if p > params["alpha"]:
         return None
     figures: dict[str, Figure] = {
         "count": _r(x),
         "usual": _r(usual),
-        "weekly_usual": _r(weekly),
+        "p": _p(p),
         "baseline_reporters": baseline_reporters,
-        "fraction": fraction,
+        "alpha": params["alpha"],
         "window_days": int(params["window_days"]),
         "baseline_days": int(params["baseline_days"]),
     }
-    severity = severity_for((fraction - x / usual) / fraction, params["severity_step"])
-    return Finding("reporting_silence", severity, figures)
+    return Finding("reporting_silence", sv.severity_of_p(p), figures)

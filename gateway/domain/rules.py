@@ -23,24 +23,14 @@ _LIFECYCLE = frozenset({"rearm_days", "clear_days"})
 # A closed condition of a window rule stays closed for a while (see may_reopen); an
 # urgent alert is opened by each new report, never by an old one found again.
 _REOPEN = frozenset({"reopen_cooldown_days"})
+_WINDOW = _LIFECYCLE | _REOPEN
+_INCIDENTS = frozenset({"min_reporters", "burst_weight"})
 RULE_PARAMS: Mapping[str, frozenset[str]] = {
-    "trust_low": _LIFECYCLE | _REOPEN | {"level", "min_reporters", "window_days", "severity_step"},
-    "trust_drop": _LIFECYCLE
-    | _REOPEN
-    | {"drop", "min_reporters", "window_days", "baseline_days", "severity_step"},
-    "incident_spike": _LIFECYCLE
-    | _REOPEN
-    | {
-        "period_days",
-        "baseline_periods",
-        "guard_periods",
-        "z",
-        "sd_floor",
-        "min_count",
-        "min_reporters",
-        "burst_weight",
-        "severity_step",
-    },
+    "trust_low": _WINDOW | {"level", "alpha", "min_reporters", "window_days"},
+    "trust_drop": _WINDOW | {"drop", "min_reporters", "window_days", "baseline_days"},
+    "trust_shift": _WINDOW | {"baseline_weeks", "run_weeks", "shift", "arl_weeks", "min_reporters"},
+    "incident_spike": _WINDOW | _INCIDENTS | {"baseline_weeks", "guard_weeks", "alpha"},
+    "incident_cusum": _WINDOW | _INCIDENTS | {"baseline_weeks", "run_weeks", "ratio", "arl_weeks"},
     "incident_urgent": _LIFECYCLE
     | {
         "urgent_attack",
@@ -53,17 +43,7 @@ RULE_PARAMS: Mapping[str, frozenset[str]] = {
         "urgent_other",
         "burst_fires",
     },
-    "reporting_silence": _LIFECYCLE
-    | _REOPEN
-    | {
-        "window_days",
-        "baseline_days",
-        "min_weekly",
-        "min_reporters",
-        "fraction",
-        "burst_weight",
-        "severity_step",
-    },
+    "reporting_silence": _WINDOW | _INCIDENTS | {"window_days", "baseline_days", "alpha"},
 }
 RULE_KINDS = frozenset(RULE_PARAMS)
 # No alert may rest on fewer distinct reporters than this, whatever the data says.
@@ -199,6 +179,14 @@ def param_values(resolved: Mapping[str, ResolvedValue]) -> dict[str, float]:
     return {name: r.value for name, r in resolved.items()}
 
 
+def week_start(t: dt.datetime) -> dt.datetime:
+    """Monday 00:00 UTC of the calendar week holding `t` (Mali keeps UTC all year): the
+    window rules are evaluated once per week, as of this instant, in production and
+    in the console's backtest alike."""
+    t = t.astimezone(dt.UTC)
+    return dt.datetime.combine(t.date() - dt.timedelta(days=t.weekday()), dt.time(), dt.UTC)
+
+
 def should_notify(
     prev_severity_sent: int | None,
     new_severity: int,
@@ -234,3 +222,28 @@ def may_reopen(
     if closed_at is None or seen_clear or severity > closed_severity:
         return True
     return now - closed_at >= cooldown
+
+
+def replay_openings(
+    found: Sequence[bool],
+    times: Sequence[dt.datetime],
+    clear_after: Sequence[dt.timedelta],
+    open_at_start: bool = False,
+) -> list[int]:
+    """The steps at which alerts open when a rule finds `found[i]` at `times[i]`, by
+    the engine's own lifecycle with no one acting on them: an alert opens where the
+    rule fires and none is open; while open, a step that fires clears `clear since`,
+    one that does not sets it; the alert closes at the step where it has been clear
+    for `clear_after[i]` (`should_autoclose`). The console's backtest counts these."""
+    opened: list[int] = []
+    is_open, clear_since = open_at_start, None
+    for i, (hit, at) in enumerate(zip(found, times, strict=True)):
+        if hit:
+            if not is_open:
+                opened.append(i)
+            is_open, clear_since = True, None
+        elif is_open:
+            clear_since = clear_since or at
+            if should_autoclose(clear_since, at, clear_after[i]):
+                is_open, clear_since = False, None
+    return opened

@@ -100,6 +100,7 @@ class TrustIndex:
     low_share: float | None
     low_share_interval: Interval
     shrunk: Estimate | None
+    sd: float | None = None  # sample standard deviation of the answers (n >= 2)
 
 
 def t_quantile(z: float, df: float) -> float:
@@ -232,6 +233,7 @@ def trust_index(
         low_share=current.low / current.n if current.n else None,
         low_share_interval=wilson(current.low, current.n, z),
         shrunk=shrunk,
+        sd=math.sqrt(current.variance) if current.variance is not None else None,
     )
 
 

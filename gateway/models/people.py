@@ -92,6 +92,22 @@ class ConsoleUser(Base):
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
     last_login_at: Mapped[dt.datetime | None]
+    # Kept in the signed session cookie at login and compared on every request;
+    # raised by logout, a password or role change and deactivation, so a copied
+    # cookie stops working on the server's word, not only when it expires.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class LoginAddress(Base):
+    """Login attempts counted per address, in a window that starts at the first
+    attempt: one row updated atomically, so concurrent attempts cannot read a count
+    before each other's increment."""
+
+    __tablename__ = "login_addresses"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[dt.datetime]
 
 
 class ApiToken(Base):

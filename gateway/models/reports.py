@@ -100,6 +100,8 @@ class UssdSession(Base):
     last_step_at: Mapped[dt.datetime]
     steps: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str | None] = mapped_column(String(30))
+    # The provider's whole errorMessage of the end event (scrubbed of numbers).
+    end_cause: Mapped[str | None] = mapped_column(String(300))
     # The caller's language when the session began: the menu replays the whole path
     # from it, so a language chosen during the session does not shift the answers.
     start_language: Mapped[str | None] = mapped_column(String(2))

@@ -19,6 +19,7 @@ from gateway.ports import SendResult
 TIMEOUT = 10.0
 STATUS_PATH = "/webhooks/twilio/status"
 TOO_MANY_REQUESTS = 20429
+UNSUBSCRIBED = 21610  # the recipient sent STOP (or another opt-out word) to Twilio
 
 
 class TwilioSender:
@@ -77,4 +78,4 @@ def error_result(status: int, code: int | None) -> SendResult:
     label = f"twilio error {code if code is not None else '-'} (HTTP {status})"
     if status == 429 or status >= 500 or status == 401 or code == TOO_MANY_REQUESTS:
         return SendResult.retryable(label)
-    return SendResult.permanent(label)
+    return SendResult.permanent(label, opted_out=code == UNSUBSCRIBED)

@@ -66,7 +66,7 @@ def test_an_alert_page_says_why_where_who_and_what_happened(
     html = client.get(f"/console/alerts/{alert.id}").get_data(as_text=True)
     for expected in (
         "Indice de confiance",  # a figure's label
-        "2.1",
+        "2,10",  # numbers in French
         "paramètre de la règle",  # level is a rule value
         "mesurée",
         "Socoura",
@@ -77,8 +77,10 @@ def test_an_alert_page_says_why_where_who_and_what_happened(
         "envoyé",
         "clock",
         "Prendre en compte",
+        "Ouverture",  # the history's action by its label
     ):
         assert expected in html, expected
+    assert "min_reporters" not in html and ">open<" not in html
 
 
 def test_an_unknown_alert_is_not_found(as_role: AsRole) -> None:

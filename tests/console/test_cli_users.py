@@ -89,3 +89,29 @@ def test_users_are_listed_deactivated_and_given_a_new_password(
     with rt.sessions() as session:
         actions = session.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
     assert {"user.set_password", "user.deactivate"} <= set(actions)
+
+
+def test_cli_changes_end_the_users_sessions(app: Flask, rt: Runtime) -> None:
+    from tests.console.conftest import PASSWORD, add_user, login
+
+    user = add_user(rt, Role.ADMIN)
+    new = "another long password"
+    for args, given, password in (
+        (["set-password", "--email", user.email], f"{new}\n{new}\n", PASSWORD),
+        (["set-role", "--email", user.email, "--role", "analyst"], "", new),
+        (["deactivate", "--email", user.email], "", new),
+    ):
+        client = app.test_client()
+        assert login(client, user.email, password).status_code == 302, args[0]
+        code, output = _users(app, *args, given=given)
+        assert code == 0, output
+        assert client.get("/console/alerts").status_code == 302, args[0]
+    with rt.sessions() as session:
+        row = session.get_one(ConsoleUser, user.id)
+        assert (row.role, row.active) == (Role.ANALYST, False)
+        actions = session.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
+    assert [a for a in actions if a.startswith("user.")] == [
+        "user.set_password",
+        "user.set_role",
+        "user.deactivate",
+    ]

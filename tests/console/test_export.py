@@ -35,10 +35,13 @@ def test_analyst_export_suppresses_small_cells_and_is_audited(
     assert "attachment" in response.headers["Content-Disposition"]
     rows = rows_of(response.get_data(as_text=True))
     assert len(rows) == 701
-    assert rows[SOCOURA]["reporters"] == "<5" and rows[SOCOURA]["index"] == ""
+    assert rows[SOCOURA]["reporters"] == "" and rows[SOCOURA]["index"] == ""
     assert rows[SOCOURA]["suppressed"] == "True"
-    assert rows[MOPTI]["reporters"] == "7" and rows[MOPTI]["index"] == "1.571"
+    # Mopti (7) is hidden too: its cercle (10) minus Mopti would give Socoura's 3.
+    assert rows[MOPTI]["reporters"] == "" and rows[MOPTI]["suppressed"] == "True"
+    assert rows[KAYES]["reporters"] == "6" and rows[KAYES]["index"] == "2.833"
     assert "3.333" not in response.get_data(as_text=True)
+    assert "1.571" not in response.get_data(as_text=True)
     with rt.sessions() as s:
         audit = s.scalars(select(AuditLog).where(AuditLog.action == "export")).one()
     assert audit.actor == user.email and audit.target == "aggregates:commune"
@@ -87,7 +90,8 @@ def test_api_aggregates_suppress_small_cells_for_analyst_tokens(
     areas = {a["pcode"]: a for a in body["areas"]}
     assert body["k"] == 5 and body["suppressed_below_k"] is True
     assert areas[SOCOURA]["reporters"] is None and areas[SOCOURA]["index"] is None
-    assert areas[MOPTI]["reporters"] == 7
+    assert areas[MOPTI]["reporters"] is None  # complementary: cercle minus Mopti = Socoura
+    assert areas[KAYES]["reporters"] == 6
 
 
 def test_api_aggregates_for_admin_tokens_and_bad_level(

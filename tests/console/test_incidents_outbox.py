@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable
 
 from flask.testing import FlaskClient
@@ -129,3 +131,28 @@ def test_only_admins_see_and_retry_the_outbox(as_role: AsRole, rt: Runtime) -> N
     client, _ = as_role(Role.ANALYST)
     assert client.get("/console/outbox").status_code == 403
     assert client.post(f"/console/outbox/{message_id}/retry").status_code == 403
+
+
+def test_incidents_filter_by_kind_area_period_and_danger(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    _incident(rt, ids[MOPTI], "R-MOPTI")
+    _incident(rt, ids[KAYES], "R-KAYES")
+    with transaction(rt.sessions) as session:
+        calm = session.scalar(select(Incident).where(Incident.ref_code == "R-KAYES"))
+        assert calm is not None
+        calm.kind, calm.danger_now = "banditry", False
+    client, _ = as_role(Role.ANALYST)
+
+    def refs(query: str) -> set[str]:
+        html = client.get(f"/console/incidents?{query}").get_data(as_text=True)
+        return set(re.findall(r"<td>(R-[A-Z]+)</td>", html))
+
+    assert refs("") == {"R-MOPTI", "R-KAYES"}
+    assert refs("kind=attack") == {"R-MOPTI"}
+    assert refs("danger=no") == {"R-KAYES"}
+    assert refs("place=ML05") == {"R-MOPTI"}  # a region holds its communes
+    today = rt.now().date()
+    assert refs(f"since={today + dt.timedelta(days=1)}") == set()
+    assert refs(f"until={today}&kind=banditry") == {"R-KAYES"}
+    assert refs("kind=nonsense&danger=maybe") == {"R-MOPTI", "R-KAYES"}  # ignored

@@ -71,13 +71,14 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, subprocess.
     proc = subprocess.Popen(
         [
             GUNICORN,
+            "-c",
+            "python:gateway.gunicorn_conf",  # the worker class scripts/run uses
             "--workers",
             "2",
             "--bind",
             f"127.0.0.1:{port}",
             "--graceful-timeout",
             "2",
-            "gateway:create_app()",
         ],
         cwd=ROOT,
         env=env,
@@ -92,8 +93,8 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, subprocess.
             try:
                 if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                     break
-            except (requests.ConnectionError, requests.Timeout):  # booting, or a busy box
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # workers still booting (the listening socket queues the request)
             assert time.monotonic() < deadline, "gunicorn did not start"
             time.sleep(0.1)
         while len(children(proc.pid)) < 2 and time.monotonic() < deadline:

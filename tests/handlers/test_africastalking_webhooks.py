@@ -38,6 +38,10 @@ def count(rt: Runtime, model: type) -> int:
         ("event missing status", "/ussd/events", without(at_ussd_event(), "status"), 400, "status"),
         ("delivery unknown message", "/delivery", at_delivery(), 200, "unknown message"),
         ("delivery missing id", "/delivery", without(at_delivery(), "id"), 400, "id"),
+        ("sms id too long", "/sms", at_sms(id="A" * 101), 400, "id longer than 100"),
+        ("ussd id too long", "/ussd", at_ussd(sessionId="S" * 101), 400, "sessionId"),
+        ("event id too long", "/ussd/events", at_ussd_event(sessionId="S" * 101), 400, "sessionId"),
+        ("delivery id too long", "/delivery", at_delivery(id="D" * 101), 400, "id longer"),
         (
             "delivery unknown status",
             "/delivery",
@@ -72,6 +76,18 @@ def test_sms_is_stored_once_and_answered_once_when_delivered_twice(
     assert any("Sévaré" in b or "Sevare" in b for b in bodies)
 
 
+def test_two_long_ids_sharing_a_prefix_are_two_messages_each_handled(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    common = "ATXid_" + "7" * 90
+    for n, tail in enumerate(("aaaa", "bbbb")):
+        form = at_sms(id=common + tail, **{"from": f"+2237612345{n}"})
+        response = client.post("/webhooks/africastalking/sms", data=form)
+        assert (response.status_code, response.get_data(as_text=True)) == (200, "ok")
+    assert count(rt, InboundMessage) == 2
+    assert count(rt, TrustRating) == 2  # both handled, not only stored
+
+
 @pytest.mark.parametrize(
     ("query", "status"),
     [("", 403), ("?token=wrong", 403), (f"?token={TOKEN}", 200)],
@@ -94,6 +110,7 @@ def test_production_without_a_token_refuses_every_callback(
         TWILIO_ACCOUNT_SID="AC" + "1" * 32,
         TWILIO_AUTH_TOKEN="t" * 32,
         TWILIO_FROM="+22320202020",
+        PUBLIC_BASE_URL="https://gateway.example.org",
     )
     response = app.test_client().post("/webhooks/africastalking/sms", data=at_sms())
     assert response.status_code == 403
@@ -106,3 +123,15 @@ def test_token_never_reaches_the_logs(
     client.post(f"/webhooks/africastalking/sms?token={TOKEN}", data=at_sms())
     client.post("/webhooks/africastalking/sms?token=bad", data=at_sms(id="2"))
     assert TOKEN not in caplog.text
+
+
+def test_a_ussd_end_event_keeps_the_whole_error_message(client: FlaskClient, rt: Runtime) -> None:
+    from gateway.models import UssdSession
+
+    assert client.post("/webhooks/africastalking/ussd", data=at_ussd()).status_code == 200
+    message = "The user's session timed out waiting for input from the application"
+    event = at_ussd_event(status="Failed", errorMessage=message)
+    assert client.post("/webhooks/africastalking/ussd/events", data=event).status_code == 200
+    with rt.sessions() as session:
+        stored = session.scalars(select(UssdSession)).one()
+    assert stored.status == "Failed" and stored.end_cause == message

@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from gateway.db import transaction
+from gateway.domain.rules import week_start
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Alert, AlertState
 from gateway.runtime import Runtime
@@ -175,7 +176,8 @@ def test_a_closed_condition_does_not_reopen_minutes_later(rt: Runtime, clock: Cl
 
 
 def an_hour_ago(clock: Clock) -> dt.datetime:
-    return clock() - dt.timedelta(hours=1)
+    """An hour before the current calendar week: the window rules run on whole weeks."""
+    return week_start(clock()) - dt.timedelta(hours=1)
 
 
 def test_a_closed_condition_reopens_after_the_cooldown(rt: Runtime, clock: Clock) -> None:
@@ -207,11 +209,11 @@ def test_a_closed_condition_reopens_when_clearly_worse(rt: Runtime, clock: Clock
         severity, code = first.severity, first.code
         lifecycle.close(s, first.id, "member:1", "false_alarm", clock())
     assert severity < 3
-    clock.advance(hours=2)
+    clock.advance(days=7)
     run_alert_cycle(rt, clock())
     assert trust_drop_codes(rt) == [code]  # the same condition: held back
     ratings(rt, loc, reporters(rt, 60, clock()), [1] * 60, an_hour_ago(clock))
-    run_alert_cycle(rt, clock())
+    run_alert_cycle(rt, clock(), force=True)  # this week again, with the new answers
     assert len(trust_drop_codes(rt)) == 2
     assert the_alert(rt).severity > severity
 
@@ -219,7 +221,7 @@ def test_a_closed_condition_reopens_when_clearly_worse(rt: Runtime, clock: Clock
 def test_a_closed_condition_reopens_once_it_has_been_clear(rt: Runtime, clock: Clock) -> None:
     closed = closed_by_a_member(rt, clock)
     loc = locality(rt, SMALL_COMMUNE).id
-    clock.advance(days=1)
+    clock.advance(days=7)
     ratings(rt, loc, reporters(rt, 80, clock()), mixed([4, 5], 80), an_hour_ago(clock))
     run_alert_cycle(rt, clock())
     assert trust_drop_codes(rt) == [closed.code]
@@ -227,7 +229,7 @@ def test_a_closed_condition_reopens_once_it_has_been_clear(rt: Runtime, clock: C
         assert s.get_one(Alert, closed.id).clear_since is not None  # seen clear since
     ratings(rt, loc, reporters(rt, 300, clock()), [1] * 300, an_hour_ago(clock))
     clock.advance(hours=1)
-    run_alert_cycle(rt, clock())
+    run_alert_cycle(rt, clock(), force=True)  # within the 14-day cool-down
     assert len(trust_drop_codes(rt)) == 2
 
 

@@ -274,3 +274,13 @@ def test_a_handling_that_sets_no_outcome_still_releases_its_row(
     with rt.sessions() as session:
         row = session.scalars(select(InboundMessage)).one()
     assert (row.outcome, row.lease_until) == (Outcome.PROCESSED, None)
+
+
+def test_the_providers_opt_out_reading_is_kept_with_the_message_for_its_handling(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    form = twilio_sms(Body="bonjour a tous", OptOutType="STOP")
+    assert client.post(TWILIO_SMS, data=form).status_code == 200
+    drain(rt)
+    with rt.sessions() as session:
+        assert session.scalars(select(Reporter.opted_out)).one() is True

@@ -227,6 +227,22 @@ def test_a_permanent_error_fails_at_once_and_erases_the_number(rt: Runtime, cloc
         assert not retry_dead(session, outbox_id, clock())  # failed is not dead
 
 
+def test_a_send_refused_because_the_number_opted_out_at_the_provider_opts_it_out(
+    rt: Runtime, clock: Clock
+) -> None:
+    from gateway.models import Reporter
+    from gateway.services.intake.reporters import identify_reporter
+
+    with transaction(rt.sessions) as session:
+        reporter_id = identify_reporter(session, rt.pseudonyms, NUMBER, clock()).id
+    refused = SendResult.permanent("twilio error 21610 (HTTP 400)", opted_out=True)
+    fakes(rt, console=ConsoleSender(script=[refused]))
+    add(rt, clock())
+    assert dispatch_due(rt, clock()).failed == 1
+    with rt.sessions() as session:
+        assert session.get_one(Reporter, reporter_id).opted_out
+
+
 def test_a_sender_that_raises_is_a_retryable_failure(rt: Runtime, clock: Clock) -> None:
     class Broken:
         name = "console"

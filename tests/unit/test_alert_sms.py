@@ -59,7 +59,13 @@ def test_alert_figures_read_as_people_say_them() -> None:
         "Mopti",
         {"index": 2.1, "delta": -0.9, "window_days": 30, "reporters": 23},
     )
-    assert "2.1/5, -0.9 en 30 j, 23 personnes" in body
+    assert "2,1/5, -0,9 en 30 j, 23 personnes" in body
+    assert "Répondez OK A123" in body and "(traitée)" in body
+
+
+def test_english_alerts_keep_the_decimal_point() -> None:
+    body = render_alert(TEXTS, "en", "trust_drop", "A123", "Mopti", {"index": 2.1, "delta": -0.9})
+    assert "2.1/5" in body
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -70,7 +76,8 @@ def test_digests_fit_and_hide_small_numbers(lang: str) -> None:
     hidden = digest_text(TEXTS, lang, LONGEST_PLACE, few, many, 1, 0)
     for body in (full, hidden):
         assert is_gsm7(body) and segments(body) <= 2
-    assert "4.0/5" in full and "-1.0" in full
+    point = "." if lang == "en" else ","
+    assert f"4{point}0/5" in full and f"-1{point}0" in full
     assert not re.search(r"\b1\.0/5\b", hidden)
 
 

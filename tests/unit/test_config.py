@@ -54,6 +54,8 @@ def test_production_starts_with_every_secret_given(tmp_path: Path) -> None:
         ({"GATEWAY_ENV": "staging"}, "GATEWAY_ENV"),
         ({"SMS_FALLBACK_PROVIDER": "africastalking"}, "SMS_FALLBACK_PROVIDER"),
         ({"PHONE_HASH_KEY_VERSION": "two"}, "PHONE_HASH_KEY_VERSION"),
+        ({"TRUSTED_PROXIES": "all"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "-1"}, "TRUSTED_PROXIES"),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_it(
@@ -73,4 +75,9 @@ def test_twilio_in_production_needs_its_auth_token(tmp_path: Path) -> None:
     }
     with pytest.raises(ConfigError, match="TWILIO_AUTH_TOKEN"):
         load_settings(env, instance_path=str(tmp_path))
-    assert load_settings({**env, "TWILIO_AUTH_TOKEN": "a" * 32}, instance_path=str(tmp_path))
+    env["TWILIO_AUTH_TOKEN"] = "a" * 32
+    # Signatures and status callbacks depend on the public URL.
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        load_settings(env, instance_path=str(tmp_path))
+    env["PUBLIC_BASE_URL"] = "https://gateway.example.org"
+    assert load_settings(env, instance_path=str(tmp_path))

@@ -12,12 +12,12 @@ import pytest
 
 from gateway.domain.findings import (
     Tally,
+    check_incident_cusum,
     check_incident_spike,
     check_incident_urgent,
     check_reporting_silence,
     check_trust_drop,
     check_trust_low,
-    severity_for,
 )
 from gateway.domain.rules import (
     DEFAULT_SCOPE,
@@ -33,6 +33,7 @@ from gateway.domain.rules import (
     should_notify,
     validate_value,
 )
+from gateway.domain.surveillance import severity_of_p
 from gateway.domain.trust_index import Aggregate, trust_index
 
 RULES_JSON = Path(__file__).resolve().parents[2] / "gateway" / "data" / "rules.json"
@@ -100,8 +101,8 @@ def test_unknown_rules_params_and_missing_params_are_refused(rules: dict[str, Ru
     with pytest.raises(ValueError, match="unknown parameter"):
         validate_value(rules, "trust_low", "lvl", 3)
     data = raw_rules()
-    del data["rules"]["incident_spike"]["params"]["sd_floor"]
-    with pytest.raises(ValueError, match="sd_floor"):
+    del data["rules"]["incident_spike"]["params"]["alpha"]
+    with pytest.raises(ValueError, match="alpha"):
         parse_rules(data)
     data = raw_rules()
     data["rules"]["made_up"] = data["rules"]["trust_low"]
@@ -156,6 +157,18 @@ def test_a_small_or_uncertain_fall_does_not_fire(rules: dict[str, RuleSpec]) -> 
     )
 
 
+def test_a_fall_equal_to_the_drop_up_to_rounding_fires_without_crashing(
+    rules: dict[str, RuleSpec],
+) -> None:
+    # Issue 14: Δ = -0.6999999999999997 passes the firing test within its tolerance,
+    # the distance past the drop is then -2e-16, and severity_for used to raise.
+    current = Aggregate.of([1, 2, 2, 1, 2])
+    baseline = Aggregate.of([2, 3, 3, 2, 2, 2, 2, 2, 2, 3])
+    finding = check_trust_drop(current, baseline, defaults(rules, "trust_drop"))
+    assert finding is not None and finding.severity == 1
+    assert finding.figures["delta"] == -0.7
+
+
 def test_two_low_ratings_in_a_small_commune_raise_nothing(rules: dict[str, RuleSpec]) -> None:
     current = Aggregate.of([1, 1])
     assert check_trust_low(trust_index(current, 3.5), defaults(rules, "trust_low")) is None
@@ -170,7 +183,7 @@ def test_low_trust_from_enough_reporters_fires_with_its_figures(
         trust_index(Aggregate.of([1, 1, 2, 1, 1]), 3.5), defaults(rules, "trust_low")
     )
     assert finding is not None
-    assert finding.severity == 2  # 0.8 under the 2.0 level: one full step of 0.5
+    assert finding.severity == 1  # p = P(T4 <= (1.2 - 2)/(0.447/√5)) = 0.008
     assert finding.figures["index"] == 1.2
     assert finding.figures["low_share"] == 1.0
     assert finding.figures["reporters"] == 5
@@ -191,64 +204,62 @@ def weeks(*counts: int) -> list[Tally]:
     return [Tally(c) for c in counts]
 
 
-def test_a_doubled_count_over_a_quiet_baseline_fires_incident_spike(
+def test_a_week_improbable_under_the_baseline_fires_incident_spike(
     rules: dict[str, RuleSpec],
 ) -> None:
     params = defaults(rules, "incident_spike")
-    # Eight weeks of 2 or 3 reports, a guard week, then 6.
-    finding = check_incident_spike(Tally(6), weeks(3, 2, 3, 3, 2, 3, 3, 3, 3), 6, params)
+    # 26 weeks of 1 report, a guard week, then 7: P(X >= 7) under NegBin(26.5, 26/27).
+    finding = check_incident_spike(weeks(*[1] * 26, 1, 7), 7, params)
     assert finding is not None and finding.rule == "incident_spike"
-    assert finding.figures["count"] == 6
-    assert finding.figures["baseline_mean"] == 2.75
-    assert float(finding.figures["bound"]) < 6
+    assert finding.figures["count"] == 7 and finding.figures["usual"] == 1.0
+    assert float(finding.figures["p"]) < params["alpha"]
+    assert finding.severity == 2  # p about 1.5e-4... 1e-3: severity 2
+    # An ordinary week, and a doubling alone, are not improbable enough for one week.
+    assert check_incident_spike(weeks(*[3] * 27, 4), 10, params) is None
+    assert check_incident_spike(weeks(*[3] * 27, 6), 10, params) is None
 
 
-@pytest.mark.parametrize("level", [3, 4, 5, 10, 20])
-def test_a_doubled_count_over_any_steady_baseline_fires(
-    rules: dict[str, RuleSpec], level: int
-) -> None:
-    params = defaults(rules, "incident_spike")
-    history = weeks(*[level] * 9)
-    assert check_incident_spike(Tally(2 * level), history, 2 * level, params) is not None
-    assert check_incident_spike(Tally(level), history, 2 * level, params) is None
-
-
-def test_from_2_to_4_the_bound_is_passed_but_five_reporters_are_still_needed(
+def test_a_spike_needs_five_reporters_in_28_days_history_and_ignores_bursts(
     rules: dict[str, RuleSpec],
 ) -> None:
     params = defaults(rules, "incident_spike")
-    history = weeks(*[2] * 9)
-    assert check_incident_spike(Tally(4), history, 4, params) is None
+    quiet = [*weeks(*[1] * 27)]
+    assert check_incident_spike([*quiet, Tally(9)], 4, params) is None
     floor_lifted = params | {"min_reporters": 4}  # only possible by bypassing validation
-    assert check_incident_spike(Tally(4), history, 4, floor_lifted) is not None
-
-
-def test_a_flat_or_ordinary_week_does_not_fire(rules: dict[str, RuleSpec]) -> None:
-    params = defaults(rules, "incident_spike")
-    assert check_incident_spike(Tally(4), weeks(4, 4, 4, 4, 4, 4, 4, 4, 4), 10, params) is None
-    assert check_incident_spike(Tally(7), weeks(2, 6, 3, 8, 1, 5, 4, 7, 9), 10, params) is None
-    # One or two reports over a silent baseline is below the minimum count.
-    assert check_incident_spike(Tally(2), weeks(*[0] * 9), 10, params) is None
-
-
-def test_a_spike_needs_five_reporters_history_and_ignores_bursts(
-    rules: dict[str, RuleSpec],
-) -> None:
-    params = defaults(rules, "incident_spike")
-    quiet = weeks(*[1] * 9)
-    assert check_incident_spike(Tally(8), quiet, 4, params) is None
-    assert check_incident_spike(Tally(8), weeks(1, 1, 1), 8, params) is None  # 2 baseline weeks
-    assert check_incident_spike(Tally(1, burst=20), quiet, 5, params) is None
+    assert check_incident_spike([*quiet, Tally(9)], 4, floor_lifted) is not None
+    assert check_incident_spike(weeks(1, 1, 1, 9), 9, params) is None  # 2 baseline weeks
+    assert check_incident_spike([*quiet, Tally(1, burst=20)], 5, params) is None
     weighted = params | {"burst_weight": 0.5}
-    assert check_incident_spike(Tally(1, burst=20), quiet, 5, weighted) is not None
+    assert check_incident_spike([*quiet, Tally(1, burst=20)], 5, weighted) is not None
 
 
 def test_the_guard_week_is_left_out_of_the_baseline(rules: dict[str, RuleSpec]) -> None:
     params = defaults(rules, "incident_spike")
-    building_up = weeks(1, 1, 1, 1, 1, 1, 1, 1, 9)
-    finding = check_incident_spike(Tally(9), building_up, 9, params)
-    assert finding is not None and finding.figures["baseline_mean"] == 1.0
-    assert check_incident_spike(Tally(9), building_up, 9, params | {"guard_periods": 0}) is None
+    building_up = weeks(*[1] * 26, 12, 12)
+    finding = check_incident_spike(building_up, 9, params)
+    assert finding is not None and finding.figures["usual"] == 1.0
+    unguarded = check_incident_spike(building_up, 9, params | {"guard_weeks": 0})
+    assert unguarded is not None and float(unguarded.figures["usual"]) > 1.4
+
+
+def test_incident_cusum_sees_a_sustained_doubling_that_no_single_week_shows(
+    rules: dict[str, RuleSpec],
+) -> None:
+    params = defaults(rules, "incident_cusum")
+    spike = defaults(rules, "incident_spike")
+    base = [2] * 26
+    rising = weeks(*base, 2, 2, 2, 2, 4, 5, 4, 5)  # doubled for the last 4 weeks
+    finding = check_incident_cusum(rising, 20, params)
+    assert finding is not None and finding.rule == "incident_cusum"
+    assert finding.figures["usual"] == round(52.5 / 26, 3)
+    assert all(check_incident_spike(rising[: 29 + i], 20, spike) is None for i in range(6))
+    assert check_incident_cusum(weeks(*base, 2, 3, 1, 2, 2, 3, 2, 1), 20, params) is None
+    # S = 0, 0, 0, 0, 1.1, 3.3, 4.4, 6.5 >= h = 5.375 (k = 2.875): it fires, then
+    # restarts from zero, so the next week alone (4 reports) does not fire again.
+    assert finding.figures["limit"] == 5.375 and finding.figures["statistic"] == 6.5
+    assert check_incident_cusum([*rising, Tally(4)], 20, params) is None
+    assert check_incident_cusum(rising, 4, params) is None  # the privacy gate
+    assert check_incident_cusum(rising[-10:], 20, params) is None  # too little history
 
 
 def test_an_urgent_incident_of_an_urgent_kind_fires_at_once_unverified(
@@ -274,16 +285,19 @@ def test_an_admin_can_mark_a_kind_urgent_for_one_region(rules: dict[str, RuleSpe
 # --- silence ---------------------------------------------------------------------
 
 
-def test_silence_fires_for_an_active_locality_that_goes_quiet(rules: dict[str, RuleSpec]) -> None:
+def test_silence_fires_when_the_count_is_improbably_low_for_the_usual_rate(
+    rules: dict[str, RuleSpec],
+) -> None:
     params = defaults(rules, "reporting_silence")
     usual = Tally(80)  # 10 a week over the 8-week baseline
     finding = check_reporting_silence(Tally(1), usual, 12, params)
     assert finding is not None and finding.rule == "reporting_silence"
     assert finding.figures["usual"] == 10.0
-    assert finding.severity == 2  # 1 of 10 is half the 0.2 fraction
-    silent = check_reporting_silence(Tally(0), usual, 12, params)
-    assert silent is not None and silent.severity == 3
-    assert check_reporting_silence(Tally(4), usual, 12, params) is None
+    assert float(finding.figures["p"]) == 0.000499  # P(Poisson(10) <= 1)
+    assert finding.severity == 2
+    silent = check_reporting_silence(Tally(0), Tally(160), 12, params)
+    assert silent is not None and silent.severity == 3  # P(Poisson(20) = 0) = 2e-9
+    assert check_reporting_silence(Tally(3), usual, 12, params) is None  # p = 0.010
 
 
 def test_silence_does_not_fire_for_a_locality_that_never_reports_much(
@@ -291,7 +305,8 @@ def test_silence_does_not_fire_for_a_locality_that_never_reports_much(
 ) -> None:
     params = defaults(rules, "reporting_silence")
     assert check_reporting_silence(Tally(0), Tally(0), 0, params) is None
-    assert check_reporting_silence(Tally(0), Tally(24), 12, params) is None  # 3 a week
+    # 6 a week: no report at all has p = e^-6 = 0.0025, ordinary enough.
+    assert check_reporting_silence(Tally(0), Tally(48), 12, params) is None
     assert check_reporting_silence(Tally(0), Tally(80), 3, params) is None  # 3 reporters
     assert check_reporting_silence(Tally(0), Tally(8, burst=72), 12, params) is None
 
@@ -299,10 +314,8 @@ def test_silence_does_not_fire_for_a_locality_that_never_reports_much(
 # --- severity and re-sending -----------------------------------------------------
 
 
-def test_severity_grows_by_steps_past_the_threshold_up_to_3() -> None:
-    assert [severity_for(d, 0.5) for d in (0, 0.49, 0.5, 0.99, 1.0, 7)] == [1, 1, 2, 2, 3, 3]
-    with pytest.raises(ValueError):
-        severity_for(-0.1, 0.5)
+def test_severity_is_one_scale_of_evidence_for_every_rule() -> None:
+    assert [severity_of_p(p) for p in (0.05, 1.1e-3, 1e-3, 2e-5, 1e-5, 0.0)] == [1, 1, 2, 2, 3, 3]
 
 
 NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)

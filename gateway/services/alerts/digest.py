@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 from gateway.db import transaction
 from gateway.domain.gsm7 import to_gsm7
 from gateway.domain.rules import MIN_REPORTERS_FLOOR  # a digest never shows fewer
-from gateway.domain.trust_index import Aggregate
+from gateway.domain.trust_index import NATIONAL, Aggregate
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Committee, Incident
 from gateway.runtime import Runtime
 from gateway.services.alerts.jobstate import days
 from gateway.services.alerts.messages import send_to_member
 from gateway.services.alerts.recipients import members
-from gateway.services.figures import measures
+from gateway.services.figures import measures, tables
 
 
 def _week_key(now: dt.datetime) -> str:
@@ -57,10 +57,14 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
             )
         )
         texts = rt.reference.alert_texts
+        hidden = tables.hidden_of_window(gaz, current)
         for committee in session.scalars(select(Committee).where(Committee.active.is_(True))):
             loc = committee.locality_id
             area = set(gaz.pcodes) if loc is None else _area(gaz, loc)
-            now_agg = _sum(current, area)
+            # An area hidden in the console (under 5, or derivable by subtraction from
+            # published figures) gets no index here either.
+            hide = (NATIONAL if loc is None else gaz.pcodes[loc]) in hidden
+            now_agg = Aggregate() if hide else _sum(current, area)
             before = _sum(baseline, area)
             for member in members(session, committee.id):
                 body = digest_text(
@@ -118,5 +122,10 @@ def digest_text(
     if baseline.n >= MIN_REPORTERS_FLOOR and baseline.mean is not None:
         delta = current.mean - baseline.mean
         trend = f"{delta:+.1f}" if abs(delta) >= 0.05 else "="
-    values.update(index=f"{current.mean:.1f}/5", trend=trend, n=current.n)
+    point = str(catalogue.get("decimal") or ".")  # French and Bambara write 2,1
+    values.update(
+        index=f"{current.mean:.1f}/5".replace(".", point),
+        trend=trend.replace(".", point),
+        n=current.n,
+    )
     return to_gsm7(str(catalogue["digest"]).format(**values))

@@ -10,8 +10,10 @@ transaction-level advisory lock so a second clock skips the pass altogether.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +23,16 @@ from sqlalchemy.orm import Session
 from gateway.db import transaction
 from gateway.domain import findings as checks
 from gateway.domain.findings import Finding
-from gateway.domain.rules import OverrideKey, may_reopen, should_autoclose, should_notify
-from gateway.domain.trust_index import trust_index
+from gateway.domain.rules import (
+    OverrideKey,
+    may_reopen,
+    should_autoclose,
+    should_notify,
+    week_start,
+)
+from gateway.domain.trust_index import Aggregate, trust_index
 from gateway.gazetteer.index import Gazetteer, gazetteer
-from gateway.models import Alert, AlertState
+from gateway.models import Alert, AlertState, JobState
 from gateway.runtime import Runtime
 from gateway.services.alerts import lifecycle
 from gateway.services.alerts.jobstate import CYCLE_LOCK, days, holds_lock, record_watermark
@@ -33,11 +41,20 @@ from gateway.services.alerts.thresholds import overrides, values
 from gateway.services.figures import measures
 
 log = logging.getLogger(__name__)
-# How far back a backtest looks for localities with data (the default trust_drop
-# windows span 120 days).
-CANDIDATE_WINDOW = dt.timedelta(days=130)
+# How far back a backtest looks for localities with data (the default incident_cusum
+# weeks span 238 days).
+CANDIDATE_WINDOW = dt.timedelta(days=250)
 REOPEN_COOLDOWN_MAX = 180  # days: the bound of every rule's reopen_cooldown_days
-WINDOW_RULES = ("trust_low", "trust_drop", "incident_spike", "reporting_silence")
+WINDOW_RULES = (
+    "trust_low",
+    "trust_drop",
+    "trust_shift",
+    "incident_spike",
+    "incident_cusum",
+    "reporting_silence",
+)
+WEEK = dt.timedelta(days=7)
+WEEK_MARK = "evaluate_week"  # JobState: the last calendar week the window rules ran for
 
 
 @dataclass
@@ -48,16 +65,52 @@ class CycleSummary:
     updated: int = 0
     closed: int = 0
     queued_sms: int = 0
+    # Checks (locality and rule) or localities that raised: logged, left as they were.
+    errors: int = 0
+    skipped_window: bool = False  # the window rules had run for this week already
+
+    def merge(self, other: CycleSummary) -> None:
+        self.opened += other.opened
+        self.updated += other.updated
+        self.closed += other.closed
+        self.queued_sms += other.queued_sms
 
 
 class Measures:
     """Aggregates computed once per window and reused by every locality of a pass."""
 
-    def __init__(self, session: Session, question: str, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        question: str,
+        now: dt.datetime,
+        first: dict[int, dt.datetime] | None = None,
+    ) -> None:
         self.session, self.question, self.now = session, question, now
         self._trust: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
         self._counts: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
         self._series: dict[tuple[dt.timedelta, int], dict[int, Any]] = {}
+        self._first: dict[int, dt.datetime] | None = first
+
+    def first_seen(self) -> dict[int, dt.datetime]:
+        if self._first is None:
+            self._first = measures.first_seen(self.session)
+        return self._first
+
+    def active_weeks(self, loc: int, periods: list[Any]) -> list[Any]:
+        """The weekly periods ending at `now` from the locality's first report on."""
+        first = self.first_seen().get(loc)
+        if first is None:
+            return periods
+        weeks = math.ceil((self.now - first) / WEEK)
+        return periods[-weeks:] if 0 < weeks < len(periods) else periods if weeks > 0 else []
+
+    def weekly_trust(self, weeks: int, skip: int = 0) -> list[dict[int, Any]]:
+        """Trust aggregates of `weeks` calendar weeks, oldest first, ending `skip`
+        weeks before `now` (each week its own latest answer per reporter)."""
+        end = self.now - WEEK * skip
+        edges = [end - WEEK * (weeks - i) for i in range(weeks + 1)]
+        return [self.trust(lo, hi) for lo, hi in itertools.pairwise(edges)]
 
     def trust(self, start: dt.datetime, end: dt.datetime) -> dict[int, Any]:
         key = (start, end)
@@ -81,31 +134,70 @@ class Measures:
         return self._series[key]
 
 
+def _trust_low(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
+    agg = m.trust(m.now - days(p["window_days"]), m.now).get(loc)
+    return checks.check_trust_low(trust_index(agg, None), p) if agg else None
+
+
+def _trust_drop(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
+    start = m.now - days(p["window_days"])
+    current = m.trust(start, m.now).get(loc)
+    baseline = m.trust(start - days(p["baseline_days"]), start).get(loc)
+    return checks.check_trust_drop(current, baseline, p) if current and baseline else None
+
+
+def _trust_shift(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
+    run_n, base_n = int(p["run_weeks"]), int(p["baseline_weeks"])
+    recent = m.trust(m.now - measures.GATE, m.now).get(loc)
+    run_start = m.now - WEEK * run_n
+    baseline = m.trust(run_start - WEEK * base_n, run_start).get(loc)
+    if recent is None or baseline is None:
+        return None
+    weeks = [w.get(loc, Aggregate()) for w in m.weekly_trust(run_n)]
+    return checks.check_trust_shift(weeks, baseline, recent.n, p)
+
+
+def _incident_spike(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
+    series = m.series(7, int(p["baseline_weeks"] + p["guard_weeks"]) + 1).get(loc)
+    if series is None:
+        return None
+    return checks.check_incident_spike(m.active_weeks(loc, series.periods), series.reporters, p)
+
+
+def _incident_cusum(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
+    series = m.series(7, int(p["baseline_weeks"] + p["run_weeks"])).get(loc)
+    if series is None:
+        return None
+    return checks.check_incident_cusum(m.active_weeks(loc, series.periods), series.reporters, p)
+
+
+def _reporting_silence(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
+    counts = m.counts(p["window_days"], p["baseline_days"]).get(loc)
+    if counts is None:
+        return None
+    return checks.check_reporting_silence(
+        counts.current, counts.baseline, counts.baseline_reporters, p
+    )
+
+
+_CHECKS: dict[str, Callable[[Measures, int, dict[str, float]], Finding | None]] = {
+    "trust_low": _trust_low,
+    "trust_drop": _trust_drop,
+    "trust_shift": _trust_shift,
+    "incident_spike": _incident_spike,
+    "incident_cusum": _incident_cusum,
+    "reporting_silence": _reporting_silence,
+}
+
+
 def _finding(m: Measures, rule: str, loc: int, p: dict[str, float]) -> Finding | None:
-    now = m.now
-    if rule == "trust_low":
-        agg = m.trust(now - days(p["window_days"]), now).get(loc)
-        return checks.check_trust_low(trust_index(agg, None), p) if agg else None
-    if rule == "trust_drop":
-        start = now - days(p["window_days"])
-        current = m.trust(start, now).get(loc)
-        baseline = m.trust(start - days(p["baseline_days"]), start).get(loc)
-        return checks.check_trust_drop(current, baseline, p) if current and baseline else None
-    if rule == "incident_spike":
-        periods = int(p["baseline_periods"] + p["guard_periods"]) + 1
-        series = m.series(p["period_days"], periods).get(loc)
-        if series is None:
-            return None
-        *history, current = series.periods
-        return checks.check_incident_spike(current, history, series.current_reporters, p)
-    if rule == "reporting_silence":
-        counts = m.counts(p["window_days"], p["baseline_days"]).get(loc)
-        if counts is None:
-            return None
-        return checks.check_reporting_silence(
-            counts.current, counts.baseline, counts.baseline_reporters, p
-        )
-    return None
+    check = _CHECKS.get(rule)
+    return check(m, loc, p) if check is not None else None
+
+
+# A follower rule's finding is dropped where its leader fires for the same locality:
+# one alert per event, the CUSUMs alerting for the slower changes the others miss.
+LEADER = {"trust_shift": "trust_drop", "incident_cusum": "incident_spike"}
 
 
 def findings(
@@ -115,9 +207,35 @@ def findings(
     m: Measures,
     localities: Iterable[int],
     rules: Iterable[str] = WINDOW_RULES,
+    errors: list[tuple[int, str]] | None = None,
 ) -> dict[tuple[int, str], tuple[Finding | None, dict[str, float]]]:
     """What each rule finds for each locality as of `m.now`, with the values used;
-    nothing is written (the alert cycle and the console's backtest both use it)."""
+    nothing is written (the alert cycle and the console's backtest both use it).
+
+    A check that raises is logged and left out of the result (so an open alert is not
+    taken for clear), its (locality, rule) appended to `errors`: one locality's
+    figures can never stop the checks of the others. A follower rule (LEADER) finds
+    nothing where its leader fires."""
+    asked = list(rules)
+    leaders = [LEADER[r] for r in asked if r in LEADER and LEADER[r] not in asked]
+    out = _findings(rt, gaz, stored, m, localities, [*asked, *leaders], errors)
+    for (loc, rule), (found, p) in list(out.items()):
+        lead = out.get((loc, LEADER.get(rule, "")))
+        if found is not None and lead is not None and lead[0] is not None:
+            out[(loc, rule)] = (None, p)
+    return {key: value for key, value in out.items() if key[1] in asked}
+
+
+def _findings(
+    rt: Runtime,
+    gaz: Gazetteer,
+    stored: Mapping[OverrideKey, float],
+    m: Measures,
+    localities: Iterable[int],
+    rules: Iterable[str],
+    errors: list[tuple[int, str]] | None,
+) -> dict[tuple[int, str], tuple[Finding | None, dict[str, float]]]:
+    """`findings` without the leaders' precedence."""
     out: dict[tuple[int, str], tuple[Finding | None, dict[str, float]]] = {}
     # Localities whose chain holds no override share the national values.
     scoped = {pcode for pcode, _, _ in stored if pcode is not None}
@@ -131,7 +249,12 @@ def findings(
                 p = values(rt, gaz, stored, rule, loc)
                 if plain:
                     shared[rule] = p
-            out[(loc, rule)] = (_finding(m, rule, loc, p), dict(p))
+            try:
+                out[(loc, rule)] = (_finding(m, rule, loc, p), dict(p))
+            except Exception:
+                log.exception("rule %s failed for locality %s", rule, gaz.pcodes[loc])
+                if errors is not None:
+                    errors.append((loc, rule))
     return out
 
 
@@ -142,20 +265,27 @@ def _candidates(rt: Runtime, m: Measures) -> set[int]:
         rule: {k: v.default for k, v in spec.params.items()}
         for rule, spec in rt.reference.rules.items()
     }
-    trust, drop = defaults["trust_drop"], defaults["incident_spike"]
-    silence = defaults["reporting_silence"]
+    trust, spike = defaults["trust_drop"], defaults["incident_spike"]
+    cusum, silence = defaults["incident_cusum"], defaults["reporting_silence"]
     start = m.now - days(trust["window_days"])
-    spike_periods = int(drop["baseline_periods"] + drop["guard_periods"]) + 1
+    spike_periods = int(spike["baseline_weeks"] + spike["guard_weeks"]) + 1
+    cusum_periods = int(cusum["baseline_weeks"] + cusum["run_weeks"])
     return (
         set(m.trust(start, m.now))
         | set(m.trust(start - days(trust["baseline_days"]), start))
         | set(m.counts(silence["window_days"], silence["baseline_days"]))
-        | set(m.series(drop["period_days"], spike_periods))
+        | set(m.series(7, spike_periods))
+        | set(m.series(7, cusum_periods))
     )
 
 
-def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
-    """One evaluation pass as of `now` (the clock's job, and `alerts evaluate`)."""
+def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> CycleSummary:
+    """One evaluation pass (the clock's job every 5 minutes, and `alerts evaluate`).
+
+    The window rules run once per calendar week, as of its first instant
+    (`week_start`), the first pass of a week that finds them not yet run for it; so
+    production opens exactly the alerts the console's backtest replays. `force` runs
+    them for the week of `now` again (by hand). Quiet urgent alerts close every pass."""
     summary = CycleSummary()
     with transaction(rt.sessions) as session:
         if not holds_lock(session, CYCLE_LOCK):
@@ -163,19 +293,50 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime) -> CycleSummary:
             return summary
         gaz = gazetteer(rt)
         stored = overrides(session)
-        m = Measures(session, rt.reference.primary_question, now)
         open_alerts = _open_alerts(session)
+        at = week_start(now)
+        mark = session.get(JobState, WEEK_MARK)
+        done = mark is not None and mark.watermark is not None and _aware(mark.watermark) >= at
+        if done and not force:
+            _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
+            record_watermark(session, "evaluate", now)
+            summary.skipped_window = True
+            return summary
+        m = Measures(session, rt.reference.primary_question, at)
         held = _held(session, now)
         candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
         summary.localities = len(candidates)
-        for (loc, rule), (found, p) in findings(rt, gaz, stored, m, candidates).items():
-            alert = open_alerts.get((loc, rule))
-            if alert is None and _held_back(held.get((loc, rule)), found, p, now):
+        failed: list[tuple[int, str]] = []
+        found_all = findings(rt, gaz, stored, m, candidates, errors=failed)
+        summary.errors += len(failed)
+        by_locality: dict[int, list[tuple[str, Finding | None, dict[str, float]]]] = {}
+        for (loc, rule), (found, p) in found_all.items():
+            by_locality.setdefault(loc, []).append((rule, found, p))
+        for loc, results in by_locality.items():
+            # A savepoint per locality: a write that fails undoes that locality's
+            # changes only, and the pass goes on with the next one.
+            part = CycleSummary()
+            try:
+                with session.begin_nested():
+                    for rule, found, p in results:
+                        alert = open_alerts.get((loc, rule))
+                        if alert is None and _held_back(held.get((loc, rule)), found, p, now):
+                            continue
+                        _apply(session, rt, gaz, alert, loc, rule, found, p, now, at, part)
+            except Exception:
+                log.exception("alerts of locality %s could not be updated", gaz.pcodes[loc])
+                session.expire_all()
+                summary.errors += 1
                 continue
-            _apply(session, rt, gaz, alert, loc, rule, found, p, now, summary)
+            summary.merge(part)
         _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
         record_watermark(session, "evaluate", now)
+        record_watermark(session, WEEK_MARK, at)
     return summary
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 def _open_alerts(session: Session) -> dict[tuple[int, str], Alert]:
@@ -222,11 +383,14 @@ def _apply(
     found: Finding | None,
     p: dict[str, float],
     now: dt.datetime,
+    at: dt.datetime,
     summary: CycleSummary,
 ) -> None:
+    """`at` is the week the findings are for: the lifecycle (clear since, closing after
+    clear_days) counts in it, so it steps exactly as the backtest's replay does."""
     if found is None:
         if alert is not None:
-            _clear(session, alert, p, now, summary)
+            _clear(session, alert, p, at, now, summary)
         return
     figures = {**p, **found.figures}  # the rule values used, then what was measured
     if alert is None:
@@ -238,7 +402,7 @@ def _apply(
         summary.opened.append(alert.code)
         summary.queued_sms += send_round(session, rt, gaz, alert, now)
         return
-    alert.figures, alert.last_seen_at, alert.clear_since = figures, now, None
+    alert.figures, alert.last_seen_at, alert.clear_since = figures, at, None
     rose = found.severity > alert.severity
     alert.severity = found.severity
     summary.updated += 1
@@ -252,11 +416,16 @@ def _apply(
 
 
 def _clear(
-    session: Session, alert: Alert, p: dict[str, float], now: dt.datetime, summary: CycleSummary
+    session: Session,
+    alert: Alert,
+    p: dict[str, float],
+    at: dt.datetime,
+    now: dt.datetime,
+    summary: CycleSummary,
 ) -> None:
     if alert.clear_since is None:
-        alert.clear_since = now
-    if should_autoclose(alert.clear_since, now, days(p["clear_days"])):
+        alert.clear_since = at
+    if should_autoclose(_aware(alert.clear_since), at, days(p["clear_days"])):
         lifecycle.autoclose(session, alert, now, "condition clear")
         summary.closed += 1
 

@@ -57,6 +57,9 @@ def render_alert(
         "usual": _number(figures.get("usual") or figures.get("baseline_mean"), 1),
         "kind": kinds.get(str(figures.get("kind")), kinds["other"]),
     }
+    point = str(catalogue.get("decimal") or ".")  # French and Bambara write 2,1
+    for key in ("index", "delta", "usual"):
+        values[key] = str(values[key]).replace(".", point)
     prefix = (catalogue.get("escalated") or "") if escalated else ""
     return to_gsm7(prefix + template.format(**values))
 

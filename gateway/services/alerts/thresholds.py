@@ -24,9 +24,11 @@ from gateway.runtime import Runtime
 MAIN_PARAM = {
     "trust_low": "level",
     "trust_drop": "drop",
-    "incident_spike": "z",
+    "trust_shift": "arl_weeks",
+    "incident_spike": "alpha",
+    "incident_cusum": "arl_weeks",
     "incident_urgent": "urgent_attack",
-    "reporting_silence": "fraction",
+    "reporting_silence": "alpha",
 }
 
 

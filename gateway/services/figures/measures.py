@@ -133,14 +133,23 @@ def report_counts(
 
 @dataclass(frozen=True)
 class IncidentSeries:
-    """Incidents of one locality per period, oldest first, the last being current."""
+    """Incidents of one locality per period, oldest first, the last being current, and
+    the distinct people who reported one (not burst-flagged) over the gate window."""
 
     periods: list[Tally]
-    current_reporters: int
+    reporters: int
+
+
+# The privacy gate's window: distinct reporters over the last 4 weeks, this one included.
+GATE = dt.timedelta(days=28)
 
 
 def incident_series(
-    session: Session, end: dt.datetime, period: dt.timedelta, periods: int
+    session: Session,
+    end: dt.datetime,
+    period: dt.timedelta,
+    periods: int,
+    gate: dt.timedelta = GATE,
 ) -> dict[int, IncidentSeries]:
     """Per locality, the counts of `periods` consecutive periods ending at `end`:
     one GROUP BY with a sum per period (portable, no date arithmetic in SQL)."""
@@ -160,7 +169,7 @@ def incident_series(
     people = dict(
         session.execute(
             select(Incident.locality_id, func.count(func.distinct(Incident.reporter_id)))
-            .where(when >= edges[-2], when < end, burst.is_(False))
+            .where(when >= end - gate, when < end, burst.is_(False))
             .group_by(Incident.locality_id)
         ).all()
     )
@@ -168,6 +177,23 @@ def incident_series(
     for loc, *sums in rows:
         tallies = [Tally(int(sums[2 * i]), int(sums[2 * i + 1])) for i in range(periods)]
         out[loc] = IncidentSeries(tallies, int(people.get(loc, 0)))
+    # A locality with reporters in the gate window but no incident in the series.
+    for loc, n in people.items():
+        out.setdefault(loc, IncidentSeries([Tally(0)] * periods, int(n)))
+    return out
+
+
+def first_seen(session: Session) -> dict[int, dt.datetime]:
+    """Per locality, its first report of any kind (a rating or an incident): weeks
+    before it are no baseline, so a locality that starts reporting is not taken for
+    one whose incidents rise."""
+    out: dict[int, dt.datetime] = {}
+    for model, when in ((TrustRating, TrustRating.rated_at), (Incident, Incident.reported_at)):
+        for loc, first in session.execute(
+            select(model.locality_id, func.min(when)).group_by(model.locality_id)
+        ):
+            first = first if first.tzinfo is not None else first.replace(tzinfo=dt.UTC)
+            out[loc] = min(first, out.get(loc, first))
     return out
 
 

@@ -2,7 +2,12 @@
 trust index tables rolled up from the localities, with small cells suppressed.
 
 A cell resting on fewer than K_MIN distinct reporters is shown to admins only; every
-other role gets "< 5" and no index, so no small group can be singled out.
+other role gets "< 5" and no figure of it (index, trend, incidents, open alerts), so
+no small group can be singled out. Cells are also hidden when a published parent
+minus its published children would reveal them (complementary suppression,
+`gateway.domain.suppression`): the pattern is computed once per `figures()` over the
+whole hierarchy, so every output built here (overview, map, export, API) hides the
+same cells.
 """
 
 from __future__ import annotations
@@ -10,12 +15,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gateway.domain.findings import welch_p
 from gateway.domain.rules import MIN_REPORTERS_FLOOR
+from gateway.domain.suppression import suppress
+from gateway.domain.surveillance import benjamini_hochberg
 from gateway.domain.trust_index import NATIONAL, Aggregate, difference_ci, mean_ci, roll_up
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Incident
@@ -42,13 +50,28 @@ class Cell:
     low: float | None
     high: float | None
     trend: float | None
-    trend_clear: bool  # the trend's 95% interval excludes zero
-    incidents: int
-    open_alerts: int
+    # The trend is clear of zero with the false discovery rate across the table's areas
+    # held at 5% (Benjamini–Hochberg on the two-sided Welch p-values; `table`); a cell
+    # alone says whether its 95% interval excludes zero.
+    trend_clear: bool
+    incidents: int | None
+    open_alerts: int | None
 
     @property
     def reporters_shown(self) -> str:
-        return f"< {K_MIN}" if self.suppressed else str(self.reporters)
+        # One mark for every hidden cell: telling the small ones from those hidden to
+        # protect them would say where the small ones are.
+        return "—" if self.suppressed else str(self.reporters)
+
+    @property
+    def incidents_shown(self) -> str:
+        return "—" if self.incidents is None else str(self.incidents)
+
+    @property
+    def open_alerts_shown(self) -> str:
+        return "—" if self.open_alerts is None else str(self.open_alerts)
+
+    trend_p: float | None = None  # two-sided Welch p-value of the trend
 
 
 @dataclass(frozen=True)
@@ -60,6 +83,9 @@ class Figures:
     previous: dict[str, Aggregate]
     incidents: Counter[str]
     open_alerts: Counter[str]
+    # Areas whose figures only admins see: under K_MIN reporters, or recoverable from
+    # a published parent minus its published children.
+    hidden: frozenset[str] = frozenset()
 
 
 def parent_map(gaz: Gazetteer) -> dict[str, str | None]:
@@ -106,13 +132,33 @@ def figures(session: Session, rt: Runtime, now: dt.datetime) -> Figures:
         .where(Alert.state != AlertState.CLOSED)
         .group_by(Alert.locality_id)
     ).all()
+    current = rolled(now - CURRENT, now)
     return Figures(
         now=now,
-        current=rolled(now - CURRENT, now),
+        current=current,
         previous=rolled(now - CURRENT - PREVIOUS, now - CURRENT),
         incidents=_rolled_counts(gaz, ((int(a), int(b)) for a, b in incidents)),
         open_alerts=_rolled_counts(gaz, ((int(a), int(b)) for a, b in alerts)),
+        hidden=hidden_areas(gaz, parents, current),
     )
+
+
+def hidden_of_window(gaz: Gazetteer, by_locality: dict[int, Aggregate]) -> frozenset[str]:
+    """The suppression pattern of one window's per-locality aggregates (the digest,
+    a locality's time series): the same rule as the tables, for other windows."""
+    parents = parent_map(gaz)
+    by_pcode = {gaz.pcodes[i]: a for i, a in by_locality.items() if i in gaz.pcodes}
+    return hidden_areas(gaz, parents, roll_up(by_pcode, parents))
+
+
+def hidden_areas(
+    gaz: Gazetteer, parents: dict[str, str | None], current: dict[str, Aggregate]
+) -> frozenset[str]:
+    """The suppression pattern of every area of the gazetteer and the nation."""
+    tree: dict[str, str | None] = {p: parent or NATIONAL for p, parent in parents.items()}
+    tree[NATIONAL] = None
+    counts = {p: current[p].n if p in current else 0 for p in tree}
+    return suppress(counts, tree, K_MIN)
 
 
 def cell(fig: Figures, gaz: Gazetteer, pcode: str, show_small: bool) -> Cell:
@@ -120,8 +166,7 @@ def cell(fig: Figures, gaz: Gazetteer, pcode: str, show_small: bool) -> Cell:
     `show_small` (admins)."""
     agg = fig.current.get(pcode, Aggregate())
     before = fig.previous.get(pcode, Aggregate())
-    small = agg.n < K_MIN
-    suppressed = small and not show_small
+    suppressed = (pcode in fig.hidden or agg.n < K_MIN) and not show_small
     interval = None if suppressed else mean_ci(agg)
     trend = None
     if not suppressed and (show_small or before.n >= K_MIN):
@@ -140,8 +185,9 @@ def cell(fig: Figures, gaz: Gazetteer, pcode: str, show_small: bool) -> Cell:
         high=interval.high if interval else None,
         trend=trend.value if trend else None,
         trend_clear=bool(trend and trend.interval and not trend.interval.contains(0.0)),
-        incidents=fig.incidents.get(pcode, 0),
-        open_alerts=fig.open_alerts.get(pcode, 0),
+        trend_p=_two_sided_p(agg, before) if trend else None,
+        incidents=None if suppressed else fig.incidents.get(pcode, 0),
+        open_alerts=None if suppressed else fig.open_alerts.get(pcode, 0),
     )
 
 
@@ -175,11 +221,22 @@ def table(
     """The cells of `pcodes` the viewer may see, in order; the national row only for
     viewers without an area limit."""
     wanted = [p for p in pcodes if p != NATIONAL or area is None]
-    return [
+    cells = [
         cell(fig, gaz, p, show_small)
         for p in wanted
         if p == NATIONAL or p in visible(gaz, [p], area)
     ]
+    # "Trend clear" across many communes: 5% of 700 would carry it by chance alone.
+    clear = benjamini_hochberg([c.trend_p for c in cells], FDR)
+    return [replace(c, trend_clear=flag) for c, flag in zip(cells, clear, strict=True)]
+
+
+FDR = 0.05
+
+
+def _two_sided_p(current: Aggregate, before: Aggregate) -> float | None:
+    one = welch_p(current, before)
+    return None if one is None else min(1.0, 2 * min(one, 1 - one))
 
 
 # The fields of an area's record, in order: the CSV export's columns and the API's
@@ -200,7 +257,7 @@ RECORD_FIELDS = (
 
 
 def as_record(c: Cell) -> dict[str, object]:
-    """A row for CSV and JSON: rounded, with the reporter count withheld when suppressed."""
+    """A row for CSV and JSON: rounded; a suppressed cell's counts are withheld (None)."""
 
     def r(x: float | None) -> float | None:
         return None if x is None else round(x, 3)

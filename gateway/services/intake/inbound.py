@@ -33,7 +33,7 @@ def store_inbound(
         InboundMessage.__table__,
         {
             "provider": provider,
-            "provider_id": provider_id[:100],
+            "provider_id": provider_id,
             "channel": channel,
             "received_at": now,
             "reporter_id": reporter_id,

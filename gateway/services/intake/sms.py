@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gateway.crypto import mask_phone
 from gateway.db import DB_UNAVAILABLE, transaction
-from gateway.domain.sms_grammar import parse
+from gateway.domain.sms_grammar import Command, Intent, parse
 from gateway.models import Channel, InboundMessage, OutboxMessage, OutboxStatus, Outcome
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
@@ -65,13 +65,24 @@ class SmsReceipt:
 
 
 def receive_sms(
-    rt: Runtime, *, provider: str, provider_id: str, sender: str, text: str, inline_reply: bool
+    rt: Runtime,
+    *,
+    provider: str,
+    provider_id: str,
+    sender: str,
+    text: str,
+    inline_reply: bool,
+    opt_out: Intent | None = None,
+    media: int = 0,
 ) -> SmsReceipt:
     """Store one inbound SMS, then (SMS_HANDLING=inline only) handle it. Raises
     PhoneError for a refused number and the database's errors when it is unavailable
     (the webhook answers 503). `inline_reply`: the caller can carry replies in its
     answer (TwiML) when the message is handled in the request; otherwise, and always
-    when a worker handles it, replies go through the outbox."""
+    when a worker handles it, replies go through the outbox. `opt_out` is the
+    provider's own reading of the message (Twilio's OptOutType: STOP or HELP), which
+    wins over ours, kept with the message for its handling; `media` counts
+    attachments (kept as a count only)."""
     e164 = normalize_phone(sender, rt.settings.phone_regions)
     now = rt.now()
     with transaction(rt.sessions) as session:
@@ -81,7 +92,12 @@ def receive_sms(
             provider=provider,
             provider_id=provider_id,
             channel=Channel.SMS,
-            payload={"from": e164, "text": text[:MAX_TEXT]},
+            payload={
+                "from": e164,
+                "text": text[:MAX_TEXT],
+                **({"media": str(media)} if media else {}),
+                **({"opt_out": opt_out.name} if opt_out else {}),
+            },
             now=now,
             sender_ref=sender_ref(rt.pseudonyms, e164),
         )
@@ -124,6 +140,7 @@ def handle_claim(
     if payload is None:
         raise PayloadUnavailable("stored payload unavailable (purged, or DATA_KEY)")
     e164, text = payload["from"], payload["text"]
+    opt_out = Intent[payload["opt_out"]] if payload.get("opt_out") in Intent.__members__ else None
     now = claim.received_at  # a report's time is the time it was received
     with transaction(rt.sessions) as session:
         # Not waiting for the disk is safe: the message itself was stored durably by
@@ -133,9 +150,8 @@ def handle_claim(
         # flushed in order). Not so for a reply carried in the webhook's own answer.
         if not hold(session, claim, durable=inline_reply):
             return None
-        replies = _handle(
-            session, rt, e164, text, claim.id, now, f"sms:{claim.provider}:{claim.provider_id}"
-        )
+        source_ref = f"sms:{claim.provider}:{claim.provider_id}"
+        replies = _handle(session, rt, e164, text, claim.id, now, source_ref, opt_out)
         _deliver(session, rt, replies, e164, claim.provider, claim.provider_id, inline_reply, now)
         finish(session, claim)
     return replies
@@ -153,7 +169,7 @@ def _stored_id(rt: Runtime, provider: str, provider_id: str) -> int:
         return session.scalars(
             select(InboundMessage.id).where(
                 InboundMessage.provider == provider,
-                InboundMessage.provider_id == provider_id[:100],
+                InboundMessage.provider_id == provider_id,
             )
         ).one()
 
@@ -177,6 +193,7 @@ def _handle(
     inbound_id: int,
     now: dt.datetime,
     source_ref: str,
+    opt_out: Intent | None = None,
 ) -> list[str]:
     reporter = identify_reporter(session, rt.pseudonyms, e164, now)
     session.execute(
@@ -185,6 +202,8 @@ def _handle(
         .values(reporter_id=reporter.id)
     )
     command = parse(text, rt.reference.grammar)
+    if opt_out is not None and command.intent is not opt_out:
+        command = Command(intent=opt_out, language=command.language)
     lang = reporter.language or command.language or rt.settings.default_language
     convo = Conversation(session, rt, reporter, e164, lang, now, source_ref)
     convo.member = committee_sms.is_member(convo)

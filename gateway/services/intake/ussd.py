@@ -18,6 +18,7 @@ from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain.ussd_menu import respond
 from gateway.domain.ussd_types import Place, Screen, UssdContext
 from gateway.gazetteer.index import Gazetteer, gazetteer
+from gateway.logging_filters import redact
 from gateway.models import Reporter, Subscription, UssdSession
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
@@ -132,7 +133,7 @@ def _touch_session(
         UssdSession.__table__,
         {
             "provider": provider,
-            "session_id": session_id[:100],
+            "session_id": session_id,
             "reporter_id": reporter.id,
             "start_language": reporter.language,
             "start_home_id": reporter.home_locality_id,
@@ -144,7 +145,7 @@ def _touch_session(
     )
     row = session.execute(
         update(UssdSession)
-        .where(UssdSession.provider == provider, UssdSession.session_id == session_id[:100])
+        .where(UssdSession.provider == provider, UssdSession.session_id == session_id)
         .values(steps=UssdSession.steps + 1, last_step_at=now)
         .returning(
             UssdSession.start_language, UssdSession.start_home_id, UssdSession.start_subscribed
@@ -163,8 +164,8 @@ def record_session_end(
     with transaction(rt.sessions) as session:
         session.execute(
             update(UssdSession)
-            .where(UssdSession.provider == provider, UssdSession.session_id == session_id[:100])
-            .values(status=(status[:20] + (f": {cause[:8]}" if cause else ""))[:30])
+            .where(UssdSession.provider == provider, UssdSession.session_id == session_id)
+            .values(status=status[:30], end_cause=redact(cause)[:300] if cause else None)
         )
 
 

@@ -22,6 +22,7 @@ from gateway.logging_filters import redact
 from gateway.models import OutboxMessage, OutboxStatus
 from gateway.ports import Sender, SenderFactory, SendResult
 from gateway.runtime import Runtime
+from gateway.services.outbox.delivery import record_opt_out
 from gateway.services.outbox.queue import Claim, claim_due
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,8 @@ def record_send_result(
         if done.rowcount != 1:  # type: ignore[attr-defined]
             log.warning("outbox: message %d was re-claimed; result dropped", claim.id)
             return None
+        if result.opted_out:
+            record_opt_out(session, rt.pseudonyms, claim.to_e164)
     log.info(
         "outbox: message %d attempt %d via %s: %s%s",
         claim.id,

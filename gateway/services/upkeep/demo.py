@@ -45,9 +45,9 @@ LANGUAGE_WEIGHTS = (5, 4, 1)  # of fr, bm, en
 NATIONAL_NAME = "CCS national (demo)"
 # Obviously fake numbers that still pass phonenumbers' checks: +223 70 00 00 01, 02...
 MEMBER_NAMES = (
-    "Aminata Traore", "Moussa Coulibaly", "Fatoumata Diallo", "Boubacar Maiga",
-    "Mariam Keita", "Oumar Toure", "Kadiatou Sangare", "Ibrahim Cisse", "Awa Dembele",
-    "Seydou Kone",
+    "Aminata Traoré", "Moussa Coulibaly", "Fatoumata Diallo", "Boubacar Maïga",
+    "Mariam Keïta", "Oumar Touré", "Kadiatou Sangaré", "Ibrahim Cissé", "Awa Dembélé",
+    "Seydou Koné",
 )  # fmt: skip
 Progress = Callable[[int], None]
 

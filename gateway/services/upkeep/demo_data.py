@@ -11,6 +11,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gateway.domain.rules import week_start
 from gateway.gazetteer.index import Gazetteer
 
 DAYS = 182
@@ -32,8 +33,8 @@ REGIONS: tuple[tuple[str, int, float, float, tuple[str, ...]], ...] = (
 )
 CAMP = ("CAMP-MR-MBERA", 3.4, 0.10, ("threat", "banditry", "other"))
 DROP_COMMUNE = "Bandiagara"  # trust falls from about 4 to about 2 over the last 30 days
-SPIKE_COMMUNE = "Niono"  # incidents triple in the last week
-DROP_REPORTERS, SPIKE_WEEK_COUNT = 40, 7
+SPIKE_COMMUNE = "Niono"  # incidents four times the usual in the last calendar week
+DROP_REPORTERS, SPIKE_WEEK_COUNT = 40, 10
 QUESTION_SHIFT = (0.0, -0.2, -0.35, 0.3)  # protection and respect lower, sharing higher
 DESCRIPTIONS = (
     "tirs entendus pres du marche",
@@ -150,9 +151,11 @@ def _clamp(value: int) -> int:
 
 def incidents_for(area: Area, now: dt.datetime, rng: random.Random) -> list[IncidentDraft]:
     """A low weekly rate for most areas; for the spike commune a steady two or three a
-    week, then about three times that in the last week from distinct reporters."""
+    week, then about four times that in the last calendar week (the week the window
+    rules look at: they run as of Monday 00:00) from distinct reporters."""
     reporters = reporter_ids(area)
     drafts: list[IncidentDraft] = []
+    end = week_start(now) if area.role == "spike" else now
     for week in range(DAYS // 7):
         if area.role == "spike":
             count = SPIKE_WEEK_COUNT if week == 0 else rng.choice((2, 2, 3))
@@ -161,7 +164,7 @@ def incidents_for(area: Area, now: dt.datetime, rng: random.Random) -> list[Inci
         people = rng.sample(reporters, min(count, len(reporters)))
         for reporter in people:
             # Inside the week, off its edges, so any weekly cut counts it the same.
-            at = now - dt.timedelta(days=7 * week + rng.uniform(0.1, 6.5))
+            at = end - dt.timedelta(days=7 * week + rng.uniform(0.1, 6.5))
             drafts.append(_incident(area, reporter, at, rng))
     return drafts
 

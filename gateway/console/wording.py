@@ -1,0 +1,89 @@
+"""How the console words what the engine stores as codes: rule parameters with their
+label, help and unit, an alert's figures, its history (actions, system notes, who).
+Everything read comes from the console catalogues; a code shows only when no text
+exists for it, and a test walking every page fails when that happens."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.console.blueprint import bp
+from gateway.console.i18n import number, translate, translate_or
+
+# Notes the engine writes in an alert's history, in English, and their catalogue key.
+NOTES = (
+    (re.compile(r"severity (\d+)"), "history.note.severity"),
+    (re.compile(r"(\d+) SMS"), "history.note.sms"),
+    (re.compile(r"level (\d+)"), "history.note.level"),
+    (re.compile(r"condition clear"), "history.note.clear"),
+    (re.compile(r"another urgent report"), "history.note.urgent_again"),
+    (re.compile(r"no urgent report since"), "history.note.no_urgent"),
+)
+YES_NO = {"danger_now", "burst", "verified"}
+
+
+@bp.app_template_global("param_label")
+def param_label(name: str) -> str:
+    return translate_or(f"param.{name}", translate_or(f"figure.{name}", name))
+
+
+@bp.app_template_global("param_help")
+def param_help(name: str, fallback: str = "") -> str:
+    return translate_or(f"param_help.{name}", fallback)
+
+
+@bp.app_template_global("with_unit")
+def with_unit(value: float, unit: str, integer: bool = False) -> str:
+    """ "14 jours", "0,5 point", "1" (a flag): the value in the reader's numbers."""
+    if unit == "flag":
+        return translate("common.on") if value >= 1 else translate("common.off")
+    digits = 0 if integer or float(value).is_integer() else _digits(value)
+    form = "one" if abs(value) < 2 else "many"
+    word = translate_or(f"unit.{unit}.{form}", "")
+    return f"{number(value, digits)} {word}".strip()
+
+
+def _digits(value: float) -> int:
+    """Enough decimals to show the value (a probability of 0,001 stays 0,001)."""
+    for digits in range(1, 7):
+        if abs(round(value, digits) - value) < 1e-12:
+            return digits
+    return 6
+
+
+@bp.app_template_global("figure_value")
+def figure_value(key: str, value: Any) -> str:
+    """An alert figure as read: kinds by label, yes and no, numbers in the locale."""
+    if key == "kind":
+        return translate_or(f"kind.{value}", str(value))
+    if key in YES_NO or isinstance(value, bool):
+        return translate("common.yes") if value else translate("common.no")
+    if isinstance(value, int | float):
+        if float(value).is_integer():
+            return number(value, 0)
+        return number(value, 2)
+    return "—" if value is None else str(value)
+
+
+@bp.app_template_global("history_note")
+def history_note(comment: str | None) -> str:
+    """A system note in the reader's language; a person's comment as written."""
+    if not comment:
+        return ""
+    for pattern, key in NOTES:
+        found = pattern.fullmatch(comment.strip())
+        if found:
+            return translate(key, n=found.group(1)) if found.groups() else translate(key)
+    return comment
+
+
+@bp.app_template_global("actor_name")
+def actor_name(actor: str, members: Mapping[str, str] | None = None) -> str:
+    """ "système", a member's name for "member:12", a console user's e-mail."""
+    if actor == "system":
+        return translate("history.system")
+    if members and actor in members:
+        return members[actor]
+    return actor

@@ -1,0 +1,342 @@
+"""Tail probabilities and control-chart limits for the early-warning rules, stdlib only.
+
+- Poisson tails from the regularised incomplete gamma function: P(X <= x) = Q(x + 1, μ),
+  P(X >= x) = P(x, μ) (Numerical Recipes' series and continued fraction).
+- Negative-binomial tails (scipy's `nbinom(n, p)`: pmf C(x+n-1, x) p^n (1-p)^x) from the
+  regularised incomplete beta function: P(X <= x) = I_p(n, x + 1).
+- Student t: P(T <= t) = ½·I_{df/(df+t²)}(df/2, ½) for t <= 0.
+- The one-sided Poisson CUSUM S_t = max(0, S_{t-1} + x_t - k), k = m0·(ρ-1)/ln ρ for a
+  rise from m0 to ρ·m0 (Lucas 1985), on a grid of 1/r counts; its in-control average
+  run length (ARL) is computed exactly on that grid by the Markov chain of Brook and
+  Evans (1972), and the limit h is the smallest with ARL >= the chosen one.
+- The one-sided normal CUSUM's ARL by Siegmund's approximation,
+  ARL = (exp(2kb) - 2kb - 1)/(2k²), b = h + 1.166 (in-control mean 0, variance 1).
+
+Severity uses one scale for every rule: the chance p, were nothing changed, of evidence
+at least as strong. 1 when a rule fires, 2 from p <= 1e-3 (once in 1,000 weeks), 3 from
+p <= 1e-5.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from dataclasses import dataclass
+
+SEVERITY_P = (1e-3, 1e-5)
+_TINY = 1e-300
+_EPS = 3e-16
+
+
+def severity_of_p(p: float) -> int:
+    """1, 2 when p <= 1e-3, 3 when p <= 1e-5: the same scale for all rules."""
+    return 1 + sum(1 for cut in SEVERITY_P if p <= cut)
+
+
+def _gamma_series(a: float, x: float) -> float:
+    term = total = 1.0 / a
+    ap = a
+    for _ in range(10_000):
+        ap += 1
+        term *= x / ap
+        total += term
+        if abs(term) < abs(total) * _EPS:
+            break
+    return total * math.exp(-x + a * math.log(x) - math.lgamma(a))
+
+
+def _gamma_fraction(a: float, x: float) -> float:
+    b = x + 1 - a
+    c = 1 / _TINY
+    d = 1 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = _TINY if abs(d) < _TINY else d
+        c = b + an / c
+        c = _TINY if abs(c) < _TINY else c
+        d = 1 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < _EPS:
+            break
+    return math.exp(-x + a * math.log(x) - math.lgamma(a)) * h
+
+
+def gamma_p(a: float, x: float) -> float:
+    """Regularised lower incomplete gamma P(a, x), a > 0, x >= 0."""
+    if a <= 0 or x < 0:
+        raise ValueError("need a > 0 and x >= 0")
+    if x == 0:
+        return 0.0
+    if x < a + 1:
+        return min(1.0, _gamma_series(a, x))
+    return max(0.0, 1 - _gamma_fraction(a, x))
+
+
+def gamma_q(a: float, x: float) -> float:
+    """Regularised upper incomplete gamma Q(a, x) = 1 - P(a, x), accurate in the tail."""
+    if a <= 0 or x < 0:
+        raise ValueError("need a > 0 and x >= 0")
+    if x == 0:
+        return 1.0
+    if x < a + 1:
+        return max(0.0, 1 - _gamma_series(a, x))
+    return min(1.0, _gamma_fraction(a, x))
+
+
+def poisson_cdf(x: float, mu: float) -> float:
+    """P(X <= x) for X ~ Poisson(mu)."""
+    n = math.floor(x)
+    if n < 0:
+        return 0.0
+    if mu <= 0:
+        return 1.0
+    return gamma_q(n + 1, mu)
+
+
+def poisson_sf(x: float, mu: float) -> float:
+    """P(X >= x) for X ~ Poisson(mu) (x rounded up to a whole count)."""
+    n = math.ceil(x)
+    if n <= 0:
+        return 1.0
+    if mu <= 0:
+        return 0.0
+    return gamma_p(n, mu)
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    qab, qap, qam = a + b, a + 1, a - 1
+    c, d = 1.0, 1 - qab * x / qap
+    d = 1 / (_TINY if abs(d) < _TINY else d)
+    h = d
+    for m in range(1, 10_000):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1 + aa * d
+        d = 1 / (_TINY if abs(d) < _TINY else d)
+        c = 1 + aa / c
+        c = _TINY if abs(c) < _TINY else c
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1 + aa * d
+        d = 1 / (_TINY if abs(d) < _TINY else d)
+        c = 1 + aa / c
+        c = _TINY if abs(c) < _TINY else c
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < _EPS:
+            break
+    return h
+
+
+def beta_inc(a: float, b: float, x: float) -> float:
+    """Regularised incomplete beta I_x(a, b), a, b > 0, 0 <= x <= 1."""
+    if a <= 0 or b <= 0 or not 0 <= x <= 1:
+        raise ValueError("need a, b > 0 and 0 <= x <= 1")
+    if x in (0, 1):
+        return float(x)
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1) / (a + b + 2):
+        return min(1.0, front * _beta_fraction(a, b, x) / a)
+    return max(0.0, 1 - front * _beta_fraction(b, a, 1 - x) / b)
+
+
+def nbinom_cdf(x: float, size: float, prob: float) -> float:
+    """P(X <= x) for X ~ NegBin(size, prob), mean size·(1 - prob)/prob."""
+    n = math.floor(x)
+    if n < 0:
+        return 0.0
+    if prob >= 1:
+        return 1.0
+    return beta_inc(size, n + 1, prob)
+
+
+def nbinom_sf(x: float, size: float, prob: float) -> float:
+    """P(X >= x) for X ~ NegBin(size, prob) (x rounded up to a whole count)."""
+    n = math.ceil(x)
+    if n <= 0:
+        return 1.0
+    if prob >= 1:
+        return 0.0
+    return beta_inc(n, size, 1 - prob)
+
+
+def t_cdf(t: float, df: float) -> float:
+    """P(T <= t) for Student's t with `df` degrees of freedom (df > 0)."""
+    if df <= 0:
+        raise ValueError("df must be > 0")
+    if math.isinf(t):
+        return 1.0 if t > 0 else 0.0
+    tail = 0.5 * beta_inc(df / 2, 0.5, df / (df + t * t))
+    return tail if t <= 0 else 1 - tail
+
+
+def normal_cdf(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+def benjamini_hochberg(pvalues: list[float | None], q: float = 0.05) -> list[bool]:
+    """Which hypotheses the Benjamini–Hochberg step-up procedure rejects at false
+    discovery rate q: sort the m p-values, find the largest rank i with p_(i) <= i·q/m,
+    reject the i smallest. None (no test) is never rejected and not counted in m."""
+    tested = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    m = len(tested)
+    cut = max((rank for rank, (p, _) in enumerate(tested, 1) if p <= rank * q / m), default=0)
+    out = [False] * len(pvalues)
+    for _, i in tested[:cut]:
+        out[i] = True
+    return out
+
+
+# --- CUSUM charts ------------------------------------------------------------------
+
+
+def normal_cusum_arl(k: float, h: float) -> float:
+    """In-control ARL of S_t = max(0, S_{t-1} + z_t - k), alarm S_t > h, z_t ~ N(0, 1):
+    Siegmund's approximation (exact to a few per cent for k >= 0.25)."""
+    if k <= 0 or h < 0:
+        raise ValueError("need k > 0 and h >= 0")
+    b = h + 1.166
+    return (math.exp(2 * k * b) - 2 * k * b - 1) / (2 * k * k)
+
+
+@functools.lru_cache(maxsize=256)
+def normal_cusum_limit(k: float, arl: float) -> float:
+    """The limit h whose in-control ARL (Siegmund) is `arl` weeks."""
+    lo, hi = 0.0, 100.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if normal_cusum_arl(k, mid) < arl else (lo, mid)
+    return hi
+
+
+@dataclass(frozen=True)
+class PoissonCusum:
+    """A Poisson CUSUM on a grid of 1/`resolution` counts: reference value
+    `k_units`/resolution, alarm when S >= `h_units`/resolution."""
+
+    mean: float
+    resolution: int
+    k_units: int
+    h_units: int
+    arl: float  # the in-control ARL at this limit, from the Markov chain
+
+    @property
+    def k(self) -> float:
+        return self.k_units / self.resolution
+
+    @property
+    def h(self) -> float:
+        return self.h_units / self.resolution
+
+
+def poisson_reference(mean: float, ratio: float) -> float:
+    """k = m0·(ρ - 1)/ln ρ, the optimal reference value for a rise from m0 to ρ·m0."""
+    if mean <= 0 or ratio <= 1:
+        raise ValueError("need mean > 0 and ratio > 1")
+    return mean * (ratio - 1) / math.log(ratio)
+
+
+def grid_resolution(mean: float) -> int:
+    """Grid steps per count: about a tenth of a count's standard deviation (at most 10)."""
+    return max(1, math.ceil(10 / math.sqrt(max(mean, 1.0))))
+
+
+def _chain(mean: float, r: int, ku: int, n: int) -> list[list[float]]:
+    """M = I - P on the states 0..n-1 (S = i/r) of the gridded Poisson CUSUM."""
+    pmf: list[float] = []
+    p = math.exp(-mean)
+    for x in range((n + ku) // r + 2):
+        pmf.append(p)
+        p *= mean / (x + 1)
+    m = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        row = m[i]
+        row[i] += 1.0
+        for x, px in enumerate(pmf):
+            j = max(0, i + x * r - ku)
+            if j >= n:
+                break
+            row[j] -= px
+    return m
+
+
+def _lu_in_place(m: list[list[float]]) -> None:
+    """Doolittle LU without pivoting (M = I - P is diagonally dominant by rows): L below
+    the diagonal (unit diagonal implied), U on and above it."""
+    n = len(m)
+    for c in range(n):
+        rc, pivot = m[c], m[c][c]
+        for i in range(c + 1, n):
+            ri = m[i]
+            f = ri[c] / pivot
+            ri[c] = f
+            if f:
+                for j in range(c + 1, n):
+                    ri[j] -= f * rc[j]
+
+
+def _arl_all_limits(mean: float, r: int, ku: int, n: int) -> list[float]:
+    """ARL from S = 0 for every limit H = 1..n grid units, with one LU factorisation:
+    the chain on states 0..H-1 is the leading block of the chain on 0..n-1, and so are
+    the LU factors, so ARL(H) = Σ_{i<H} w_i·y_i with y = L⁻¹1 and Uᵀw = e₀."""
+    m = _chain(mean, r, ku, n)
+    _lu_in_place(m)
+    y = [0.0] * n
+    w = [0.0] * n
+    for i in range(n):
+        y[i] = 1.0 - sum(m[i][j] * y[j] for j in range(i))
+        w[i] = ((1.0 if i == 0 else 0.0) - sum(m[j][i] * w[j] for j in range(i))) / m[i][i]
+    return list(itertools.accumulate(wi * yi for wi, yi in zip(w, y, strict=True)))
+
+
+def poisson_cusum_arl(mean: float, k_units: int, h_units: int, resolution: int) -> float:
+    """In-control ARL of the gridded Poisson CUSUM with limit h_units (Markov chain)."""
+    return _arl_all_limits(mean, resolution, k_units, h_units)[h_units - 1]
+
+
+@functools.lru_cache(maxsize=4096)
+def poisson_cusum_design(mean: float, arl: float, ratio: float = 2.0) -> PoissonCusum:
+    """The CUSUM for weekly counts of in-control mean `mean` designed to detect a rise
+    to `ratio`·mean, with the smallest limit whose in-control ARL is >= `arl` weeks."""
+    r = grid_resolution(mean)
+    ku = max(1, round(poisson_reference(mean, ratio) * r))
+    n = 64
+    while True:
+        arls = _arl_all_limits(mean, r, ku, n)
+        for h_units, value in enumerate(arls, start=1):
+            if value >= arl:
+                return PoissonCusum(mean, r, ku, h_units, value)
+        if n >= 4096:
+            raise ValueError(f"no limit within {n} grid steps reaches ARL {arl:g}")
+        n *= 2
+
+
+@dataclass(frozen=True)
+class CusumRun:
+    """The end of a CUSUM replay: the statistic, whether the last step alarmed, and
+    the steps since the statistic last left zero (the run behind it)."""
+
+    statistic: float
+    alarm: bool
+    run: int
+
+
+def replay_cusum(increments: list[float], limit: float, *, inclusive: bool) -> CusumRun:
+    """S_t = max(0, S_{t-1} + u_t) from S = 0, restarting at 0 after each alarm (the
+    increments already have the reference value taken off). Alarm at S >= limit when
+    `inclusive`, else S > limit."""
+    s, run, alarm = 0.0, 0, False
+    for u in increments:
+        if alarm:
+            s, run = 0.0, 0
+        s = max(0.0, s + u)
+        run = run + 1 if s > 0 else 0
+        alarm = s >= limit if inclusive else s > limit
+    return CusumRun(s, alarm, run)

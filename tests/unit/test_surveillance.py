@@ -1,0 +1,160 @@
+"""The tails and chart limits of the early-warning rules against independent references:
+scipy's distributions, a numpy linear solve of the CUSUM Markov chain, and a seeded
+simulation of the charts' run lengths."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from gateway.domain import surveillance as sv
+from gateway.domain.findings import (
+    Tally,
+    check_incident_spike,
+    check_trust_drop,
+    check_trust_low,
+    check_trust_shift,
+    welch_p,
+)
+from gateway.domain.rules import load_rules, param_values, resolve_params
+from gateway.domain.trust_index import Aggregate, trust_index
+
+
+def defaults(rule: str) -> dict[str, float]:
+    return param_values(resolve_params(rule, ("c",), {}, load_rules()))
+
+
+@pytest.mark.parametrize(
+    ("x", "mu"), [(0, 0.3), (1, 0.05), (3, 1.3), (7, 2.0), (20, 9.5), (2, 40.0), (60, 40.0)]
+)
+def test_poisson_tails_match_scipy(x: int, mu: float) -> None:
+    assert sv.poisson_cdf(x, mu) == pytest.approx(stats.poisson.cdf(x, mu), rel=1e-10, abs=1e-300)
+    assert sv.poisson_sf(x, mu) == pytest.approx(stats.poisson.sf(x - 1, mu), rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("x", "size", "prob"),
+    [(1, 0.5, 0.9), (4, 3.5, 26 / 27), (9, 26.5, 26 / 27), (30, 80.5, 0.96), (0, 2.0, 0.5)],
+)
+def test_negative_binomial_tails_match_scipy(x: int, size: float, prob: float) -> None:
+    assert sv.nbinom_cdf(x, size, prob) == pytest.approx(stats.nbinom.cdf(x, size, prob), rel=1e-10)
+    assert sv.nbinom_sf(x, size, prob) == pytest.approx(
+        stats.nbinom.sf(x - 1, size, prob), rel=1e-9
+    )
+
+
+@pytest.mark.parametrize(("t", "df"), [(-3.2, 2.0), (-1.0, 4.6), (0.0, 9.0), (2.5, 30.0)])
+def test_student_t_matches_scipy(t: float, df: float) -> None:
+    assert sv.t_cdf(t, df) == pytest.approx(stats.t.cdf(t, df), rel=1e-10)
+
+
+def test_trust_low_and_trust_drop_p_values_are_scipy_t_tests() -> None:
+    answers = [1, 2, 1, 1, 1, 2, 1, 2]
+    finding = check_trust_low(trust_index(Aggregate.of(answers), None), defaults("trust_low"))
+    ref = stats.ttest_1samp(answers, 2.0, alternative="less").pvalue
+    assert finding is not None and float(finding.figures["p"]) == pytest.approx(ref, rel=2e-3)
+    now, before = [2, 1, 2, 3, 1, 2, 2, 1], [4, 3, 4, 5, 3, 4, 4, 3, 4, 2]
+    ref = stats.ttest_ind(now, before, equal_var=False, alternative="less").pvalue
+    p = welch_p(Aggregate.of(now), Aggregate.of(before))
+    assert p == pytest.approx(ref, rel=1e-9)
+    drop = check_trust_drop(Aggregate.of(now), Aggregate.of(before), defaults("trust_drop"))
+    assert drop is not None and drop.severity == sv.severity_of_p(ref)
+
+
+def chain_arl(mean: float, k_units: int, h_units: int, r: int) -> float:
+    """The same CUSUM's ARL by numpy's dense solve of (I - P) L = 1."""
+    p = np.zeros((h_units, h_units))
+    xs = np.arange(0, (h_units + k_units) // r + 3)
+    pmf = stats.poisson.pmf(xs, mean)
+    for i in range(h_units):
+        for x, px in zip(xs, pmf, strict=True):
+            j = max(0, i + int(x) * r - k_units)
+            if j < h_units:
+                p[i, j] += px
+    return float(np.linalg.solve(np.eye(h_units) - p, np.ones(h_units))[0])
+
+
+@pytest.mark.parametrize("mean", [0.05, 0.3, 1.0, 2.4, 8.0])
+@pytest.mark.parametrize("arl", [52, 200, 1000])
+def test_poisson_cusum_limit_has_the_chosen_arl_by_an_independent_solve(
+    mean: float, arl: float
+) -> None:
+    chart = sv.poisson_cusum_design(mean, arl)
+    assert chart.k == pytest.approx(mean / math.log(2), abs=0.5 / chart.resolution + 1e-12)
+    at_h = chain_arl(mean, chart.k_units, chart.h_units, chart.resolution)
+    assert at_h == pytest.approx(chart.arl, rel=1e-8)
+    assert at_h >= arl
+    if chart.h_units > 1:  # the smallest limit that reaches it
+        assert chain_arl(mean, chart.k_units, chart.h_units - 1, chart.resolution) < arl
+
+
+def test_poisson_cusum_arl_agrees_with_a_simulation() -> None:
+    chart = sv.poisson_cusum_design(0.8, 100)
+    rng = np.random.default_rng(14)
+    runs = []
+    for _ in range(3000):
+        s, t = 0, 0
+        while True:
+            t += 1
+            s = max(0, s + int(rng.poisson(0.8)) * chart.resolution - chart.k_units)
+            if s >= chart.h_units:
+                break
+        runs.append(t)
+    assert float(np.mean(runs)) == pytest.approx(chart.arl, rel=0.06)
+
+
+@pytest.mark.parametrize(("k", "h", "published"), [(0.5, 4.0, 336.0), (0.5, 5.0, 930.0)])
+def test_normal_cusum_arl_matches_the_published_tables(
+    k: float, h: float, published: float
+) -> None:
+    # Montgomery, Introduction to Statistical Quality Control, table of one-sided ARLs.
+    assert sv.normal_cusum_arl(k, h) == pytest.approx(published, rel=0.03)
+    assert sv.normal_cusum_arl(k, sv.normal_cusum_limit(k, published)) == pytest.approx(published)
+
+
+def test_trust_shift_fires_on_a_lasting_half_point_fall_and_not_on_noise() -> None:
+    params = defaults("trust_shift")
+    rng = np.random.default_rng(3)
+    baseline = Aggregate.of([int(v) for v in rng.choice([2, 3, 4, 4, 5], 60)])
+    steady = [Aggregate.of([int(v) for v in rng.choice([2, 3, 4, 4, 5], 6)]) for _ in range(8)]
+    assert check_trust_shift(steady, baseline, 30, params) is None
+    fallen = [Aggregate.of([int(v) for v in rng.choice([1, 2, 3, 3, 4], 6)]) for _ in range(4)]
+    finding = next(
+        (
+            f
+            for i in range(1, 5)
+            if (f := check_trust_shift(steady[i:] + fallen[:i], baseline, 30, params))
+        ),
+        None,
+    )
+    assert finding is not None and finding.rule == "trust_shift"
+    assert float(finding.figures["delta"]) < 0
+    assert check_trust_shift(steady[4:] + fallen, baseline, 4, params) is None  # privacy gate
+
+
+def test_severity_follows_the_evidence_not_the_spread_of_the_baseline() -> None:
+    # Issue 14: in floored-sigma units 40 reports over a steady 22 got severity 1. On the
+    # tail-probability scale (P(X >= 40) = 5e-4 under the predictive) it gets 2.
+    params = defaults("incident_spike")
+    steady = check_incident_spike([Tally(22)] * 27 + [Tally(40)], 40, params)
+    ref = stats.nbinom.sf(39, 22 * 26 + 0.5, 26 / 27)
+    assert steady is not None and float(steady.figures["p"]) == pytest.approx(ref, rel=1e-2)
+    assert steady.severity == 2
+
+
+def test_benjamini_hochberg_matches_statsmodels_style_reference() -> None:
+    rng = np.random.default_rng(7)
+    p = [float(x) for x in np.concatenate([rng.uniform(0, 1, 60), rng.uniform(0, 0.002, 8)])]
+    ranked = np.sort(p)
+    m = len(p)
+    passing = np.nonzero(ranked <= np.arange(1, m + 1) * 0.05 / m)[0]
+    cut = ranked[passing.max()] if passing.size else -1.0
+    expected = [x <= cut for x in p]  # the step-up rule, computed independently
+    assert sv.benjamini_hochberg([*p, None], 0.05) == [*expected, False]
+    assert sum(expected) >= 8
+    # Without multiplicity control about 5% of null p-values pass 0.05; with it, none.
+    null = [float(x) for x in rng.uniform(0, 1, 700)]
+    assert sum(x < 0.05 for x in null) > 20 and not any(sv.benjamini_hochberg(null))
