@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from gateway.config import load_settings
 from gateway.runtime import EXTENSION, Runtime, utcnow
-from handlers.registry import sender_factories
+from handlers.registry import check_channels, sender_factories
 
 ENV_NAMES = {
     "DATABASE_URL",
@@ -25,6 +25,24 @@ ENV_NAMES = {
     "SMS_PROVIDER",
     "SMS_FALLBACK_PROVIDER",
     "SMS_HANDLING",
+    "SMS_ROUTES",
+    "KANNEL_SEND_URL",
+    "KANNEL_USERNAME",
+    "KANNEL_PASSWORD",
+    "KANNEL_FROM",
+    "KANNEL_SMSC",
+    "KANNEL_WEBHOOK_TOKEN",
+    "KANNEL_DLR_BASE_URL",
+    "ANDROID_API_URL",
+    "ANDROID_USERNAME",
+    "ANDROID_PASSWORD",
+    "ANDROID_SIGNING_KEY",
+    "ANDROID_PING_MAX",
+    "OPS_PHONES",
+    "USSD_PRESET",
+    "USSD_FIELDS",
+    "USSD_ANSWER",
+    "USSD_WEBHOOK_TOKEN",
     "AT_USERNAME",
     "AT_API_KEY",
     "AT_SENDER_ID",
@@ -60,6 +78,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         else:
             env[name] = str(value)
     settings = replace(load_settings(env), extra=overrides)
+    check_channels(settings)
     now = overrides.get("NOW")
     runtime = Runtime(settings, now or utcnow, sender_factories())
     app = Flask("gateway", instance_path=settings.instance_path)

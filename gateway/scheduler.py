@@ -29,6 +29,7 @@ EVERY = {
     "escalate": 300,
     "digest": 3600,
     "purge": 86400,
+    "channels": 60,
 }
 
 
@@ -42,6 +43,7 @@ def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
     from gateway.services.alerts.urgent import check_urgent
     from gateway.services.intake.worker import drain
     from gateway.services.outbox.dispatch import dispatch_due
+    from gateway.services.outbox.watch import watch_channels
     from gateway.services.upkeep.purge import purge_expired
 
     return {
@@ -52,6 +54,7 @@ def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
         "escalate": lambda: check_escalations(rt, rt.now()),
         "digest": lambda: send_digests(rt, rt.now()),
         "purge": lambda: purge_expired(rt, rt.now()),
+        "channels": lambda: watch_channels(rt, rt.now()),
     }
 
 

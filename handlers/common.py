@@ -99,13 +99,15 @@ def delivery_answer(
     raw_status: str,
     map_status: Callable[[str], OutboxStatus | None],
     error: str | None,
+    unknown_status: int = 200,
 ) -> Response:
     """A delivery report or status callback: 400 for a status we do not know, else the
-    outbox row updated ("unknown message" when we never sent it)."""
+    outbox row updated ("unknown message", answered `unknown_status`, when no row has
+    that id: never sent, or not yet recorded)."""
     status = map_status(raw_status)
     if status is None:
         return plain(f"unknown status: {raw_status[:40]}", 400)
     found = delivery.record_delivery(
         runtime(), provider=provider, provider_message_id=message_id, status=status, error=error
     )
-    return plain("ok" if found else "unknown message")
+    return plain("ok") if found else plain("unknown message", unknown_status)

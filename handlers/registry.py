@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from flask import Flask
 
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings, provider_of, variant_of
 from gateway.ports import Sender, SenderFactory
 from handlers.provider import Provider
 
@@ -16,6 +16,8 @@ MODULES: dict[str, str] = {
     "console": "handlers.console",
     "africastalking": "handlers.africastalking",
     "twilio": "handlers.twilio",
+    "kannel": "handlers.kannel",
+    "android": "handlers.android",
 }
 
 
@@ -29,26 +31,65 @@ def provider(name: str) -> Provider:
     return found
 
 
+class ChannelFactories(Mapping[str, SenderFactory]):
+    """Channel name -> sender factory: every registered provider, and the named
+    variants (`kannel-orange`) of those that have them. Each loads lazily."""
+
+    def __getitem__(self, channel: str) -> SenderFactory:
+        name = provider_of(channel)
+        if name not in MODULES or (variant_of(channel) and not _has_variants(name)):
+            raise KeyError(channel)
+        return lambda settings: build_sender(channel, settings)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(MODULES)
+
+    def __len__(self) -> int:
+        return len(MODULES)
+
+
+def _has_variants(name: str) -> bool:
+    return provider(name).variants is not None
+
+
 def sender_factories() -> Mapping[str, SenderFactory]:
-    """Name -> sender factory for every registered provider; each loads lazily."""
-    return {name: _lazy(name) for name in MODULES}
-
-
-def _lazy(name: str) -> SenderFactory:
-    def build(settings: Settings) -> Sender:
-        return provider(name).build_sender(settings)
-
-    return build
+    """Channel name -> sender factory for every registered provider; each loads lazily."""
+    return ChannelFactories()
 
 
 def build_sender(name: str, settings: Settings) -> Sender:
-    """The sender of provider `name`, configured from `settings`."""
-    return provider(name).build_sender(settings)
+    """The sender of channel `name` (a provider, or a provider's variant such as
+    `kannel-orange`), configured from `settings`."""
+    found = provider(provider_of(name))
+    if variant_of(name):
+        if found.variants is None:
+            raise ValueError(f"SMS provider {found.name!r} has no channel variants")
+        return found.variants(settings, name)
+    return found.build_sender(settings)
+
+
+def check_channels(settings: Settings) -> None:
+    """Raise ConfigError naming the setting when a configured channel has no provider
+    here, or a variant its provider does not offer."""
+    for channel in settings.channels:
+        setting = (
+            "SMS_FALLBACK_PROVIDER" if channel == settings.sms_fallback_provider else "SMS_PROVIDER"
+        )
+        name = provider_of(channel)
+        if name not in MODULES:
+            known = ", ".join(MODULES)
+            raise ConfigError(f"{setting}: {channel!r} is not a provider ({known})")
+        if variant_of(channel) and not _has_variants(name):
+            raise ConfigError(f"{setting}: {name} has no channel variants ({channel!r})")
 
 
 def register_webhooks(app: Flask) -> None:
-    """Mount each provider's webhooks at `/webhooks/<name>`."""
+    """Mount each provider's webhooks at `/webhooks/<name>`, and the configurable
+    operator USSD gateway at `/webhooks/ussd` (USSD only: not an SMS provider)."""
+    from handlers.ussd_gateway import bp as ussd_gateway
+
     for name in MODULES:
         webhooks = provider(name).webhooks
         if webhooks is not None:
             app.register_blueprint(webhooks(), url_prefix=f"/webhooks/{name}")
+    app.register_blueprint(ussd_gateway, url_prefix="/webhooks/ussd")

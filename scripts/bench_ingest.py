@@ -14,6 +14,8 @@ PostgreSQL, and sends concurrent requests, closed loop, for a bounded count or t
                  incident report, subscription; French, Bambara, English), each step
                  with the full `text` path, one caller per thread
 - `twilio_sms`   Twilio inbound SMS (no signature: TWILIO_AUTH_TOKEN unset)
+- `kannel_sms`   Kannel smsbox get-url inbound SMS, form-posted with the parameters
+                 Kannel sends (the webhook, not Kannel; KANNEL_WEBHOOK_TOKEN unset)
 
 Then checks the database: every acknowledged SMS is stored once (inbound_messages by
 provider id), every acknowledged USSD step counted once (ussd_sessions.steps), every
@@ -22,7 +24,7 @@ finished questionnaire stored 4 ratings and every finished incident report 1 inc
     /tmp/probe-venv/bin/python scripts/bench_ingest.py                 # both backends
     /tmp/probe-venv/bin/python scripts/bench_ingest.py --backend sqlite --requests 500
 
-Goals: at_sms and twilio_sms >= 0.7 of the baseline's throughput; ussd p99 < 50 ms at
+Goals: at_sms, twilio_sms and kannel_sms >= 0.7 of the baseline's throughput; ussd p99 < 50 ms at
 16 concurrent callers; zero errors. Exit status 1 when the database check fails.
 """
 
@@ -44,6 +46,7 @@ import bench_common as bc
 AT_SMS = "/webhooks/africastalking/sms"
 AT_USSD = "/webhooks/africastalking/ussd"
 TWILIO_SMS = "/webhooks/twilio/sms"
+KANNEL_SMS = "/webhooks/kannel/sms"
 
 # As people type them: case, accents or none, glued digits, a near miss, English.
 RATING_TEXTS = [
@@ -116,6 +119,28 @@ class TwilioSms(bc.Source):
         return bc.Req("twilio_sms", TWILIO_SMS, form, key=sid, check=bc.expect("<?xml"))
 
 
+class KannelSms(bc.Source):
+    """Ratings as smsbox's get-url carries them (%i %p %b %T %I %P %c %C)."""
+
+    def __init__(self, n: int, run: str) -> None:
+        self.n, self.run, self.k = n, run, 0
+
+    def next(self) -> bc.Req:
+        self.k += 1
+        msg_id = f"{self.run}-{self.n:04d}-{self.k:08d}-kannel"
+        form = {
+            "backend": "orange",
+            "sender": phone_for(f"kn{self.n}:{self.k // 3}", self.run),
+            "message": RATING_TEXTS[(self.n * 3 + self.k) % len(RATING_TEXTS)],
+            "ts": "1796118970",
+            "id": msg_id,
+            "to": "36000",
+            "coding": "0",
+            "charset": "UTF-8",
+        }
+        return bc.Req("kannel_sms", KANNEL_SMS, form, key=msg_id, check=bc.expect(""))
+
+
 def ussd_paths(i: int) -> tuple[str, list[str]]:
     """A session's answers (after the first, empty, step) for a first-time caller."""
     town = TOWNS[i % len(TOWNS)]
@@ -182,6 +207,7 @@ SOURCES: dict[str, Any] = {
     "ussd": Ussd,
     "ussd_paced": Ussd,
     "twilio_sms": TwilioSms,
+    "kannel_sms": KannelSms,
     "baseline": Baseline,
 }
 
@@ -197,7 +223,11 @@ def check_gateway(url: str, results: dict[str, bc.Result]) -> tuple[list[str], l
     notes: list[str] = []
     engine = create_engine(url)
     with engine.connect() as conn:
-        for case, provider in (("at_sms", "africastalking"), ("twilio_sms", "twilio")):
+        for case, provider in (
+            ("at_sms", "africastalking"),
+            ("twilio_sms", "twilio"),
+            ("kannel_sms", "kannel"),
+        ):
             if case not in results:
                 continue
             acked = set(results[case].acked.get(case, []))
@@ -400,7 +430,9 @@ def bench_backend(
     problems: list[str] = []
     notes: list[str] = []
     run = bc.run_tag()
-    cases = [c for c in ("at_sms", "ussd", "ussd_paced", "twilio_sms") if c in args.cases]
+    cases = [
+        c for c in ("at_sms", "ussd", "ussd_paced", "twilio_sms", "kannel_sms") if c in args.cases
+    ]
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmpdir:
         tmp = Path(tmpdir)
         baselines: list[tuple[bc.Result, bc.CpuMeter, str]] = []
@@ -481,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     parser.add_argument(
         "--cases",
-        default="at_sms,ussd,ussd_paced,twilio_sms",
+        default="at_sms,ussd,ussd_paced,twilio_sms,kannel_sms",
         help="comma-separated gateway cases",
     )
     parser.add_argument(

@@ -15,6 +15,7 @@ from gateway.db import transaction
 from gateway.models import Alert, OutboxMessage, Role
 from gateway.services import audit
 from gateway.services.intake.inbound_queue import backlog, dead_inbound, retry_dead_inbound
+from gateway.services.outbox.health import configured_health
 from gateway.services.outbox.queue import dead_letters, retry_dead
 
 RECENT = 100
@@ -32,7 +33,15 @@ def outbox() -> str:
         ).all()
         dead = dead_letters(session)
         inbound, dead_in = backlog(session), dead_inbound(session)
-    return render("outbox.html", recent=recent, dead=dead, inbound=inbound, dead_inbound=dead_in)
+        channels = configured_health(session, runtime().settings.channels)
+    return render(
+        "outbox.html",
+        recent=recent,
+        dead=dead,
+        channels=channels,
+        inbound=inbound,
+        dead_inbound=dead_in,
+    )
 
 
 @bp.route("/outbox/<int:message_id>/retry", methods=["POST"])

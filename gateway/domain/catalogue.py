@@ -69,6 +69,8 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "committee_help": ("codes",),
     "committee_help_none": (),
     "alert_unknown_open": ("code", "codes"),
+    # To the operations phones (OPS_PHONES) when an SMS phone relay goes silent.
+    "ops_channel_silent": ("channel", "minutes"),
 }
 
 # Worst-case values: the longest each placeholder may be. `render` cuts longer ones.
@@ -81,6 +83,8 @@ placeholder_examples: Mapping[str, str] = {
     "code": "R4K7Q2",  # 6: incident references and alert codes
     "outcome": "calme revenu, patrouille pass",  # 29: the member's words
     "codes": "A1234 A1235 A1236 A1237 +12",  # 27: a member's open alerts, four at most
+    "channel": "kannel-abcdefghijkl",  # 20: a channel name
+    "minutes": "99999",
 }
 
 

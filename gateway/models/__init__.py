@@ -10,6 +10,7 @@ from gateway.models.alerts import (
     Threshold,
 )
 from gateway.models.base import Base
+from gateway.models.channels import ChannelHealth
 from gateway.models.messages import InfoMessage, InfoMessageStatus
 from gateway.models.people import (
     ApiToken,
@@ -40,6 +41,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "Channel",
+    "ChannelHealth",
     "Committee",
     "CommitteeMember",
     "ConsoleUser",

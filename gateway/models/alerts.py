@@ -139,6 +139,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime]
     lease_until: Mapped[dt.datetime | None]
+    # The channel asked for (a reply goes back the way its message came), None for
+    # the recipient's route; `provider` is the channel that carried it in the end.
+    channel: Mapped[str | None] = mapped_column(String(20))
     provider: Mapped[str | None] = mapped_column(String(20))
     provider_message_id: Mapped[str | None] = mapped_column(String(100))
     last_error: Mapped[str | None] = mapped_column(String(300))

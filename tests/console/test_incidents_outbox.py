@@ -156,3 +156,20 @@ def test_incidents_filter_by_kind_area_period_and_danger(
     assert refs(f"since={today + dt.timedelta(days=1)}") == set()
     assert refs(f"until={today}&kind=banditry") == {"R-KAYES"}
     assert refs("kind=nonsense&danger=maybe") == {"R-MOPTI", "R-KAYES"}  # ignored
+
+
+def test_the_outbox_page_shows_each_channel_and_a_silent_phone_alarm(
+    as_role: AsRole, rt: Runtime
+) -> None:
+    from gateway.services.outbox.health import note_error, set_alarm
+
+    client, _ = as_role(Role.ADMIN)
+    with transaction(rt.sessions) as session:
+        note_error(session, "console", "kannel HTTP 503: Temporal failure", rt.now())
+    page = client.get("/console/outbox").get_data(as_text=True)
+    assert "Canaux" in page and "kannel HTTP 503" in page
+    assert "Un téléphone relais est muet" not in page
+    with transaction(rt.sessions) as session:
+        set_alarm(session, "console", rt.now(), rt.now())
+    page = client.get("/console/outbox").get_data(as_text=True)
+    assert "Un téléphone relais est muet" in page

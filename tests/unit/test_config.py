@@ -47,7 +47,13 @@ def test_production_starts_with_every_secret_given(tmp_path: Path) -> None:
         ({"AT_WEBHOOK_TOKEN": None}, "AT_WEBHOOK_TOKEN"),
         ({"SMS_PROVIDER": "twilio"}, "TWILIO_ACCOUNT_SID"),
         ({"SMS_PROVIDER": "console"}, "SMS_PROVIDER"),
-        ({"SMS_PROVIDER": "carrier-pigeon"}, "SMS_PROVIDER"),
+        ({"SMS_PROVIDER": "carrier pigeon"}, "SMS_PROVIDER"),
+        ({"SMS_PROVIDER": "kannel"}, "KANNEL_SEND_URL"),
+        ({"SMS_PROVIDER": "android"}, "ANDROID_API_URL"),
+        ({"SMS_ROUTES": "orange=kannel"}, "SMS_ROUTES"),
+        ({"SMS_ROUTES": "orange"}, "SMS_ROUTES"),
+        ({"OPS_PHONES": "76123456"}, "OPS_PHONES"),
+        ({"ANDROID_PING_MAX": "0"}, "ANDROID_PING_MAX"),
         ({"DATA_KEY": "not-a-fernet-key"}, "DATA_KEY"),
         ({"DEFAULT_LANGUAGE": "de"}, "DEFAULT_LANGUAGE"),
         ({"PHONE_REGIONS": "Mali"}, "PHONE_REGIONS"),
@@ -81,3 +87,49 @@ def test_twilio_in_production_needs_its_auth_token(tmp_path: Path) -> None:
         load_settings(env, instance_path=str(tmp_path))
     env["PUBLIC_BASE_URL"] = "https://gateway.example.org"
     assert load_settings(env, instance_path=str(tmp_path))
+
+
+KANNEL = {
+    "KANNEL_SEND_URL": "http://127.0.0.1:13013/cgi-bin/sendsms",
+    "KANNEL_USERNAME": "gateway",
+    "KANNEL_PASSWORD": "pw",
+}
+
+
+def test_sms_provider_is_a_list_of_channels_the_first_the_default(tmp_path: Path) -> None:
+    env = {
+        **PROD,
+        **KANNEL,
+        "KANNEL_WEBHOOK_TOKEN": "k" * 32,
+        "SMS_PROVIDER": "kannel-orange, kannel-moov,africastalking",
+        "SMS_ROUTES": "orange=kannel-orange,moov=kannel-moov,*=africastalking",
+    }
+    settings = load_settings(env, instance_path=str(tmp_path))
+    assert settings.sms_provider == "kannel-orange"
+    assert settings.channels == ("kannel-orange", "kannel-moov", "africastalking")
+    assert settings.providers == {"kannel", "africastalking"}
+    assert settings.sms_routes == (
+        ("orange", "kannel-orange"),
+        ("moov", "kannel-moov"),
+        ("*", "africastalking"),
+    )
+
+
+def test_kannel_in_production_needs_its_webhook_token(tmp_path: Path) -> None:
+    env = {**PROD, **KANNEL, "SMS_PROVIDER": "kannel"}
+    with pytest.raises(ConfigError, match="KANNEL_WEBHOOK_TOKEN"):
+        load_settings(env, instance_path=str(tmp_path))
+    assert load_settings({**env, "KANNEL_WEBHOOK_TOKEN": "k" * 32}, instance_path=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("provider", "named"),
+    [("carrier-pigeon", "is not a provider"), ("console-two", "has no channel variants")],
+)
+def test_the_app_refuses_a_channel_the_registry_does_not_have(
+    tmp_path: Path, provider: str, named: str
+) -> None:
+    from gateway import create_app
+
+    with pytest.raises(ConfigError, match=f"SMS_PROVIDER: .*{named}"):
+        create_app({"SMS_PROVIDER": provider, "GATEWAY_INSTANCE_PATH": str(tmp_path)})

@@ -6,6 +6,7 @@ import pytest
 
 from gateway.models import OutboxStatus
 from handlers.africastalking import status as at
+from handlers.kannel import status as kannel
 from handlers.twilio import status as tw
 
 D, S, F = OutboxStatus.DELIVERED, OutboxStatus.SENT, OutboxStatus.FAILED
@@ -54,6 +55,24 @@ def test_twilio_status_callback_status(raw: str, expected: OutboxStatus | None) 
     assert tw.map_status(raw) == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", D),  # delivered to the phone
+        ("2", F),  # not delivered to the phone
+        ("4", S),  # buffered on the SMSC
+        ("8", S),  # submitted to the SMSC
+        ("16", F),  # rejected by the SMSC
+        (" 8 ", S),
+        ("3", None),  # not a single report type
+        ("32", None),
+        ("", None),
+    ],
+)
+def test_kannel_dlr_type(raw: str, expected: OutboxStatus | None) -> None:
+    assert kannel.map_status(raw) == expected
+
+
 def test_final_provider_statuses_are_final_outbox_statuses() -> None:
-    for table in (at.STATUSES, tw.STATUSES):
+    for table in (at.STATUSES, tw.STATUSES, kannel.STATUSES):
         assert set(table.values()) <= {S, D, F}

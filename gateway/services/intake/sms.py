@@ -64,6 +64,15 @@ class SmsReceipt:
         return "\n\n".join(self.replies) if self.replies else None
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where an inbound SMS came from: its provider, the provider's id, the channel."""
+
+    provider: str
+    provider_id: str
+    channel: str
+
+
 def receive_sms(
     rt: Runtime,
     *,
@@ -72,6 +81,7 @@ def receive_sms(
     sender: str,
     text: str,
     inline_reply: bool,
+    channel: str | None = None,
     opt_out: Intent | None = None,
     media: int = 0,
 ) -> SmsReceipt:
@@ -79,7 +89,8 @@ def receive_sms(
     PhoneError for a refused number and the database's errors when it is unavailable
     (the webhook answers 503). `inline_reply`: the caller can carry replies in its
     answer (TwiML) when the message is handled in the request; otherwise, and always
-    when a worker handles it, replies go through the outbox. `opt_out` is the
+    when a worker handles it, replies go through the outbox, on `channel` (default:
+    the provider's own), the one it came in on. `opt_out` is the
     provider's own reading of the message (Twilio's OptOutType: STOP or HELP), which
     wins over ours, kept with the message for its handling; `media` counts
     attachments (kept as a count only)."""
@@ -97,6 +108,7 @@ def receive_sms(
                 "text": text[:MAX_TEXT],
                 **({"media": str(media)} if media else {}),
                 **({"opt_out": opt_out.name} if opt_out else {}),
+                **({"channel": channel} if channel else {}),
             },
             now=now,
             sender_ref=sender_ref(rt.pseudonyms, e164),
@@ -152,7 +164,8 @@ def handle_claim(
             return None
         source_ref = f"sms:{claim.provider}:{claim.provider_id}"
         replies = _handle(session, rt, e164, text, claim.id, now, source_ref, opt_out)
-        _deliver(session, rt, replies, e164, claim.provider, claim.provider_id, inline_reply, now)
+        origin = Origin(claim.provider, claim.provider_id, payload.get("channel") or claim.provider)
+        _deliver(session, rt, replies, e164, origin, inline_reply, now)
         finish(session, claim)
     return replies
 
@@ -247,15 +260,15 @@ def _deliver(
     rt: Runtime,
     replies: list[str],
     e164: str,
-    provider: str,
-    provider_id: str,
+    origin: Origin,
     inline: bool,
     now: dt.datetime,
 ) -> None:
-    """Replies go through the outbox; a Twilio reply travels in the webhook's TwiML, and
-    its outbox row (already final, no number kept) records what was said."""
+    """Replies go through the outbox, on the channel the message came in on; a Twilio
+    reply travels in the webhook's TwiML, and its outbox row (already final, no number
+    kept) records what was said."""
     for n, body in enumerate(replies):
-        key = f"reply:{provider}:{provider_id}:{n}"
+        key = f"reply:{origin.provider}:{origin.provider_id}:{n}"
         if inline:
             session.add(
                 OutboxMessage(
@@ -275,5 +288,12 @@ def _deliver(
             )
         else:
             enqueue(
-                session, rt.vault, to_e164=e164, body=body, purpose="reply", now=now, dedupe_key=key
+                session,
+                rt.vault,
+                to_e164=e164,
+                body=body,
+                purpose="reply",
+                now=now,
+                dedupe_key=key,
+                channel=origin.channel,
             )

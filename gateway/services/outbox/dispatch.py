@@ -22,6 +22,7 @@ from gateway.logging_filters import redact
 from gateway.models import OutboxMessage, OutboxStatus
 from gateway.ports import Sender, SenderFactory, SendResult
 from gateway.runtime import Runtime
+from gateway.services.outbox import health, routing
 from gateway.services.outbox.delivery import record_opt_out
 from gateway.services.outbox.queue import Claim, claim_due
 
@@ -44,7 +45,7 @@ class DispatchSummary:
     retried: int = 0
     failed: int = 0
     dead: int = 0
-    failed_over: int = 0  # sends that went through the fallback provider
+    failed_over: int = 0  # sends on another channel than the message's first choice
     lost: int = 0  # results dropped: the row was re-claimed after our lease ran out
 
     def __str__(self) -> str:
@@ -56,10 +57,8 @@ class DispatchSummary:
 
 
 def build_senders(settings: Settings, factories: Mapping[str, SenderFactory]) -> dict[str, Sender]:
-    """The primary provider's sender, and the fallback's when one is set."""
-    names = [settings.sms_provider]
-    if settings.sms_fallback_provider:
-        names.append(settings.sms_fallback_provider)
+    """The sender of every configured channel (SMS_PROVIDER, then the fallback)."""
+    names = list(settings.channels)
     unknown = [name for name in names if name not in factories]
     if unknown:
         raise ValueError(f"unknown SMS provider {unknown[0]!r}")
@@ -72,10 +71,11 @@ def senders_for(rt: Runtime) -> dict[str, Sender]:
     return rt.cached(SENDERS_CACHE, lambda: build_senders(rt.settings, rt.sender_factories))
 
 
-def provider_for(settings: Settings, attempt: int, policy: RetryPolicy) -> str:
-    if settings.sms_fallback_provider and policy.uses_fallback(attempt):
-        return settings.sms_fallback_provider
-    return settings.sms_provider
+def provider_for(settings: Settings, claim: Claim, policy: RetryPolicy) -> tuple[str, bool]:
+    """The channel of this attempt, and whether it is a failover (not the first choice)."""
+    channels = routing.chain(settings, claim.to_e164, claim.channel)
+    channel = routing.channel_for(channels, claim.attempts, policy)
+    return channel, channel != channels[0]
 
 
 def dispatch_due(
@@ -97,10 +97,10 @@ def dispatch_due(
     )
     summary = DispatchSummary(claimed=len(claims))
     for claim in claims:
-        provider = provider_for(rt.settings, claim.attempts, policy)
+        provider, failover = provider_for(rt.settings, claim, policy)
         result = _send(senders.get(provider), provider, claim)
         status = record_send_result(rt, claim, provider, result, now, policy, rng)
-        if provider != rt.settings.sms_provider:
+        if failover:
             summary.failed_over += 1
         _count(summary, status)
     if claims:
@@ -192,6 +192,10 @@ def record_send_result(
         if done.rowcount != 1:  # type: ignore[attr-defined]
             log.warning("outbox: message %d was re-claimed; result dropped", claim.id)
             return None
+        if result.outcome == "accepted":
+            health.note_success(session, provider, now)
+        else:
+            health.note_error(session, provider, error or result.outcome, now)
         if result.opted_out:
             record_opt_out(session, rt.pseudonyms, claim.to_e164)
     log.info(

@@ -42,6 +42,7 @@ class Claim:
     to_e164: str
     body: str
     attempts: int
+    channel: str | None = None  # the channel asked for (a reply's), None: route it
 
     def __repr__(self) -> str:  # the number stays out of logs and tracebacks
         return f"Claim(id={self.id}, to={mask_phone(self.to_e164)}, attempts={self.attempts})"
@@ -69,9 +70,12 @@ def enqueue(
     dedupe_key: str | None = None,
     alert_id: int | None = None,
     member_id: int | None = None,
+    channel: str | None = None,
 ) -> int | None:
     """Add one SMS in the caller's transaction (not committed here); its id, or None
-    when a message with the same `dedupe_key` is already there."""
+    when a message with the same `dedupe_key` is already there. `channel` is the one
+    to try first (a reply's: the channel its message came in on); without it the
+    dispatcher routes by the recipient's network (SMS_ROUTES)."""
     if not body.strip():
         raise ValueError("an SMS body cannot be empty")
     if not _E164.fullmatch(to_e164):
@@ -90,6 +94,7 @@ def enqueue(
         "alert_id": alert_id,
         "member_id": member_id,
         "dedupe_key": dedupe_key,
+        "channel": channel,
     }
     return insert_ignore(session, OutboxMessage.__table__, values)
 
@@ -135,16 +140,17 @@ def claim_due(
                 OutboxMessage.recipient_enc,
                 OutboxMessage.body,
                 OutboxMessage.attempts,
+                OutboxMessage.channel,
             )
             .execution_options(synchronize_session=False)
         ).all()
         claims = []
-        for row_id, recipient_enc, body, attempts in sorted(claimed):
+        for row_id, recipient_enc, body, attempts, channel in sorted(claimed):
             number = _recipient(vault, recipient_enc)
             if number is None:
                 _bury(session, row_id, "recipient number unavailable (erased, or DATA_KEY)", now)
             else:
-                claims.append(Claim(row_id, number, body, attempts))
+                claims.append(Claim(row_id, number, body, attempts, channel))
     log.info("outbox: %s claimed %d message(s)", worker_id, len(claims))
     return claims
 
