@@ -27,6 +27,9 @@ from gateway.domain.text import LANGUAGES
 # smsc-id), so one smsbox can carry several operators' binds.
 _CHANNEL = re.compile(r"(?P<provider>[a-z]+)(?:-(?P<variant>[a-z0-9_]{1,12}))?")
 ENVIRONMENTS = ("development", "production")
+# `queue`: an SMS webhook stores and answers, workers handle (production's way);
+# `inline`: the webhook handles the stored SMS before answering (tests, one-process use).
+SMS_HANDLING = ("queue", "inline")
 _SECRET_NAMES = ("SECRET_KEY", "PHONE_HASH_KEY", "DATA_KEY")
 DEV_SECRETS_FILE = "dev-secrets.json"
 
@@ -55,6 +58,7 @@ class Settings:
     # SMS_PROVIDER's channels after the first (the default), in failover order.
     sms_extra_channels: tuple[str, ...] = ()
     sms_fallback_provider: str | None = None
+    sms_handling: str = "queue"
     # (operator, channel) pairs from SMS_ROUTES, in order; operator `*` matches any.
     sms_routes: tuple[tuple[str, str], ...] = ()
     at_username: str | None = None
@@ -266,6 +270,7 @@ def load_settings(
             if (fallback := _blank_to_none(env.get("SMS_FALLBACK_PROVIDER")))
             else None
         ),
+        sms_handling=_choice(env, "SMS_HANDLING", SMS_HANDLING, "queue"),
         sms_routes=_routes(env, channels),
         at_username=_blank_to_none(env.get("AT_USERNAME")),
         at_api_key=_blank_to_none(env.get("AT_API_KEY")),

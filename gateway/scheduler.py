@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # Seconds between runs of each job.
 EVERY = {
     "evaluate": 300,
+    "inbound": 2,
     "urgent": 30,
     "dispatch": 10,
     "escalate": 300,
@@ -40,12 +41,14 @@ def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
     from gateway.services.alerts.engine import run_alert_cycle
     from gateway.services.alerts.escalation import check_escalations
     from gateway.services.alerts.urgent import check_urgent
+    from gateway.services.intake.worker import drain
     from gateway.services.outbox.dispatch import dispatch_due
     from gateway.services.outbox.watch import watch_channels
     from gateway.services.upkeep.purge import purge_expired
 
     return {
         "evaluate": lambda: run_alert_cycle(rt, rt.now()),
+        "inbound": lambda: drain(rt, worker_id="clock"),
         "urgent": lambda: check_urgent(rt, rt.now()),
         "dispatch": lambda: dispatch_due(rt, rt.now()),
         "escalate": lambda: check_escalations(rt, rt.now()),

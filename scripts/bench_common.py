@@ -669,6 +669,7 @@ def profile(backend: str, kind: str, count: int, top: int, cache_matcher: bool) 
             GATEWAY_INSTANCE_PATH=f"{tmp}/instance",
             GATEWAY_ENV="development",
             SMS_PROVIDER="console",
+            SMS_HANDLING="inline",  # the request stores and handles: both are profiled
             CONSOLE_SMS_FILE=f"{tmp}/sms.jsonl",
             AT_WEBHOOK_TOKEN=None,  # type: ignore[arg-type]
             TWILIO_AUTH_TOKEN=None,  # type: ignore[arg-type]

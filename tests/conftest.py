@@ -99,6 +99,9 @@ def make_app(database_url: str, tmp_path: Path, clock: Clock) -> Iterator[Callab
             "CONSOLE_SMS_FILE": str(tmp_path / "sms.jsonl"),
             "SMS_PROVIDER": "console",
             "SMS_FALLBACK_PROVIDER": None,
+            # Most tests look at what a message caused right after its webhook; the
+            # queue itself (webhook stores, worker handles) is tested with "queue".
+            "SMS_HANDLING": "inline",
             "AT_WEBHOOK_TOKEN": None,
             "TWILIO_AUTH_TOKEN": None,
             "PUBLIC_BASE_URL": None,

@@ -11,6 +11,7 @@ def register_cli(app: Flask) -> None:
     from gateway.cli.data import committees_group, demo_group, import_group
     from gateway.cli.database import db_group, gazetteer_group, keys_group
     from gateway.cli.early_warning import alerts_group, clock_command, thresholds_group
+    from gateway.cli.inbound import inbound_group
     from gateway.cli.outbox import outbox_group
     from gateway.cli.sim import sim_group
     from gateway.cli.users import users_group
@@ -20,6 +21,7 @@ def register_cli(app: Flask) -> None:
         gazetteer_group,
         keys_group,
         outbox_group,
+        inbound_group,
         sim_group,
         import_group,
         committees_group,

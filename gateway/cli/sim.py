@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from gateway.models import OutboxMessage
 from gateway.runtime import Runtime, current_runtime
+from gateway.services.intake.worker import SIM_BUDGET, drain
 
 sim_group = AppGroup("sim", help="Play a phone: SMS and USSD through the real webhooks.")
 
@@ -51,6 +52,8 @@ def sim_sms(phone: str, text: tuple[str, ...]) -> None:
     response = current_app.test_client().post(_url("sms"), data=form)
     if response.status_code != 200:
         raise click.ClickException(f"{response.status_code}: {response.get_data(as_text=True)}")
+    # The webhook only stored it: handle the queue now, as a worker would.
+    drain(rt, budget=SIM_BUDGET, worker_id="sim")
     replies = _replies_to(rt, message_id)
     if not replies:
         click.echo("(no reply)")

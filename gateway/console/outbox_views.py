@@ -1,5 +1,6 @@
 """The outbox for admins: recent messages (masked numbers, status) and dead letters,
-which an admin may send for another round of attempts."""
+which an admin may send for another round of attempts; beside it the inbound queue
+(stored SMS waiting for a worker) and its dead SMS, which an admin may queue again."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from gateway.console.pages import notify, render
 from gateway.db import transaction
 from gateway.models import Alert, OutboxMessage, Role
 from gateway.services import audit
+from gateway.services.intake.inbound_queue import backlog, dead_inbound, retry_dead_inbound
 from gateway.services.outbox.health import configured_health
 from gateway.services.outbox.queue import dead_letters, retry_dead
 
@@ -30,8 +32,16 @@ def outbox() -> str:
             .limit(RECENT)
         ).all()
         dead = dead_letters(session)
+        inbound, dead_in = backlog(session), dead_inbound(session)
         channels = configured_health(session, runtime().settings.channels)
-    return render("outbox.html", recent=recent, dead=dead, channels=channels)
+    return render(
+        "outbox.html",
+        recent=recent,
+        dead=dead,
+        channels=channels,
+        inbound=inbound,
+        dead_inbound=dead_in,
+    )
 
 
 @bp.route("/outbox/<int:message_id>/retry", methods=["POST"])
@@ -45,4 +55,18 @@ def outbox_retry(message_id: int) -> Response:
             notify("outbox.done.retry")
         else:
             notify("outbox.error.retry", "error")
+    return redirect(url_for("console.outbox"))
+
+
+@bp.route("/outbox/inbound/<int:inbound_id>/retry", methods=["POST"])
+@require(Role.ADMIN)
+def inbound_retry(inbound_id: int) -> Response:
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        if retry_dead_inbound(session, inbound_id, rt.now()):
+            who = actor(current_user())
+            audit.record(session, who, "inbound.retry", f"inbound:{inbound_id}", None, rt.now())
+            notify("inbound.done.retry")
+        else:
+            notify("inbound.error.retry", "error")
     return redirect(url_for("console.outbox"))

@@ -21,6 +21,7 @@ from gateway.crypto import mask_phone
 from gateway.db import transaction
 from gateway.models import OutboxMessage, Role
 from gateway.services import audit
+from gateway.services.intake.worker import SIM_BUDGET, drain
 
 CHANNELS = ("sms", "ussd")
 SERVICE_CODE = "*384*123#"
@@ -60,6 +61,9 @@ def play_sms(phone: str, text: str) -> Played:
     form |= {"date": rt.now().isoformat(), "linkId": "", "networkCode": "61001"}
     status, body = _post("sms", form)
     played = Played("sms", text, status, "" if status == 200 else body)
+    if status == 200:
+        # Stored only: handle the queue now, as a worker would.
+        drain(rt, budget=SIM_BUDGET, worker_id="simulator")
     with rt.sessions() as session:
         played.replies = list(
             session.scalars(

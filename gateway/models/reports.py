@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +36,11 @@ class Outcome(enum.StrEnum):
     HELP = "help"  # matched nothing: answered with help, kept for review
     REJECTED = "rejected"  # opted out, rate limited
     FAILED = "failed"
+    HANDLING = "handling"  # claimed by a worker until its lease runs out
+    DEAD = "dead"  # handling kept failing: kept for an admin to retry
+
+
+QUEUED_SQL = "outcome IN ('received', 'handling')"
 
 
 class InboundMessage(Base):
@@ -45,6 +51,21 @@ class InboundMessage(Base):
     __table_args__ = (
         UniqueConstraint("provider", "provider_id"),
         Index("ix_inbound_review", "outcome", "received_at"),
+        # Only rows still waiting or held: the queue's indexes stay small however
+        # long the history grows.
+        Index(
+            "ix_inbound_queue",
+            "id",
+            sqlite_where=text(QUEUED_SQL),
+            postgresql_where=text(QUEUED_SQL),
+        ),
+        Index(
+            "ix_inbound_sender",
+            "sender_ref",
+            "id",
+            sqlite_where=text(QUEUED_SQL),
+            postgresql_where=text(QUEUED_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +78,14 @@ class InboundMessage(Base):
     payload_enc: Mapped[str | None] = mapped_column(Text)
     intent: Mapped[str | None] = mapped_column(String(20))
     outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome, "outcome"))
+    # The handling queue (stored first, handled by workers): one phone's messages are
+    # handled in order of `sender_ref` (a short keyed hash of the number); a worker
+    # holds a row until `lease_until`, and a failed attempt waits for `next_attempt_at`.
+    sender_ref: Mapped[str | None] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None]
+    lease_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
 
 
 class UssdSession(Base):

@@ -1,6 +1,7 @@
-"""Twilio callbacks: inbound SMS (answered with TwiML) and status callbacks. Every
-request is checked with the SDK's RequestValidator whenever TWILIO_AUTH_TOKEN is set,
-against PUBLIC_BASE_URL when the gateway sits behind a proxy."""
+"""Twilio callbacks: inbound SMS (answered with TwiML: empty when a worker handles the
+message later, the default; the reply with SMS_HANDLING=inline) and status callbacks.
+Every request is checked with the SDK's RequestValidator whenever TWILIO_AUTH_TOKEN is
+set, against PUBLIC_BASE_URL when the gateway sits behind a proxy."""
 
 from __future__ import annotations
 
@@ -68,10 +69,14 @@ def check_signature() -> Response | None:
     return None
 
 
+EMPTY_TWIML = str(MessagingResponse())  # the common answer: the reply comes later
+
+
 def twiml(reply: str | None) -> Response:
+    if not reply:
+        return Response(EMPTY_TWIML, mimetype="application/xml")
     response = MessagingResponse()
-    if reply:
-        response.message(reply)
+    response.message(reply)
     return Response(str(response), mimetype="application/xml")
 
 

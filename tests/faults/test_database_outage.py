@@ -22,9 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from gateway.domain.gsm7 import is_gsm7
-from gateway.models import InboundMessage, Outcome
+from gateway.models import InboundMessage, OutboxMessage, Outcome, TrustRating
 from gateway.runtime import Runtime
 from gateway.services.intake import sms
+from gateway.services.intake.inbound_queue import LEASE, QUEUED
+from gateway.services.intake.worker import drain
+from tests.conftest import Clock
 from tests.faults.proxy import TcpProxy
 from tests.handlers.payloads import at_sms, at_ussd, twilio_sms
 
@@ -71,6 +74,23 @@ def stored(rt: Runtime, provider: str) -> dict[str, Outcome]:
     ids = [r[0] for r in rows]
     assert len(ids) == len(set(ids)), "a provider id is stored twice"
     return {pid: outcome for pid, outcome in rows}
+
+
+def rating_refs(rt: Runtime) -> list[str]:
+    """The message each rating came from (one rating per SMS)."""
+    with rt.sessions() as session:
+        return list(session.scalars(select(TrustRating.source_ref)))
+
+
+def handled_once(rt: Runtime) -> int:
+    """How many messages got their first reply (each reply's key is unique, so a
+    message handled twice would fail on it or show two sets of replies)."""
+    with rt.sessions() as session:
+        keys = session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.like("reply:%:0"))
+        ).all()
+    assert len(keys) == len(set(keys))
+    return len(keys)
 
 
 def timed(call: Callable[[], Any]) -> tuple[Any, float]:
@@ -151,13 +171,15 @@ def test_webhooks_answer_503_or_end_while_the_database_is_cut_then_recover(
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.parametrize("handling", ["inline", "queue"])
 def test_a_stream_of_webhooks_across_an_outage_loses_nothing(
-    proxied: Callable[..., Flask], proxy: TcpProxy
+    proxied: Callable[..., Flask], proxy: TcpProxy, clock: Clock, handling: str
 ) -> None:
     """Four threads post without pause; the database is cut mid-stream, then restored.
     Requests in flight at the cut may get 200 or 503, never anything else; what got
-    503 is delivered again (as a provider retries) until it gets 200."""
-    app = proxied()
+    503 is delivered again (as a provider retries) until it gets 200. Handled in the
+    request or by a worker afterwards, every stored message is handled once."""
+    app = proxied(SMS_HANDLING=handling)
     rt = runtime(app)
     counter = itertools.count()
     results: list[tuple[str, str, int, float, int]] = []  # kind, id, status, seconds, n
@@ -220,8 +242,14 @@ def test_a_stream_of_webhooks_across_an_outage_loses_nothing(
     at_rows, tw_rows = stored(rt, "africastalking"), stored(rt, "twilio")
     assert set(at_rows) == {key for kind, key in acked if kind == "at"}
     assert set(tw_rows) == {key for kind, key in acked if kind == "twilio"}
-    half = [k for k, o in (at_rows | tw_rows).items() if o == Outcome.RECEIVED]
+    clock.advance(seconds=LEASE.total_seconds() + 1)  # what a cut request left held
+    drain(rt)  # the clock's job, as it runs after the outage
+    at_rows, tw_rows = stored(rt, "africastalking"), stored(rt, "twilio")
+    half = [k for k, o in (at_rows | tw_rows).items() if o in QUEUED]
     assert half == [], f"stored but never handled: {half}"
+    handled_once(rt)  # no message's replies twice
+    refs = rating_refs(rt)
+    assert len(refs) == len(set(refs)), "a message rated twice"
 
 
 @pytest.mark.timeout(60)
@@ -232,22 +260,21 @@ def test_an_outage_between_storing_and_handling_an_sms_is_retried(
     monkeypatch: pytest.MonkeyPatch,
     testing: bool,
 ) -> None:
-    """The SMS is committed (first transaction), then the database goes before it is
-    handled (second transaction). The provider must be told to retry (503), and the
-    retry must handle the stored message; a 200 here would leave it unhandled forever,
-    for nothing processes `received` rows later."""
+    """SMS_HANDLING=inline: the SMS is committed (first transaction), then the database
+    goes before it is handled (second transaction). The provider is told to retry
+    (503), and the retry handles the stored message (the queue's workers would too)."""
     app = proxied(TESTING=testing)
     rt = runtime(app)
     client = app.test_client()
-    real_claim = sms._claim
+    real_claim = sms.claim_inbound
 
-    def claim_after_cut(session: Any, inbound_id: int) -> bool:
+    def claim_after_cut(*args: Any, **kwargs: Any) -> Any:
         proxy.cut()
-        return real_claim(session, inbound_id)
+        return real_claim(*args, **kwargs)
 
-    monkeypatch.setattr(sms, "_claim", claim_after_cut)
+    monkeypatch.setattr(sms, "claim_inbound", claim_after_cut)
     first = at(client, 1)
-    monkeypatch.setattr(sms, "_claim", real_claim)
+    monkeypatch.setattr(sms, "claim_inbound", real_claim)
     proxy.restore()
     assert stored(rt, "africastalking") == {"ATXid_outage_1": Outcome.RECEIVED}
     assert first == 503

@@ -23,9 +23,11 @@ def store_inbound(
     payload: Mapping[str, str],
     now: dt.datetime,
     reporter_id: int | None = None,
+    sender_ref: str | None = None,
 ) -> int | None:
     """Keep the callback (encrypted: it holds a number and perhaps free text); the new
-    row's id, or None when this provider id was stored before."""
+    row's id, or None when this provider id was stored before. A row with a
+    `sender_ref` waits in the handling queue (`inbound_queue`), due at once."""
     return insert_ignore(
         session,
         InboundMessage.__table__,
@@ -37,5 +39,8 @@ def store_inbound(
             "reporter_id": reporter_id,
             "payload_enc": vault.encrypt(json.dumps(dict(payload), ensure_ascii=False)),
             "outcome": Outcome.RECEIVED,
+            "sender_ref": sender_ref,
+            "attempts": 0,
+            "next_attempt_at": now if sender_ref else None,
         },
     )

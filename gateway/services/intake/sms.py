@@ -1,15 +1,18 @@
-"""An inbound SMS: stored once, then understood and answered.
+"""An inbound SMS: stored first and answered at once, understood and answered after.
 
-Storing and processing are two transactions. The first keeps what the provider sent
-(so a 200 always means "stored"); the second claims the stored row with a conditional
-update, so two deliveries of one message racing each other process it once, and a
-delivery that hit a database outage mid-way is processed by the provider's retry.
+The webhook stores what the provider sent (encrypted) in its own transaction, so a 200
+always means "stored", and answers. A worker (`worker.handle_due`: the clock, `inbound
+work`) claims the stored row from the queue (`inbound_queue`) and handles it here in a
+second transaction that holds the row, so a message is handled once, however many
+times it is delivered, and one phone's messages are handled in order. With
+SMS_HANDLING=inline the webhook handles the stored row itself before answering.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -25,6 +28,16 @@ from gateway.services.intake import committee_sms
 from gateway.services.intake import intents as sms_intents
 from gateway.services.intake.conversation import Conversation
 from gateway.services.intake.inbound import store_inbound
+from gateway.services.intake.inbound_queue import (
+    RELEASED,
+    InboundClaim,
+    claim_inbound,
+    finish,
+    give_back,
+    hold,
+    released,
+    sender_ref,
+)
 from gateway.services.intake.reporters import identify_reporter
 from gateway.services.outbox.queue import enqueue
 
@@ -33,6 +46,12 @@ MAX_TEXT = 1000
 RATE_WINDOW = dt.timedelta(hours=1)
 RATE_LIMIT = 20  # messages per reporter per hour; beyond, kept but not acted on
 INLINE = "twiml"  # provider name of replies carried in the webhook's answer
+# A request's claim on its own SMS: a retry after a cut may take it over once past.
+INLINE_LEASE = dt.timedelta(seconds=10)
+
+
+class PayloadUnavailable(Exception):
+    """The stored number and text cannot be read (purged, or DATA_KEY)."""
 
 
 @dataclass(frozen=True)
@@ -66,14 +85,16 @@ def receive_sms(
     opt_out: Intent | None = None,
     media: int = 0,
 ) -> SmsReceipt:
-    """Store, then handle, one inbound SMS; its replies go out on `channel` (default:
-    the provider's own), the one it came in on. Raises PhoneError for a refused
-    number and the database's errors when it is unavailable (the webhook answers 503).
-    `opt_out` is the provider's own reading of the message (Twilio's OptOutType:
-    STOP or HELP), which wins over ours; `media` counts attachments (kept as a
-    count only)."""
+    """Store one inbound SMS, then (SMS_HANDLING=inline only) handle it. Raises
+    PhoneError for a refused number and the database's errors when it is unavailable
+    (the webhook answers 503). `inline_reply`: the caller can carry replies in its
+    answer (TwiML) when the message is handled in the request; otherwise, and always
+    when a worker handles it, replies go through the outbox, on `channel` (default:
+    the provider's own), the one it came in on. `opt_out` is the
+    provider's own reading of the message (Twilio's OptOutType: STOP or HELP), which
+    wins over ours, kept with the message for its handling; `media` counts
+    attachments (kept as a count only)."""
     e164 = normalize_phone(sender, rt.settings.phone_regions)
-    text = text[:MAX_TEXT]
     now = rt.now()
     with transaction(rt.sessions) as session:
         inbound_id = store_inbound(
@@ -82,27 +103,78 @@ def receive_sms(
             provider=provider,
             provider_id=provider_id,
             channel=Channel.SMS,
-            payload={"from": e164, "text": text, **({"media": str(media)} if media else {})},
+            payload={
+                "from": e164,
+                "text": text[:MAX_TEXT],
+                **({"media": str(media)} if media else {}),
+                **({"opt_out": opt_out.name} if opt_out else {}),
+                **({"channel": channel} if channel else {}),
+            },
             now=now,
+            sender_ref=sender_ref(rt.pseudonyms, e164),
         )
-    if inbound_id is None:
+    if rt.settings.sms_handling != "inline":
+        return SmsReceipt(inbound_id is None)
+    return _handle_in_request(rt, inbound_id, provider, provider_id, inline_reply, now)
+
+
+def _handle_in_request(
+    rt: Runtime,
+    inbound_id: int | None,
+    provider: str,
+    provider_id: str,
+    inline_reply: bool,
+    now: dt.datetime,
+) -> SmsReceipt:
+    if inbound_id is None:  # a redelivery: handle it if the first delivery could not
         inbound_id = _stored_id(rt, provider, provider_id)
+    claims = claim_inbound(rt.sessions, now, only_id=inbound_id, limit=1, lease=INLINE_LEASE)
+    if not claims:  # handled, held by another request, or waiting behind this phone's
+        with rt.sessions() as session:  # earlier message: a worker handles it in order
+            return SmsReceipt(True, _earlier_replies(session, provider, provider_id))
     try:
-        with transaction(rt.sessions) as session:
-            if not _claim(session, inbound_id):
-                return SmsReceipt(True, _earlier_replies(session, provider, provider_id))
-            replies = _handle(
-                session, rt, e164, text, inbound_id, now, f"sms:{provider}:{provider_id}", opt_out
-            )
-            origin = Origin(provider, provider_id, channel or provider)
-            _deliver(session, rt, replies, e164, origin, inline_reply, now)
+        replies = handle_claim(rt, claims[0], inline_reply=inline_reply)
     except DB_UNAVAILABLE:
-        raise  # 503: the provider's retry handles the stored row
-    except Exception:
-        # The stored row stays `received`, visible for review; the caller is not failed.
-        log.exception("inbound SMS %s could not be handled; kept for review", inbound_id)
-        return SmsReceipt(False)
-    return SmsReceipt(False, tuple(replies) if inline_reply else ())
+        raise  # 503; the row comes back to the queue when its lease runs out
+    except Exception as exc:
+        give_up_attempt(rt, claims[0], exc, now)  # the queue retries it; the caller
+        return SmsReceipt(False)  # is not failed
+    return SmsReceipt(False, tuple(replies or ()) if inline_reply else ())
+
+
+def handle_claim(
+    rt: Runtime, claim: InboundClaim, *, inline_reply: bool = False
+) -> list[str] | None:
+    """Handle one claimed SMS in one transaction: the reporter, the intent, the reply in
+    the outbox, the row released. None when the claim was no longer ours. Raises what
+    the handling raises (the row stays claimed until the caller gives it back)."""
+    payload = claim.payload(rt.vault)
+    if payload is None:
+        raise PayloadUnavailable("stored payload unavailable (purged, or DATA_KEY)")
+    e164, text = payload["from"], payload["text"]
+    opt_out = Intent[payload["opt_out"]] if payload.get("opt_out") in Intent.__members__ else None
+    now = claim.received_at  # a report's time is the time it was received
+    with transaction(rt.sessions) as session:
+        # Not waiting for the disk is safe: the message itself was stored durably by
+        # the webhook; a crash that loses this commit loses the whole handling, and
+        # the row is handled again when its lease runs out. A reply is only sent after
+        # a dispatcher's durable commit, which makes this one durable too (the log is
+        # flushed in order). Not so for a reply carried in the webhook's own answer.
+        if not hold(session, claim, durable=inline_reply):
+            return None
+        source_ref = f"sms:{claim.provider}:{claim.provider_id}"
+        replies = _handle(session, rt, e164, text, claim.id, now, source_ref, opt_out)
+        origin = Origin(claim.provider, claim.provider_id, payload.get("channel") or claim.provider)
+        _deliver(session, rt, replies, e164, origin, inline_reply, now)
+        finish(session, claim)
+    return replies
+
+
+def give_up_attempt(rt: Runtime, claim: InboundClaim, exc: Exception, now: dt.datetime) -> None:
+    """A handling raised: logged (the type only: the message may quote the text) and
+    given back to the queue with a backoff, or dead after its last attempt."""
+    log.error("inbound SMS %d: handling failed (%s)", claim.id, type(exc).__name__, exc_info=exc)
+    give_back(rt.sessions, claim, f"{type(exc).__name__}", now, random.Random())
 
 
 def _stored_id(rt: Runtime, provider: str, provider_id: str) -> int:
@@ -113,15 +185,6 @@ def _stored_id(rt: Runtime, provider: str, provider_id: str) -> int:
                 InboundMessage.provider_id == provider_id,
             )
         ).one()
-
-
-def _claim(session: Session, inbound_id: int) -> bool:
-    result = session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == inbound_id, InboundMessage.outcome == Outcome.RECEIVED)
-        .values(outcome=Outcome.PROCESSED)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _earlier_replies(session: Session, provider: str, provider_id: str) -> tuple[str, ...]:
@@ -175,8 +238,9 @@ def _set(session: Session, inbound_id: int, outcome: Outcome, intent: str) -> No
     session.execute(
         update(InboundMessage)
         .where(InboundMessage.id == inbound_id)
-        .values(outcome=outcome, intent=intent[:20])
+        .values(outcome=outcome, intent=intent[:20], **RELEASED)
     )
+    released(session, inbound_id)
 
 
 def _over_rate_limit(session: Session, reporter_id: int, now: dt.datetime) -> bool:

@@ -1,0 +1,101 @@
+"""`inbound` commands: handle stored SMS once or in a loop, list and retry dead ones."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from types import FrameType
+
+import click
+from flask.cli import AppGroup
+
+from gateway.db import DB_UNAVAILABLE, transaction
+from gateway.runtime import current_runtime
+from gateway.services.intake.inbound_queue import backlog, dead_inbound, retry_dead_inbound
+from gateway.services.intake.worker import handle_due
+
+log = logging.getLogger(__name__)
+
+inbound_group = AppGroup("inbound", help="The queue of stored SMS waiting to be handled.")
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@inbound_group.command("handle")
+def inbound_handle() -> None:
+    """Handle what is due now (one batch) and print a summary."""
+    rt = current_runtime()
+    try:
+        summary = handle_due(rt, rt.now(), worker_id=_worker_id())
+    except DB_UNAVAILABLE as exc:
+        raise click.ClickException("the database does not answer") from exc
+    click.echo(str(summary))
+
+
+@inbound_group.command("work")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
+def inbound_work(interval: float) -> None:
+    """Handle stored SMS until SIGTERM or Ctrl-C (the Procfile's inbound process)."""
+    if interval <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--interval")
+    rt = current_runtime()
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()  # finish the batch in hand, then leave
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
+    worker = _worker_id()
+    click.echo(f"inbound worker {worker} started")
+    while not stop.is_set():
+        try:
+            claimed = handle_due(rt, rt.now(), worker_id=worker).claimed
+        except DB_UNAVAILABLE:
+            log.warning("inbound: database unavailable; trying again")
+            claimed = 0
+        if claimed == 0:  # a batch handled means more is probably due: go on
+            stop.wait(interval)
+    click.echo("inbound worker stopped")
+
+
+@inbound_group.command("status")
+def inbound_status() -> None:
+    """How many stored SMS wait, are being handled, or are dead."""
+    with current_runtime().sessions() as session:
+        counts = backlog(session)
+    click.echo(", ".join(f"{name} {count}" for name, count in counts.items()))
+
+
+@inbound_group.command("dead")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000))
+def inbound_dead(limit: int) -> None:
+    """List SMS whose handling kept failing: id, received, provider, attempts, error."""
+    with current_runtime().sessions() as session:
+        rows = dead_inbound(session, limit)
+    if not rows:
+        click.echo("no dead inbound SMS")
+    for d in rows:
+        click.echo(
+            f"{d.id}\t{d.received_at:%Y-%m-%d %H:%M}Z\t{d.provider}\t{d.attempts}\t"
+            f"{d.last_error or '-'}"
+        )
+
+
+@inbound_group.command("retry")
+@click.argument("inbound_id", metavar="ID", type=int)
+def inbound_retry(inbound_id: int) -> None:
+    """Put dead inbound SMS ID back in the queue, with a fresh round of attempts."""
+    rt = current_runtime()
+    with transaction(rt.sessions) as session:
+        moved = retry_dead_inbound(session, inbound_id, rt.now())
+    if not moved:
+        raise click.ClickException(
+            f"inbound SMS {inbound_id} is not dead, or its payload is gone (see `inbound dead`)"
+        )
+    click.echo(f"inbound SMS {inbound_id} is queued again")
