@@ -41,6 +41,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         GATEWAY_INSTANCE_PATH=str(tmp_path / "instance"),
         GATEWAY_ENV="development",
         SMS_PROVIDER="console",
+        SMS_HANDLING="inline",  # as the suite's apps: nothing left queued in the shared database
         CONSOLE_SMS_FILE=str(tmp_path / "sms.jsonl"),
         AT_WEBHOOK_TOKEN=TOKEN,
     )
