@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import create_engine, delete
 
+from gateway.models import InboundMessage
 from tests.conftest import TEST_KEYS
 from tests.faults.proxy import free_port
 
@@ -41,7 +43,6 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
         GATEWAY_INSTANCE_PATH=str(tmp_path / "instance"),
         GATEWAY_ENV="development",
         SMS_PROVIDER="console",
-        SMS_HANDLING="inline",  # as the suite's apps: nothing left queued in the shared database
         CONSOLE_SMS_FILE=str(tmp_path / "sms.jsonl"),
         AT_WEBHOOK_TOKEN=TOKEN,
     )
@@ -72,6 +73,16 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
             proc.kill()
             proc.wait(timeout=5)
         log.close()
+        _forget_stored(database_url)
+
+
+def _forget_stored(database_url: str) -> None:
+    """The server queued what it was sent in the shared test database: leave nothing
+    for later tests that count every stored message."""
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(delete(InboundMessage))
+    engine.dispose()
 
 
 def _stall(base: str, path: str) -> socket.socket:
