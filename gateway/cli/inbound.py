@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import socket
-import threading
-from types import FrameType
 
 import click
 from flask.cli import AppGroup
 
+from gateway.cli.worker_loop import run_until_signalled, worker_id
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.runtime import current_runtime
 from gateway.services.intake.inbound_queue import backlog, dead_inbound, retry_dead_inbound
@@ -22,16 +18,12 @@ log = logging.getLogger(__name__)
 inbound_group = AppGroup("inbound", help="The queue of stored SMS waiting to be handled.")
 
 
-def _worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 @inbound_group.command("handle")
 def inbound_handle() -> None:
     """Handle what is due now (one batch) and print a summary."""
     rt = current_runtime()
     try:
-        summary = handle_due(rt, rt.now(), worker_id=_worker_id())
+        summary = handle_due(rt, rt.now(), worker_id=worker_id())
     except DB_UNAVAILABLE as exc:
         raise click.ClickException("the database does not answer") from exc
     click.echo(str(summary))
@@ -41,27 +33,10 @@ def inbound_handle() -> None:
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
 def inbound_work(interval: float) -> None:
     """Handle stored SMS until SIGTERM or Ctrl-C (the Procfile's inbound process)."""
-    if interval <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--interval")
     rt = current_runtime()
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.set()  # finish the batch in hand, then leave
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, on_signal)
-    worker = _worker_id()
-    click.echo(f"inbound worker {worker} started")
-    while not stop.is_set():
-        try:
-            claimed = handle_due(rt, rt.now(), worker_id=worker).claimed
-        except DB_UNAVAILABLE:
-            log.warning("inbound: database unavailable; trying again")
-            claimed = 0
-        if claimed == 0:  # a batch handled means more is probably due: go on
-            stop.wait(interval)
-    click.echo("inbound worker stopped")
+    run_until_signalled(
+        "inbound", interval, lambda worker: handle_due(rt, rt.now(), worker_id=worker).claimed
+    )
 
 
 @inbound_group.command("status")

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import socket
-import threading
-from types import FrameType
 
 import click
 from flask.cli import AppGroup
 
+from gateway.cli.worker_loop import run_until_signalled, worker_id
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.runtime import Runtime, current_runtime
 from gateway.services.outbox.dispatch import dispatch_all_due, dispatch_due
@@ -27,16 +23,12 @@ def _runtime() -> Runtime:
     return rt
 
 
-def _worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 @outbox_group.command("dispatch")
 def outbox_dispatch() -> None:
     """Send everything that is due now, batch after batch, and print the totals."""
     rt = _runtime()
     try:
-        summary = dispatch_all_due(rt, rt.now(), worker_id=_worker_id())
+        summary = dispatch_all_due(rt, rt.now(), worker_id=worker_id())
     except DB_UNAVAILABLE as exc:
         raise click.ClickException("the database does not answer") from exc
     click.echo(str(summary))
@@ -46,28 +38,10 @@ def outbox_dispatch() -> None:
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
 def outbox_work(interval: float) -> None:
     """Dispatch until SIGTERM or Ctrl-C (the Procfile's worker process)."""
-    if interval <= 0:
-        raise click.BadParameter("must be more than 0", param_hint="--interval")
     rt = _runtime()
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.set()  # finish the batch in hand, then leave
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, on_signal)
-    worker = _worker_id()
-    click.echo(f"outbox worker {worker} started")
-    while not stop.is_set():
-        try:
-            summary = dispatch_due(rt, rt.now(), worker_id=worker)
-        except DB_UNAVAILABLE:
-            log.warning("outbox: database unavailable; trying again")
-            summary = None
-        # A full batch means more is probably due: go on without waiting.
-        if summary is None or summary.claimed == 0:
-            stop.wait(interval)
-    click.echo("outbox worker stopped")
+    run_until_signalled(
+        "outbox", interval, lambda worker: dispatch_due(rt, rt.now(), worker_id=worker).claimed
+    )
 
 
 @outbox_group.command("dead")
