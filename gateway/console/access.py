@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from flask import abort, g, redirect, request, url_for
 from flask import session as web_session
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -149,3 +150,32 @@ def template_helpers() -> dict[str, Any]:
         "user": g.get("user"),
         "Role": Role,
     }
+
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Any]
+    number: int
+    more: bool
+
+
+def page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def area_page(session: Session, query: Select[Any], locality: Any, *order: Any) -> Page:
+    """The page asked for (`?page=`) of `query` in `order`, restricted to what the
+    current user may see through the locality column `locality`."""
+    area = area_of(current_user(), session)
+    if area is not None:
+        query = query.where(locality.in_(area))
+    number = page_number()
+    query = query.order_by(*order).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    rows = list(session.scalars(query))
+    return Page(rows[:PAGE_SIZE], number, len(rows) > PAGE_SIZE)

@@ -14,9 +14,9 @@ from flask import abort, request
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from gateway.console.access import area_of, current_user, runtime, with_descendants
+from gateway.console.access import area_of, area_page, current_user, runtime, with_descendants
 from gateway.console.blueprint import bp
-from gateway.console.pages import PAGE_SIZE, day_start, page_number, parse_day, render
+from gateway.console.pages import day_start, parse_day, render
 from gateway.gazetteer.index import gazetteer
 from gateway.models import (
     Alert,
@@ -96,27 +96,19 @@ def _filtered(query: Select[Any], f: Filters, session: Session, rt: Runtime) -> 
 def alerts() -> str:
     rt = runtime()
     f = Filters.from_request()
-    number = page_number()
     with rt.sessions() as session:
         query = _filtered(select(Alert), f, session, rt)
-        area = area_of(current_user(), session)
-        if area is not None:
-            query = query.where(Alert.locality_id.in_(area))
-        rows = session.scalars(
-            query.order_by(Alert.opened_at.desc(), Alert.id.desc())
-            .offset((number - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE + 1)
-        ).all()
+        page = area_page(session, query, Alert.locality_id, Alert.opened_at.desc(), Alert.id.desc())
     places = gazetteer(rt)
     return render(
         "alerts.html",
-        alerts=rows[:PAGE_SIZE],
-        names={a.locality_id: places.name_of(a.locality_id) for a in rows},
+        alerts=page.rows,
+        names={a.locality_id: places.name_of(a.locality_id) for a in page.rows},
         filters=f,
         rules=sorted(rule_params(rt)),
         states=[s.value for s in AlertState],
-        page=number,
-        more=len(rows) > PAGE_SIZE,
+        page=page.number,
+        more=page.more,
     )
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.console.access import require, runtime
+from gateway.console.access import PAGE_SIZE, page_number, require, runtime
 from gateway.console.blueprint import bp
-from gateway.console.pages import PAGE_SIZE, page_number, render
+from gateway.console.pages import render
 from gateway.models import Role
 from gateway.services import audit
 

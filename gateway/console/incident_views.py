@@ -11,10 +11,10 @@ from flask import abort, request
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from gateway.console.access import actor, area_of, current_user, require, runtime
+from gateway.console.access import actor, area_page, current_user, require, runtime
 from gateway.console.alert_views import places_matching
 from gateway.console.blueprint import bp
-from gateway.console.pages import PAGE_SIZE, day_start, page_number, parse_day, render
+from gateway.console.pages import day_start, parse_day, render
 from gateway.crypto import DecryptionError
 from gateway.db import transaction
 from gateway.domain.sms_grammar import INCIDENT_KINDS
@@ -62,27 +62,20 @@ class IncidentFilters:
 @bp.route("/incidents")
 def incidents() -> str:
     rt = runtime()
-    number = page_number()
     f = IncidentFilters.from_request()
     with rt.sessions() as session:
         query = f.apply(select(Incident), session, rt)
-        area = area_of(current_user(), session)
-        if area is not None:
-            query = query.where(Incident.locality_id.in_(area))
-        rows = session.scalars(
-            query.order_by(Incident.reported_at.desc(), Incident.id.desc())
-            .offset((number - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE + 1)
-        ).all()
+        order = (Incident.reported_at.desc(), Incident.id.desc())
+        page = area_page(session, query, Incident.locality_id, *order)
     places = gazetteer(rt)
     return render(
         "incidents.html",
-        incidents=rows[:PAGE_SIZE],
-        names={i.locality_id: places.name_of(i.locality_id) for i in rows},
+        incidents=page.rows,
+        names={i.locality_id: places.name_of(i.locality_id) for i in page.rows},
         filters=f,
         kinds=INCIDENT_KINDS,
-        page=number,
-        more=len(rows) > PAGE_SIZE,
+        page=page.number,
+        more=page.more,
     )
 
 

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from gateway.console.access import actor, area_of, current_user, require, runtime
+from gateway.console.access import actor, area_of, area_page, current_user, require, runtime
 from gateway.console.blueprint import bp
-from gateway.console.pages import PAGE_SIZE, notify, page_number, render
+from gateway.console.pages import notify, render
 from gateway.db import transaction
 from gateway.domain import gsm7
 from gateway.domain.text import LANGUAGES
@@ -26,32 +26,24 @@ MAX_BODY = 1000
 @bp.route("/messages")
 def messages() -> str:
     rt = runtime()
-    number = page_number()
     user = current_user()
     with rt.sessions() as session:
-        query = select(InfoMessage)
-        area = area_of(user, session)
-        if area is not None:
-            query = query.where(InfoMessage.locality_id.in_(area))
-        rows = session.scalars(
-            query.order_by(InfoMessage.created_at.desc(), InfoMessage.id.desc())
-            .offset((number - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE + 1)
-        ).all()
+        order = (InfoMessage.created_at.desc(), InfoMessage.id.desc())
+        page = area_page(session, select(InfoMessage), InfoMessage.locality_id, *order)
         home = _home_area(session, user)
     places = gazetteer(rt)
     return render(
         "messages.html",
-        messages=rows[:PAGE_SIZE],
-        names={m.locality_id: places.name_of(m.locality_id) for m in rows},
+        messages=page.rows,
+        names={m.locality_id: places.name_of(m.locality_id) for m in page.rows},
         can_compose=user.role != Role.ANALYST,
         home=places.pcodes.get(home) if home else "",
         threshold=APPROVAL_THRESHOLD,
         max_segments=MAX_SEGMENTS,
         languages=[rt.settings.default_language]
         + [lang for lang in LANGUAGES if lang != rt.settings.default_language],
-        page=number,
-        more=len(rows) > PAGE_SIZE,
+        page=page.number,
+        more=page.more,
     )
 
 

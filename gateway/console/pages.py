@@ -1,17 +1,15 @@
-"""Small helpers shared by the console's views: rendering, messages, paging, dates."""
+"""Small helpers shared by the console's views: rendering, messages, dates."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from flask import flash, render_template, request
+from flask import flash, render_template
 from werkzeug.exceptions import HTTPException
 
 from gateway.console.blueprint import bp
 from gateway.console.i18n import number, translate
-
-PAGE_SIZE = 50
 
 
 def render(template: str, **context: Any) -> str:
@@ -21,13 +19,6 @@ def render(template: str, **context: Any) -> str:
 def notify(key: str, category: str = "ok") -> None:
     """Show the catalogue text `key` on the next page (category ok or error)."""
     flash(key, category)
-
-
-def page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 def parse_day(raw: str | None) -> dt.date | None:

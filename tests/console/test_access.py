@@ -187,3 +187,23 @@ def test_a_user_language_setting_is_used(as_role: AsRole, rt: Runtime) -> None:
         row.language = "en"
     assert "Incidents" in client.get("/console/incidents").get_data(as_text=True)
     assert "Log out" in client.get("/console/incidents").get_data(as_text=True)
+
+
+def test_lists_page_within_the_users_area(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    from gateway.console.access import PAGE_SIZE
+
+    client, _ = as_role(Role.COMMITTEE)
+    closed = {"state": AlertState.CLOSED, "closed_at": rt.now()}  # one open per rule
+    own = [add_alert(rt, ids[SOCOURA], **closed) for _ in range(PAGE_SIZE + 1)]
+    other = add_alert(rt, ids[KAYES])  # outside the area: never counted nor shown
+    first = client.get("/console/alerts").get_data(as_text=True)
+    second = client.get("/console/alerts?page=2").get_data(as_text=True)
+    shown = [a.code for a in own if re.search(rf"\b{a.code}\b", first)]
+    assert len(shown) == PAGE_SIZE and "page=2" in second + first
+    assert [a.code for a in own if re.search(rf"\b{a.code}\b", second)] == [
+        a.code for a in own if a.code not in shown
+    ]
+    assert "page=3" not in second and other.code not in first + second
+    assert client.get("/console/alerts?page=x").status_code == 200
