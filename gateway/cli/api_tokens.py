@@ -4,21 +4,16 @@ A token is printed once when made; only its SHA-256 is kept."""
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
 from gateway.api.tokens import ROLES, create_token, revoke
-from gateway.db import DB_UNAVAILABLE, transaction
+from gateway.cli.errors import Commands
+from gateway.db import transaction
 from gateway.models import ApiToken, Role
-from gateway.runtime import Runtime, current_runtime
+from gateway.runtime import current_runtime
 from gateway.services import audit
 
-api_tokens_group = AppGroup("api-tokens", help="Bearer tokens for the read-only JSON API.")
-
-
-def _runtime() -> Runtime:
-    rt = current_runtime()
-    return rt
+api_tokens_group = Commands("api-tokens", help="Bearer tokens for the read-only JSON API.")
 
 
 @api_tokens_group.command("create")
@@ -34,17 +29,12 @@ def api_tokens_create(name: str, role: str) -> None:
     name = name.strip()
     if not name or len(name) > 120:
         raise click.ClickException("the name must be 1 to 120 characters")
-    rt = _runtime()
-    try:
-        with transaction(rt.sessions) as session:
-            row, token = create_token(session, name, Role(role), rt.now())
-            details = {"name": name, "role": role}
-            audit.record(
-                session, "cli", "api_token.create", f"api_token:{row.id}", details, rt.now()
-            )
-            token_id = row.id
-    except DB_UNAVAILABLE as exc:
-        raise click.ClickException("the database does not answer") from exc
+    rt = current_runtime()
+    with transaction(rt.sessions) as session:
+        row, token = create_token(session, name, Role(role), rt.now())
+        details = {"name": name, "role": role}
+        audit.record(session, "cli", "api_token.create", f"api_token:{row.id}", details, rt.now())
+        token_id = row.id
     click.echo(f"created API token {token_id} ({name}, {role}); it is shown only this once:")
     click.echo(token)
 
@@ -52,7 +42,7 @@ def api_tokens_create(name: str, role: str) -> None:
 @api_tokens_group.command("list")
 def api_tokens_list() -> None:
     """Every token: id, name, role, created, revoked (never the token)."""
-    with _runtime().sessions() as session:
+    with current_runtime().sessions() as session:
         rows = session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
     for r in rows:
         revoked = f"revoked {r.revoked_at:%Y-%m-%d}" if r.revoked_at else "active"
@@ -63,7 +53,7 @@ def api_tokens_list() -> None:
 @click.argument("token_id", type=int)
 def api_tokens_revoke(token_id: int) -> None:
     """Revoke token TOKEN_ID: it is refused (401) from now on."""
-    rt = _runtime()
+    rt = current_runtime()
     with transaction(rt.sessions) as session:
         if not revoke(session, token_id, rt.now()):
             raise click.ClickException(f"no active API token with id {token_id}")

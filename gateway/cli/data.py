@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
 
+from gateway.cli.errors import Commands, said_clearly
 from gateway.db import transaction
 from gateway.gazetteer.index import gazetteer
 from gateway.runtime import Runtime, current_runtime
@@ -34,19 +34,14 @@ from gateway.services.upkeep.imports import (
 )
 from gateway.services.upkeep.imports_csv import Table
 
-import_group = AppGroup("import", help="Import earlier ratings and incidents from CSV files.")
-committees_group = AppGroup("committees", help="Local committees on security and their members.")
-demo_group = AppGroup("demo", help="Invented data for development databases.")
+import_group = Commands("import", help="Import earlier ratings and incidents from CSV files.")
+committees_group = Commands("committees", help="Local committees on security and their members.")
+demo_group = Commands("demo", help="Invented data for development databases.")
 
 MAX_SHOWN_ERRORS = 20
 BAR_FROM = 1000  # lines; shorter files import without a progress bar
 LANG = click.Choice(["fr", "bm", "en"])
 FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
-
-
-def _runtime() -> Runtime:
-    rt = current_runtime()
-    return rt
 
 
 @contextlib.contextmanager
@@ -66,7 +61,7 @@ def _run_import(
     read: Callable[[bytes], Table],
     store: Callable[[Runtime, Table, Callable[[int], None]], ImportSummary],
 ) -> None:
-    rt, started = _runtime(), time.monotonic()
+    rt, started = current_runtime(), time.monotonic()
     try:
         table = read(path.read_bytes())
         with _bar(2 * len(table.rows), f"importing {path.name}") as tick:
@@ -121,13 +116,10 @@ def import_incidents_command(file: Path) -> None:
 @click.option("--name", required=True, help="The committee's name.")
 def committees_add(locality: str, name: str) -> None:
     """Add a committee covering a locality; prints its id and the level it resolved to."""
-    rt = _runtime()
+    rt = current_runtime()
     gaz = gazetteer(rt)
-    try:
-        with transaction(rt.sessions) as session:
-            committee = add_committee(session, gaz, locality, name, rt.now())
-    except CommitteeError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with said_clearly(CommitteeError), transaction(rt.sessions) as session:
+        committee = add_committee(session, gaz, locality, name, rt.now())
     click.echo(f"committee {committee.id} added: {committee.name}")
     click.echo(f"covers {describe(gaz, committee.locality_id)}")
     others = namesakes(gaz, committee.locality_id)
@@ -150,13 +142,10 @@ def committees_activate(committee_ref: str) -> None:
 
 
 def _set_active(committee_ref: str, active: bool) -> None:
-    rt = _runtime()
-    try:
-        with transaction(rt.sessions) as session:
-            committee = set_committee_active(session, committee_ref, active, rt.now())
-            name, cid = committee.name, committee.id
-    except CommitteeError as exc:
-        raise click.ClickException(str(exc)) from exc
+    rt = current_runtime()
+    with said_clearly(CommitteeError), transaction(rt.sessions) as session:
+        committee = set_committee_active(session, committee_ref, active, rt.now())
+        name, cid = committee.name, committee.id
     click.echo(f"committee {cid} {'active' if active else 'deactivated'}: {name}")
 
 
@@ -167,12 +156,9 @@ def _set_active(committee_ref: str, active: bool) -> None:
 @click.option("--lang", default="fr", show_default=True, type=LANG, help="Language of alerts.")
 def committees_add_member(committee_ref: str, phone: str, name: str, lang: str) -> None:
     """Add a member who gets the committee's alerts by SMS."""
-    rt = _runtime()
-    try:
-        with transaction(rt.sessions) as session:
-            member = add_member(session, rt, committee_ref, phone, name, lang)
-    except CommitteeError as exc:
-        raise click.ClickException(str(exc)) from exc
+    rt = current_runtime()
+    with said_clearly(CommitteeError), transaction(rt.sessions) as session:
+        member = add_member(session, rt, committee_ref, phone, name, lang)
     click.echo(f"member {member.id} added: {member.name} {member.phone_hint} ({member.language})")
 
 
@@ -181,19 +167,16 @@ def committees_add_member(committee_ref: str, phone: str, name: str, lang: str) 
 @click.option("--phone", required=True, help="The member's phone number.")
 def committees_remove_member(committee_ref: str, phone: str) -> None:
     """Stop sending a member the committee's alerts (the member is deactivated)."""
-    rt = _runtime()
-    try:
-        with transaction(rt.sessions) as session:
-            member = remove_member(session, rt, committee_ref, phone)
-    except CommitteeError as exc:
-        raise click.ClickException(str(exc)) from exc
+    rt = current_runtime()
+    with said_clearly(CommitteeError), transaction(rt.sessions) as session:
+        member = remove_member(session, rt, committee_ref, phone)
     click.echo(f"member {member.id} removed: {member.name} {member.phone_hint}")
 
 
 @committees_group.command("list")
 def committees_list() -> None:
     """List committees with their locality and members (numbers masked)."""
-    rt = _runtime()
+    rt = current_runtime()
     with rt.sessions() as session:
         views = list_committees(session, gazetteer(rt))
     if not views:
@@ -216,7 +199,7 @@ def committees_list() -> None:
 @click.option("--force", is_flag=True, help="Seed again over earlier demo data.")
 def demo_seed(seed: int, force: bool) -> None:
     """Fill a development database with six months of invented data that raises alerts."""
-    rt, started = _runtime(), time.monotonic()
+    rt, started = current_runtime(), time.monotonic()
     if rt.settings.is_production:
         raise click.ClickException("demo seed refuses to run with GATEWAY_ENV=production")
     plan = plan_demo(rt, seed)

@@ -8,9 +8,9 @@ import signal
 from typing import Any
 
 import click
-from flask.cli import AppGroup
 from sqlalchemy import select
 
+from gateway.cli.errors import Commands
 from gateway.db import transaction
 from gateway.domain.rules import RULE_KINDS
 from gateway.gazetteer.index import gazetteer
@@ -19,8 +19,8 @@ from gateway.runtime import Runtime, current_runtime
 from gateway.services import audit
 from gateway.services.alerts.thresholds import overrides, resolved, set_threshold
 
-alerts_group = AppGroup("alerts", help="Evaluate the rules and list alerts.")
-thresholds_group = AppGroup("thresholds", help="Rule values, nationally or per area.")
+alerts_group = Commands("alerts", help="Evaluate the rules and list alerts.")
+thresholds_group = Commands("thresholds", help="Rule values, nationally or per area.")
 
 
 def _rt() -> Runtime:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import click
-from flask.cli import AppGroup
 
+from gateway.cli.errors import Commands
 from gateway.cli.worker_loop import run_until_signalled, worker_id
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.runtime import current_runtime
@@ -15,7 +15,7 @@ from gateway.services.intake.worker import handle_due
 
 log = logging.getLogger(__name__)
 
-inbound_group = AppGroup("inbound", help="The queue of stored SMS waiting to be handled.")
+inbound_group = Commands("inbound", help="The queue of stored SMS waiting to be handled.")
 
 
 @inbound_group.command("handle")

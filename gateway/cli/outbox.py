@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import click
-from flask.cli import AppGroup
 
+from gateway.cli.errors import Commands
 from gateway.cli.worker_loop import run_until_signalled, worker_id
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.runtime import Runtime, current_runtime
@@ -15,7 +15,7 @@ from gateway.services.outbox.queue import dead_letters, retry_dead
 
 log = logging.getLogger(__name__)
 
-outbox_group = AppGroup("outbox", help="The outbox of SMS the gateway sends.")
+outbox_group = Commands("outbox", help="The outbox of SMS the gateway sends.")
 
 
 def _runtime() -> Runtime:

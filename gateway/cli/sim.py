@@ -7,14 +7,14 @@ import uuid
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 from sqlalchemy import select
 
+from gateway.cli.errors import Commands
 from gateway.models import OutboxMessage
 from gateway.runtime import Runtime, current_runtime
 from gateway.services.intake.worker import SIM_BUDGET, drain
 
-sim_group = AppGroup("sim", help="Play a phone: SMS and USSD through the real webhooks.")
+sim_group = Commands("sim", help="Play a phone: SMS and USSD through the real webhooks.")
 
 
 def _url(path: str) -> str:

@@ -5,12 +5,12 @@ role end every open session of the user."""
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
 
-from gateway.db import DB_UNAVAILABLE, transaction
+from gateway.cli.errors import Commands, said_clearly
+from gateway.db import transaction
 from gateway.domain.text import CONSOLE_LANGUAGES
 from gateway.models import Role
-from gateway.runtime import Runtime, current_runtime
+from gateway.runtime import current_runtime
 from gateway.services import audit
 from gateway.services.admin.auth import (
     UserError,
@@ -23,12 +23,7 @@ from gateway.services.admin.auth import (
     set_role,
 )
 
-users_group = AppGroup("users", help="Console users (admins, analysts, committee members).")
-
-
-def _runtime() -> Runtime:
-    rt = current_runtime()
-    return rt
+users_group = Commands("users", help="Console users (admins, analysts, committee members).")
 
 
 @users_group.command("create")
@@ -45,32 +40,23 @@ def _runtime() -> Runtime:
 )
 def users_create(email: str, role: str, committee_id: int | None, language: str) -> None:
     """Create a console user; the password (10 characters or more) is asked twice."""
-    try:
+    with said_clearly(UserError):
         normalize_email(email)  # before asking for a password that would be wasted
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from exc
     password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
+    with said_clearly(UserError):
         check_password(password)
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from exc
-    rt = _runtime()
-    try:
-        with transaction(rt.sessions) as session:
-            user = create_user(session, email, password, role, rt.now(), committee_id, language)
-            audit.record(session, "cli", "user.create", f"user:{user.id}", {"role": role}, rt.now())
-            user_id, address = user.id, user.email
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except DB_UNAVAILABLE as exc:
-        raise click.ClickException("the database does not answer") from exc
+    rt = current_runtime()
+    with said_clearly(UserError), transaction(rt.sessions) as session:
+        user = create_user(session, email, password, role, rt.now(), committee_id, language)
+        audit.record(session, "cli", "user.create", f"user:{user.id}", {"role": role}, rt.now())
+        user_id, address = user.id, user.email
     click.echo(f"created user {user_id} <{address}> with role {role}")
 
 
 @users_group.command("list")
 def users_list() -> None:
     """Every console user: id, e-mail, role, committee, state, last login."""
-    rt = _runtime()
+    rt = current_runtime()
     with rt.sessions() as session:
         users = list_users(session)
         for u in users:
@@ -99,12 +85,9 @@ def users_activate(email: str) -> None:
 
 
 def _set_active(email: str, active: bool) -> None:
-    rt = _runtime()
-    try:
-        with transaction(rt.sessions) as session:
-            address = set_active(session, email, active, rt.now()).email
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from exc
+    rt = current_runtime()
+    with said_clearly(UserError), transaction(rt.sessions) as session:
+        address = set_active(session, email, active, rt.now()).email
     click.echo(f"user <{address}> {'active' if active else 'deactivated'}")
 
 
@@ -113,12 +96,9 @@ def _set_active(email: str, active: bool) -> None:
 def users_set_password(email: str) -> None:
     """Give a user a new password (asked twice); it also lifts a lock-out."""
     password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    rt = _runtime()
-    try:
-        with transaction(rt.sessions) as session:
-            address = set_password(session, email, password, rt.now()).email
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from exc
+    rt = current_runtime()
+    with said_clearly(UserError), transaction(rt.sessions) as session:
+        address = set_password(session, email, password, rt.now()).email
     click.echo(f"password changed for <{address}>")
 
 
@@ -127,10 +107,7 @@ def users_set_password(email: str) -> None:
 @click.option("--role", required=True, type=click.Choice([Role.ADMIN.value, Role.ANALYST.value]))
 def users_set_role(email: str, role: str) -> None:
     """Make an admin an analyst or back; the user's open sessions end."""
-    rt = _runtime()
-    try:
-        with transaction(rt.sessions) as session:
-            address = set_role(session, email, role, rt.now()).email
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from exc
+    rt = current_runtime()
+    with said_clearly(UserError), transaction(rt.sessions) as session:
+        address = set_role(session, email, role, rt.now()).email
     click.echo(f"<{address}> is now {role}")

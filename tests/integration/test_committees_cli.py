@@ -3,9 +3,11 @@ and masked, bad input refused with a clear message."""
 
 from __future__ import annotations
 
+import pytest
 from click.testing import Result
 from flask import Flask
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from gateway.db import transaction
 from gateway.gazetteer.index import gazetteer
@@ -155,3 +157,25 @@ def test_the_cli_says_which_level_a_name_resolved_to_and_audits_every_change(
         "member.deactivate",
         "committee.deactivate",
     ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["committees", "add", "--locality", "Sevare", "--name", "CCS"],
+        ["committees", "list"],
+        ["users", "list"],
+        ["api-tokens", "list"],
+        ["alerts", "list"],
+    ],
+)
+def test_a_database_that_does_not_answer_is_said_in_one_line(
+    app: Flask, rt: Runtime, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    def down(*_a: object, **_k: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(rt, "sessions", down)
+    result = run_cli(app, *args)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == "Error: the database does not answer"
