@@ -8,7 +8,7 @@ import json
 from dataclasses import replace
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from gateway.db import transaction
 from gateway.models import ChannelHealth, OutboxMessage
@@ -127,3 +127,28 @@ def test_a_busy_phone_notes_its_sign_of_life_now_and_then(
     clock.advance(seconds=6)
     post_sms(app, clock, "three")
     assert last_seen(rt) == clock()
+
+
+def test_a_busy_phone_costs_its_sms_no_health_statement_in_between(
+    app: Flask, rt: Runtime, clock: Clock
+) -> None:
+    """Within SEEN_EVERY of what this process last read or wrote, no alarm can have
+    been raised (that takes ANDROID_PING_MAX of silence), so not even a read is made."""
+    relay(rt, "console")
+    post_sms(app, clock, "one")
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(rt.engine, "before_cursor_execute", seen)
+    try:
+        clock.advance(seconds=3)
+        post_sms(app, clock, "two")
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", seen)
+    assert statements and not [s for s in statements if "channel_health" in s]
+    clock.advance(seconds=8)
+    watch_channels(rt, clock.advance(minutes=30))
+    post_sms(app, clock, "after-the-alarm")
+    assert alarm(rt) is None

@@ -99,6 +99,8 @@ def receive_sms(
     life the message is (a phone relay), noted in the same transaction."""
     e164 = normalize_phone(sender, rt.settings.phone_regions)
     now = rt.now()
+    signs = rt.cached("signs_of_life", health.SignsOfLife)
+    heard = heard_from if heard_from and not signs.known_alive(heard_from, now) else None
     # A bare connection, not a session: the webhook's one INSERT needs none of the
     # ORM's bookkeeping, which cost more CPU than the INSERT itself (bench_ingest).
     with rt.engine.begin() as conn:
@@ -118,8 +120,9 @@ def receive_sms(
             now=now,
             sender_ref=sender_ref(rt.pseudonyms, e164),
         )
-        if heard_from is not None:
-            health.note_seen_now_and_then(conn, heard_from, now)
+        seen = health.note_seen_now_and_then(conn, heard, now) if heard else None
+    if heard and seen:
+        signs.remember(heard, seen)
     if rt.settings.sms_handling != "inline":
         return SmsReceipt(inbound_id is None)
     return _handle_in_request(rt, inbound_id, provider, provider_id, inline_reply, now)
