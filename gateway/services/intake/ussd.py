@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Insert, Table, bindparam, func, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain.ussd_menu import respond
@@ -170,7 +171,11 @@ def _step_statement(pg: bool) -> Insert:
         index_elements=[table.c.provider, table.c.session_id],
         set_={"steps": table.c.steps + 1, "last_step_at": insert.excluded.last_step_at},
     )
-    columns = [table.c.start_language, table.c.start_home_id, table.c.start_subscribed]
+    columns: list[ColumnElement[Any]] = [
+        table.c.start_language,
+        table.c.start_home_id,
+        table.c.start_subscribed,
+    ]
     if pg:  # SET LOCAL, riding on this round trip
         columns.append(func.set_config("synchronous_commit", "off", True))
     return upsert.returning(*columns)
