@@ -498,12 +498,19 @@ def bench_backend(
                     baselines.append(run_case(server, base_url, "baseline", args, run))
 
             baseline_round()
-            with bc.Server(
-                "gateway:create_app()", gw_env, tmp / "gateway.log", args.workers, args.threads
-            ) as server:
+            with (
+                bc.Server(
+                    "gateway:create_app()", gw_env, tmp / "gateway.log", args.workers, args.threads
+                ) as server,
+                bc.RssSampler(server) as rss,
+            ):
                 warm_gateway(server, run)
                 for case in cases:
                     gateway_results[case] = run_case(server, gw_url, case, args, run)
+            notes.append(
+                "gateway peak RSS (VmHWM, MiB): "
+                + ", ".join(f"{name} {mib:.0f}" for name, mib in rss.peaks())
+            )
             log_tail = (tmp / "gateway.log").read_text()[-2000:]
             if args.baseline_twice:
                 baseline_round()
