@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from gateway.config import load_settings
 from gateway.runtime import EXTENSION, Runtime, utcnow
+from gateway.web.sessions import ConsoleSessionInterface
 from handlers.registry import check_channels, sender_factories
 
 ENV_NAMES = {
@@ -93,6 +94,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update({k: v for k, v in overrides.items() if k.isupper()})
+    app.session_interface = ConsoleSessionInterface()
     app.extensions[EXTENSION] = runtime
     if settings.trusted_proxies:
         # Only as many hops as there are proxies of ours: a client's own

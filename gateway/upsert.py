@@ -6,7 +6,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,11 +27,12 @@ def _statement(table: Table, dialect: str) -> Insert:
     return _ignoring(table, dialect).returning(table.c.id)
 
 
-def insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> int | None:
+def insert_ignore(db: Session | Connection, table: Any, values: dict[str, Any]) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING; the new row's id, or None when a unique
-    constraint already held that row (a duplicate delivery, a second clock)."""
-    stmt = _statement(table, session.get_bind().dialect.name)
-    new_id = session.execute(stmt, values).scalar()
+    constraint already held that row (a duplicate delivery, a second clock). `db` is
+    a session, or a bare connection where the ORM's bookkeeping is not needed."""
+    dialect = db.dialect if isinstance(db, Connection) else db.get_bind().dialect
+    new_id = db.execute(_statement(table, dialect.name), values).scalar()
     return int(new_id) if new_id is not None else None
 
 

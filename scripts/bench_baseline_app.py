@@ -18,7 +18,8 @@ from pathlib import Path
 
 from flask import Flask, Response, request
 from sqlalchemy import Column as C
-from sqlalchemy import DateTime, Integer, MetaData, String, Table, Text, insert, select
+from sqlalchemy import DateTime, Integer, MetaData, String, Table, Text, insert, inspect, select
+from sqlalchemy.exc import DatabaseError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -37,7 +38,13 @@ messages = Table(
 
 def create_app() -> Flask:
     engine = make_engine(os.environ["DATABASE_URL"])
-    metadata.create_all(engine)
+    try:
+        metadata.create_all(engine)
+    except DatabaseError:
+        # gunicorn's workers start together: on PostgreSQL two CREATE TABLEs race and
+        # the loser fails (a duplicate pg_type row), which stopped the whole server.
+        if not inspect(engine).has_table(messages.name):
+            raise
     app = Flask("bench_baseline")
 
     @app.get("/healthz")

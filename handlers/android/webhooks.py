@@ -73,9 +73,7 @@ def events() -> Response:
     f, payload = envelope()
     rt = runtime()
     event = f["event"].strip().lower()
-    with transaction(rt.sessions) as session:
-        health.note_seen(session, PROVIDER, rt.now())
-    if event == "sms:received":
+    if event == "sms:received":  # its sign of life is noted with the stored message
         receipt = sms.receive_sms(
             rt,
             provider=PROVIDER,
@@ -84,8 +82,11 @@ def events() -> Response:
             text=text_field(payload, "message"),
             inline_reply=False,
             channel=PROVIDER,
+            heard_from=PROVIDER,
         )
         return plain("duplicate" if receipt.duplicate else "ok")
+    with transaction(rt.sessions) as session:
+        health.note_seen(session, PROVIDER, rt.now())
     if map_status(event) is not None:
         return status_event(event, payload)
     return plain("ok")  # system:ping and the events we do not use: signs of life

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from gateway.crypto import mask_phone
 from gateway.db import transaction
@@ -247,3 +247,34 @@ def test_an_urgent_report_where_only_the_nation_has_a_committee_says_it_is_told(
         )
     walk(client, ["1", "3", "gao", "1"])
     assert "comite" in dial(client, "2*1*1*1*1*1", session="urgent")
+
+
+def test_a_step_that_records_nothing_is_two_statements(client: FlaskClient, rt: Runtime) -> None:
+    """The caller (one read) and the session (one upsert counting the step and giving
+    what the session began with): a menu step waits on no more round trips than that."""
+    walk(client, ["1", "1"], session="lean")
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(rt.engine, "before_cursor_execute", seen)
+    try:
+        dial(client, "1*1*mopti", session="lean")
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", seen)
+    assert statements == ["SELECT", "INSERT"]
+    assert scalar(rt, select(UssdSession.steps).where(UssdSession.session_id == "lean")) == 4
+
+
+def test_a_session_begun_before_its_start_was_recorded_uses_the_current_subscription(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    walk(client, ["1", "4", "mopti", "1"], session="join-old")
+    dial(client, "", session="old")
+    with transaction(rt.sessions) as session:
+        row = session.scalars(select(UssdSession).where(UssdSession.session_id == "old")).one()
+        row.start_subscribed = None  # as in a session stored before the column existed
+    screens = [dial(client, "4", session="old"), dial(client, "4*1", session="old")]
+    assert screens[-1].startswith("END ")
+    assert scalar(rt, select(func.count()).select_from(Subscription)) == 0  # it was a leave

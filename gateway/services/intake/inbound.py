@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from gateway.crypto import Vault
@@ -14,7 +15,7 @@ from gateway.upsert import insert_ignore
 
 
 def store_inbound(
-    session: Session,
+    db: Session | Connection,
     vault: Vault,
     *,
     provider: str,
@@ -27,9 +28,10 @@ def store_inbound(
 ) -> int | None:
     """Keep the callback (encrypted: it holds a number and perhaps free text); the new
     row's id, or None when this provider id was stored before. A row with a
-    `sender_ref` waits in the handling queue (`inbound_queue`), due at once."""
+    `sender_ref` waits in the handling queue (`inbound_queue`), due at once. `db`: the
+    caller's session, or a bare connection (the SMS webhooks: one INSERT needs no ORM)."""
     return insert_ignore(
-        session,
+        db,
         InboundMessage.__table__,
         {
             "provider": provider,

@@ -39,6 +39,7 @@ from gateway.services.intake.inbound_queue import (
     sender_ref,
 )
 from gateway.services.intake.reporters import identify_reporter
+from gateway.services.outbox import health
 from gateway.services.outbox.queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def receive_sms(
     channel: str | None = None,
     opt_out: Intent | None = None,
     media: int = 0,
+    heard_from: str | None = None,
 ) -> SmsReceipt:
     """Store one inbound SMS, then (SMS_HANDLING=inline only) handle it. Raises
     PhoneError for a refused number and the database's errors when it is unavailable
@@ -93,12 +95,17 @@ def receive_sms(
     the provider's own), the one it came in on. `opt_out` is the
     provider's own reading of the message (Twilio's OptOutType: STOP or HELP), which
     wins over ours, kept with the message for its handling; `media` counts
-    attachments (kept as a count only)."""
+    attachments (kept as a count only); `heard_from` names a channel whose sign of
+    life the message is (a phone relay), noted in the same transaction."""
     e164 = normalize_phone(sender, rt.settings.phone_regions)
     now = rt.now()
-    with transaction(rt.sessions) as session:
+    signs = rt.cached("signs_of_life", health.SignsOfLife)
+    heard = heard_from if heard_from and not signs.known_alive(heard_from, now) else None
+    # A bare connection, not a session: the webhook's one INSERT needs none of the
+    # ORM's bookkeeping, which cost more CPU than the INSERT itself (bench_ingest).
+    with rt.engine.begin() as conn:
         inbound_id = store_inbound(
-            session,
+            conn,
             rt.vault,
             provider=provider,
             provider_id=provider_id,
@@ -113,6 +120,9 @@ def receive_sms(
             now=now,
             sender_ref=sender_ref(rt.pseudonyms, e164),
         )
+        seen = health.note_seen_now_and_then(conn, heard, now) if heard else None
+    if heard and seen:
+        signs.remember(heard, seen)
     if rt.settings.sms_handling != "inline":
         return SmsReceipt(inbound_id is None)
     return _handle_in_request(rt, inbound_id, provider, provider_id, inline_reply, now)

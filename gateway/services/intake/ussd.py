@@ -7,12 +7,16 @@ last step stores its report once.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, Table, bindparam, func, select, update
 from sqlalchemy import text as sql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain.ussd_menu import respond
@@ -26,7 +30,6 @@ from gateway.services.intake import reports
 from gateway.services.intake.places import offered, parent_name
 from gateway.services.intake.reporters import identify_reporter
 from gateway.services.intake.routing import is_urgent, someone_will_be_told
-from gateway.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 MAX_PATH = 2000
@@ -49,10 +52,10 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             language = start.language or language
             context = _context(session, rt, session_id, start)
             screen = respond(text[:MAX_PATH], context, rt.reference.menu)
-            if not screen.effects and session.get_bind().dialect.name == "postgresql":
-                # Only the step counter changes: it may be lost in a crash, so this
-                # commit need not wait for the disk (reports keep the durable commit).
-                session.execute(sql("SET LOCAL synchronous_commit TO OFF"))
+            if screen.effects and session.get_bind().dialect.name == "postgresql":
+                # A step that only counts itself may be lost in a crash, so its commit
+                # does not wait for the disk (_touch_session); a report does.
+                session.execute(sql("SET LOCAL synchronous_commit TO ON"))
             if reporter.language:
                 _remember(known, pseudonym, reporter.language)
             for effect in screen.effects:
@@ -123,37 +126,59 @@ def _search(places: Gazetteer, typed: str) -> list[Place]:
 def _touch_session(
     session: Session, rt: Runtime, provider: str, session_id: str, reporter: Reporter
 ) -> _Start:
-    """Record the step; what the caller had when this session began."""
+    """Record the step; what the caller had when this session began. One statement:
+    the first step inserts the session (with whether the caller is subscribed), every
+    later one counts itself on it; both return what the session began with. On
+    PostgreSQL it also lets this commit skip the wait for the disk (`answer_ussd`
+    asks for it again when the step records something)."""
     now = rt.now()
-    subscribed = session.scalar(
-        select(Subscription.id).where(Subscription.reporter_id == reporter.id)
-    )
-    insert_ignore(
-        session,
-        UssdSession.__table__,
-        {
-            "provider": provider,
-            "session_id": session_id,
-            "reporter_id": reporter.id,
-            "start_language": reporter.language,
-            "start_home_id": reporter.home_locality_id,
-            "start_subscribed": subscribed is not None,
-            "started_at": now,
-            "last_step_at": now,
-            "steps": 0,
-        },
-    )
-    row = session.execute(
-        update(UssdSession)
-        .where(UssdSession.provider == provider, UssdSession.session_id == session_id)
-        .values(steps=UssdSession.steps + 1, last_step_at=now)
-        .returning(
-            UssdSession.start_language, UssdSession.start_home_id, UssdSession.start_subscribed
+    pg = session.get_bind().dialect.name == "postgresql"
+    row = (
+        session.connection()
+        .execute(
+            _step_statement(pg),
+            {
+                "provider": provider,
+                "session_id": session_id,
+                "reporter_id": reporter.id,
+                "start_language": reporter.language,
+                "start_home_id": reporter.home_locality_id,
+                "started_at": now,
+                "last_step_at": now,
+                "steps": 1,
+                "subscriber": reporter.id,
+            },
         )
-    ).one()
+        .one()
+    )
     if row.start_subscribed is None:  # a session begun before these were recorded
+        subscribed = session.scalar(
+            select(Subscription.id).where(Subscription.reporter_id == reporter.id)
+        )
         return _Start(row.start_language, reporter.home_locality_id, subscribed is not None)
-    return _Start(row.start_language, row.start_home_id, row.start_subscribed)
+    return _Start(row.start_language, row.start_home_id, bool(row.start_subscribed))
+
+
+@functools.cache
+def _step_statement(pg: bool) -> Insert:
+    """INSERT ... ON CONFLICT DO UPDATE counting the step, built once per backend."""
+    table = cast(Table, UssdSession.__table__)
+    subscribed = (
+        select(Subscription.id).where(Subscription.reporter_id == bindparam("subscriber")).exists()
+    )
+    insert = (postgresql.insert if pg else sqlite.insert)(table).values(start_subscribed=subscribed)
+    upsert = insert.on_conflict_do_update(
+        index_elements=[table.c.provider, table.c.session_id],
+        set_={"steps": table.c.steps + 1, "last_step_at": insert.excluded.last_step_at},
+    )
+    columns: list[ColumnElement[Any]] = [
+        table.c.start_language,
+        table.c.start_home_id,
+        table.c.start_subscribed,
+    ]
+    if pg:  # SET LOCAL, riding on this round trip
+        columns.append(func.set_config("synchronous_commit", "off", True))
+    return upsert.returning(*columns)
 
 
 def record_session_end(
