@@ -102,6 +102,14 @@ def _first_of_its_sender() -> ColumnElement[bool]:
     )
 
 
+# The claim must walk the queue's index in id order and stop at `limit`: planned from
+# statistics taken before a burst (few queued rows), PostgreSQL would rather join every
+# queued row and sort them, 14 ms at 10,000 queued against 0.15 ms (EXPLAIN ANALYZE).
+_WALK_IN_ORDER = select(
+    func.set_config("enable_sort", "off", True), func.set_config("enable_bitmapscan", "off", True)
+)
+
+
 def claim_inbound(
     sessions: sessionmaker[Session],
     now: dt.datetime,
@@ -119,6 +127,7 @@ def claim_inbound(
         query = query.order_by(InboundMessage.id).limit(limit)
         if is_postgres(session):
             query = query.with_for_update(skip_locked=True, of=InboundMessage)
+            session.execute(_WALK_IN_ORDER)
         ids = list(session.scalars(query))
         if not ids:
             return []
@@ -148,6 +157,25 @@ def hold(session: Session, claim: InboundClaim, *, durable: bool = True) -> bool
         if not durable:  # SET LOCAL synchronous_commit TO OFF, without a round trip
             query = query.add_columns(func.set_config("synchronous_commit", "off", True))
     return session.execute(query).first() is not None
+
+
+def hold_all(session: Session, claims: Sequence[InboundClaim], *, durable: bool = True) -> set[int]:
+    """`hold` for a batch, in one statement (rows locked in id order): the ids of the
+    claims still ours."""
+    if not claims:
+        return set()
+    attempts = {claim.id: claim.attempts for claim in claims}
+    query = (
+        select(InboundMessage.id, InboundMessage.attempts)
+        .where(InboundMessage.id.in_(sorted(attempts)), InboundMessage.outcome == Outcome.HANDLING)
+        .order_by(InboundMessage.id)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(of=InboundMessage)
+        if not durable:
+            query = query.add_columns(func.set_config("synchronous_commit", "off", True))
+    rows = session.execute(query).all()
+    return {row[0] for row in rows if attempts[row[0]] == row[1]}
 
 
 # What releasing a handled row sets; the handling's own outcome update carries it (and

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from gateway.domain import ussd_types as fx
@@ -48,15 +48,18 @@ def _is_burst(
     recent = [model.locality_id == locality_id, time_col >= since]
     if question is not None:
         recent.append(TrustRating.question == question)
-    mine = session.scalar(
-        select(func.count()).select_from(model).where(*recent, model.reporter_id == reporter_id)
-    )
-    if not mine:  # a reporter's first submission of the hour is never part of a burst
+    who = model.reporter_id
+    # One round trip in the common cases: this reporter's count here (none: their
+    # first of the hour, never a burst) and whether a third person sent here too
+    # (then not "very few people"); LIMIT 1 and EXISTS stop at the first row found.
+    mine = select(func.count()).select_from(model).where(*recent, who == reporter_id)
+    other = select(who).where(*recent, who != reporter_id).limit(1).scalar_subquery()
+    third = exists().where(*recent, who != reporter_id, who != other)
+    count, crowded = session.execute(select(mine.scalar_subquery(), third)).one()
+    if not count or crowded:
         return False
-    submissions, reporters = session.execute(
-        select(func.count(), func.count(func.distinct(model.reporter_id))).where(*recent)
-    ).one()
-    return bool(submissions + 1 >= BURST_MIN_SUBMISSIONS and reporters <= BURST_MAX_REPORTERS)
+    submissions = session.scalar(select(func.count()).select_from(model).where(*recent))
+    return bool((submissions or 0) + 1 >= BURST_MIN_SUBMISSIONS)
 
 
 def record_ratings(
@@ -75,7 +78,11 @@ def record_ratings(
     # A questionnaire is stored answer by answer: its later answers share the flag
     # given to its first, whatever was stored around them since.
     first_ref = f"{source_ref}:{answers[0][0]}"[:160]
-    earlier = session.scalar(select(TrustRating.burst).where(TrustRating.source_ref == first_ref))
+    earlier = None
+    if len(answers) > 1:  # a lone answer stored before is not stored again: no flag needed
+        earlier = session.scalar(
+            select(TrustRating.burst).where(TrustRating.source_ref == first_ref)
+        )
     if earlier is not None:
         burst = bool(earlier)
     else:
