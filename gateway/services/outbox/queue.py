@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,6 +148,7 @@ def claim_due(
     limit: int = 50,
     lease: dt.timedelta = dt.timedelta(seconds=60),
     worker_id: str = "dispatcher",
+    alert_ids: Collection[int] | None = None,
 ) -> list[Claim]:
     """Claim up to `limit` due rows, oldest first, in one short committed transaction:
     each becomes `sending` until `now + lease`, its attempt counted. On PostgreSQL,
@@ -155,6 +156,8 @@ def claim_due(
     UPDATE repeats the due condition, so a row is never claimed twice either way."""
     with transaction(sessions) as session:
         query = select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.id).limit(limit)
+        if alert_ids is not None:  # these alerts' SMS, ahead of the rest
+            query = query.where(OutboxMessage.alert_id.in_(sorted(alert_ids)))
         if is_postgres(session):
             query = query.with_for_update(skip_locked=True)
         ids = list(session.scalars(query))
