@@ -26,7 +26,7 @@ from gateway.models import (
 from gateway.runtime import Runtime
 from gateway.services.intake import batch as batch_module
 from gateway.services.intake import intents, reports
-from gateway.services.intake.inbound_queue import LEASE
+from gateway.services.intake.inbound_queue import LEASE, claim_inbound
 from gateway.services.intake.worker import drain, handle_due
 from tests.conftest import Clock
 from tests.handlers.payloads import at_sms
@@ -224,3 +224,30 @@ def _row(model: Any, n: int, who: int, where: int, at: dt.datetime) -> dict[str,
         "source_ref": f"i{n}",
         "burst": False,
     }
+
+
+def test_the_claim_reads_the_queues_indexes_rather_than_scanning_the_table(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    """SQLite uses a partial index only for a query that states its predicate: the
+    claim states it, so it neither scans the table nor, for each queued row, the
+    table again to find the phone's earlier messages (0.9 s at 1,500 queued)."""
+    if rt.engine.dialect.name != "sqlite":
+        pytest.skip("the plan is SQLite's; PostgreSQL's claim is timed by bench_burst")
+    post_batch(client, 3)
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cur: Any, statement: str, params: Any, *_a: Any) -> None:
+        if statement.lstrip().startswith("SELECT inbound_messages.id"):
+            seen.append((statement, params))
+
+    event.listen(rt.engine, "before_cursor_execute", capture)
+    try:
+        claim_inbound(rt.sessions, rt.now())
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", capture)
+    statement, params = seen[0]
+    with rt.engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)]
+    assert not [step for step in plan if step.startswith("SCAN")], plan
+    assert any("ix_inbound_sender" in step for step in plan), plan

@@ -20,9 +20,9 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -80,10 +80,21 @@ class DeadInbound:
     last_error: str | None
 
 
+def _queued(m: Any) -> ColumnElement[bool]:
+    """`outcome IN ('received', 'handling')` written out, not bound: the queue's partial
+    indexes are on that predicate, and SQLite uses a partial index only for a query
+    that states it (with bound values its claim scanned the table for every queued
+    row: 0.9 s at 1,500 queued, against 2 ms)."""
+    return cast(
+        ColumnElement[bool], m.outcome.in_([literal_column(f"'{o.value}'") for o in QUEUED])
+    )
+
+
 def _due(now: dt.datetime) -> ColumnElement[bool]:
     """Waiting and due, or held by a worker whose lease ran out."""
     m = InboundMessage
     return and_(
+        _queued(m),
         m.channel == Channel.SMS,
         m.sender_ref.is_not(None),
         or_(
@@ -98,7 +109,7 @@ def _first_of_its_sender() -> ColumnElement[bool]:
     return ~exists().where(
         earlier.sender_ref == InboundMessage.sender_ref,
         earlier.id < InboundMessage.id,
-        earlier.outcome.in_(QUEUED),
+        _queued(earlier),
     )
 
 
