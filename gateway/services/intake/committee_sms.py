@@ -123,15 +123,10 @@ SHOWN_CODES = 4
 ALERT_CODE = re.compile(r"^[A-Z][0-9]{1,6}$")
 
 
-def is_member(convo: Conversation) -> bool:
-    """The sender is an active member of an active committee: not a citizen, so no
-    citizen privacy notice, and the committee help when unclear."""
-    return bool(_memberships(convo))
-
-
 def members_among(session: Session, phone_hashes: Collection[str]) -> set[str]:
-    """Which of these numbers' hashes are active members of an active committee (what
-    `is_member` asks of one sender, in one statement for a batch)."""
+    """Which of these numbers' hashes are active members of an active committee: not
+    citizens, so no citizen privacy notice, and the committee help when unclear (one
+    statement for a batch of senders)."""
     if not phone_hashes:
         return set()
     return set(

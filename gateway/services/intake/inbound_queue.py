@@ -3,10 +3,10 @@
 The outbox's pattern. A worker claims due rows in one short transaction (`FOR UPDATE
 SKIP LOCKED` on PostgreSQL; the UPDATE repeats the due condition, so a row is never
 claimed twice on either backend): each becomes `handling` until `lease_until`, its
-attempt counted. The worker then handles each row in a transaction that first locks
-it and checks the claim is still its own (same attempt count, still `handling`), so a
-worker whose lease ran out and whose row was claimed again changes nothing. A
-handling that raises goes back with a backoff; after `max_attempts` the row is dead,
+attempt counted. The worker then handles the batch in a transaction that first locks
+the rows and keeps those whose claim is still its own (same attempt count, still
+`handling`), so a worker whose lease ran out and whose row was claimed again changes
+nothing. A handling that raises goes back with a backoff; after `max_attempts` the row is dead,
 shown in the console and by `inbound dead`, and an admin may retry it.
 
 One phone's messages are handled in the order they were stored: a row is due only
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import and_, case, exists, func, literal_column, or_, select, update
+from sqlalchemy import and_, exists, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -153,26 +153,12 @@ def claim_inbound(
     return [InboundClaim(*row) for row in sorted(rows)]
 
 
-def hold(session: Session, claim: InboundClaim, *, durable: bool = True) -> bool:
-    """Lock the claimed row for the handling transaction; False when the claim is no
-    longer ours (the lease ran out and another worker took the row). `durable=False`
-    (PostgreSQL): this transaction's commit will not wait for the disk, set in the
-    same round trip (see sms.handle_claim for why that is safe)."""
-    query = select(InboundMessage.id).where(
-        InboundMessage.id == claim.id,
-        InboundMessage.outcome == Outcome.HANDLING,
-        InboundMessage.attempts == claim.attempts,
-    )
-    if is_postgres(session):
-        query = query.with_for_update(of=InboundMessage)
-        if not durable:  # SET LOCAL synchronous_commit TO OFF, without a round trip
-            query = query.add_columns(func.set_config("synchronous_commit", "off", True))
-    return session.execute(query).first() is not None
-
-
 def hold_all(session: Session, claims: Sequence[InboundClaim], *, durable: bool = True) -> set[int]:
-    """`hold` for a batch, in one statement (rows locked in id order): the ids of the
-    claims still ours."""
+    """Lock the claimed rows for the handling transaction, in one statement and in id
+    order; the ids of the claims still ours (a row whose lease ran out and that another
+    worker took is left out). `durable=False` (PostgreSQL): this transaction's commit
+    will not wait for the disk, set in the same round trip (see sms.handle_claims for
+    why that is safe)."""
     if not claims:
         return set()
     attempts = {claim.id: claim.attempts for claim in claims}
@@ -189,35 +175,8 @@ def hold_all(session: Session, claims: Sequence[InboundClaim], *, durable: bool 
     return {row[0] for row in rows if attempts[row[0]] == row[1]}
 
 
-# What releasing a handled row sets; the handling's own outcome update carries it (and
-# says so with `released`), which spares `finish` a round trip.
+# What releasing a handled row sets (the handling's outcome update carries it).
 RELEASED: dict[str, Any] = {"lease_until": None, "next_attempt_at": None, "last_error": None}
-_RELEASED_KEY = "inbound_released"
-
-
-def released(session: Session, inbound_id: int) -> None:
-    """Note that this transaction's outcome update released the row."""
-    session.info.setdefault(_RELEASED_KEY, set()).add(inbound_id)
-
-
-def finish(session: Session, claim: InboundClaim) -> None:
-    """The handling is committed with this: the lease is released, unless the handling's
-    outcome update did it. (A row still `handling` becomes `processed`.)"""
-    if claim.id in session.info.get(_RELEASED_KEY, set()):
-        return
-    m = InboundMessage
-    still_handling = m.outcome == Outcome.HANDLING
-    session.execute(
-        update(m)
-        .where(m.id == claim.id)
-        .values(
-            lease_until=None,
-            next_attempt_at=None,
-            last_error=None,
-            outcome=case((still_handling, Outcome.PROCESSED.value), else_=m.outcome),
-        )
-        .execution_options(synchronize_session=False)
-    )
 
 
 def give_back(

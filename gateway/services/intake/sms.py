@@ -2,9 +2,9 @@
 
 The webhook stores what the provider sent (encrypted) in its own transaction, so a 200
 always means "stored", and answers. A worker (`worker.handle_due`: the clock, `inbound
-work`) claims the stored row from the queue (`inbound_queue`) and handles it here in a
-second transaction that holds the row, so a message is handled once, however many
-times it is delivered, and one phone's messages are handled in order. With
+work`) claims a batch of stored rows from the queue (`inbound_queue`) and handles it
+here in a second transaction that holds the rows, so a message is handled once,
+however many times it is delivered, and one phone's messages are handled in order. With
 SMS_HANDLING=inline the webhook handles the stored row itself before answering.
 """
 
