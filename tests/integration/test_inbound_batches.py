@@ -152,6 +152,25 @@ def test_the_hourly_limit_holds_for_queued_messages_handled_in_batches(
         ).all()
     assert len(mine) == 25
     assert mine.count(Outcome.REJECTED) == 5 and mine[-5:] == [Outcome.REJECTED] * 5
+    clock.advance(minutes=48)  # the first ones fall out of the hour, faster than new come
+    for n in range(25, 33):
+        post(client, n, "aide", "+22376123456")
+        clock.advance(seconds=90)
+    drain(rt)
+    with rt.sessions() as session:
+        later = session.scalars(
+            select(InboundMessage.outcome)
+            .where(InboundMessage.provider_id.in_([f"ATXid_b{n}" for n in range(25, 33)]))
+            .order_by(InboundMessage.id)
+        ).all()
+    # In the hour before each: those of the 25 earlier ones still within it, and the
+    # new ones before it.
+    expected = []
+    for k in range(8):
+        now = 25 * 30 + 48 * 60 + k * 90
+        earlier = sum(1 for j in range(25) if j * 30 > now - 3600) + k
+        expected.append(Outcome.REJECTED if earlier + 1 > 20 else Outcome.PROCESSED)
+    assert later == expected and Outcome.PROCESSED in later and Outcome.REJECTED in later
 
 
 def _reference_burst(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.models import InboundMessage, Outcome, Reporter
@@ -98,13 +98,23 @@ class Batch:
 def _recent(
     session: Session, reporter_ids: set[int], since: dt.datetime
 ) -> dict[int, list[tuple[int, dt.datetime]]]:
+    """Each reporter's latest handled messages since `since`, RATE_LIMIT + 2 at most:
+    enough to tell whether a message is over the limit (the latest ones are those of
+    any hour that matters), and a flood from one phone is not read back whole for each
+    of its messages."""
     found: dict[int, list[tuple[int, dt.datetime]]] = defaultdict(list)
     if not reporter_ids:
         return found
     m = InboundMessage
+    latest = func.row_number().over(partition_by=m.reporter_id, order_by=m.received_at.desc())
+    ranked = (
+        select(m.reporter_id, m.id, m.received_at, latest.label("n"))
+        .where(m.reporter_id.in_(sorted(reporter_ids)), m.received_at > since)
+        .subquery()
+    )
     rows = session.execute(
-        select(m.reporter_id, m.id, m.received_at).where(
-            m.reporter_id.in_(sorted(reporter_ids)), m.received_at > since
+        select(ranked.c.reporter_id, ranked.c.id, ranked.c.received_at).where(
+            ranked.c.n <= RATE_LIMIT + 2
         )
     )
     for reporter_id, inbound_id, received in rows:
