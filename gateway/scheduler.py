@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 EVERY = {
     "evaluate": 300,
     "inbound": 2,
-    "urgent": 30,
+    "urgent": 5,
     "dispatch": 10,
     "escalate": 300,
     "digest": 3600,
@@ -40,7 +40,7 @@ def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
     from gateway.services.alerts.digest import send_digests
     from gateway.services.alerts.engine import run_alert_cycle
     from gateway.services.alerts.escalation import check_escalations
-    from gateway.services.alerts.urgent import check_urgent
+    from gateway.services.alerts.urgent import check_and_send_urgent
     from gateway.services.intake.worker import drain
     from gateway.services.outbox.dispatch import dispatch_due
     from gateway.services.outbox.watch import watch_channels
@@ -49,7 +49,7 @@ def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
     return {
         "evaluate": lambda: run_alert_cycle(rt, rt.now()),
         "inbound": lambda: drain(rt, worker_id="clock"),
-        "urgent": lambda: check_urgent(rt, rt.now()),
+        "urgent": lambda: check_and_send_urgent(rt, rt.now()),
         "dispatch": lambda: dispatch_due(rt, rt.now()),
         "escalate": lambda: check_escalations(rt, rt.now()),
         "digest": lambda: send_digests(rt, rt.now()),

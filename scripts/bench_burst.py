@@ -18,6 +18,12 @@ queue is empty. Prints:
 
     .venv/bin/python scripts/bench_burst.py                           # 10,000 in 60 s
     .venv/bin/python scripts/bench_burst.py --messages 2000 --seconds 20 --backend sqlite
+    .venv/bin/python scripts/bench_burst.py --profile 2000 --backend postgresql
+
+`--profile N` handles N stored SMS in this process instead (no server, no drainer
+processes): the CPU and wall time per handled SMS, the SQL statements and commits per
+SMS (counted by SQLAlchemy's events), the PostgreSQL backend's CPU, then cProfile's hot
+spots over a second backlog of N.
 
 Exit status 1 when anything was lost or duplicated, or a request failed.
 """
@@ -169,6 +175,102 @@ def drain(
     }
 
 
+def profile_drain(backend: str, count: int, top: int) -> None:
+    """Store `count` SMS through the webhook in-process, then time `handle_due` on them
+    (CPU, wall, statements, commits); then the same under cProfile."""
+    import cProfile
+    import io
+    import pstats
+
+    from sqlalchemy import event
+
+    from gateway.app import create_app
+    from gateway.runtime import EXTENSION
+    from gateway.services.intake.worker import handle_due
+
+    with bc.make_database(backend) as url, tempfile.TemporaryDirectory() as tmpdir:
+        env = bc.gateway_env(url, Path(tmpdir))
+        overrides = {k: env[k] for k in (*bc.KEYS, "GATEWAY_INSTANCE_PATH", "CONSOLE_SMS_FILE")}
+        overrides |= {"DATABASE_URL": url, "GATEWAY_ENV": "development"}
+        overrides |= {"SMS_PROVIDER": "console", "SMS_HANDLING": "queue", "AT_WEBHOOK_TOKEN": None}
+        overrides["TWILIO_AUTH_TOKEN"] = None
+        app = create_app(overrides)
+        client, rt = app.test_client(), app.extensions[EXTENSION]
+        counts = {"statements": 0, "commits": 0}
+        by_statement: dict[str, list[float]] = {}
+
+        @event.listens_for(rt.engine, "before_cursor_execute")
+        def _statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            counts["statements"] += 1
+            key = " ".join(statement.split())[:90]
+            by_statement.setdefault(key, []).append(time.perf_counter())
+
+        @event.listens_for(rt.engine, "after_cursor_execute")
+        def _statement_done(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            started = by_statement[" ".join(statement.split())[:90]]
+            started[-1] = time.perf_counter() - started[-1]
+
+        @event.listens_for(rt.engine, "commit")
+        def _commit(*_args: Any) -> None:
+            counts["commits"] += 1
+
+        def store(n: int) -> None:
+            source = Burst(n, bc.run_tag())
+            for _ in range(count):
+                req = source.next()
+                assert client.post(req.path, data=req.data).status_code == 200
+
+        def drain_all() -> tuple[int, float, float, float]:
+            database = url.rsplit("/", 1)[-1] if backend == "postgresql" else None
+            pg = bc.postgres_backends(database) if database else []
+            handled, cpu0, wall0 = 0, time.process_time(), time.perf_counter()
+            pg0 = bc.cpu_seconds(pg)
+            while True:
+                summary = handle_due(rt, rt.now())
+                handled += summary.handled
+                if summary.claimed == 0:
+                    break
+            pg_cpu = bc.cpu_seconds(pg) - pg0
+            return handled, time.process_time() - cpu0, time.perf_counter() - wall0, pg_cpu
+
+        store(1)
+        counts.update(statements=0, commits=0)
+        by_statement.clear()
+        handled, cpu, wall, pg_cpu = drain_all()
+        n = max(1, handled)
+        slowest = sorted(by_statement.items(), key=lambda kv: -sum(kv[1]))[:15]
+        print(
+            bc.table(
+                ["statement", "per SMS", "ms each"],
+                [[k, len(v) / n, 1000 * sum(v) / len(v)] for k, v in slowest],
+            )
+        )
+        print(f"{backend}: {handled} SMS handled in-process, load {bc.load_average()}")
+        print(
+            bc.table(
+                ["CPU ms/SMS", "wall ms/SMS", "db CPU ms/SMS", "statements/SMS", "commits/SMS"],
+                [
+                    [
+                        1000 * cpu / n,
+                        1000 * wall / n,
+                        1000 * pg_cpu / n,
+                        counts["statements"] / n,
+                        counts["commits"] / n,
+                    ]
+                ],
+            )
+        )
+        store(2)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        drain_all()
+        profiler.disable()
+        for order in ("cumulative", "tottime"):
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
+            print(out.getvalue())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
@@ -179,7 +281,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--drainers", type=int, default=2, help="inbound work processes")
     parser.add_argument("--drain-limit", type=float, default=300.0, help="seconds at most")
+    parser.add_argument("--profile", type=int, metavar="N", help="profile N in-process")
+    parser.add_argument("--top", type=int, default=40, help="profile lines")
     args = parser.parse_args()
+    if args.profile:
+        profile_drain(args.backend, args.profile, args.top)
+        return 0
 
     print(f"machine: {bc.machine()}")
     print(f"load average before: {bc.load_average()}")

@@ -7,9 +7,10 @@ changes."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gateway.domain.sms_grammar import Command
 from gateway.domain.text import fold
@@ -122,10 +123,23 @@ SHOWN_CODES = 4
 ALERT_CODE = re.compile(r"^[A-Z][0-9]{1,6}$")
 
 
-def is_member(convo: Conversation) -> bool:
-    """The sender is an active member of an active committee: not a citizen, so no
-    citizen privacy notice, and the committee help when unclear."""
-    return bool(_memberships(convo))
+def members_among(session: Session, phone_hashes: Collection[str]) -> set[str]:
+    """Which of these numbers' hashes are active members of an active committee: not
+    citizens, so no citizen privacy notice, and the committee help when unclear (one
+    statement for a batch of senders)."""
+    if not phone_hashes:
+        return set()
+    return set(
+        session.scalars(
+            select(CommitteeMember.phone_hash)
+            .join(Committee, Committee.id == CommitteeMember.committee_id)
+            .where(
+                CommitteeMember.phone_hash.in_(sorted(phone_hashes)),
+                CommitteeMember.active.is_(True),
+                Committee.active.is_(True),
+            )
+        )
+    )
 
 
 def committee_help(convo: Conversation) -> Outcome:

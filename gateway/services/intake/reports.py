@@ -7,12 +7,13 @@ id), so a replayed step or a redelivered SMS stores it once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Integer, Select, bindparam, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from gateway.domain import ussd_types as fx
@@ -43,20 +44,33 @@ def _is_burst(
 ) -> bool:
     """Part of a burst: this reporter already sent something here within the hour, and
     the locality got many submissions in that hour from very few people."""
-    since = now - BURST_WINDOW
-    time_col: Any = model.rated_at if model is TrustRating else model.reported_at  # type: ignore[union-attr]
-    recent = [model.locality_id == locality_id, time_col >= since]
+    check, count_all = _burst_statements(model, question is not None)
+    params: dict[str, Any] = {"loc": locality_id, "since": now - BURST_WINDOW, "me": reporter_id}
     if question is not None:
-        recent.append(TrustRating.question == question)
-    mine = session.scalar(
-        select(func.count()).select_from(model).where(*recent, model.reporter_id == reporter_id)
-    )
-    if not mine:  # a reporter's first submission of the hour is never part of a burst
+        params["question"] = question
+    mine, crowded = session.execute(check, params).one()
+    if not mine or crowded:
         return False
-    submissions, reporters = session.execute(
-        select(func.count(), func.count(func.distinct(model.reporter_id))).where(*recent)
-    ).one()
-    return bool(submissions + 1 >= BURST_MIN_SUBMISSIONS and reporters <= BURST_MAX_REPORTERS)
+    submissions = session.execute(count_all, params).scalar()
+    return bool((submissions or 0) + 1 >= BURST_MIN_SUBMISSIONS)
+
+
+@functools.cache
+def _burst_statements(model: Any, by_question: bool) -> tuple[Select[Any], Select[Any]]:
+    """The burst check's two statements, built once (SQLAlchemy's compiled cache then
+    serves every later check). The first answers in one round trip in the common
+    cases: this reporter's count here (none: their first of the hour, never a burst)
+    and whether a third person sent here too (then not "very few people"); LIMIT 1
+    and EXISTS stop at the first row found. The second counts every submission."""
+    time_col = model.rated_at if model is TrustRating else model.reported_at
+    who, me = model.reporter_id, bindparam("me", type_=Integer)
+    recent = [model.locality_id == bindparam("loc"), time_col >= bindparam("since")]
+    if by_question:
+        recent.append(TrustRating.question == bindparam("question"))
+    mine = select(func.count()).select_from(model).where(*recent, who == me).scalar_subquery()
+    other = select(who).where(*recent, who != me).limit(1).scalar_subquery()
+    third = exists().where(*recent, who != me, who != other)
+    return select(mine, third), select(func.count()).select_from(model).where(*recent)
 
 
 def record_ratings(
@@ -75,7 +89,11 @@ def record_ratings(
     # A questionnaire is stored answer by answer: its later answers share the flag
     # given to its first, whatever was stored around them since.
     first_ref = f"{source_ref}:{answers[0][0]}"[:160]
-    earlier = session.scalar(select(TrustRating.burst).where(TrustRating.source_ref == first_ref))
+    earlier = None
+    if len(answers) > 1:  # a lone answer stored before is not stored again: no flag needed
+        earlier = session.scalar(
+            select(TrustRating.burst).where(TrustRating.source_ref == first_ref)
+        )
     if earlier is not None:
         burst = bool(earlier)
     else:

@@ -2,9 +2,9 @@
 
 The webhook stores what the provider sent (encrypted) in its own transaction, so a 200
 always means "stored", and answers. A worker (`worker.handle_due`: the clock, `inbound
-work`) claims the stored row from the queue (`inbound_queue`) and handles it here in a
-second transaction that holds the row, so a message is handled once, however many
-times it is delivered, and one phone's messages are handled in order. With
+work`) claims a batch of stored rows from the queue (`inbound_queue`) and handles it
+here in a second transaction that holds the rows, so a message is handled once,
+however many times it is delivered, and one phone's messages are handled in order. With
 SMS_HANDLING=inline the webhook handles the stored row itself before answering.
 """
 
@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.crypto import mask_phone
@@ -24,28 +25,21 @@ from gateway.domain.sms_grammar import Command, Intent, parse
 from gateway.models import Channel, InboundMessage, OutboxMessage, OutboxStatus, Outcome
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
-from gateway.services.intake import committee_sms
 from gateway.services.intake import intents as sms_intents
+from gateway.services.intake.batch import Batch
 from gateway.services.intake.conversation import Conversation
 from gateway.services.intake.inbound import store_inbound
 from gateway.services.intake.inbound_queue import (
-    RELEASED,
     InboundClaim,
     claim_inbound,
-    finish,
     give_back,
-    hold,
-    released,
+    hold_all,
     sender_ref,
 )
-from gateway.services.intake.reporters import identify_reporter
 from gateway.services.outbox import health
-from gateway.services.outbox.queue import enqueue
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 1000
-RATE_WINDOW = dt.timedelta(hours=1)
-RATE_LIMIT = 20  # messages per reporter per hour; beyond, kept but not acted on
 INLINE = "twiml"  # provider name of replies carried in the webhook's answer
 # A request's claim on its own SMS: a retry after a cut may take it over once past.
 INLINE_LEASE = dt.timedelta(seconds=10)
@@ -155,28 +149,62 @@ def _handle_in_request(
 def handle_claim(
     rt: Runtime, claim: InboundClaim, *, inline_reply: bool = False
 ) -> list[str] | None:
-    """Handle one claimed SMS in one transaction: the reporter, the intent, the reply in
-    the outbox, the row released. None when the claim was no longer ours. Raises what
-    the handling raises (the row stays claimed until the caller gives it back)."""
-    payload = claim.payload(rt.vault)
-    if payload is None:
-        raise PayloadUnavailable("stored payload unavailable (purged, or DATA_KEY)")
-    e164, text = payload["from"], payload["text"]
-    opt_out = Intent[payload["opt_out"]] if payload.get("opt_out") in Intent.__members__ else None
-    now = claim.received_at  # a report's time is the time it was received
+    """Handle one claimed SMS in one transaction (`handle_claims` of one)."""
+    return handle_claims(rt, [claim], inline_reply=inline_reply)[claim.id]
+
+
+def handle_claims(
+    rt: Runtime, claims: Sequence[InboundClaim], *, inline_reply: bool = False
+) -> dict[int, list[str] | None]:
+    """Handle claimed SMS (of different phones) in one transaction: for each, the
+    reporter, the intent, the replies in the outbox, the row released. By claim id:
+    the replies, or None when the claim was no longer ours. Raises what a handling
+    raises, and then nothing of the batch is kept (the rows stay claimed until the
+    caller gives them back or handles them one by one)."""
+    readable = [(claim, _payload(rt, claim)) for claim in claims]
+    results: dict[int, list[str] | None] = {claim.id: None for claim in claims}
     with transaction(rt.sessions) as session:
         # Not waiting for the disk is safe: the message itself was stored durably by
         # the webhook; a crash that loses this commit loses the whole handling, and
         # the row is handled again when its lease runs out. A reply is only sent after
         # a dispatcher's durable commit, which makes this one durable too (the log is
         # flushed in order). Not so for a reply carried in the webhook's own answer.
-        if not hold(session, claim, durable=inline_reply):
-            return None
-        source_ref = f"sms:{claim.provider}:{claim.provider_id}"
-        replies = _handle(session, rt, e164, text, claim.id, now, source_ref, opt_out)
-        origin = Origin(claim.provider, claim.provider_id, payload.get("channel") or claim.provider)
-        _deliver(session, rt, replies, e164, origin, inline_reply, now)
-        finish(session, claim)
+        held = hold_all(session, claims, durable=inline_reply)
+        mine = [(claim, payload) for claim, payload in readable if claim.id in held]
+        if not mine:
+            return results
+        batch = Batch.prepare(session, rt, [(p["from"], c.received_at) for c, p in mine])
+        for claim, payload in mine:
+            # The reporters' changes are written once, at the end (Batch.write).
+            with session.no_autoflush:
+                replies = _handle_claimed(session, rt, batch, claim, payload, inline_reply)
+            results[claim.id] = replies
+        batch.write(session)
+    return results
+
+
+def _payload(rt: Runtime, claim: InboundClaim) -> dict[str, str]:
+    payload = claim.payload(rt.vault)
+    if payload is None:
+        raise PayloadUnavailable("stored payload unavailable (purged, or DATA_KEY)")
+    return payload
+
+
+def _handle_claimed(
+    session: Session,
+    rt: Runtime,
+    batch: Batch,
+    claim: InboundClaim,
+    payload: dict[str, str],
+    inline_reply: bool,
+) -> list[str]:
+    e164, text = payload["from"], payload["text"]
+    opt_out = Intent[payload["opt_out"]] if payload.get("opt_out") in Intent.__members__ else None
+    now = claim.received_at  # a report's time is the time it was received
+    source_ref = f"sms:{claim.provider}:{claim.provider_id}"
+    replies = _handle(session, rt, batch, e164, text, claim.id, now, source_ref, opt_out)
+    origin = Origin(claim.provider, claim.provider_id, payload.get("channel") or claim.provider)
+    _deliver(session, batch, replies, e164, origin, inline_reply, now)
     return replies
 
 
@@ -211,6 +239,7 @@ def _earlier_replies(session: Session, provider: str, provider_id: str) -> tuple
 def _handle(
     session: Session,
     rt: Runtime,
+    batch: Batch,
     e164: str,
     text: str,
     inbound_id: int,
@@ -218,23 +247,19 @@ def _handle(
     source_ref: str,
     opt_out: Intent | None = None,
 ) -> list[str]:
-    reporter = identify_reporter(session, rt.pseudonyms, e164, now)
-    session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == inbound_id)
-        .values(reporter_id=reporter.id)
-    )
+    reporter = batch.reporters[e164]
+    batch.handling(inbound_id, reporter.id)
     command = parse(text, rt.reference.grammar)
     if opt_out is not None and command.intent is not opt_out:
         command = Command(intent=opt_out, language=command.language)
     lang = reporter.language or command.language or rt.settings.default_language
     convo = Conversation(session, rt, reporter, e164, lang, now, source_ref)
-    convo.member = committee_sms.is_member(convo)
-    if _over_rate_limit(session, reporter.id, now):
-        _set(session, inbound_id, Outcome.REJECTED, command.intent.name.lower())
+    convo.member = batch.is_member(reporter)
+    if batch.over_rate_limit(reporter.id, inbound_id, now):
+        _set(batch, inbound_id, Outcome.REJECTED, command.intent.name.lower())
         return []
     outcome = sms_intents.dispatch(convo, command, text)
-    _set(session, inbound_id, outcome, command.intent.name.lower())
+    _set(batch, inbound_id, outcome, command.intent.name.lower())
     if convo.reporter.opted_out and not convo.final_only:
         return []
     citizen = not convo.member  # committee members get no citizen privacy notice
@@ -244,30 +269,13 @@ def _handle(
     return convo.replies
 
 
-def _set(session: Session, inbound_id: int, outcome: Outcome, intent: str) -> None:
-    session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == inbound_id)
-        .values(outcome=outcome, intent=intent[:20], **RELEASED)
-    )
-    released(session, inbound_id)
-
-
-def _over_rate_limit(session: Session, reporter_id: int, now: dt.datetime) -> bool:
-    count = session.scalar(
-        select(func.count())
-        .select_from(InboundMessage)
-        .where(
-            InboundMessage.reporter_id == reporter_id,
-            InboundMessage.received_at > now - RATE_WINDOW,
-        )
-    )
-    return (count or 0) > RATE_LIMIT
+def _set(batch: Batch, inbound_id: int, outcome: Outcome, intent: str) -> None:
+    batch.set_outcome(inbound_id, outcome, intent)
 
 
 def _deliver(
     session: Session,
-    rt: Runtime,
+    batch: Batch,
     replies: list[str],
     e164: str,
     origin: Origin,
@@ -297,13 +305,4 @@ def _deliver(
                 )
             )
         else:
-            enqueue(
-                session,
-                rt.vault,
-                to_e164=e164,
-                body=body,
-                purpose="reply",
-                now=now,
-                dedupe_key=key,
-                channel=origin.channel,
-            )
+            batch.reply(e164, body, now, key, origin.channel)

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 from gateway.db import DB_UNAVAILABLE
 from gateway.runtime import Runtime
-from gateway.services.intake.inbound_queue import claim_inbound
-from gateway.services.intake.sms import give_up_attempt, handle_claim
+from gateway.services.intake.inbound_queue import InboundClaim, claim_inbound
+from gateway.services.intake.sms import give_up_attempt, handle_claim, handle_claims
 
 log = logging.getLogger(__name__)
-BATCH = 20
+# SMS handled per transaction. SQLite has one writer: a shorter batch keeps the
+# webhooks, which store while a batch is handled, waiting less.
+BATCH = {"postgresql": 50, "sqlite": 20}
 # What a simulator waits for its reply at most, however long the queue ahead of it.
 SIM_BUDGET = dt.timedelta(seconds=5)
 
@@ -43,12 +45,32 @@ class HandlingSummary:
 
 
 def handle_due(
-    rt: Runtime, now: dt.datetime, *, limit: int = BATCH, worker_id: str = "worker"
+    rt: Runtime, now: dt.datetime, *, limit: int | None = None, worker_id: str = "worker"
 ) -> HandlingSummary:
-    """Claim one batch of due SMS (oldest first, one per phone) and handle each. A
-    database outage propagates: the rows come back when their lease runs out."""
+    """Claim one batch of due SMS (oldest first, one per phone) and handle it in one
+    transaction; when that fails, each on its own, so only the failing one is given
+    back. A database outage propagates: the rows come back when their lease runs
+    out."""
+    limit = limit or BATCH.get(rt.engine.dialect.name, 20)
     claims = claim_inbound(rt.sessions, now, limit=limit)
     summary = HandlingSummary(claimed=len(claims))
+    if not claims:
+        return summary
+    try:
+        results = handle_claims(rt, claims)
+    except Exception as exc:  # nothing of the batch was kept
+        log.warning(
+            "inbound: a batch of %d failed (%s); one by one", len(claims), type(exc).__name__
+        )
+        _one_by_one(rt, claims, summary)
+    else:
+        summary.handled = sum(1 for replies in results.values() if replies is not None)
+        summary.lost = len(claims) - summary.handled
+    log.info("inbound: %s: %s", worker_id, summary)
+    return summary
+
+
+def _one_by_one(rt: Runtime, claims: list[InboundClaim], summary: HandlingSummary) -> None:
     for claim in claims:
         try:
             replies = handle_claim(rt, claim)
@@ -62,9 +84,6 @@ def handle_due(
             summary.lost += 1
         else:
             summary.handled += 1
-    if claims:
-        log.info("inbound: %s: %s", worker_id, summary)
-    return summary
 
 
 def drain(

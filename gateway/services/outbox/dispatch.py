@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -87,13 +87,21 @@ def dispatch_due(
     policy: RetryPolicy | None = None,
     limit: int = BATCH,
     worker_id: str = "dispatcher",
+    alert_ids: Collection[int] | None = None,
 ) -> DispatchSummary:
-    """Send one batch of due messages and record what became of each."""
+    """Send one batch of due messages and record what became of each (`alert_ids`:
+    only those alerts' SMS)."""
     senders = senders_for(rt) if senders is None else senders
     rng = rng or random.Random()  # jitter, not a secret
     policy = policy or RetryPolicy()
     claims = claim_due(
-        rt.sessions, rt.vault, now, limit=limit, lease=SEND_BUDGET * limit, worker_id=worker_id
+        rt.sessions,
+        rt.vault,
+        now,
+        limit=limit,
+        lease=SEND_BUDGET * limit,
+        worker_id=worker_id,
+        alert_ids=alert_ids,
     )
     summary = DispatchSummary(claimed=len(claims))
     for claim in claims:
@@ -116,13 +124,16 @@ def dispatch_all_due(
     limit: int = BATCH,
     max_batches: int = MAX_BATCHES,
     worker_id: str = "dispatcher",
+    alert_ids: Collection[int] | None = None,
 ) -> DispatchSummary:
     """Send everything due at `now`, batch after batch, until a batch finds less than
     a full one (or after `max_batches`); returns the totals. A retry is due later than
     `now`, so it waits for the next run."""
     total = DispatchSummary()
     for _ in range(max_batches):
-        batch = dispatch_due(rt, now, senders, limit=limit, worker_id=worker_id)
+        batch = dispatch_due(
+            rt, now, senders, limit=limit, worker_id=worker_id, alert_ids=alert_ids
+        )
         for name in vars(total):
             setattr(total, name, getattr(total, name) + getattr(batch, name))
         if batch.claimed < limit:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from gateway.crypto import DecryptionError, Vault, mask_phone
 from gateway.db import is_postgres, transaction
 from gateway.models import OutboxMessage, OutboxStatus
-from gateway.upsert import insert_ignore
+from gateway.upsert import insert_ignore, insert_ignore_many
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +77,46 @@ def enqueue(
     when a message with the same `dedupe_key` is already there. `channel` is the one
     to try first (a reply's: the channel its message came in on); without it the
     dispatcher routes by the recipient's network (SMS_ROUTES)."""
+    values = outbox_row(
+        vault,
+        to_e164=to_e164,
+        body=body,
+        purpose=purpose,
+        now=now,
+        dedupe_key=dedupe_key,
+        alert_id=alert_id,
+        member_id=member_id,
+        channel=channel,
+    )
+    return insert_ignore(session, OutboxMessage.__table__, values)
+
+
+def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add the rows `outbox_row` made in one statement (a row whose `dedupe_key` is
+    already there is skipped), in the caller's transaction."""
+    insert_ignore_many(session, OutboxMessage.__table__, rows)
+
+
+def outbox_row(
+    vault: Vault,
+    *,
+    to_e164: str,
+    body: str,
+    purpose: str,
+    now: dt.datetime,
+    dedupe_key: str | None = None,
+    alert_id: int | None = None,
+    member_id: int | None = None,
+    channel: str | None = None,
+) -> dict[str, Any]:
+    """The outbox row of one SMS, checked (see `enqueue`), not yet added."""
     if not body.strip():
         raise ValueError("an SMS body cannot be empty")
     if not _E164.fullmatch(to_e164):
         raise ValueError("the recipient must be an E.164 number")
     if not purpose or len(purpose) > _PURPOSE_MAX:
         raise ValueError(f"purpose must be 1 to {_PURPOSE_MAX} characters")
-    values = {
+    return {
         "created_at": now,
         "purpose": purpose,
         "recipient_enc": vault.encrypt(to_e164),
@@ -96,7 +130,6 @@ def enqueue(
         "dedupe_key": dedupe_key,
         "channel": channel,
     }
-    return insert_ignore(session, OutboxMessage.__table__, values)
 
 
 def _due(now: dt.datetime) -> ColumnElement[bool]:
@@ -115,6 +148,7 @@ def claim_due(
     limit: int = 50,
     lease: dt.timedelta = dt.timedelta(seconds=60),
     worker_id: str = "dispatcher",
+    alert_ids: Collection[int] | None = None,
 ) -> list[Claim]:
     """Claim up to `limit` due rows, oldest first, in one short committed transaction:
     each becomes `sending` until `now + lease`, its attempt counted. On PostgreSQL,
@@ -122,6 +156,8 @@ def claim_due(
     UPDATE repeats the due condition, so a row is never claimed twice either way."""
     with transaction(sessions) as session:
         query = select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.id).limit(limit)
+        if alert_ids is not None:  # these alerts' SMS, ahead of the rest
+            query = query.where(OutboxMessage.alert_id.in_(sorted(alert_ids)))
         if is_postgres(session):
             query = query.with_for_update(skip_locked=True)
         ids = list(session.scalars(query))
