@@ -201,8 +201,8 @@ def test_the_trust_cusum_carries_its_state_and_restarts_after_an_alarm() -> None
     params = defaults("trust_shift")
     steady = [Aggregate.of([4, 3, 4, 5, 3, 4])] * 60
     # The baseline: 52 weeks of 6 answers, μ0 = 3.833, σ0 = 0.688 (312 answers). Each
-    # low week adds (6·3.833 - 18)/σ0 - 6·k = 5.08 to S, k = 0.5/(2σ0); h = 6.9 for an
-    # in-control run of 130 weeks of 6 answers.
+    # low week adds (6·3.833 - 18)/σ0 - 6·k = 5.08 to S, k = 0.5/(2σ0); h = 6.3 for an
+    # in-control run of 140 weeks of 6 answers.
     pooled = np.array([4, 3, 4, 5, 3, 4] * 52)
     sigma = float(pooled.std(ddof=1))
     step = (6 * pooled.mean() - 18) / sigma - 6 * 0.5 / (2 * sigma)
@@ -211,7 +211,7 @@ def test_the_trust_cusum_carries_its_state_and_restarts_after_an_alarm() -> None
     finding = check_trust_shift([*steady, low, low], 30, params)  # carried: 10.17 > h
     assert finding is not None and finding.figures["run_weeks"] == 2
     assert float(finding.figures["statistic"]) == pytest.approx(2 * step, abs=1e-3)
-    h = siegmund_limit(0.5 / (2 * sigma), 130 * 6)
+    h = siegmund_limit(0.5 / (2 * sigma), params["arl_weeks"] * 6)
     assert step < h < 2 * step
     assert float(finding.figures["limit"]) == pytest.approx(h, abs=1e-3)
     # A longer history than the horizon changes nothing: the same data, the same state.

@@ -41,9 +41,9 @@ from gateway.services.alerts.thresholds import overrides, values
 from gateway.services.figures import measures
 
 log = logging.getLogger(__name__)
-# How far back a backtest looks for localities with data (the default incident_cusum
-# and trust_shift replay 60 weeks, 420 days).
-CANDIDATE_WINDOW = dt.timedelta(days=430)
+# How far back a backtest looks for localities with data (trust_shift's default
+# replay spans 86 weeks, 602 days).
+CANDIDATE_WINDOW = dt.timedelta(days=610)
 REOPEN_COOLDOWN_MAX = 180  # days: the bound of every rule's reopen_cooldown_days
 WINDOW_RULES = (
     "trust_low",
