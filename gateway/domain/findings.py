@@ -175,7 +175,7 @@ def check_trust_shift(
         "run_weeks": state.run,
         "p": _p(p),
         "reporters": recent_reporters,
-        "baseline_reporters": int(state.baseline_n),
+        "baseline_answers": int(state.baseline_n),
         "window_days": 7 * state.run,
     }
     return Finding("trust_shift", sv.severity_of_p(p), figures)
