@@ -255,10 +255,10 @@ def test_incident_cusum_sees_a_sustained_doubling_that_no_single_week_shows(
     assert finding.figures["usual"] == round(104.5 / 52, 3)
     assert all(check_incident_spike(rising[: 61 + i], 20, spike) is None for i in range(4))
     assert check_incident_cusum(weeks(*base, 2, 3, 1, 2, 2, 3, 2, 1), 20, params) is None
-    # k = 2.875 and h = 4.75 (grid of 1/8, ARL 157.5 >= 150): S = 1.125, 3.25, 4.375,
+    # k = 2.875 and h = 4.875 (grid of 1/8, ARL 166.3 >= 160): S = 1.125, 3.25, 4.375,
     # 6.5 >= h. It fires, then restarts from zero (18 reports in 4 weeks could pass the
     # gate), so the next week alone (4 reports) does not fire again.
-    assert finding.figures["limit"] == 4.75 and finding.figures["statistic"] == 6.5
+    assert finding.figures["limit"] == 4.875 and finding.figures["statistic"] == 6.5
     assert finding.figures["run_weeks"] == 4
     assert check_incident_cusum([*rising, Tally(4)], 20, params) is None
     assert check_incident_cusum(rising, 4, params) is None  # the privacy gate
@@ -270,13 +270,13 @@ def test_incident_cusum_carries_its_state_until_the_privacy_gate_can_open(
 ) -> None:
     params = defaults(rules, "incident_cusum")
     # A quiet place (0.2 a week, k = 0.3): S = 0.7, 0.4, 0.1 after its last quiet
-    # report, then 1.8, 3.5 >= h = 3.1 on 2 + 2 reports; but 4 reports in 4 weeks
+    # report, then 1.8, 3.5 >= h = 3.2 on 2 + 2 reports; but 4 reports in 4 weeks
     # cannot pass the gate, so the chart does not restart and keeps adding up...
     quiet = weeks(*[0, 0, 1, 0, 0] * 12)
     blocked = [*quiet, Tally(2), Tally(2)]
     state = replay(blocked, params)
     assert state is not None and state.alarm and state.statistic == pytest.approx(3.5)
-    # ... and alerts the week the gate opens: S = 4.2 >= 3.5 with 5 reports in 4 weeks.
+    # ... and alerts the week the gate opens: S = 4.2 >= 3.6 with 5 reports in 4 weeks.
     finding = check_incident_cusum([*blocked, Tally(1)], 5, params)
     assert finding is not None and finding.figures["statistic"] == 4.2
     assert finding.figures["run_weeks"] == 6
