@@ -32,7 +32,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +66,7 @@ class World:
     gate: np.ndarray  # (n, TOTAL) distinct incident reporters in the 4 weeks to t
     day_stats: np.ndarray  # (4, n, days + 1) cumulative n, sum, sum sq, low by day
     change: np.ndarray  # (n,) evaluated week of the change
+    weeks: dict[int, list[Aggregate]] = field(default_factory=dict)  # cache of `weekly`
 
 
 def make_world(rng: np.random.Generator, n: int, factor: float, shift: float) -> World:
@@ -99,6 +100,13 @@ def make_world(rng: np.random.Generator, n: int, factor: float, shift: float) ->
     return World(incidents, gate, cum, change)
 
 
+def weekly(w: World, c: int) -> list[Aggregate]:
+    """Commune c's weekly aggregates, computed once."""
+    if c not in w.weeks:
+        w.weeks[c] = [aggregate(w, c, 7 * i, 7 * i + 7) for i in range(TOTAL)]
+    return w.weeks[c]
+
+
 def aggregate(w: World, c: int, start: int, end: int) -> Aggregate:
     s = w.day_stats[:, c, max(end, 0)] - w.day_stats[:, c, max(start, 0)]
     return Aggregate(round(s[0]), float(s[1]), float(s[2]), round(s[3]))
@@ -111,7 +119,7 @@ def finder(rule: str, p: dict[str, float]) -> Callable[[World, int, int], bool]:
     def trust_low(w: World, c: int, t: int) -> bool:
         e = 7 * t
         agg = aggregate(w, c, e - int(p["window_days"]), e)
-        return agg.n > 0 and checks.check_trust_low(trust_index(agg, None), p) is not None
+        return agg.n > 0 and checks.check_trust_low(trust_index(agg), p) is not None
 
     def trust_drop(w: World, c: int, t: int) -> bool:
         e = 7 * t
@@ -119,13 +127,14 @@ def finder(rule: str, p: dict[str, float]) -> Callable[[World, int, int], bool]:
         cur, base = aggregate(w, c, s, e), aggregate(w, c, s - int(p["baseline_days"]), s)
         return checks.check_trust_drop(cur, base, p) is not None
 
+    def span(rule_p: dict[str, float]) -> int:
+        return int(rule_p["horizon_weeks"] + rule_p["guard_weeks"] + rule_p["baseline_weeks"])
+
     def trust_shift(w: World, c: int, t: int) -> bool:
-        e, run_n = 7 * t, int(p["run_weeks"])
-        run_start = e - 7 * run_n
-        base = aggregate(w, c, run_start - 7 * int(p["baseline_weeks"]), run_start)
-        weeks = [aggregate(w, c, run_start + 7 * i, run_start + 7 * i + 7) for i in range(run_n)]
+        e = 7 * t
+        weeks = weekly(w, c)[max(0, t - span(p)) : t]
         recent = aggregate(w, c, e - 28, e)
-        return checks.check_trust_shift(weeks, base, recent.n, p) is not None
+        return checks.check_trust_shift(weeks, recent.n, p) is not None
 
     def tallies(w: World, c: int, t: int, n: int) -> list[Tally]:
         return [Tally(int(x)) for x in w.incidents[c, max(0, t - n) : t]]
@@ -138,11 +147,10 @@ def finder(rule: str, p: dict[str, float]) -> Callable[[World, int, int], bool]:
         return checks.check_incident_spike(tallies(w, c, t, n), gate, p) is not None
 
     def incident_cusum(w: World, c: int, t: int) -> bool:
-        n = int(p["baseline_weeks"] + p["run_weeks"])
         gate = int(w.gate[c, t - 1])
         if gate < p["min_reporters"]:
             return False
-        return checks.check_incident_cusum(tallies(w, c, t, n), gate, p) is not None
+        return checks.check_incident_cusum(tallies(w, c, t, span(p)), gate, p) is not None
 
     def reporting_silence(w: World, c: int, t: int) -> bool:
         e = 7 * t

@@ -134,52 +134,49 @@ def check_trust_drop(
 
 
 def check_trust_shift(
-    weeks: Sequence[Aggregate],
-    baseline: Aggregate,
-    recent_reporters: int,
-    params: Mapping[str, float],
+    weeks: Sequence[Aggregate], recent_reporters: int, params: Mapping[str, float]
 ) -> Finding | None:
-    """Lower CUSUM of the weekly standardised mean. `weeks` are the run_weeks weeks,
-    oldest first; `baseline` the answers of the baseline weeks before them (mean μ0,
-    spread σ0 = max(s, SD_FLOOR), n0 answers). For a week with n answers and mean ȳ,
-    z = (ȳ - μ0)/(σ0·√(1/n + 1/n0)); S = max(0, S - z - k), k = shift/2, from S = 0 at the first
-    run week and again after each alarm (weeks without answers leave S as it is).
-    Fires when S > h at the last week, h from arl_weeks (Siegmund), with min_reporters
-    in the last 28 days (`recent_reporters`) and in the baseline. Severity from
-    p = Φ(Σz/√m) over the m weeks of the current run."""
+    """Lower CUSUM of every answer, weighted by the answers of each week
+    (`surveillance.mean_cusum_replay`). `weeks` holds the weekly aggregates, oldest
+    first, the last being the week that just ended, as far back as horizon_weeks +
+    guard_weeks + baseline_weeks (from the locality's first report on). Fires when
+    S > h at the last week, with min_reporters in the last 28 days
+    (`recent_reporters`) and answers in that week's baseline. Severity from the
+    one-sided z test of the m weeks of the current run, N answers of mean ȳ:
+    p = Φ((ȳ - μ0)/(σ0·√(1/N + 1/n0)))."""
     need = params["min_reporters"]
-    if baseline.n < need or recent_reporters < need or baseline.mean is None:
+    if recent_reporters < need:
         return None
-    mu0 = baseline.mean
-    sigma = max(math.sqrt(baseline.variance or 0.0), SD_FLOOR)
-    k = params["shift"] / 2
-    # The baseline mean is itself estimated: its error is in every week's z alike.
-    zs = [
-        (w.mean - mu0) / (sigma * math.sqrt(1 / w.n + 1 / baseline.n))
-        for w in weeks
-        if w.mean is not None
-    ]
-    if not zs:
+    state = sv.mean_cusum_replay(
+        [float(w.n) for w in weeks],
+        [w.total for w in weeks],
+        [w.total_sq for w in weeks],
+        baseline_weeks=int(params["baseline_weeks"]),
+        guard_weeks=int(params["guard_weeks"]),
+        horizon_weeks=int(params["horizon_weeks"]),
+        shift=params["shift"],
+        arl=params["arl_weeks"],
+        sd_floor=SD_FLOOR,
+        min_baseline=int(need),
+    )
+    if state is None or not state.alarm:
         return None
-    h = sv.normal_cusum_limit(k, params["arl_weeks"])
-    run = sv.replay_cusum([-z - k for z in zs], h, inclusive=False)
-    if not run.alarm:
-        return None
-    recent = zs[len(zs) - run.run :]
-    p = sv.normal_cdf(sum(recent) / math.sqrt(len(recent)))
-    last = next(w for w in reversed(weeks) if w.mean is not None)
-    assert last.mean is not None
+    recent = weeks[len(weeks) - state.run :]
+    answers = sum(w.n for w in recent)
+    mean = sum(w.total for w in recent) / answers
+    se = state.spread * math.sqrt(1 / answers + 1 / state.baseline_n)
+    p = sv.normal_cdf((mean - state.usual) / se)
     figures: dict[str, Figure] = {
-        "index": _r(last.mean),
-        "baseline": _r(mu0),
-        "delta": _r(last.mean - mu0),
-        "statistic": _r(run.statistic),
-        "limit": _r(h),
-        "run_weeks": run.run,
+        "index": _r(mean),
+        "baseline": _r(state.usual),
+        "delta": _r(mean - state.usual),
+        "statistic": _r(state.statistic),
+        "limit": _r(state.limit),
+        "run_weeks": state.run,
         "p": _p(p),
         "reporters": recent_reporters,
-        "baseline_reporters": baseline.n,
-        "window_days": 7 * len(weeks),
+        "baseline_answers": int(state.baseline_n),
+        "window_days": 7 * state.run,
     }
     return Finding("trust_shift", sv.severity_of_p(p), figures)
 
@@ -224,42 +221,48 @@ def check_incident_spike(
 def check_incident_cusum(
     weeks: Sequence[Tally], reporters_28d: int, params: Mapping[str, float]
 ) -> Finding | None:
-    """One-sided Poisson CUSUM. `weeks` holds the weekly counts, oldest first, the
-    last being the current week; the last run_weeks are the run, the baseline_weeks
-    before them give m0 = (total + 1/2)/b. k = m0·(ratio - 1)/ln(ratio) and the limit h
-    (ARL >= arl_weeks) come from `surveillance.poisson_cusum_design`, on its grid.
-    S = max(0, S + x - k) from 0 at the first run week and again after each alarm;
-    fires when S >= h at the current week, with min_reporters distinct incident
-    reporters over 28 days. Severity from p = P(Poisson(m·m0) >= X), X the incidents
-    of the m weeks of the current run. None with fewer than 4 baseline weeks."""
-    w, run_n, b = params["burst_weight"], int(params["run_weeks"]), int(params["baseline_weeks"])
-    if len(weeks) < run_n + 4 or reporters_28d < params["min_reporters"]:
+    """One-sided Poisson CUSUM that carries its state (`surveillance.
+    poisson_cusum_replay`). `weeks` holds the weekly counts, oldest first, the last
+    being the current week, as far back as horizon_weeks + guard_weeks +
+    baseline_weeks (from the locality's first report on). Each week's chart is
+    designed for the mean m0 = (total + 1/2)/b of the baseline_weeks ending guard_weeks
+    before it: k = m0·(ratio - 1)/ln(ratio) and the limit h (ARL >= arl_weeks), on
+    the chart's grid. Fires when S >= h at the current week, with min_reporters
+    distinct incident reporters over 28 days (the statistic runs whatever the gate;
+    only the alert waits for it: an alarm restarts the chart only in a week whose 4
+    weeks hold min_reporters unflagged reports, the least the gate needs). Severity
+    from p = P(Poisson(m·m0) >= X), X the incidents of the m weeks of the current run."""
+    w = params["burst_weight"]
+    if reporters_28d < params["min_reporters"]:
         return None
     counts = [t.weighted(w) for t in weeks]
-    base, run = counts[:-run_n][-b:], counts[-run_n:]
-    m0 = (sum(base) + 0.5) / len(base)
-    chart = sv.poisson_cusum_design(m0, params["arl_weeks"], params["ratio"])
-    r = chart.resolution
-    result = sv.replay_cusum(
-        [float(round(x * r) - chart.k_units) for x in run], chart.h_units, inclusive=True
+    state = sv.poisson_cusum_replay(
+        counts,
+        baseline_weeks=int(params["baseline_weeks"]),
+        guard_weeks=int(params["guard_weeks"]),
+        horizon_weeks=int(params["horizon_weeks"]),
+        arl=params["arl_weeks"],
+        ratio=params["ratio"],
+        gate_counts=[float(t.count) for t in weeks],
+        gate=int(params["min_reporters"]),
     )
-    if not result.alarm:
+    if state is None or not state.alarm:
         return None
-    recent = run[len(run) - result.run :]
-    p = sv.poisson_sf(sum(recent), len(recent) * m0)
+    recent = counts[len(counts) - state.run :]
+    p = sv.poisson_sf(sum(recent), len(recent) * state.usual)
     figures: dict[str, Figure] = {
         "count": _r(sum(recent)),
-        "week_count": _r(run[-1]),
-        "run_weeks": result.run,
-        "usual": _r(m0),
-        "statistic": _r(result.statistic / r),
-        "limit": _r(chart.h),
-        "reference": _r(chart.k),
+        "week_count": _r(counts[-1]),
+        "run_weeks": state.run,
+        "usual": _r(state.usual),
+        "statistic": _r(state.statistic),
+        "limit": _r(state.limit),
+        "reference": _r(state.reference),
         "p": _p(p),
         "reporters": reporters_28d,
         "period_days": 7,
-        "window_days": 7 * result.run,
-        "baseline_weeks": len(base),
+        "window_days": 7 * state.run,
+        "baseline_weeks": int(state.baseline_n),
     }
     return Finding("incident_cusum", sv.severity_of_p(p), figures)
 

@@ -318,25 +318,130 @@ def poisson_cusum_design(mean: float, arl: float, ratio: float = 2.0) -> Poisson
         n *= 2
 
 
+# --- CUSUMs that carry their state --------------------------------------------------
+
+
 @dataclass(frozen=True)
-class CusumRun:
-    """The end of a CUSUM replay: the statistic, whether the last step alarmed, and
-    the steps since the statistic last left zero (the run behind it)."""
+class ChartState:
+    """A CUSUM replayed over a locality's history, as of its last week: the statistic
+    S and its limit h there, whether that week alarmed, the weeks since S last left
+    zero (the run behind it), and the in-control figures of that week's baseline."""
 
     statistic: float
+    limit: float
     alarm: bool
     run: int
+    usual: float  # the baseline mean: m0 (counts a week) or μ0 (points)
+    spread: float  # the baseline spread of one answer σ0 (0 for counts)
+    baseline_n: float  # the baseline's weeks (counts) or answers (trust)
+    reference: float  # k in the statistic's units
 
 
-def replay_cusum(increments: list[float], limit: float, *, inclusive: bool) -> CusumRun:
-    """S_t = max(0, S_{t-1} + u_t) from S = 0, restarting at 0 after each alarm (the
-    increments already have the reference value taken off). Alarm at S >= limit when
-    `inclusive`, else S > limit."""
+def _prefix(values: list[float]) -> list[float]:
+    return [0.0, *itertools.accumulate(values)]
+
+
+def _baseline_span(t: int, baseline: int, guard: int) -> tuple[int, int]:
+    """The baseline weeks [lo, hi) of week t: `baseline` weeks ending `guard` weeks
+    before t (fewer at the start of the history)."""
+    hi = t - guard
+    return max(0, hi - baseline), hi
+
+
+def poisson_cusum_replay(
+    counts: list[float],
+    *,
+    baseline_weeks: int,
+    guard_weeks: int,
+    horizon_weeks: int,
+    arl: float,
+    ratio: float,
+    gate_counts: list[float] | None = None,
+    gate: int = 0,
+    min_baseline_weeks: int = 4,
+) -> ChartState | None:
+    """The Poisson CUSUM S_t = max(0, S_{t-1} + x_t - k_t), replayed over the last
+    `horizon_weeks` weeks of `counts` (oldest first, the last being the current week)
+    from S = 0, and again from 0 after each alarm (S_t >= h_t) that could have been
+    an alert: where `gate_counts` (the reports that can open the privacy gate) hold at
+    least `gate` in the 4 weeks to t. Where they do not, the gate was surely shut, so
+    S keeps accumulating and alarms once the gate opens. Week t's chart
+    (`poisson_cusum_design`) is designed for its own in-control mean
+    m0_t = (Σ baseline counts + ½)/b, over the b <= baseline_weeks weeks ending
+    guard_weeks before t, so a rise does not raise its own baseline before it is seen;
+    weeks with fewer than `min_baseline_weeks` baseline weeks leave S at 0. The same
+    counts always give the same state, whenever it is computed. None when the last
+    week has no baseline."""
+    cum = _prefix(counts)
+    gate_cum = None if gate_counts is None else _prefix(gate_counts)
     s, run, alarm = 0.0, 0, False
-    for u in increments:
+    state: ChartState | None = None
+    for t in range(max(0, len(counts) - horizon_weeks), len(counts)):
+        lo, hi = _baseline_span(t, baseline_weeks, guard_weeks)
+        if hi - lo < min_baseline_weeks:
+            state = None
+            continue
         if alarm:
             s, run = 0.0, 0
-        s = max(0.0, s + u)
+        m0 = (cum[hi] - cum[lo] + 0.5) / (hi - lo)
+        chart = poisson_cusum_design(m0, arl, ratio)
+        r = chart.resolution
+        # On the chart's grid of 1/r counts, as its Markov chain assumes.
+        s = s + (round(counts[t] * r) - chart.k_units) / r
+        s = s if s > 1e-9 else 0.0  # sums of 1/r steps: what rounding leaves is zero
         run = run + 1 if s > 0 else 0
-        alarm = s >= limit if inclusive else s > limit
-    return CusumRun(s, alarm, run)
+        alarm = s >= chart.h - 1e-9
+        state = ChartState(s, chart.h, alarm, run, m0, 0.0, hi - lo, chart.k)
+        alarm = alarm and (gate_cum is None or gate_cum[t + 1] - gate_cum[max(0, t - 3)] >= gate)
+    return state
+
+
+def mean_cusum_replay(
+    n: list[float],
+    total: list[float],
+    total_sq: list[float],
+    *,
+    baseline_weeks: int,
+    guard_weeks: int,
+    horizon_weeks: int,
+    shift: float,
+    arl: float,
+    sd_floor: float,
+    min_baseline: int,
+) -> ChartState | None:
+    """The lower CUSUM of every answer, one week at a time: for week t with n_t answers
+    summing to Σx_t, against the baseline answers of the baseline_weeks weeks ending
+    guard_weeks before t (n0 answers, mean μ0, spread σ0 = max(s, sd_floor)),
+
+        S_t = max(0, S_{t-1} + (n_t·μ0 - Σx_t)/σ0 - n_t·k),  k = shift/(2σ0),
+
+    the log-likelihood-ratio CUSUM of a fall of `shift` points (in σ0 units), so a week
+    weighs by its answers. Alarm when S_t > h_t, h_t the limit whose in-control run
+    length is `arl` weeks of the baseline's answers a week, arl·n0/b answers
+    (Siegmund); replayed over the last `horizon_weeks` weeks from S = 0 and again from 0
+    after each alarm. Weeks whose baseline has fewer than `min_baseline` answers leave
+    S as it is. None when the last week has no baseline."""
+    cn, cs, cq = _prefix(n), _prefix(total), _prefix(total_sq)
+    s, run, alarm = 0.0, 0, False
+    state: ChartState | None = None
+    for t in range(max(0, len(n) - horizon_weeks), len(n)):
+        lo, hi = _baseline_span(t, baseline_weeks, guard_weeks)
+        n0 = cn[hi] - cn[lo] if hi > lo else 0.0
+        if n0 < max(min_baseline, 2):
+            state = None
+            continue
+        mu0 = (cs[hi] - cs[lo]) / n0
+        var0 = max(0.0, (cq[hi] - cq[lo] - n0 * mu0 * mu0) / (n0 - 1))
+        sigma = max(math.sqrt(var0), sd_floor)
+        k = shift / (2 * sigma)
+        limit = normal_cusum_limit(k, arl * n0 / (hi - lo))
+        if alarm:
+            s, run = 0.0, 0
+        if n[t] > 0:
+            s = max(0.0, s + (n[t] * mu0 - total[t]) / sigma - n[t] * k)
+            run = run + 1 if s > 0 else 0
+        elif s > 0:
+            run += 1
+        alarm = s > limit
+        state = ChartState(s, limit, alarm, run, mu0, sigma, n0, k)
+    return state

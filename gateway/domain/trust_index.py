@@ -10,7 +10,6 @@ Formulas (n answers x_i, S = sum x_i, Q = sum x_i^2, L = number of low answers):
 - variance       s² = (Q - S²/n) / (n - 1)             (sample variance, n >= 2)
 - mean interval  x̄ ± t(n-1) · s / √n                   (Student t, see `t_quantile`)
 - low share      p̂ = L / n with the Wilson score interval
-- shrunk mean    (S + m·μ_parent) / (n + m)            (m pseudo-reporters at the parent mean)
 - difference     Welch: Δ = x̄₁ - x̄₂, SE = √(s₁²/n₁ + s₂²/n₂), Welch–Satterthwaite df
 """
 
@@ -22,7 +21,6 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 NATIONAL = "national"
-DEFAULT_PRIOR_STRENGTH = 10.0
 LOW_ANSWER_MAX = 2  # answers 1 and 2 count as low trust
 Z95 = 1.96
 
@@ -90,16 +88,13 @@ class Aggregate:
 class TrustIndex:
     """What is known of trust in one locality and window.
 
-    `value` is the plain mean (None without answers); `shrunk` is the small-sample
-    estimate pulled toward the parent area (None when there is neither data nor parent).
-    """
+    `value` is the plain mean (None without answers)."""
 
     reporters: int
     value: float | None
     interval: Interval | None
     low_share: float | None
     low_share_interval: Interval
-    shrunk: Estimate | None
     sd: float | None = None  # sample standard deviation of the answers (n >= 2)
 
 
@@ -172,67 +167,15 @@ def difference_ci(current: Aggregate, baseline: Aggregate, z: float = Z95) -> Es
     return Estimate(delta, Interval(delta - half, delta + half))
 
 
-def shrink(
-    agg: Aggregate,
-    parent_mean: float,
-    prior_strength: float = DEFAULT_PRIOR_STRENGTH,
-    *,
-    parent_sd: float | None = None,
-    z: float = Z95,
-) -> Estimate:
-    """The mean pulled toward the parent area: (S + m·μ_p) / (n + m), m = prior_strength.
-
-    This is the posterior mean of a normal model whose prior on the locality mean is
-    worth m answers at the parent mean. Its interval is value ± z·σ/√(n + m), where σ²
-    pools the locality's own spread with m pseudo-answers of the parent's spread:
-    σ² = ((n-1)·s² + m·sd_p²) / (n - 1 + m). Without `parent_sd` σ² = s², and the
-    interval is None when that is unknown too (fewer than two answers).
-    """
-    if prior_strength < 0:
-        raise ValueError("prior_strength must be >= 0")
-    weight = agg.n + prior_strength
-    if weight == 0:
-        return Estimate(parent_mean, None)
-    value = (agg.total + prior_strength * parent_mean) / weight
-    own = agg.variance
-    if parent_sd is not None:
-        own_ss = own * (agg.n - 1) if own is not None else 0.0
-        dof = max(agg.n - 1, 0) + prior_strength
-        var = (own_ss + prior_strength * parent_sd**2) / dof if dof > 0 else None
-    else:
-        var = own
-    if var is None:
-        return Estimate(value, None)
-    half = z * math.sqrt(var / weight)
-    return Estimate(value, Interval(value - half, value + half))
-
-
-def trust_index(
-    current: Aggregate,
-    parent_mean: float | None,
-    prior_strength: float = DEFAULT_PRIOR_STRENGTH,
-    *,
-    parent_sd: float | None = None,
-    z: float = Z95,
-) -> TrustIndex:
+def trust_index(current: Aggregate, z: float = Z95) -> TrustIndex:
     """The index of one locality: mean and interval, reporters, low share with its
-    Wilson interval, and the shrunk estimate (no shrinkage when `parent_mean` is None,
-    as for the nation)."""
-    if parent_mean is not None:
-        shrunk: Estimate | None = shrink(
-            current, parent_mean, prior_strength, parent_sd=parent_sd, z=z
-        )
-    elif current.mean is not None:
-        shrunk = Estimate(current.mean, mean_ci(current, z))
-    else:
-        shrunk = None
+    Wilson interval."""
     return TrustIndex(
         reporters=current.n,
         value=current.mean,
         interval=mean_ci(current, z),
         low_share=current.low / current.n if current.n else None,
         low_share_interval=wilson(current.low, current.n, z),
-        shrunk=shrunk,
         sd=math.sqrt(current.variance) if current.variance is not None else None,
     )
 
@@ -270,29 +213,4 @@ def roll_up(
     for locality, agg in children.items():
         for area in [locality, *ancestors(locality, parent_of)]:
             out[area] = out.get(area, Aggregate()) + agg
-    return out
-
-
-def index_all(
-    children: Mapping[str, Aggregate],
-    parent_of: Mapping[str, str | None],
-    prior_strength: float = DEFAULT_PRIOR_STRENGTH,
-    z: float = Z95,
-) -> dict[str, TrustIndex]:
-    """The trust index of every locality and area in the roll-up, each shrunk toward
-    its nearest ancestor holding answers from outside it (the nation is not shrunk):
-    a commune alone in its cercle is pulled toward its region, not toward itself."""
-    rolled = roll_up(children, parent_of)
-    out: dict[str, TrustIndex] = {}
-    for area, agg in rolled.items():
-        chain = [] if area == NATIONAL else ancestors(area, parent_of)
-        parent = next((rolled[a] for a in chain if rolled[a].n > agg.n), None)
-        parent_var = parent.variance if parent is not None else None
-        out[area] = trust_index(
-            agg,
-            parent.mean if parent is not None else None,
-            prior_strength,
-            parent_sd=math.sqrt(parent_var) if parent_var is not None else None,
-            z=z,
-        )
     return out

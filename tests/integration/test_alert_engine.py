@@ -36,6 +36,7 @@ from gateway.services.alerts import lifecycle
 from gateway.services.alerts.digest import send_digests
 from gateway.services.alerts.engine import run_alert_cycle
 from gateway.services.alerts.escalation import check_escalations
+from gateway.services.alerts.thresholds import set_threshold
 from gateway.services.alerts.urgent import check_urgent
 from tests.conftest import Clock
 
@@ -179,7 +180,7 @@ def test_falling_trust_raises_one_trust_drop_alert_to_the_committee_and_nothing_
         alert = s.scalars(select(Alert)).one()
     assert alert.figures["reporters"] == 20
     assert alert.figures["delta"] < -1
-    assert alert.figures["drop"] == 0.7
+    assert alert.figures["drop"] == rt.reference.rules["trust_drop"].params["drop"].default
     assert alert.figures["rearm_days"] == 7
 
 
@@ -198,13 +199,13 @@ def test_a_week_of_many_more_incidents_than_usual_raises_incident_spike_alone(
     week = week_start(clock())  # the window rules look at the calendar week just ended
     weekly = [week - dt.timedelta(days=7 * w + 3) for w in range(1, 11) for _ in range(3)]
     incidents(rt, loc, who, weekly)
-    incidents(rt, loc, who, [week - dt.timedelta(hours=h) for h in range(1, 150, 15)])  # 10
+    incidents(rt, loc, who, [week - dt.timedelta(hours=h) for h in range(1, 150, 10)])  # 15
     incidents(rt, loc, who, [clock() - dt.timedelta(hours=1)] * 3)  # this week: not yet
     summary = run_alert_cycle(rt, clock())
     # incident_cusum fires too, but follows incident_spike: one alert for one event.
     assert open_alerts(rt) == [("incident_spike", OTHER_COMMUNE)]
     with rt.sessions() as s:
-        assert s.scalars(select(Alert)).one().figures["count"] == 10
+        assert s.scalars(select(Alert)).one().figures["count"] == 15
     assert summary.errors == 0
 
 
@@ -355,12 +356,29 @@ def test_two_cycles_at_once_produce_each_alert_and_each_sms_once(
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 2
 
 
+def national_drop(rt: Runtime, clock: Clock, value: float = 0.7) -> None:
+    """A national trust_drop threshold under the default, so that a fall of under a
+    point fires: these tests are about the lifecycle, not the threshold."""
+    with transaction(rt.sessions) as s:
+        set_threshold(
+            s,
+            rt,
+            rule="trust_drop",
+            param="drop",
+            value=value,
+            locality_id=None,
+            actor="test",
+            now=clock(),
+        )
+
+
 def mixed(mean_of: list[int], n: int) -> list[int]:
     """n answers cycling through `mean_of` (so both windows have some spread)."""
     return [mean_of[i % len(mean_of)] for i in range(n)]
 
 
 def test_a_higher_severity_is_sent_again_at_once(rt: Runtime, clock: Clock) -> None:
+    national_drop(rt, clock)
     loc = locality(rt, SMALL_COMMUNE).id
     who = reporters(rt, 20, clock())
     ratings(rt, loc, who, mixed([4, 4, 5, 3], 20), clock() - dt.timedelta(days=60))

@@ -27,6 +27,7 @@ from tests.integration.test_alert_engine import (
     incidents,
     locality,
     mixed,
+    national_drop,
     ratings,
     reporters,
     run_cli,
@@ -191,7 +192,9 @@ def test_a_closed_condition_reopens_after_the_cooldown(rt: Runtime, clock: Clock
 
 
 def slight_fall(rt: Runtime, clock: Clock) -> int:
-    """About 4 over the baseline window, about 3.2 now: a trust_drop of severity 1."""
+    """About 4 over the baseline window, about 3.2 now: a trust_drop of severity 1 (at
+    a national drop of 0.7)."""
+    national_drop(rt, clock)
     loc = locality(rt, SMALL_COMMUNE).id
     who = reporters(rt, 20, clock())
     for days_ago in (100, 70, 45):

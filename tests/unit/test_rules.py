@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from gateway.domain import surveillance as sv
 from gateway.domain.findings import (
     Tally,
     check_incident_cusum,
@@ -147,7 +149,7 @@ def test_trust_falling_from_4_to_2_with_20_reporters_fires_trust_drop(
 
 
 def test_a_small_or_uncertain_fall_does_not_fire(rules: dict[str, RuleSpec]) -> None:
-    params = defaults(rules, "trust_drop")
+    params = defaults(rules, "trust_drop") | {"drop": 0.7}
     # 0.5 points is under the 0.7 drop.
     assert check_trust_drop(Aggregate.of([3, 4] * 10), Aggregate.of([4, 4] * 10), params) is None
     # A 1-point fall among five spread-out answers: the interval reaches above zero.
@@ -164,14 +166,14 @@ def test_a_fall_equal_to_the_drop_up_to_rounding_fires_without_crashing(
     # the distance past the drop is then -2e-16, and severity_for used to raise.
     current = Aggregate.of([1, 2, 2, 1, 2])
     baseline = Aggregate.of([2, 3, 3, 2, 2, 2, 2, 2, 2, 3])
-    finding = check_trust_drop(current, baseline, defaults(rules, "trust_drop"))
+    finding = check_trust_drop(current, baseline, defaults(rules, "trust_drop") | {"drop": 0.7})
     assert finding is not None and finding.severity == 1
     assert finding.figures["delta"] == -0.7
 
 
 def test_two_low_ratings_in_a_small_commune_raise_nothing(rules: dict[str, RuleSpec]) -> None:
     current = Aggregate.of([1, 1])
-    assert check_trust_low(trust_index(current, 3.5), defaults(rules, "trust_low")) is None
+    assert check_trust_low(trust_index(current), defaults(rules, "trust_low")) is None
     params = defaults(rules, "trust_drop")
     assert check_trust_drop(current, Aggregate.of([5, 5]), params) is None
 
@@ -180,7 +182,7 @@ def test_low_trust_from_enough_reporters_fires_with_its_figures(
     rules: dict[str, RuleSpec],
 ) -> None:
     finding = check_trust_low(
-        trust_index(Aggregate.of([1, 1, 2, 1, 1]), 3.5), defaults(rules, "trust_low")
+        trust_index(Aggregate.of([1, 1, 2, 1, 1])), defaults(rules, "trust_low")
     )
     assert finding is not None
     assert finding.severity == 1  # p = P(T4 <= (1.2 - 2)/(0.447/√5)) = 0.008
@@ -190,9 +192,7 @@ def test_low_trust_from_enough_reporters_fires_with_its_figures(
     assert finding.figures["level"] == 2.0
     json.dumps(finding.figures)  # stored as JSON on the alert
     assert (
-        check_trust_low(
-            trust_index(Aggregate.of([3, 3, 2, 3, 3]), 3.5), defaults(rules, "trust_low")
-        )
+        check_trust_low(trust_index(Aggregate.of([3, 3, 2, 3, 3])), defaults(rules, "trust_low"))
         is None
     )
 
@@ -247,19 +247,102 @@ def test_incident_cusum_sees_a_sustained_doubling_that_no_single_week_shows(
 ) -> None:
     params = defaults(rules, "incident_cusum")
     spike = defaults(rules, "incident_spike")
-    base = [2] * 26
-    rising = weeks(*base, 2, 2, 2, 2, 4, 5, 4, 5)  # doubled for the last 4 weeks
+    base = [2] * 60
+    rising = weeks(*base, 4, 5, 4, 5)  # doubled for the last 4 weeks
     finding = check_incident_cusum(rising, 20, params)
     assert finding is not None and finding.rule == "incident_cusum"
-    assert finding.figures["usual"] == round(52.5 / 26, 3)
-    assert all(check_incident_spike(rising[: 29 + i], 20, spike) is None for i in range(6))
+    # m0 over the 52 weeks ending 4 weeks before the current one: (104 + 0.5)/52.
+    assert finding.figures["usual"] == round(104.5 / 52, 3)
+    assert all(check_incident_spike(rising[: 61 + i], 20, spike) is None for i in range(4))
     assert check_incident_cusum(weeks(*base, 2, 3, 1, 2, 2, 3, 2, 1), 20, params) is None
-    # S = 0, 0, 0, 0, 1.1, 3.3, 4.4, 6.5 >= h = 5.375 (k = 2.875): it fires, then
-    # restarts from zero, so the next week alone (4 reports) does not fire again.
-    assert finding.figures["limit"] == 5.375 and finding.figures["statistic"] == 6.5
+    # k = 2.875 and h = 4.875 (grid of 1/8, ARL 166.3 >= 160): S = 1.125, 3.25, 4.375,
+    # 6.5 >= h. It fires, then restarts from zero (18 reports in 4 weeks could pass the
+    # gate), so the next week alone (4 reports) does not fire again.
+    assert finding.figures["limit"] == 4.875 and finding.figures["statistic"] == 6.5
+    assert finding.figures["run_weeks"] == 4
     assert check_incident_cusum([*rising, Tally(4)], 20, params) is None
     assert check_incident_cusum(rising, 4, params) is None  # the privacy gate
-    assert check_incident_cusum(rising[-10:], 20, params) is None  # too little history
+    assert check_incident_cusum(rising[-7:], 20, params) is None  # too little history
+
+
+def test_incident_cusum_carries_its_state_until_the_privacy_gate_can_open(
+    rules: dict[str, RuleSpec],
+) -> None:
+    params = defaults(rules, "incident_cusum")
+    # A quiet place (0.2 a week, k = 0.3): S = 0.7, 0.4, 0.1 after its last quiet
+    # report, then 1.8, 3.5 >= h = 3.2 on 2 + 2 reports; but 4 reports in 4 weeks
+    # cannot pass the gate, so the chart does not restart and keeps adding up...
+    quiet = weeks(*[0, 0, 1, 0, 0] * 12)
+    blocked = [*quiet, Tally(2), Tally(2)]
+    state = replay(blocked, params)
+    assert state is not None and state.alarm and state.statistic == pytest.approx(3.5)
+    # ... and alerts the week the gate opens: S = 4.2 >= 3.6 with 5 reports in 4 weeks.
+    finding = check_incident_cusum([*blocked, Tally(1)], 5, params)
+    assert finding is not None and finding.figures["statistic"] == 4.2
+    assert finding.figures["run_weeks"] == 6
+    # Had the first alarm restarted the chart, one more report alone would not fire.
+    opened = [*quiet, Tally(3), Tally(3)]  # 6 reports in 4 weeks: the gate could open
+    assert replay(opened, params).alarm  # type: ignore[union-attr]
+    assert check_incident_cusum([*opened, Tally(1)], 6, params) is None
+
+
+def replay(series: list[Tally], params: dict[str, float]) -> sv.ChartState | None:
+    return sv.poisson_cusum_replay(
+        [float(t.count) for t in series],
+        baseline_weeks=int(params["baseline_weeks"]),
+        guard_weeks=int(params["guard_weeks"]),
+        horizon_weeks=int(params["horizon_weeks"]),
+        arl=params["arl_weeks"],
+        ratio=params["ratio"],
+        gate_counts=[float(t.count) for t in series],
+        gate=int(params["min_reporters"]),
+    )
+
+
+def reference_poisson_cusum(
+    counts: list[int], params: dict[str, float]
+) -> tuple[float, bool, int] | None:
+    """The carried Poisson CUSUM written out from its definition: each week's chart
+    from the mean of its own baseline weeks, restart after an alarm with >= 5 reports
+    in its 4 weeks."""
+    base, guard = int(params["baseline_weeks"]), int(params["guard_weeks"])
+    s, run, alarm, last = 0.0, 0, False, None
+    for t in range(max(0, len(counts) - int(params["horizon_weeks"])), len(counts)):
+        window = counts[max(0, t - guard - base) : max(0, t - guard)]
+        if len(window) < 4:
+            last = None
+            continue
+        chart = sv.poisson_cusum_design(
+            (sum(window) + 0.5) / len(window), params["arl_weeks"], params["ratio"]
+        )
+        s, run = (0.0, 0) if alarm else (s, run)
+        s = max(0.0, s + counts[t] - chart.k)
+        run = run + 1 if s > 1e-9 else 0
+        hit = s >= chart.h - 1e-9
+        last = (s, hit, run)
+        alarm = hit and sum(counts[max(0, t - 3) : t + 1]) >= 5
+    return last
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_the_incident_cusum_state_matches_its_definition_written_out(
+    rules: dict[str, RuleSpec], seed: int
+) -> None:
+    params = defaults(rules, "incident_cusum")
+    rng = np.random.default_rng(seed)
+    mean, rise_at = float(rng.gamma(2, 0.5)), int(rng.integers(30, 70))
+    counts = [
+        int(rng.poisson(mean * (2 if t >= rise_at else 1)))
+        for t in range(int(rng.integers(20, 90)))
+    ]
+    ref = reference_poisson_cusum(counts, params)
+    state = replay(weeks(*counts), params)
+    if ref is None:
+        assert state is None
+        return
+    assert state is not None
+    assert state.statistic == pytest.approx(ref[0], abs=1e-9)
+    assert (state.alarm, state.run) == ref[1:]
 
 
 def test_an_urgent_incident_of_an_urgent_kind_fires_at_once_unverified(

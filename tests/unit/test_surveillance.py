@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
 from gateway.domain import surveillance as sv
 from gateway.domain.findings import (
@@ -53,7 +53,7 @@ def test_student_t_matches_scipy(t: float, df: float) -> None:
 
 def test_trust_low_and_trust_drop_p_values_are_scipy_t_tests() -> None:
     answers = [1, 2, 1, 1, 1, 2, 1, 2]
-    finding = check_trust_low(trust_index(Aggregate.of(answers), None), defaults("trust_low"))
+    finding = check_trust_low(trust_index(Aggregate.of(answers)), defaults("trust_low"))
     ref = stats.ttest_1samp(answers, 2.0, alternative="less").pvalue
     assert finding is not None and float(finding.figures["p"]) == pytest.approx(ref, rel=2e-3)
     now, before = [2, 1, 2, 3, 1, 2, 2, 1], [4, 3, 4, 5, 3, 4, 4, 3, 4, 2]
@@ -115,24 +115,110 @@ def test_normal_cusum_arl_matches_the_published_tables(
     assert sv.normal_cusum_arl(k, sv.normal_cusum_limit(k, published)) == pytest.approx(published)
 
 
+def siegmund_limit(k: float, arl: float) -> float:
+    """h with (exp(2kb) - 2kb - 1)/(2k²) = arl, b = h + 1.166, by scipy's root finder."""
+    return float(
+        optimize.brentq(
+            lambda h: (math.exp(2 * k * (h + 1.166)) - 2 * k * (h + 1.166) - 1) / (2 * k * k) - arl,
+            -1.0,
+            200.0,
+            xtol=1e-12,
+        )
+    )
+
+
+def reference_mean_cusum(
+    answers: list[np.ndarray], base: int, guard: int, horizon: int, shift: float, arl: float
+) -> tuple[float, float, bool, int]:
+    """The answer-weighted lower CUSUM from the raw answers of each week, with numpy:
+    each answer adds (μ0 - x)/σ0 - shift/(2σ0) (statistic, limit, alarm, run)."""
+    s, run, alarm, limit = 0.0, 0, False, 0.0
+    for t in range(max(0, len(answers) - horizon), len(answers)):
+        pooled = np.concatenate(answers[max(0, t - guard - base) : max(0, t - guard)] or [[]])
+        if pooled.size < 5:
+            continue
+        mu0, sigma = pooled.mean(), max(pooled.std(ddof=1), 0.5)
+        k = shift / (2 * sigma)
+        limit = siegmund_limit(k, arl * pooled.size / min(base, t - guard))
+        s, run = (0.0, 0) if alarm else (s, run)
+        if answers[t].size:
+            s = max(0.0, s + float(np.sum((mu0 - answers[t]) / sigma - k)))
+            run = run + 1 if s > 0 else 0
+        elif s > 0:
+            run += 1
+        alarm = s > limit
+    return s, limit, alarm, run
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_the_trust_cusum_weighs_every_answer_as_a_numpy_reference_does(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    fall_at = int(rng.integers(40, 60))
+    answers = [
+        np.clip(np.rint(rng.normal(3.6 - (0.8 if t >= fall_at else 0), 1.0, rng.poisson(5))), 1, 5)
+        for t in range(62)
+    ]
+    params = {"base": 26, "guard": 8, "horizon": 26, "shift": 0.5, "arl": 100.0}
+    ref = reference_mean_cusum(answers, *params.values())  # type: ignore[arg-type]
+    state = sv.mean_cusum_replay(
+        [float(a.size) for a in answers],
+        [float(a.sum()) for a in answers],
+        [float((a * a).sum()) for a in answers],
+        baseline_weeks=26,
+        guard_weeks=8,
+        horizon_weeks=26,
+        shift=0.5,
+        arl=100.0,
+        sd_floor=0.5,
+        min_baseline=5,
+    )
+    assert state is not None
+    assert (state.statistic, state.limit) == pytest.approx(ref[:2], rel=1e-9, abs=1e-9)
+    assert (state.alarm, state.run) == ref[2:]
+
+
 def test_trust_shift_fires_on_a_lasting_half_point_fall_and_not_on_noise() -> None:
     params = defaults("trust_shift")
     rng = np.random.default_rng(3)
-    baseline = Aggregate.of([int(v) for v in rng.choice([2, 3, 4, 4, 5], 60)])
-    steady = [Aggregate.of([int(v) for v in rng.choice([2, 3, 4, 4, 5], 6)]) for _ in range(8)]
-    assert check_trust_shift(steady, baseline, 30, params) is None
-    fallen = [Aggregate.of([int(v) for v in rng.choice([1, 2, 3, 3, 4], 6)]) for _ in range(4)]
+
+    def week(choices: list[int]) -> Aggregate:
+        return Aggregate.of([int(v) for v in rng.choice(choices, 6)])
+
+    steady = [week([2, 3, 4, 4, 5]) for _ in range(70)]
+    assert not any(check_trust_shift(steady[: i + 1], 30, params) for i in range(20, 70))
+    fallen = [week([1, 2, 3, 3, 4]) for _ in range(4)]
     finding = next(
-        (
-            f
-            for i in range(1, 5)
-            if (f := check_trust_shift(steady[i:] + fallen[:i], baseline, 30, params))
-        ),
+        (f for i in range(1, 5) if (f := check_trust_shift(steady + fallen[:i], 30, params))),
         None,
     )
     assert finding is not None and finding.rule == "trust_shift"
     assert float(finding.figures["delta"]) < 0
-    assert check_trust_shift(steady[4:] + fallen, baseline, 4, params) is None  # privacy gate
+    assert float(finding.figures["statistic"]) > float(finding.figures["limit"])
+    assert check_trust_shift(steady + fallen, 4, params) is None  # privacy gate
+
+
+def test_the_trust_cusum_carries_its_state_and_restarts_after_an_alarm() -> None:
+    params = defaults("trust_shift")
+    steady = [Aggregate.of([4, 3, 4, 5, 3, 4])] * 60
+    # The baseline: 52 weeks of 6 answers, μ0 = 3.833, σ0 = 0.688 (312 answers). Each
+    # low week adds (6·3.833 - 18)/σ0 - 6·k = 5.08 to S, k = 0.5/(2σ0); h = 6.3 for an
+    # in-control run of 140 weeks of 6 answers.
+    pooled = np.array([4, 3, 4, 5, 3, 4] * 52)
+    sigma = float(pooled.std(ddof=1))
+    step = (6 * pooled.mean() - 18) / sigma - 6 * 0.5 / (2 * sigma)
+    low = Aggregate.of([3, 3, 2, 4, 3, 3])
+    assert check_trust_shift([*steady, low], 30, params) is None  # S = 5.08: not yet
+    finding = check_trust_shift([*steady, low, low], 30, params)  # carried: 10.17 > h
+    assert finding is not None and finding.figures["run_weeks"] == 2
+    assert float(finding.figures["statistic"]) == pytest.approx(2 * step, abs=1e-3)
+    h = siegmund_limit(0.5 / (2 * sigma), params["arl_weeks"] * 6)
+    assert step < h < 2 * step
+    assert float(finding.figures["limit"]) == pytest.approx(h, abs=1e-3)
+    # A longer history than the horizon changes nothing: the same data, the same state.
+    assert check_trust_shift([*steady, *steady, low, low], 30, params) == finding
+    # After the alarm the chart starts again from zero: one more low week is not enough.
+    assert check_trust_shift([*steady, low, low, low], 30, params) is None
+    assert check_trust_shift([*steady, low, low, low, low], 30, params) is not None
 
 
 def test_severity_follows_the_evidence_not_the_spread_of_the_baseline() -> None:

@@ -15,10 +15,8 @@ from gateway.domain.trust_index import (
     Interval,
     ancestors,
     difference_ci,
-    index_all,
     mean_ci,
     roll_up,
-    shrink,
     t_quantile,
     trust_index,
     wilson,
@@ -77,30 +75,18 @@ def test_welch_difference_by_hand() -> None:
     assert diff.interval.high == pytest.approx(-2.0 + 2.306 * math.sqrt(0.2), abs=2e-3)
 
 
-def test_shrink_by_hand() -> None:
-    # Two answers (1, 2) and a parent at 3.5 worth ten answers: (3 + 35) / 12.
-    assert shrink(Aggregate.of([1, 2]), 3.5, 10).value == pytest.approx(38 / 12)
-    # No answers: the parent mean, with the parent's spread over ten pseudo-answers.
-    empty = shrink(Aggregate(), 3.5, 10, parent_sd=1.0)
-    assert empty.value == 3.5
-    assert empty.interval == Interval(3.5 - 1.96 / math.sqrt(10), 3.5 + 1.96 / math.sqrt(10))
-    assert shrink(Aggregate(), 3.5, 10).interval is None
-
-
 def test_trust_index_of_a_small_commune() -> None:
-    index = trust_index(Aggregate.of([1, 2, 4, 5, 1]), parent_mean=3.0)
+    index = trust_index(Aggregate.of([1, 2, 4, 5, 1]))
     assert index.reporters == 5
     assert index.value == pytest.approx(2.6)
     assert index.low_share == pytest.approx(0.6)
     assert index.low_share_interval == wilson(3, 5)
-    assert index.shrunk is not None and index.shrunk.value == pytest.approx((13 + 30) / 15)
 
 
-def test_the_nation_is_not_shrunk_and_an_empty_window_has_no_value() -> None:
-    nation = trust_index(Aggregate.of([3, 4, 5]), parent_mean=None)
-    assert nation.shrunk is not None and nation.shrunk.value == nation.value == 4.0
-    empty = trust_index(Aggregate(), parent_mean=None)
-    assert (empty.value, empty.interval, empty.low_share, empty.shrunk) == (None,) * 4
+def test_an_empty_window_has_no_value() -> None:
+    assert trust_index(Aggregate.of([3, 4, 5])).value == 4.0
+    empty = trust_index(Aggregate())
+    assert (empty.value, empty.interval, empty.low_share) == (None,) * 3
 
 
 TREE: dict[str, str | None] = {
@@ -132,19 +118,6 @@ def test_an_unknown_locality_or_a_cycle_is_refused() -> None:
         ancestors("a", {"a": "b", "b": "a"})
 
 
-def test_index_all_shrinks_toward_the_nearest_area_with_answers() -> None:
-    indexes = index_all({"c1": Aggregate.of([1, 1]), "c3": Aggregate.of([5, 5, 5, 4])}, TREE)
-    r1 = Aggregate.of([1, 1, 5, 5, 5, 4]).mean
-    assert r1 is not None
-    # ce1 holds only c1's answers, so c1 is pulled toward the region instead.
-    c1, ce1, nation = (indexes[k].shrunk for k in ("c1", "ce1", NATIONAL))
-    assert c1 is not None and ce1 is not None and nation is not None
-    assert c1.value == pytest.approx((2 + 10 * r1) / 12)
-    assert ce1.value == pytest.approx((2 + 10 * r1) / 12)
-    assert nation.value == pytest.approx(r1)
-    assert "r2" not in indexes  # an area without answers has no index
-
-
 @bounded
 @given(ratings2)
 def test_mean_interval_contains_the_mean(values: list[int]) -> None:
@@ -164,18 +137,6 @@ def test_wilson_contains_the_share_and_stays_in_0_1(a: int, b: int) -> None:
     assert 0.0 <= interval.low <= interval.high <= 1.0
     if n:
         assert interval.contains(successes / n)
-
-
-@bounded
-@given(ratings, st.floats(min_value=1, max_value=5), st.floats(min_value=0.5, max_value=50))
-def test_shrunk_value_lies_between_the_mean_and_the_parent_mean(
-    values: list[int], parent: float, strength: float
-) -> None:
-    agg = Aggregate.of(values)
-    estimate = shrink(agg, parent, strength, parent_sd=1.0)
-    mean = agg.mean if agg.mean is not None else parent
-    assert min(mean, parent) - 1e-9 <= estimate.value <= max(mean, parent) + 1e-9
-    assert estimate.interval is not None and estimate.interval.contains(estimate.value)
 
 
 @bounded

@@ -41,9 +41,9 @@ from gateway.services.alerts.thresholds import overrides, values
 from gateway.services.figures import measures
 
 log = logging.getLogger(__name__)
-# How far back a backtest looks for localities with data (the default incident_cusum
-# weeks span 238 days).
-CANDIDATE_WINDOW = dt.timedelta(days=250)
+# How far back a backtest looks for localities with data (trust_shift's default
+# replay spans 86 weeks, 602 days).
+CANDIDATE_WINDOW = dt.timedelta(days=610)
 REOPEN_COOLDOWN_MAX = 180  # days: the bound of every rule's reopen_cooldown_days
 WINDOW_RULES = (
     "trust_low",
@@ -136,7 +136,7 @@ class Measures:
 
 def _trust_low(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
     agg = m.trust(m.now - days(p["window_days"]), m.now).get(loc)
-    return checks.check_trust_low(trust_index(agg, None), p) if agg else None
+    return checks.check_trust_low(trust_index(agg), p) if agg else None
 
 
 def _trust_drop(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
@@ -146,15 +146,17 @@ def _trust_drop(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
     return checks.check_trust_drop(current, baseline, p) if current and baseline else None
 
 
+def _chart_weeks(p: dict[str, float]) -> int:
+    """The weeks a carried CUSUM replays: its horizon and the baseline of its first week."""
+    return int(p["horizon_weeks"] + p["guard_weeks"] + p["baseline_weeks"])
+
+
 def _trust_shift(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
-    run_n, base_n = int(p["run_weeks"]), int(p["baseline_weeks"])
     recent = m.trust(m.now - measures.GATE, m.now).get(loc)
-    run_start = m.now - WEEK * run_n
-    baseline = m.trust(run_start - WEEK * base_n, run_start).get(loc)
-    if recent is None or baseline is None:
+    if recent is None:
         return None
-    weeks = [w.get(loc, Aggregate()) for w in m.weekly_trust(run_n)]
-    return checks.check_trust_shift(weeks, baseline, recent.n, p)
+    weeks = [w.get(loc, Aggregate()) for w in m.weekly_trust(_chart_weeks(p))]
+    return checks.check_trust_shift(m.active_weeks(loc, weeks), recent.n, p)
 
 
 def _incident_spike(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
@@ -165,7 +167,7 @@ def _incident_spike(m: Measures, loc: int, p: dict[str, float]) -> Finding | Non
 
 
 def _incident_cusum(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
-    series = m.series(7, int(p["baseline_weeks"] + p["run_weeks"])).get(loc)
+    series = m.series(7, _chart_weeks(p)).get(loc)
     if series is None:
         return None
     return checks.check_incident_cusum(m.active_weeks(loc, series.periods), series.reporters, p)
@@ -269,7 +271,7 @@ def _candidates(rt: Runtime, m: Measures) -> set[int]:
     cusum, silence = defaults["incident_cusum"], defaults["reporting_silence"]
     start = m.now - days(trust["window_days"])
     spike_periods = int(spike["baseline_weeks"] + spike["guard_weeks"]) + 1
-    cusum_periods = int(cusum["baseline_weeks"] + cusum["run_weeks"])
+    cusum_periods = _chart_weeks(cusum)
     return (
         set(m.trust(start, m.now))
         | set(m.trust(start - days(trust["baseline_days"]), start))
