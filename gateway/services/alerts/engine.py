@@ -38,7 +38,7 @@ from gateway.services.alerts import lifecycle
 from gateway.services.alerts.jobstate import CYCLE_LOCK, days, holds_lock, record_watermark
 from gateway.services.alerts.messages import send_round
 from gateway.services.alerts.thresholds import overrides, values
-from gateway.services.figures import measures
+from gateway.services.figures import kept, measures, rollup
 
 log = logging.getLogger(__name__)
 # How far back a backtest looks for localities with data (the default incident_cusum
@@ -77,7 +77,12 @@ class CycleSummary:
 
 
 class Measures:
-    """Aggregates computed once per window and reused by every locality of a pass."""
+    """Aggregates computed once per window and reused by every locality of a pass.
+
+    Day-aligned windows (the weekly pass's, the backtest's) are read from the kept
+    cells when they hold every report before `now` (`figures.kept`); any other window,
+    or cells not yet complete, is scanned (`figures.measures`): the same figures either
+    way (tests/integration/test_kept_figures.py). `scan` forces the scan."""
 
     def __init__(
         self,
@@ -85,16 +90,27 @@ class Measures:
         question: str,
         now: dt.datetime,
         first: dict[int, dt.datetime] | None = None,
+        *,
+        scan: bool = False,
     ) -> None:
         self.session, self.question, self.now = session, question, now
         self._trust: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
         self._counts: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
         self._series: dict[tuple[dt.timedelta, int], dict[int, Any]] = {}
         self._first: dict[int, dt.datetime] | None = first
+        self._complete: bool | None = False if scan else None
+
+    def _kept(self, *times: dt.datetime) -> bool:
+        """Whether the kept cells answer windows bounded by `times` exactly."""
+        if not kept.aligned(self.now, *times):
+            return False
+        if self._complete is None:
+            self._complete = rollup.complete_before(self.session, self.now, self.question)
+        return self._complete
 
     def first_seen(self) -> dict[int, dt.datetime]:
         if self._first is None:
-            self._first = measures.first_seen(self.session)
+            self._first = kept.first_seen(self.session)
         return self._first
 
     def active_weeks(self, loc: int, periods: list[Any]) -> list[Any]:
@@ -107,22 +123,31 @@ class Measures:
 
     def weekly_trust(self, weeks: int, skip: int = 0) -> list[dict[int, Any]]:
         """Trust aggregates of `weeks` calendar weeks, oldest first, ending `skip`
-        weeks before `now` (each week its own latest answer per reporter)."""
+        weeks before `now` (each week its own latest answer per reporter); from the
+        cells, one query however many weeks."""
         end = self.now - WEEK * skip
         edges = [end - WEEK * (weeks - i) for i in range(weeks + 1)]
-        return [self.trust(lo, hi) for lo, hi in itertools.pairwise(edges)]
+        pairs = list(itertools.pairwise(edges))
+        if self._kept(edges[0]) and any(key not in self._trust for key in pairs):
+            stream = rollup.trust_stream(self.question)
+            found = kept.weekly(self.session, stream, edges[0], 7, weeks)
+            for key, week in zip(pairs, found, strict=True):
+                self._trust.setdefault(key, week)
+        return [self.trust(lo, hi) for lo, hi in pairs]
 
     def trust(self, start: dt.datetime, end: dt.datetime) -> dict[int, Any]:
         key = (start, end)
         if key not in self._trust:
-            self._trust[key] = measures.trust_aggregates(self.session, self.question, start, end)
+            read = kept if self._kept(start, end) and kept.answers(start, end) else measures
+            self._trust[key] = read.trust_aggregates(self.session, self.question, start, end)
         return self._trust[key]
 
     def counts(self, window: float, baseline: float) -> dict[int, Any]:
         current_start = self.now - days(window)
         key = (current_start - days(baseline), current_start)
         if key not in self._counts:
-            self._counts[key] = measures.report_counts(
+            read = kept if self._kept(*key) and kept.answers(*key) else measures
+            self._counts[key] = read.report_counts(
                 self.session, self.question, key[0], current_start, self.now
             )
         return self._counts[key]
@@ -130,7 +155,9 @@ class Measures:
     def series(self, period_days: float, periods: int) -> dict[int, Any]:
         key = (days(period_days), periods)
         if key not in self._series:
-            self._series[key] = measures.incident_series(self.session, self.now, *key)
+            whole = key[0] == dt.timedelta(days=key[0].days)
+            read = kept if whole and self._kept(self.now - measures.GATE) else measures
+            self._series[key] = read.incident_series(self.session, self.now, *key, measures.GATE)
         return self._series[key]
 
 
@@ -291,6 +318,7 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> Cy
         if not holds_lock(session, CYCLE_LOCK):
             summary.skipped = True
             return summary
+        _roll_up(session, rt.reference.primary_question)
         gaz = gazetteer(rt)
         stored = overrides(session)
         open_alerts = _open_alerts(session)
@@ -333,6 +361,17 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> Cy
         record_watermark(session, "evaluate", now)
         record_watermark(session, WEEK_MARK, at)
     return summary
+
+
+def _roll_up(session: Session, question: str) -> None:
+    """Fold the reports stored since the last pass into the figures' cells (this pass
+    holds the lock: the cells' one writer). A failure leaves the cells as they were,
+    and the pass scans the windows instead."""
+    try:
+        with session.begin_nested():
+            rollup.roll_up(session, question)
+    except Exception:
+        log.exception("figure cells could not be rolled up; this pass scans the windows")
 
 
 def _aware(t: dt.datetime) -> dt.datetime:

@@ -1,0 +1,176 @@
+"""The measures of gateway/services/figures/measures.py read from the kept cells
+(gateway/models/cells.py): the same figures for day-aligned windows, at a cost set by
+localities and days, not by the reports inside the windows.
+
+A window [a, b) of days holds, per chain (stream, locality, author), the report that
+is the author's latest before b iff a <= day < b <= until; so a window's sums are one
+GROUP BY over its cells, and a weekly series one GROUP BY over the cells of all its
+weeks (each cell tested against the end of its own week).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from gateway.domain.findings import Tally
+from gateway.domain.trust_index import Aggregate
+from gateway.models import DayCount, Incident, Locality, TrustRating, WindowCell
+from gateway.services.figures import rollup
+from gateway.services.figures.measures import IncidentSeries, ReportCounts
+
+C = WindowCell
+
+
+def aligned(*times: dt.datetime) -> bool:
+    """Whether every time is a UTC midnight (the cells know days, nothing finer)."""
+    return all(t.astimezone(dt.UTC).timetz() == dt.time(tzinfo=dt.UTC) for t in times)
+
+
+def answers(start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether the cells answer the window [start, end) exactly."""
+    return aligned(start, end) and end - start <= dt.timedelta(days=rollup.CAP)
+
+
+def _aggregates(rows: Any) -> dict[Any, Aggregate]:
+    return {
+        key: Aggregate(n=int(n), total=float(s), total_sq=float(sq), low=int(low))
+        for key, n, s, sq, low in rows
+        if n
+    }
+
+
+def weekly(
+    session: Session, stream: str, start: dt.datetime, period_days: int, periods: int
+) -> list[dict[int, Aggregate]]:
+    """Per period of `period_days` from `start` (oldest first) and locality: the sums of
+    each author's latest report in that period."""
+    a = rollup.day_of(start)
+    index = (C.day - a) // period_days
+    rows = session.execute(
+        select(
+            C.locality_id,
+            index,
+            func.sum(C.n),
+            func.sum(C.total),
+            func.sum(C.total_sq),
+            func.sum(C.low),
+        )
+        .where(
+            C.stream == stream,
+            C.day >= a,
+            C.day < a + period_days * periods,
+            C.until >= a + period_days * (index + 1),
+        )
+        .group_by(C.locality_id, index)
+    ).all()
+    out: list[dict[int, Aggregate]] = [{} for _ in range(periods)]
+    for (loc, i), agg in _aggregates(
+        ((loc, i), n, s, sq, low) for loc, i, n, s, sq, low in rows
+    ).items():
+        out[int(i)][int(loc)] = agg
+    return out
+
+
+def window(
+    session: Session, stream: str, start: dt.datetime, end: dt.datetime
+) -> dict[int, Aggregate]:
+    """Per locality, the sums of each author's latest report in [start, end)."""
+    b = rollup.day_of(end)
+    rows = session.execute(
+        select(
+            C.locality_id, func.sum(C.n), func.sum(C.total), func.sum(C.total_sq), func.sum(C.low)
+        )
+        .where(C.stream == stream, C.day >= rollup.day_of(start), C.day < b, C.until >= b)
+        .group_by(C.locality_id)
+    ).all()
+    return {int(k): v for k, v in _aggregates(rows).items()}
+
+
+def trust_aggregates(
+    session: Session, question: str, start: dt.datetime, end: dt.datetime
+) -> dict[int, Aggregate]:
+    """`measures.trust_aggregates` from the cells."""
+    return window(session, rollup.trust_stream(question), start, end)
+
+
+def _tallies(
+    session: Session, stream: str, start: int, end: int, period: int
+) -> dict[tuple[int, int], Tally]:
+    index = (DayCount.day - start) // period
+    rows = session.execute(
+        select(DayCount.locality_id, index, func.sum(DayCount.plain), func.sum(DayCount.burst))
+        .where(DayCount.stream == stream, DayCount.day >= start, DayCount.day < end)
+        .group_by(DayCount.locality_id, index)
+    ).all()
+    return {(int(loc), int(i)): Tally(int(p), int(b)) for loc, i, p, b in rows if p or b}
+
+
+def report_counts(
+    session: Session,
+    question: str,
+    baseline_start: dt.datetime,
+    current_start: dt.datetime,
+    end: dt.datetime,
+) -> dict[int, ReportCounts]:
+    """`measures.report_counts` from the cells."""
+    a, c, b = (rollup.day_of(t) for t in (baseline_start, current_start, end))
+    when = case((DayCount.day >= c, 1), else_=0)
+    out: dict[int, ReportCounts] = {}
+    for stream in (rollup.rating_stream(question), rollup.INCIDENT):
+        rows = session.execute(
+            select(DayCount.locality_id, when, func.sum(DayCount.plain), func.sum(DayCount.burst))
+            .where(DayCount.stream == stream, DayCount.day >= a, DayCount.day < b)
+            .group_by(DayCount.locality_id, when)
+        ).all()
+        for loc, recent, plain, burst in rows:
+            if not (plain or burst):
+                continue
+            counts = out.setdefault(int(loc), ReportCounts())
+            before = counts.current if recent else counts.baseline
+            tally = Tally(before.count + int(plain), before.burst + int(burst))
+            if recent:
+                counts.current = tally
+            else:
+                counts.baseline = tally
+    people = window(session, rollup.contact_stream(question), baseline_start, current_start)
+    for loc, agg in people.items():
+        out.setdefault(loc, ReportCounts()).baseline_reporters = agg.n
+    return out
+
+
+def incident_series(
+    session: Session,
+    end: dt.datetime,
+    period: dt.timedelta,
+    periods: int,
+    gate: dt.timedelta,
+) -> dict[int, Any]:
+    """`measures.incident_series` from the cells (`period` and `gate` whole days)."""
+    step = period.days
+    start = rollup.day_of(end) - step * periods
+    tallies = _tallies(session, rollup.INCIDENT, start, start + step * periods, step)
+    people = window(session, rollup.INCIDENT, end - gate, end)
+    out: dict[int, IncidentSeries] = {}
+    for loc in {loc for loc, _ in tallies} | set(people):
+        series = [tallies.get((loc, i), Tally(0)) for i in range(periods)]
+        agg = people.get(loc)
+        out[loc] = IncidentSeries(series, agg.n if agg else 0)
+    return out
+
+
+def first_seen(session: Session) -> dict[int, dt.datetime]:
+    """`measures.first_seen`, one index probe per locality instead of a scan of all
+    reports (the (locality_id, time) indexes answer each minimum)."""
+    out: dict[int, dt.datetime] = {}
+    for model, when in ((TrustRating, TrustRating.rated_at), (Incident, Incident.reported_at)):
+        first_of = select(func.min(when)).where(model.locality_id == Locality.id).scalar_subquery()
+        for loc, first in session.execute(select(Locality.id, first_of)):
+            if first is None:
+                continue
+            first = first if first.tzinfo is not None else first.replace(tzinfo=dt.UTC)
+            out[int(loc)] = min(first, out.get(int(loc), first))
+    return out
