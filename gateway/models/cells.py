@@ -19,6 +19,8 @@ class WindowCell(Base):
     question and incidents, flagged or not)."""
 
     __tablename__ = "window_cells"
+    # SQLite: the cells live in their key's b-tree (a window reads no second lookup).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     stream: Mapped[str] = mapped_column(String(48), primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True)  # days since 1970-01-01 UTC
@@ -35,6 +37,7 @@ class DayCount(Base):
     unflagged and burst-flagged, counted without any de-duplication."""
 
     __tablename__ = "day_counts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     stream: Mapped[str] = mapped_column(String(48), primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True)

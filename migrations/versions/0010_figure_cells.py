@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("total_sq", sa.BigInteger(), nullable=False),
         sa.Column("low", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("stream", "day", "locality_id", "until", name="pk_window_cells"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "day_counts",
@@ -38,6 +39,7 @@ def upgrade() -> None:
         sa.Column("plain", sa.Integer(), nullable=False),
         sa.Column("burst", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("stream", "day", "locality_id", name="pk_day_counts"),
+        sqlite_with_rowid=False,
     )
     # Every report already stored is left to the rollup (the clock's first pass folds
     # them in; until then the evaluation scans, as before).

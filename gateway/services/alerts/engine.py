@@ -98,6 +98,7 @@ class Measures:
         self._counts: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
         self._series: dict[tuple[dt.timedelta, int], dict[int, Any]] = {}
         self._first: dict[int, dt.datetime] | None = first
+        self._weekly: dict[tuple[int, int], list[dict[int, Any]]] = {}
         self._complete: bool | None = False if scan else None
 
     def _kept(self, *times: dt.datetime) -> bool:
@@ -125,6 +126,8 @@ class Measures:
         """Trust aggregates of `weeks` calendar weeks, oldest first, ending `skip`
         weeks before `now` (each week its own latest answer per reporter); from the
         cells, one query however many weeks."""
+        if (weeks, skip) in self._weekly:
+            return self._weekly[(weeks, skip)]
         end = self.now - WEEK * skip
         edges = [end - WEEK * (weeks - i) for i in range(weeks + 1)]
         pairs = list(itertools.pairwise(edges))
@@ -133,7 +136,8 @@ class Measures:
             found = kept.weekly(self.session, stream, edges[0], 7, weeks)
             for key, week in zip(pairs, found, strict=True):
                 self._trust.setdefault(key, week)
-        return [self.trust(lo, hi) for lo, hi in pairs]
+        self._weekly[(weeks, skip)] = [self.trust(lo, hi) for lo, hi in pairs]
+        return self._weekly[(weeks, skip)]
 
     def trust(self, start: dt.datetime, end: dt.datetime) -> dict[int, Any]:
         key = (start, end)

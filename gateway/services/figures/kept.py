@@ -25,6 +25,11 @@ from gateway.services.figures.measures import IncidentSeries, ReportCounts
 C = WindowCell
 
 
+def _run(session: Session, stmt: Any) -> Any:
+    """A plain Core query on the session's connection (no ORM row loading)."""
+    return session.connection().execute(stmt)
+
+
 def aligned(*times: dt.datetime) -> bool:
     """Whether every time is a UTC midnight (the cells know days, nothing finer)."""
     return all(t.astimezone(dt.UTC).timetz() == dt.time(tzinfo=dt.UTC) for t in times)
@@ -50,7 +55,8 @@ def weekly(
     each author's latest report in that period."""
     a = rollup.day_of(start)
     index = (C.day - a) // period_days
-    rows = session.execute(
+    rows = _run(
+        session,
         select(
             C.locality_id,
             index,
@@ -65,7 +71,7 @@ def weekly(
             C.day < a + period_days * periods,
             C.until >= a + period_days * (index + 1),
         )
-        .group_by(C.locality_id, index)
+        .group_by(C.locality_id, index),
     ).all()
     out: list[dict[int, Aggregate]] = [{} for _ in range(periods)]
     for (loc, i), agg in _aggregates(
@@ -80,12 +86,13 @@ def window(
 ) -> dict[int, Aggregate]:
     """Per locality, the sums of each author's latest report in [start, end)."""
     b = rollup.day_of(end)
-    rows = session.execute(
+    rows = _run(
+        session,
         select(
             C.locality_id, func.sum(C.n), func.sum(C.total), func.sum(C.total_sq), func.sum(C.low)
         )
         .where(C.stream == stream, C.day >= rollup.day_of(start), C.day < b, C.until >= b)
-        .group_by(C.locality_id)
+        .group_by(C.locality_id),
     ).all()
     return {int(k): v for k, v in _aggregates(rows).items()}
 
@@ -101,10 +108,11 @@ def _tallies(
     session: Session, stream: str, start: int, end: int, period: int
 ) -> dict[tuple[int, int], Tally]:
     index = (DayCount.day - start) // period
-    rows = session.execute(
+    rows = _run(
+        session,
         select(DayCount.locality_id, index, func.sum(DayCount.plain), func.sum(DayCount.burst))
         .where(DayCount.stream == stream, DayCount.day >= start, DayCount.day < end)
-        .group_by(DayCount.locality_id, index)
+        .group_by(DayCount.locality_id, index),
     ).all()
     return {(int(loc), int(i)): Tally(int(p), int(b)) for loc, i, p, b in rows if p or b}
 
@@ -121,10 +129,11 @@ def report_counts(
     when = case((DayCount.day >= c, 1), else_=0)
     out: dict[int, ReportCounts] = {}
     for stream in (rollup.rating_stream(question), rollup.INCIDENT):
-        rows = session.execute(
+        rows = _run(
+            session,
             select(DayCount.locality_id, when, func.sum(DayCount.plain), func.sum(DayCount.burst))
             .where(DayCount.stream == stream, DayCount.day >= a, DayCount.day < b)
-            .group_by(DayCount.locality_id, when)
+            .group_by(DayCount.locality_id, when),
         ).all()
         for loc, recent, plain, burst in rows:
             if not (plain or burst):
@@ -154,11 +163,13 @@ def incident_series(
     start = rollup.day_of(end) - step * periods
     tallies = _tallies(session, rollup.INCIDENT, start, start + step * periods, step)
     people = window(session, rollup.INCIDENT, end - gate, end)
+    series: dict[int, list[Tally]] = {}
+    for (loc, i), tally in tallies.items():
+        series.setdefault(loc, [Tally(0)] * periods)[i] = tally
     out: dict[int, IncidentSeries] = {}
-    for loc in {loc for loc, _ in tallies} | set(people):
-        series = [tallies.get((loc, i), Tally(0)) for i in range(periods)]
+    for loc in series.keys() | people.keys():
         agg = people.get(loc)
-        out[loc] = IncidentSeries(series, agg.n if agg else 0)
+        out[loc] = IncidentSeries(series.get(loc, [Tally(0)] * periods), agg.n if agg else 0)
     return out
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, false, func, select, true, tuple_, update
+from sqlalchemy import delete, func, literal_column, select, true, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,12 @@ DAY = 86400
 BATCH = 2000  # reports folded per round: bounded memory and statement sizes
 STATE = "figure_cells"  # JobState: the question the contact stream is kept for
 INCIDENT = "incident"
+
+
+def unrolled(model: Any) -> Any:
+    """`rolled = false` written as the partial indexes' predicate (SQLite uses an index
+    only for the very expression it was made with; SQLAlchemy would write `= 0`)."""
+    return model.rolled == literal_column("false")
 
 
 def day_of(t: dt.datetime) -> int:
@@ -194,13 +200,10 @@ def _mark_rolled(session: Session, reports: Iterable[Report]) -> None:
 
 def _unrolled(session: Session, limit: int) -> list[Report]:
     ratings = session.execute(
-        select(*RATING_COLS)
-        .where(TrustRating.rolled == false())
-        .order_by(TrustRating.id)
-        .limit(limit)
+        select(*RATING_COLS).where(unrolled(TrustRating)).order_by(TrustRating.id).limit(limit)
     ).all()
     incidents = session.execute(
-        select(*INCIDENT_COLS).where(Incident.rolled == false()).order_by(Incident.id).limit(limit)
+        select(*INCIDENT_COLS).where(unrolled(Incident)).order_by(Incident.id).limit(limit)
     ).all()
     return [*_ratings(ratings), *_incidents(incidents)]
 
@@ -262,7 +265,7 @@ def fold(session: Session, primary: str, limit: int = BATCH) -> int:
 def backlog(session: Session, at_least: int) -> bool:
     """Whether `at_least` reports or more wait in one table (the partial index)."""
     for model in (TrustRating, Incident):
-        waiting = select(model.id).where(model.rolled == false()).limit(at_least).subquery()
+        waiting = select(model.id).where(unrolled(model)).limit(at_least).subquery()
         if (session.scalar(select(func.count()).select_from(waiting)) or 0) >= at_least:
             return True
     return False
@@ -295,7 +298,7 @@ def rebuild(session: Session, primary: str) -> int:
     # and out of the cells, so they hold exactly the rolled reports.
     marked = 0
     for model in (TrustRating, Incident):
-        result = session.execute(update(model).where(model.rolled == false()).values(rolled=True))
+        result = session.execute(update(model).where(unrolled(model)).values(rolled=True))
         marked += result.rowcount or 0  # type: ignore[attr-defined]
     cells: Cells = {}
     counts: Counts = {}
@@ -365,6 +368,6 @@ def complete_before(session: Session, end: dt.datetime, primary: str) -> bool:
     if state is None or (state.details or {}).get("question") != primary:
         return False
     for model, when in ((TrustRating, TrustRating.rated_at), (Incident, Incident.reported_at)):
-        if session.scalar(select(model.id).where(model.rolled == false(), when < end).limit(1)):
+        if session.scalar(select(model.id).where(unrolled(model), when < end).limit(1)):
             return False
     return True
