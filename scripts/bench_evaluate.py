@@ -181,7 +181,7 @@ def settle(rt: Runtime) -> None:
     """What autovacuum would have done to tables that grew slowly: statistics, and on
     PostgreSQL the visibility map that lets the covering indexes answer alone."""
     with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("trust_ratings", "incidents"):
+        for table in ("trust_ratings", "incidents", "window_cells", "day_counts"):
             vacuum = "VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE"
             conn.execute(text(f"{vacuum} {table}"))
 
@@ -306,7 +306,8 @@ def run_sizes(rt: Runtime, backend: str, sizes: list[int], reporters: int) -> No
             flush=True,
         )
         print(
-            f"{backend:10} {'rollup':>9} of {new} new reports: {per_report * 1000:.2f} ms per report",
+            f"{backend:10} {'rollup':>9} of {new} new reports: "
+            f"{per_report * 1000:.2f} ms per report",
             flush=True,
         )
         if size == 1_000_000:

@@ -4,7 +4,7 @@ sum instead of scanning the reports (gateway/services/figures/rollup.py keeps th
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.models.base import Base
@@ -27,8 +27,8 @@ class WindowCell(Base):
     locality_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     until: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
-    total: Mapped[int] = mapped_column(BigInteger)
-    total_sq: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(Integer)
+    total_sq: Mapped[int] = mapped_column(Integer)
     low: Mapped[int] = mapped_column(Integer)
 
 

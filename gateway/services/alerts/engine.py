@@ -160,9 +160,21 @@ class Measures:
         key = (days(period_days), periods)
         if key not in self._series:
             whole = key[0] == dt.timedelta(days=key[0].days)
-            read = kept if whole and self._kept(self.now - measures.GATE) else measures
-            self._series[key] = read.incident_series(self.session, self.now, *key, measures.GATE)
+            if whole and self._kept(self.now - measures.GATE):
+                self._series[key] = self._kept_series(key[0], periods)
+            else:
+                self._series[key] = measures.incident_series(
+                    self.session, self.now, *key, measures.GATE
+                )
         return self._series[key]
+
+    def _kept_series(self, period: dt.timedelta, periods: int) -> dict[int, Any]:
+        """From the cells; cut from a longer series of the same period already read
+        (the pass reads its longest first: see `_candidates`)."""
+        longer = [n for (p, n) in self._series if p == period and n > periods]
+        if longer and period * periods >= measures.GATE:
+            return kept.shorter(self._series[(period, min(longer))], periods)
+        return kept.incident_series(self.session, self.now, period, periods, measures.GATE)
 
 
 def _trust_low(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
@@ -272,7 +284,7 @@ def _findings(
     scoped = {pcode for pcode, _, _ in stored if pcode is not None}
     shared: dict[str, dict[str, float]] = {}
     for loc in sorted(localities):
-        plain = not scoped.intersection(gaz.pcodes[i] for i in gaz.chain(loc))
+        plain = not scoped or not scoped.intersection(gaz.pcodes[i] for i in gaz.chain(loc))
         for rule in rules:
             if plain and rule in shared:
                 p = shared[rule]
@@ -301,12 +313,13 @@ def _candidates(rt: Runtime, m: Measures) -> set[int]:
     start = m.now - days(trust["window_days"])
     spike_periods = int(spike["baseline_weeks"] + spike["guard_weeks"]) + 1
     cusum_periods = int(cusum["baseline_weeks"] + cusum["run_weeks"])
+    # The longer incident series first: the shorter is then cut from it, not read.
+    series = [m.series(7, n) for n in sorted({spike_periods, cusum_periods}, reverse=True)]
     return (
         set(m.trust(start, m.now))
         | set(m.trust(start - days(trust["baseline_days"]), start))
         | set(m.counts(silence["window_days"], silence["baseline_days"]))
-        | set(m.series(7, spike_periods))
-        | set(m.series(7, cusum_periods))
+        | set().union(*series)
     )
 
 
@@ -345,6 +358,8 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> Cy
         for (loc, rule), (found, p) in found_all.items():
             by_locality.setdefault(loc, []).append((rule, found, p))
         for loc, results in by_locality.items():
+            if not _to_write(loc, results, open_alerts, held):
+                continue
             # A savepoint per locality: a write that fails undoes that locality's
             # changes only, and the pass goes on with the next one.
             part = CycleSummary()
@@ -365,6 +380,21 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> Cy
         record_watermark(session, "evaluate", now)
         record_watermark(session, WEEK_MARK, at)
     return summary
+
+
+def _to_write(
+    loc: int,
+    results: list[tuple[str, Finding | None, dict[str, float]]],
+    open_alerts: Mapping[tuple[int, str], Alert],
+    held: Mapping[tuple[int, str], Alert],
+) -> bool:
+    """Whether a locality's findings change anything: a finding, or an alert (open, or
+    closed and holding a condition back) to update; most localities have none, and
+    need no savepoint."""
+    return any(
+        found is not None or (loc, rule) in open_alerts or (loc, rule) in held
+        for rule, found, _ in results
+    )
 
 
 def _roll_up(session: Session, question: str) -> None:

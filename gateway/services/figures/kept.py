@@ -185,3 +185,15 @@ def first_seen(session: Session) -> dict[int, dt.datetime]:
             first = first if first.tzinfo is not None else first.replace(tzinfo=dt.UTC)
             out[int(loc)] = min(first, out.get(int(loc), first))
     return out
+
+
+def shorter(series: dict[int, IncidentSeries], periods: int) -> dict[int, IncidentSeries]:
+    """The last `periods` of each locality's series, as `incident_series` would give
+    them (a locality without an incident in them, nor a reporter at the gate, left
+    out); the gate window must lie within the periods kept."""
+    out: dict[int, IncidentSeries] = {}
+    for loc, whole in series.items():
+        cut = whole.periods[-periods:]
+        if whole.reporters or any(t.count or t.burst for t in cut):
+            out[loc] = IncidentSeries(cut, whole.reporters)
+    return out
