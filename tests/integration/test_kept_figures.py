@@ -9,6 +9,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select
@@ -208,3 +209,20 @@ def test_the_bulk_rebuild_and_the_report_by_report_fold_give_the_same_cells(
         folded = cells(s)
         rollup.rebuild(s, PRIMARY)
         assert cells(s) == folded
+
+
+def test_alerts_rollup_folds_what_was_stored_and_invalidate_sends_back_to_the_scan(
+    app: Flask, rt: Runtime
+) -> None:
+    locs, people = _reset(rt)
+    now = ORIGIN + dt.timedelta(days=60)
+    with transaction(rt.sessions) as s:
+        _store(s, [Made(False, 1, 2, PRIMARY, 4, 86400 * 3, False)], locs, people)
+    result = app.test_cli_runner().invoke(args=["alerts", "rollup"])
+    assert result.exit_code == 0 and "folded 1 reports" in result.output
+    with transaction(rt.sessions) as s:
+        assert rollup.complete_before(s, now, PRIMARY)
+        rollup.invalidate(s)
+    with rt.sessions() as s:
+        assert not rollup.complete_before(s, now, PRIMARY)
+        assert Measures(s, PRIMARY, now).trust(ORIGIN, now)[locs[1]].n == 1  # scanned

@@ -111,7 +111,8 @@ class Measures:
 
     def first_seen(self) -> dict[int, dt.datetime]:
         if self._first is None:
-            self._first = kept.first_seen(self.session)
+            read = measures if self._complete is False else kept  # the scan when told
+            self._first = read.first_seen(self.session)
         return self._first
 
     def active_weeks(self, loc: int, periods: list[Any]) -> list[Any]:
@@ -395,6 +396,19 @@ def _to_write(
         found is not None or (loc, rule) in open_alerts or (loc, rule) in held
         for rule, found, _ in results
     )
+
+
+def roll_up_figures(rt: Runtime, *, rebuild: bool = False) -> int | None:
+    """Fold the stored reports into the figures' cells now (`alerts rollup`: after the
+    migration or a large import, so the next pass need not); None when a pass holds
+    the lock. `rebuild` builds every cell again from all reports."""
+    with transaction(rt.sessions) as session:
+        if not holds_lock(session, CYCLE_LOCK):
+            return None
+        question = rt.reference.primary_question
+        if rebuild:
+            return rollup.rebuild(session, question)
+        return rollup.roll_up(session, question)
 
 
 def _roll_up(session: Session, question: str) -> None:

@@ -114,7 +114,15 @@ def _tallies(
         .where(DayCount.stream == stream, DayCount.day >= start, DayCount.day < end)
         .group_by(DayCount.locality_id, index),
     ).all()
-    return {(int(loc), int(i)): Tally(int(p), int(b)) for loc, i, p, b in rows if p or b}
+    made: dict[tuple[int, int], Tally] = {}  # Tally is frozen: one object per value
+    out: dict[tuple[int, int], Tally] = {}
+    for loc, i, p, b in rows:
+        if p or b:
+            tally = made.get((p, b))
+            if tally is None:
+                tally = made[(p, b)] = Tally(int(p), int(b))
+            out[(int(loc), int(i))] = tally
+    return out
 
 
 def report_counts(
