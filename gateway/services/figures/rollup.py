@@ -21,8 +21,7 @@ import heapq
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, literal_column, select, text, true, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -64,8 +63,7 @@ def rating_stream(question: str) -> str:
     return f"rating:{question}"
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     """One stored report as the cells see it; `order` sorts a chain."""
 
     id: int
@@ -77,10 +75,7 @@ class Report:
     at: dt.datetime
     burst: bool
     rolled: bool
-
-    @property
-    def day(self) -> int:
-        return day_of(self.at)
+    day: int  # day_of(at)
 
     @property
     def order(self) -> tuple[dt.datetime, int, str]:
@@ -88,11 +83,11 @@ class Report:
 
 
 def _ratings(rows: Iterable[Any]) -> Iterator[Report]:
-    return (Report(r[0], "r", r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows)
+    return (Report(r[0], "r", r[1], r[2], r[3], r[4], r[5], r[6], r[7], day_of(r[5])) for r in rows)
 
 
 def _incidents(rows: Iterable[Any]) -> Iterator[Report]:
-    return (Report(r[0], "i", r[1], r[2], None, 0, r[3], r[4], r[5]) for r in rows)
+    return (Report(r[0], "i", r[1], r[2], None, 0, r[3], r[4], r[5], day_of(r[3])) for r in rows)
 
 
 RATING_COLS = (
