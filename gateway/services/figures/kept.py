@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.domain.findings import Tally
@@ -37,64 +37,101 @@ def aligned(*times: dt.datetime) -> bool:
 
 def answers(start: dt.datetime, end: dt.datetime) -> bool:
     """Whether the cells answer the window [start, end) exactly."""
-    return aligned(start, end) and end - start <= dt.timedelta(days=rollup.CAP)
+    return aligned(start, end) and end - start <= dt.timedelta(days=rollup.CAP - 7)
 
 
-def _aggregates(rows: Any) -> dict[Any, Aggregate]:
+def _split(a: int, b: int) -> list[tuple[bool, int, int]]:
+    """Days [a, b) as (weekly, lo, hi) parts: when b is a Monday, the whole weeks from
+    the first Monday on are read from the week cells, the days before from day cells."""
+    body = a + (-(a - 4)) % 7  # the first Monday on or after a
+    if rollup.monday(b) != b or body >= b:
+        return [(False, a, b)]
+    return [(False, a, body), (True, body, b)] if body > a else [(True, a, b)]
+
+
+Sums = dict[int, list[int]]
+
+
+def _sums(session: Session, stream: str, a: int, b: int) -> Sums:
+    """Per locality, n, Σx, Σx², low of each author's latest report in days [a, b)."""
+    out: Sums = {}
+    for by_week, lo, hi in _split(a, b):
+        rows = _run(
+            session,
+            select(
+                C.locality_id,
+                func.sum(C.n),
+                func.sum(C.total),
+                func.sum(C.total_sq),
+                func.sum(C.low),
+            )
+            .where(
+                C.stream == (rollup.weekly(stream) if by_week else stream),
+                C.day >= lo,
+                C.day < hi,
+                C.until >= b,
+            )
+            .group_by(C.locality_id),
+        )
+        for loc, *sums in rows:
+            into = out.setdefault(int(loc), [0, 0, 0, 0])
+            for i, x in enumerate(sums):
+                into[i] += int(x)
+    return out
+
+
+def _aggregates(sums: Sums) -> dict[int, Aggregate]:
     return {
-        key: Aggregate(n=int(n), total=float(s), total_sq=float(sq), low=int(low))
-        for key, n, s, sq, low in rows
+        loc: Aggregate(n=n, total=float(s), total_sq=float(sq), low=low)
+        for loc, (n, s, sq, low) in sums.items()
         if n
     }
-
-
-def weekly(
-    session: Session, stream: str, start: dt.datetime, period_days: int, periods: int
-) -> list[dict[int, Aggregate]]:
-    """Per period of `period_days` from `start` (oldest first) and locality: the sums of
-    each author's latest report in that period."""
-    a = rollup.day_of(start)
-    index = (C.day - a) // period_days
-    rows = _run(
-        session,
-        select(
-            C.locality_id,
-            index,
-            func.sum(C.n),
-            func.sum(C.total),
-            func.sum(C.total_sq),
-            func.sum(C.low),
-        )
-        .where(
-            C.stream == stream,
-            C.day >= a,
-            C.day < a + period_days * periods,
-            C.until >= a + period_days * (index + 1),
-        )
-        .group_by(C.locality_id, index),
-    ).all()
-    out: list[dict[int, Aggregate]] = [{} for _ in range(periods)]
-    for (loc, i), agg in _aggregates(
-        ((loc, i), n, s, sq, low) for loc, i, n, s, sq, low in rows
-    ).items():
-        out[int(i)][int(loc)] = agg
-    return out
 
 
 def window(
     session: Session, stream: str, start: dt.datetime, end: dt.datetime
 ) -> dict[int, Aggregate]:
     """Per locality, the sums of each author's latest report in [start, end)."""
-    b = rollup.day_of(end)
+    return _aggregates(_sums(session, stream, rollup.day_of(start), rollup.day_of(end)))
+
+
+def weekly(
+    session: Session, stream: str, start: dt.datetime, period_days: int, periods: int
+) -> list[dict[int, Aggregate]]:
+    """Per period of `period_days` from `start` (oldest first) and locality: the sums of
+    each author's latest report in that period; calendar weeks from the week cells, in
+    one query."""
+    a = rollup.day_of(start)
+    if period_days != 7 or rollup.monday(a) != a:
+        return [
+            window(session, stream, start + dt.timedelta(days=period_days * i),
+                   start + dt.timedelta(days=period_days * (i + 1)))
+            for i in range(periods)
+        ]  # fmt: skip
     rows = _run(
         session,
         select(
-            C.locality_id, func.sum(C.n), func.sum(C.total), func.sum(C.total_sq), func.sum(C.low)
+            C.locality_id,
+            C.day,
+            func.sum(C.n),
+            func.sum(C.total),
+            func.sum(C.total_sq),
+            func.sum(C.low),
         )
-        .where(C.stream == stream, C.day >= rollup.day_of(start), C.day < b, C.until >= b)
-        .group_by(C.locality_id),
+        .where(
+            C.stream == rollup.weekly(stream),
+            C.day >= a,
+            C.day < a + 7 * periods,
+            C.until >= C.day + 7,
+        )
+        .group_by(C.locality_id, C.day),
     ).all()
-    return {int(k): v for k, v in _aggregates(rows).items()}
+    out: list[dict[int, Aggregate]] = [{} for _ in range(periods)]
+    for loc, day, n, s, sq, low in rows:
+        if n:
+            agg = Aggregate(n=int(n), total=float(s), total_sq=float(sq), low=int(low))
+            out[(int(day) - a) // 7][int(loc)] = agg
+    return out
 
 
 def trust_aggregates(
@@ -104,14 +141,42 @@ def trust_aggregates(
     return window(session, rollup.trust_stream(question), start, end)
 
 
+def _counts(session: Session, stream: str, a: int, b: int) -> dict[int, list[int]]:
+    """Per locality, reports (unflagged, flagged) in days [a, b)."""
+    out: dict[int, list[int]] = {}
+    for by_week, lo, hi in _split(a, b):
+        rows = _run(
+            session,
+            select(DayCount.locality_id, func.sum(DayCount.plain), func.sum(DayCount.burst))
+            .where(
+                DayCount.stream == (rollup.weekly(stream) if by_week else stream),
+                DayCount.day >= lo,
+                DayCount.day < hi,
+            )
+            .group_by(DayCount.locality_id),
+        )
+        for loc, plain, burst in rows:
+            into = out.setdefault(int(loc), [0, 0])
+            into[0] += int(plain)
+            into[1] += int(burst)
+    return out
+
+
 def _tallies(
     session: Session, stream: str, start: int, end: int, period: int
 ) -> dict[tuple[int, int], Tally]:
+    """Per (locality, period index), the reports of each period from `start`: weeks
+    starting on a Monday from the week counts, in one query."""
+    by_week = period == 7 and rollup.monday(start) == start
     index = (DayCount.day - start) // period
     rows = _run(
         session,
         select(DayCount.locality_id, index, func.sum(DayCount.plain), func.sum(DayCount.burst))
-        .where(DayCount.stream == stream, DayCount.day >= start, DayCount.day < end)
+        .where(
+            DayCount.stream == (rollup.weekly(stream) if by_week else stream),
+            DayCount.day >= start,
+            DayCount.day < end,
+        )
         .group_by(DayCount.locality_id, index),
     ).all()
     made: dict[tuple[int, int], Tally] = {}  # Tally is frozen: one object per value
@@ -134,25 +199,19 @@ def report_counts(
 ) -> dict[int, ReportCounts]:
     """`measures.report_counts` from the cells."""
     a, c, b = (rollup.day_of(t) for t in (baseline_start, current_start, end))
-    when = case((DayCount.day >= c, 1), else_=0)
     out: dict[int, ReportCounts] = {}
     for stream in (rollup.rating_stream(question), rollup.INCIDENT):
-        rows = _run(
-            session,
-            select(DayCount.locality_id, when, func.sum(DayCount.plain), func.sum(DayCount.burst))
-            .where(DayCount.stream == stream, DayCount.day >= a, DayCount.day < b)
-            .group_by(DayCount.locality_id, when),
-        ).all()
-        for loc, recent, plain, burst in rows:
-            if not (plain or burst):
-                continue
-            counts = out.setdefault(int(loc), ReportCounts())
-            before = counts.current if recent else counts.baseline
-            tally = Tally(before.count + int(plain), before.burst + int(burst))
-            if recent:
-                counts.current = tally
-            else:
-                counts.baseline = tally
+        for recent, lo, hi in ((False, a, c), (True, c, b)):
+            for loc, (plain, burst) in _counts(session, stream, lo, hi).items():
+                if not (plain or burst):
+                    continue
+                counts = out.setdefault(loc, ReportCounts())
+                before = counts.current if recent else counts.baseline
+                tally = Tally(before.count + plain, before.burst + burst)
+                if recent:
+                    counts.current = tally
+                else:
+                    counts.baseline = tally
     people = window(session, rollup.contact_stream(question), baseline_start, current_start)
     for loc, agg in people.items():
         out.setdefault(loc, ReportCounts()).baseline_reporters = agg.n

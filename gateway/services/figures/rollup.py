@@ -30,9 +30,10 @@ from sqlalchemy.orm import Session
 from gateway.domain.trust_index import LOW_ANSWER_MAX
 from gateway.models import DayCount, Incident, JobState, TrustRating, WindowCell
 
-# The longest window the cells answer, in days (a rule's baseline may be 730 days):
-# a report whose author's next one is further away counts in any window holding it.
-CAP = 731
+# `until` is capped here, in days: a report whose author's next one is further away
+# counts in any window holding it up to CAP - 7 days long (a rule's baseline may be
+# 730 days; the week cells take `until` back up to 6 days).
+CAP = 740
 DAY = 86400
 BATCH = 2000  # reports folded per round: bounded memory and statement sizes
 STATE = "figure_cells"  # JobState: the question the contact stream is kept for
@@ -128,24 +129,53 @@ def chain_streams(r: Report, primary: str) -> list[str]:
     return out
 
 
+def monday(day: int) -> int:
+    """The Monday on or before `day` (day 4, 1970-01-05, was a Monday)."""
+    return day - (day - 4) % 7
+
+
+def weekly(stream: str) -> str:
+    """The week cells of a stream: keyed by the Monday of the report's week, `until`
+    taken back to its Monday, which decides the same for every window ending on a
+    Monday (the weekly pass's), with a seventh of the cells to read."""
+    return f"{stream}{WEEKLY}"
+
+
+WEEKLY = "/w"
+
+
 def add_chain(cells: Cells, stream: str, chain: Sequence[Report], sign: int) -> None:
-    """Add (sign +1) or take away (-1) one chain's reports, sorted, to `cells`. A report
-    followed the same day never counts in a day-aligned window: it gets no cell."""
+    """Add (sign +1) or take away (-1) one chain's reports, sorted, to `cells`, as day
+    cells and week cells. A report followed the same day (the same week) never counts
+    in a window of whole days (weeks): it gets no such cell."""
+    by_week = weekly(stream)
     for here, after in itertools.zip_longest(chain, chain[1:]):
         until = here.day + CAP if after is None else min(after.day, here.day + CAP)
-        if until == here.day:
-            continue
-        sums = cells.setdefault((stream, here.day, here.locality_id, until), [0, 0, 0, 0])
         v = here.value
-        for i, x in enumerate((1, v, v * v, int(v <= LOW_ANSWER_MAX))):
-            sums[i] += sign * x
+        delta = (sign, sign * v, sign * v * v, sign * int(v <= LOW_ANSWER_MAX))
+        if until > here.day:
+            _add(cells, (stream, here.day, here.locality_id, until), delta)
+        week, until_week = monday(here.day), monday(until)
+        if until_week > week:
+            _add(cells, (by_week, week, here.locality_id, until_week), delta)
+
+
+def _add(cells: Cells, key: tuple[str, int, int, int], delta: tuple[int, ...]) -> None:
+    sums = cells.get(key)
+    if sums is None:
+        cells[key] = list(delta)
+    else:
+        for i, x in enumerate(delta):
+            sums[i] += x
 
 
 def count_reports(counts: Counts, reports: Iterable[Report]) -> None:
+    """Each report counted in its day and in its week (keyed by the Monday)."""
     for r in reports:
         stream = rating_stream(str(r.question)) if r.table == "r" else INCIDENT
-        pair = counts.setdefault((stream, r.day, r.locality_id), [0, 0])
-        pair[int(r.burst)] += 1
+        for key in ((stream, r.day, r.locality_id), (weekly(stream), monday(r.day), r.locality_id)):
+            pair = counts.setdefault(key, [0, 0])
+            pair[int(r.burst)] += 1
 
 
 def _upsert(session: Session, model: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
