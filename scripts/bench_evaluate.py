@@ -292,6 +292,7 @@ def run_sizes(rt: Runtime, backend: str, sizes: list[int], reporters: int) -> No
         load = time.perf_counter() - t0
         loaded = size
         build = rollup_seconds(rt)
+        settle(rt)  # the build marked every report rolled: autovacuum's work after it
         new = trickle(rt, size, communes, people)
         per_report = rollup_seconds(rt) / new
         settle(rt)
