@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, literal_column, select, text, true, tuple_, update
+from sqlalchemy import delete, func, literal_column, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -234,24 +234,17 @@ def _unrolled(session: Session, limit: int) -> list[Report]:
 
 
 def _neighbours(session: Session, new: Sequence[Report]) -> list[Report]:
-    """Every stored report of the (author, locality) pairs of `new`: their chains."""
-    pairs = sorted({(r.reporter_id, r.locality_id) for r in new if r.reporter_id is not None})
+    """Every stored report of the (author, locality) pairs of `new`: their chains. Read
+    by author (the reporter indexes), the pairs kept in Python: a row-value IN would
+    scan the table on SQLite."""
+    pairs = {(r.reporter_id, r.locality_id) for r in new if r.reporter_id is not None}
+    authors = sorted({who for who, _ in pairs})
     out: list[Report] = []
-    for chunk in _chunks(pairs, 300):
-        out += _ratings(
-            session.execute(
-                select(*RATING_COLS).where(
-                    tuple_(TrustRating.reporter_id, TrustRating.locality_id).in_(chunk)
-                )
-            )
-        )
-        out += _incidents(
-            session.execute(
-                select(*INCIDENT_COLS).where(
-                    tuple_(Incident.reporter_id, Incident.locality_id).in_(chunk)
-                )
-            )
-        )
+    for chunk in _chunks(authors, 500):
+        for read, model in ((_ratings, TrustRating), (_incidents, Incident)):
+            cols = RATING_COLS if model is TrustRating else INCIDENT_COLS
+            rows = session.execute(select(*cols).where(model.reporter_id.in_(chunk)))
+            out += [r for r in read(rows) if (r.reporter_id, r.locality_id) in pairs]
     return out
 
 
