@@ -224,11 +224,16 @@ def _mark_rolled(session: Session, reports: Iterable[Report]) -> None:
 
 
 def _unrolled(session: Session, limit: int) -> list[Report]:
+    """Up to `limit` unrolled reports of each table, in the partial indexes' order (by
+    id, SQLite would walk the whole table for them); any subset folds correctly."""
     ratings = session.execute(
-        select(*RATING_COLS).where(unrolled(TrustRating)).order_by(TrustRating.id).limit(limit)
+        select(*RATING_COLS)
+        .where(unrolled(TrustRating))
+        .order_by(TrustRating.rated_at)
+        .limit(limit)
     ).all()
     incidents = session.execute(
-        select(*INCIDENT_COLS).where(unrolled(Incident)).order_by(Incident.id).limit(limit)
+        select(*INCIDENT_COLS).where(unrolled(Incident)).order_by(Incident.reported_at).limit(limit)
     ).all()
     return [*_ratings(ratings), *_incidents(incidents)]
 
