@@ -59,6 +59,19 @@ def alerts_evaluate(as_of: str | None) -> None:
     )
 
 
+@alerts_group.command("rollup")
+@click.option("--rebuild", is_flag=True, help="Build every cell again from all reports.")
+def alerts_rollup(rebuild: bool) -> None:
+    """Fold the reports stored since the last pass into the figures' cells now."""
+    from gateway.services.alerts.engine import roll_up_figures
+
+    folded = roll_up_figures(_rt(), rebuild=rebuild)
+    if folded is None:
+        click.echo("an evaluation is running; skipped")
+    else:
+        click.echo(f"folded {folded} reports into the figure cells")
+
+
 @alerts_group.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include closed alerts.")
 @click.option(

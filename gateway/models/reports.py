@@ -22,6 +22,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.models.base import Base, str_enum
 
+# A partial index over the rows the rollup has still to fold in: small, however large
+# the table (the rollup and the "are the cells complete" check read it).
+UNROLLED: dict[str, Any] = {
+    "sqlite_where": text("rolled = false"),
+    "postgresql_where": text("rolled = false"),
+}
+
 
 class Channel(enum.StrEnum):
     SMS = "sms"
@@ -127,6 +134,8 @@ class TrustRating(Base):
             "value",
             "burst",
         ),
+        # The ratings the figures' rollup has not folded into its cells yet.
+        Index("ix_trust_ratings_unrolled", "rated_at", **UNROLLED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,6 +149,9 @@ class TrustRating(Base):
     # unique, so a replayed session or a re-run import stores it once.
     source_ref: Mapped[str] = mapped_column(String(160), unique=True)
     burst: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Folded into the figures' cells (gateway/services/figures/rollup.py); stored false,
+    # so whatever inserts a rating leaves it to the rollup.
+    rolled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Incident(Base):
@@ -147,6 +159,7 @@ class Incident(Base):
     __table_args__ = (
         Index("ix_incidents_locality_time", "locality_id", "reported_at"),
         Index("ix_incidents_window", "reported_at", "locality_id", "reporter_id", "burst"),
+        Index("ix_incidents_unrolled", "reported_at", **UNROLLED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -163,4 +176,5 @@ class Incident(Base):
     source: Mapped[str] = mapped_column(String(12))
     source_ref: Mapped[str] = mapped_column(String(160), unique=True)
     burst: Mapped[bool] = mapped_column(Boolean, default=False)
+    rolled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     details: Mapped[dict[str, Any] | None]

@@ -38,7 +38,7 @@ from gateway.services.alerts import lifecycle
 from gateway.services.alerts.jobstate import CYCLE_LOCK, days, holds_lock, record_watermark
 from gateway.services.alerts.messages import send_round
 from gateway.services.alerts.thresholds import overrides, values
-from gateway.services.figures import measures
+from gateway.services.figures import kept, measures, rollup
 
 log = logging.getLogger(__name__)
 # How far back a backtest looks for localities with data (trust_shift's default
@@ -77,7 +77,12 @@ class CycleSummary:
 
 
 class Measures:
-    """Aggregates computed once per window and reused by every locality of a pass."""
+    """Aggregates computed once per window and reused by every locality of a pass.
+
+    Day-aligned windows (the weekly pass's, the backtest's) are read from the kept
+    cells when they hold every report before `now` (`figures.kept`); any other window,
+    or cells not yet complete, is scanned (`figures.measures`): the same figures either
+    way (tests/integration/test_kept_figures.py). `scan` forces the scan."""
 
     def __init__(
         self,
@@ -85,16 +90,29 @@ class Measures:
         question: str,
         now: dt.datetime,
         first: dict[int, dt.datetime] | None = None,
+        *,
+        scan: bool = False,
     ) -> None:
         self.session, self.question, self.now = session, question, now
         self._trust: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
         self._counts: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
         self._series: dict[tuple[dt.timedelta, int], dict[int, Any]] = {}
         self._first: dict[int, dt.datetime] | None = first
+        self._weekly: dict[tuple[int, int], list[dict[int, Any]]] = {}
+        self._complete: bool | None = False if scan else None
+
+    def _kept(self, *times: dt.datetime) -> bool:
+        """Whether the kept cells answer windows bounded by `times` exactly."""
+        if not kept.aligned(self.now, *times):
+            return False
+        if self._complete is None:
+            self._complete = rollup.complete_before(self.session, self.now, self.question)
+        return self._complete
 
     def first_seen(self) -> dict[int, dt.datetime]:
         if self._first is None:
-            self._first = measures.first_seen(self.session)
+            read = measures if self._complete is False else kept  # the scan when told
+            self._first = read.first_seen(self.session)
         return self._first
 
     def active_weeks(self, loc: int, periods: list[Any]) -> list[Any]:
@@ -107,22 +125,34 @@ class Measures:
 
     def weekly_trust(self, weeks: int, skip: int = 0) -> list[dict[int, Any]]:
         """Trust aggregates of `weeks` calendar weeks, oldest first, ending `skip`
-        weeks before `now` (each week its own latest answer per reporter)."""
+        weeks before `now` (each week its own latest answer per reporter); from the
+        cells, one query however many weeks."""
+        if (weeks, skip) in self._weekly:
+            return self._weekly[(weeks, skip)]
         end = self.now - WEEK * skip
         edges = [end - WEEK * (weeks - i) for i in range(weeks + 1)]
-        return [self.trust(lo, hi) for lo, hi in itertools.pairwise(edges)]
+        pairs = list(itertools.pairwise(edges))
+        if self._kept(edges[0]) and any(key not in self._trust for key in pairs):
+            stream = rollup.trust_stream(self.question)
+            found = kept.weekly(self.session, stream, edges[0], 7, weeks)
+            for key, week in zip(pairs, found, strict=True):
+                self._trust.setdefault(key, week)
+        self._weekly[(weeks, skip)] = [self.trust(lo, hi) for lo, hi in pairs]
+        return self._weekly[(weeks, skip)]
 
     def trust(self, start: dt.datetime, end: dt.datetime) -> dict[int, Any]:
         key = (start, end)
         if key not in self._trust:
-            self._trust[key] = measures.trust_aggregates(self.session, self.question, start, end)
+            read = kept if self._kept(start, end) and kept.answers(start, end) else measures
+            self._trust[key] = read.trust_aggregates(self.session, self.question, start, end)
         return self._trust[key]
 
     def counts(self, window: float, baseline: float) -> dict[int, Any]:
         current_start = self.now - days(window)
         key = (current_start - days(baseline), current_start)
         if key not in self._counts:
-            self._counts[key] = measures.report_counts(
+            read = kept if self._kept(*key) and kept.answers(*key) else measures
+            self._counts[key] = read.report_counts(
                 self.session, self.question, key[0], current_start, self.now
             )
         return self._counts[key]
@@ -130,8 +160,22 @@ class Measures:
     def series(self, period_days: float, periods: int) -> dict[int, Any]:
         key = (days(period_days), periods)
         if key not in self._series:
-            self._series[key] = measures.incident_series(self.session, self.now, *key)
+            whole = key[0] == dt.timedelta(days=key[0].days)
+            if whole and self._kept(self.now - measures.GATE):
+                self._series[key] = self._kept_series(key[0], periods)
+            else:
+                self._series[key] = measures.incident_series(
+                    self.session, self.now, *key, measures.GATE
+                )
         return self._series[key]
+
+    def _kept_series(self, period: dt.timedelta, periods: int) -> dict[int, Any]:
+        """From the cells; cut from a longer series of the same period already read
+        (the pass reads its longest first: see `_candidates`)."""
+        longer = [n for (p, n) in self._series if p == period and n > periods]
+        if longer and period * periods >= measures.GATE:
+            return kept.shorter(self._series[(period, min(longer))], periods)
+        return kept.incident_series(self.session, self.now, period, periods, measures.GATE)
 
 
 def _trust_low(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
@@ -243,7 +287,7 @@ def _findings(
     scoped = {pcode for pcode, _, _ in stored if pcode is not None}
     shared: dict[str, dict[str, float]] = {}
     for loc in sorted(localities):
-        plain = not scoped.intersection(gaz.pcodes[i] for i in gaz.chain(loc))
+        plain = not scoped or not scoped.intersection(gaz.pcodes[i] for i in gaz.chain(loc))
         for rule in rules:
             if plain and rule in shared:
                 p = shared[rule]
@@ -272,12 +316,13 @@ def _candidates(rt: Runtime, m: Measures) -> set[int]:
     start = m.now - days(trust["window_days"])
     spike_periods = int(spike["baseline_weeks"] + spike["guard_weeks"]) + 1
     cusum_periods = _chart_weeks(cusum)
+    # The longer incident series first: the shorter is then cut from it, not read.
+    series = [m.series(7, n) for n in sorted({spike_periods, cusum_periods}, reverse=True)]
     return (
         set(m.trust(start, m.now))
         | set(m.trust(start - days(trust["baseline_days"]), start))
         | set(m.counts(silence["window_days"], silence["baseline_days"]))
-        | set(m.series(7, spike_periods))
-        | set(m.series(7, cusum_periods))
+        | set().union(*series)
     )
 
 
@@ -293,6 +338,7 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> Cy
         if not holds_lock(session, CYCLE_LOCK):
             summary.skipped = True
             return summary
+        _roll_up(session, rt.reference.primary_question)
         gaz = gazetteer(rt)
         stored = overrides(session)
         open_alerts = _open_alerts(session)
@@ -315,6 +361,8 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> Cy
         for (loc, rule), (found, p) in found_all.items():
             by_locality.setdefault(loc, []).append((rule, found, p))
         for loc, results in by_locality.items():
+            if not _to_write(loc, results, open_alerts, held):
+                continue
             # A savepoint per locality: a write that fails undoes that locality's
             # changes only, and the pass goes on with the next one.
             part = CycleSummary()
@@ -335,6 +383,45 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> Cy
         record_watermark(session, "evaluate", now)
         record_watermark(session, WEEK_MARK, at)
     return summary
+
+
+def _to_write(
+    loc: int,
+    results: list[tuple[str, Finding | None, dict[str, float]]],
+    open_alerts: Mapping[tuple[int, str], Alert],
+    held: Mapping[tuple[int, str], Alert],
+) -> bool:
+    """Whether a locality's findings change anything: a finding, or an alert (open, or
+    closed and holding a condition back) to update; most localities have none, and
+    need no savepoint."""
+    return any(
+        found is not None or (loc, rule) in open_alerts or (loc, rule) in held
+        for rule, found, _ in results
+    )
+
+
+def roll_up_figures(rt: Runtime, *, rebuild: bool = False) -> int | None:
+    """Fold the stored reports into the figures' cells now (`alerts rollup`: after the
+    migration or a large import, so the next pass need not); None when a pass holds
+    the lock. `rebuild` builds every cell again from all reports."""
+    with transaction(rt.sessions) as session:
+        if not holds_lock(session, CYCLE_LOCK):
+            return None
+        question = rt.reference.primary_question
+        if rebuild:
+            return rollup.rebuild(session, question)
+        return rollup.roll_up(session, question)
+
+
+def _roll_up(session: Session, question: str) -> None:
+    """Fold the reports stored since the last pass into the figures' cells (this pass
+    holds the lock: the cells' one writer). A failure leaves the cells as they were,
+    and the pass scans the windows instead."""
+    try:
+        with session.begin_nested():
+            rollup.roll_up(session, question)
+    except Exception:
+        log.exception("figure cells could not be rolled up; this pass scans the windows")
 
 
 def _aware(t: dt.datetime) -> dt.datetime:

@@ -26,6 +26,7 @@ from gateway.services.admin.committees import (
     add_committee,
     add_member,
 )
+from gateway.services.figures import rollup
 from gateway.services.upkeep.demo_data import (
     Area,
     IncidentDraft,
@@ -108,6 +109,8 @@ def seed_demo(
                 raise DemoRefused("already seeded (use --force to seed again)", already_seeded=True)
             session.execute(delete(TrustRating).where(TrustRating.source == SOURCE))
             session.execute(delete(Incident).where(Incident.source == SOURCE))
+            # The figures' cells held the deleted reports: the next pass builds them again.
+            rollup.invalidate(session)
         ids = _store_reporters(session, rt, plan.areas, now)
         _store_ratings(session, plan.ratings, ids, tick)
         _store_incidents(session, rt, plan.incidents, ids, tick)

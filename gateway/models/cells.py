@@ -1,0 +1,46 @@
+"""The figures' kept aggregates: per locality and day, what the evaluation's windows
+sum instead of scanning the reports (gateway/services/figures/rollup.py keeps them).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.models.base import Base
+
+
+class WindowCell(Base):
+    """Reports of one stream, locality and day whose author's next report of the same
+    stream and locality falls on day `until` (capped; see rollup.CAP): a report counts
+    in the day-aligned window [a, b) as its author's latest iff a <= day < b <= until.
+    Streams: `trust:<question>` (unflagged answers, with their sums), `incident`
+    (unflagged incidents with a reporter), `contact:<question>` (answers to the
+    question and incidents, flagged or not)."""
+
+    __tablename__ = "window_cells"
+    # SQLite: the cells live in their key's b-tree (a window reads no second lookup).
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    stream: Mapped[str] = mapped_column(String(48), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)  # days since 1970-01-01 UTC
+    locality_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    until: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    total_sq: Mapped[int] = mapped_column(Integer)
+    low: Mapped[int] = mapped_column(Integer)
+
+
+class DayCount(Base):
+    """Reports of one stream (`rating:<question>`, `incident`), locality and day:
+    unflagged and burst-flagged, counted without any de-duplication."""
+
+    __tablename__ = "day_counts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    stream: Mapped[str] = mapped_column(String(48), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    locality_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plain: Mapped[int] = mapped_column(Integer)
+    burst: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,266 @@
+"""The measures of gateway/services/figures/measures.py read from the kept cells
+(gateway/models/cells.py): the same figures for day-aligned windows, at a cost set by
+localities and days, not by the reports inside the windows.
+
+A window [a, b) of days holds, per chain (stream, locality, author), the report that
+is the author's latest before b iff a <= day < b <= until; so a window's sums are one
+GROUP BY over its cells, and a weekly series one GROUP BY over the cells of all its
+weeks (each cell tested against the end of its own week).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.domain.findings import Tally
+from gateway.domain.trust_index import Aggregate
+from gateway.models import DayCount, Incident, Locality, TrustRating, WindowCell
+from gateway.services.figures import rollup
+from gateway.services.figures.measures import IncidentSeries, ReportCounts
+
+C = WindowCell
+
+
+def _run(session: Session, stmt: Any) -> Any:
+    """A plain Core query on the session's connection (no ORM row loading)."""
+    return session.connection().execute(stmt)
+
+
+def aligned(*times: dt.datetime) -> bool:
+    """Whether every time is a UTC midnight (the cells know days, nothing finer)."""
+    return all(t.astimezone(dt.UTC).timetz() == dt.time(tzinfo=dt.UTC) for t in times)
+
+
+def answers(start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether the cells answer the window [start, end) exactly."""
+    return aligned(start, end) and end - start <= dt.timedelta(days=rollup.CAP - 7)
+
+
+def _split(a: int, b: int) -> list[tuple[bool, int, int]]:
+    """Days [a, b) as (weekly, lo, hi) parts: when b is a Monday, the whole weeks from
+    the first Monday on are read from the week cells, the days before from day cells."""
+    body = a + (-(a - 4)) % 7  # the first Monday on or after a
+    if rollup.monday(b) != b or body >= b:
+        return [(False, a, b)]
+    return [(False, a, body), (True, body, b)] if body > a else [(True, a, b)]
+
+
+Sums = dict[int, list[int]]
+
+
+def _sums(session: Session, stream: str, a: int, b: int) -> Sums:
+    """Per locality, n, Σx, Σx², low of each author's latest report in days [a, b)."""
+    out: Sums = {}
+    for by_week, lo, hi in _split(a, b):
+        rows = _run(
+            session,
+            select(
+                C.locality_id,
+                func.sum(C.n),
+                func.sum(C.total),
+                func.sum(C.total_sq),
+                func.sum(C.low),
+            )
+            .where(
+                C.stream == (rollup.weekly(stream) if by_week else stream),
+                C.day >= lo,
+                C.day < hi,
+                C.until >= b,
+            )
+            .group_by(C.locality_id),
+        )
+        for loc, *sums in rows:
+            into = out.setdefault(int(loc), [0, 0, 0, 0])
+            for i, x in enumerate(sums):
+                into[i] += int(x)
+    return out
+
+
+def _aggregates(sums: Sums) -> dict[int, Aggregate]:
+    return {
+        loc: Aggregate(n=n, total=float(s), total_sq=float(sq), low=low)
+        for loc, (n, s, sq, low) in sums.items()
+        if n
+    }
+
+
+def window(
+    session: Session, stream: str, start: dt.datetime, end: dt.datetime
+) -> dict[int, Aggregate]:
+    """Per locality, the sums of each author's latest report in [start, end)."""
+    return _aggregates(_sums(session, stream, rollup.day_of(start), rollup.day_of(end)))
+
+
+def weekly(
+    session: Session, stream: str, start: dt.datetime, period_days: int, periods: int
+) -> list[dict[int, Aggregate]]:
+    """Per period of `period_days` from `start` (oldest first) and locality: the sums of
+    each author's latest report in that period; calendar weeks from the week cells, in
+    one query."""
+    a = rollup.day_of(start)
+    if period_days != 7 or rollup.monday(a) != a:
+        return [
+            window(session, stream, start + dt.timedelta(days=period_days * i),
+                   start + dt.timedelta(days=period_days * (i + 1)))
+            for i in range(periods)
+        ]  # fmt: skip
+    rows = _run(
+        session,
+        select(
+            C.locality_id,
+            C.day,
+            func.sum(C.n),
+            func.sum(C.total),
+            func.sum(C.total_sq),
+            func.sum(C.low),
+        )
+        .where(
+            C.stream == rollup.weekly(stream),
+            C.day >= a,
+            C.day < a + 7 * periods,
+            C.until >= C.day + 7,
+        )
+        .group_by(C.locality_id, C.day),
+    ).all()
+    out: list[dict[int, Aggregate]] = [{} for _ in range(periods)]
+    for loc, day, n, s, sq, low in rows:
+        if n:
+            agg = Aggregate(n=int(n), total=float(s), total_sq=float(sq), low=int(low))
+            out[(int(day) - a) // 7][int(loc)] = agg
+    return out
+
+
+def trust_aggregates(
+    session: Session, question: str, start: dt.datetime, end: dt.datetime
+) -> dict[int, Aggregate]:
+    """`measures.trust_aggregates` from the cells."""
+    return window(session, rollup.trust_stream(question), start, end)
+
+
+def _counts(session: Session, stream: str, a: int, b: int) -> dict[int, list[int]]:
+    """Per locality, reports (unflagged, flagged) in days [a, b)."""
+    out: dict[int, list[int]] = {}
+    for by_week, lo, hi in _split(a, b):
+        rows = _run(
+            session,
+            select(DayCount.locality_id, func.sum(DayCount.plain), func.sum(DayCount.burst))
+            .where(
+                DayCount.stream == (rollup.weekly(stream) if by_week else stream),
+                DayCount.day >= lo,
+                DayCount.day < hi,
+            )
+            .group_by(DayCount.locality_id),
+        )
+        for loc, plain, burst in rows:
+            into = out.setdefault(int(loc), [0, 0])
+            into[0] += int(plain)
+            into[1] += int(burst)
+    return out
+
+
+def _tallies(
+    session: Session, stream: str, start: int, end: int, period: int
+) -> dict[tuple[int, int], Tally]:
+    """Per (locality, period index), the reports of each period from `start`: weeks
+    starting on a Monday from the week counts, in one query."""
+    by_week = period == 7 and rollup.monday(start) == start
+    index = (DayCount.day - start) // period
+    rows = _run(
+        session,
+        select(DayCount.locality_id, index, func.sum(DayCount.plain), func.sum(DayCount.burst))
+        .where(
+            DayCount.stream == (rollup.weekly(stream) if by_week else stream),
+            DayCount.day >= start,
+            DayCount.day < end,
+        )
+        .group_by(DayCount.locality_id, index),
+    ).all()
+    made: dict[tuple[int, int], Tally] = {}  # Tally is frozen: one object per value
+    out: dict[tuple[int, int], Tally] = {}
+    for loc, i, p, b in rows:
+        if p or b:
+            tally = made.get((p, b))
+            if tally is None:
+                tally = made[(p, b)] = Tally(int(p), int(b))
+            out[(int(loc), int(i))] = tally
+    return out
+
+
+def report_counts(
+    session: Session,
+    question: str,
+    baseline_start: dt.datetime,
+    current_start: dt.datetime,
+    end: dt.datetime,
+) -> dict[int, ReportCounts]:
+    """`measures.report_counts` from the cells."""
+    a, c, b = (rollup.day_of(t) for t in (baseline_start, current_start, end))
+    out: dict[int, ReportCounts] = {}
+    for stream in (rollup.rating_stream(question), rollup.INCIDENT):
+        for recent, lo, hi in ((False, a, c), (True, c, b)):
+            for loc, (plain, burst) in _counts(session, stream, lo, hi).items():
+                if not (plain or burst):
+                    continue
+                counts = out.setdefault(loc, ReportCounts())
+                before = counts.current if recent else counts.baseline
+                tally = Tally(before.count + plain, before.burst + burst)
+                if recent:
+                    counts.current = tally
+                else:
+                    counts.baseline = tally
+    people = window(session, rollup.contact_stream(question), baseline_start, current_start)
+    for loc, agg in people.items():
+        out.setdefault(loc, ReportCounts()).baseline_reporters = agg.n
+    return out
+
+
+def incident_series(
+    session: Session,
+    end: dt.datetime,
+    period: dt.timedelta,
+    periods: int,
+    gate: dt.timedelta,
+) -> dict[int, Any]:
+    """`measures.incident_series` from the cells (`period` and `gate` whole days)."""
+    step = period.days
+    start = rollup.day_of(end) - step * periods
+    tallies = _tallies(session, rollup.INCIDENT, start, start + step * periods, step)
+    people = window(session, rollup.INCIDENT, end - gate, end)
+    series: dict[int, list[Tally]] = {}
+    for (loc, i), tally in tallies.items():
+        series.setdefault(loc, [Tally(0)] * periods)[i] = tally
+    out: dict[int, IncidentSeries] = {}
+    for loc in series.keys() | people.keys():
+        agg = people.get(loc)
+        out[loc] = IncidentSeries(series.get(loc, [Tally(0)] * periods), agg.n if agg else 0)
+    return out
+
+
+def first_seen(session: Session) -> dict[int, dt.datetime]:
+    """`measures.first_seen`, one index probe per locality instead of a scan of all
+    reports (the (locality_id, time) indexes answer each minimum)."""
+    out: dict[int, dt.datetime] = {}
+    for model, when in ((TrustRating, TrustRating.rated_at), (Incident, Incident.reported_at)):
+        first_of = select(func.min(when)).where(model.locality_id == Locality.id).scalar_subquery()
+        for loc, first in session.execute(select(Locality.id, first_of)):
+            if first is None:
+                continue
+            first = first if first.tzinfo is not None else first.replace(tzinfo=dt.UTC)
+            out[int(loc)] = min(first, out.get(int(loc), first))
+    return out
+
+
+def shorter(series: dict[int, IncidentSeries], periods: int) -> dict[int, IncidentSeries]:
+    """The last `periods` of each locality's series, as `incident_series` would give
+    them (a locality without an incident in them, nor a reporter at the gate, left
+    out); the gate window must lie within the periods kept."""
+    out: dict[int, IncidentSeries] = {}
+    for loc, whole in series.items():
+        cut = whole.periods[-periods:]
+        if whole.reporters or any(t.count or t.burst for t in cut):
+            out[loc] = IncidentSeries(cut, whole.reporters)
+    return out
