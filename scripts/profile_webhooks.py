@@ -1,11 +1,14 @@
-"""CPU per request of each SMS webhook against the one-INSERT baseline, in one process.
+"""CPU per SMS webhook request and USSD step against the one-INSERT baseline, in process.
 
 No gunicorn, no HTTP client: each request is a prebuilt WSGI environ handed to the
 app (the baseline of scripts/bench_baseline_app.py, and the gateway in development
 mode, store-first, no tokens), so what is left is the app's own work. Several rounds
 per case, interleaved, the smallest taken (the machine is shared). `--profile CASE`
-adds a cProfile of that case; `--ablate` replaces one step of the store with nothing,
-to see what it costs (never in the gateway itself: this process only).
+adds a cProfile of that case (CPU time, not wall: waits on the database are not
+counted; PROFILE_CALLERS=regex also prints who called the matching functions); the
+`ussd` case is a step of the next of 16 interleaved callers' sessions; `--ablate`
+replaces one step of the store with nothing, to see what it costs (never in the
+gateway itself: this process only).
 
     .venv/bin/python scripts/profile_webhooks.py --backend sqlite
     .venv/bin/python scripts/profile_webhooks.py --backend postgresql --ablate phone
