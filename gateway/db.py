@@ -4,22 +4,29 @@ the app factory, the CLI and the tests, each with its own settings."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 # The errors that mean "the database cannot be reached now" (answered 503 so the
 # provider retries), as opposed to errors about the data itself.
 DB_UNAVAILABLE = (OperationalError, InterfaceError)
+# A pooled PostgreSQL connection idle for longer than this is pinged before use. One
+# in steady use is not: the ping is a round trip per request (a fifth of a USSD
+# worker's time under load, py-spy), and a connection broken meanwhile fails its
+# request like any other outage (503, or END) and makes the pool drop all its others.
+PING_AFTER_IDLE = 1.0  # seconds
 
 
 def make_engine(url: str, **options: Any) -> Engine:
     """An engine tuned for its backend: SQLite in WAL mode with a busy timeout so web
-    workers and the clock can share one file; PostgreSQL with a pool that checks
-    connections, so the gateway recovers by itself when the database comes back.
+    workers and the clock can share one file; PostgreSQL with a pool that checks a
+    connection that sat idle (PING_AFTER_IDLE) before handing it out, so the gateway
+    recovers by itself when the database comes back.
     Statement parameters are kept out of error messages: a failed insert would
     otherwise quote a row (a number, a text) into the traceback and the log."""
     options.setdefault("hide_parameters", True)
@@ -27,7 +34,7 @@ def make_engine(url: str, **options: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    options.setdefault("pool_pre_ping", True)
+    pre_ping = bool(options.pop("pool_pre_ping", False))  # True: every checkout
     options.setdefault("pool_size", 5)
     options.setdefault("max_overflow", 10)
     options.setdefault("pool_timeout", 5)
@@ -40,7 +47,30 @@ def make_engine(url: str, **options: Any) -> Engine:
     connect_args.setdefault("keepalives_interval", 2)
     connect_args.setdefault("keepalives_count", 3)
     connect_args.setdefault("tcp_user_timeout", 5000)
-    return create_engine(url, connect_args=connect_args, **options)
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=pre_ping, **options)
+    if not pre_ping:
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", _ping_if_idle(engine))
+    return engine
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine) -> Any:
+    """The pool's pre-ping, only for a connection that sat idle (or is new): a
+    DisconnectionError makes the pool replace it with a fresh one, as pre-ping does."""
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("checked_in", 0.0) < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # any failure of the ping: a connection not to use
+            raise DisconnectionError("stale pooled connection") from exc
+
+    return checkout
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

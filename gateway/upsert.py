@@ -36,6 +36,15 @@ def insert_ignore(db: Session | Connection, table: Any, values: dict[str, Any]) 
     return int(new_id) if new_id is not None else None
 
 
+def insert_ignore_rows(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING of `rows` in one statement (SQLAlchemy's
+    "insertmanyvalues"); how many of them were new."""
+    if not rows:
+        return 0
+    statement = _statement(table, session.get_bind().dialect.name)
+    return len(session.execute(statement, list(rows)).all())
+
+
 def insert_ignore_many(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
     """INSERT ... ON CONFLICT DO NOTHING for many rows at once, on either backend."""
     if rows:

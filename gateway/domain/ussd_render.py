@@ -10,6 +10,11 @@ from gateway.domain.ussd_catalog import Menu
 
 MORE, PREV, BACK, MAIN = "98", "99", "0", "00"
 _HINTS = ("hint_choice", "hint_scale", "hint_type", "hint_notfound")
+# page_ranges of the screens already laid out: each USSD step replays its whole path,
+# so the same few screens are laid out again and again. Keyed by the menu's identity
+# (a Menu holds dicts, so it is not hashable); bounded, cleared when full.
+_LAID_OUT: dict[tuple[int, Choices, str], tuple[Menu, list[tuple[int, int]]]] = {}
+_LAID_OUT_MAX = 4096
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,18 @@ def _nav_cost(menu: Menu, lang: str, nav: str, more: bool, prev: bool) -> int:
 def page_ranges(ch: Choices, lang: str, menu: Menu) -> list[tuple[int, int]]:
     """Where each page of `ch` starts and ends. Laid out as if a hint were shown, so
     the numbers on a page do not move when a wrong answer adds the hint."""
+    key = (id(menu), ch, lang)
+    known = _LAID_OUT.get(key)
+    if known is not None and known[0] is menu:
+        return known[1]
+    ranges = _page_ranges(ch, lang, menu)
+    if len(_LAID_OUT) >= _LAID_OUT_MAX:
+        _LAID_OUT.clear()
+    _LAID_OUT[key] = (menu, ranges)
+    return ranges
+
+
+def _page_ranges(ch: Choices, lang: str, menu: Menu) -> list[tuple[int, int]]:
     head = max(septets(menu.t(lang, k)) for k in _HINTS) + 1 + septets(ch.title)
     labels = [septets(label) for label in ch.labels]
     n, cap, limit = len(labels), menu.page_items, menu.max_septets

@@ -5,12 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gateway.crypto import Pseudonymizer
 from gateway.models import Reporter
 from gateway.upsert import insert_ignore, insert_ignore_many
+
+# Built once: every USSD step and handled SMS looks its reporter up, and a statement
+# object used again skips building the query and its cache key (SQLAlchemy's compiled
+# cache then serves the SQL), about half the lookup's CPU.
+_BY_PSEUDONYM = select(Reporter).where(Reporter.pseudonym == bindparam("pseudonym"))
 
 
 def identify_reporter(
@@ -20,18 +25,18 @@ def identify_reporter(
     rotation a reporter known under the previous key is re-keyed on their next
     message, so their history stays theirs."""
     pseudonym = pseudonyms.pseudonym(e164)
-    reporter = session.scalar(select(Reporter).where(Reporter.pseudonym == pseudonym))
+    reporter = session.scalar(_BY_PSEUDONYM, {"pseudonym": pseudonym})
     if reporter is not None:
         return reporter
     previous = pseudonyms.previous_pseudonym(e164)
     if previous is not None:
-        old = session.scalar(select(Reporter).where(Reporter.pseudonym == previous))
+        old = session.scalar(_BY_PSEUDONYM, {"pseudonym": previous})
         if old is not None:
             old.pseudonym, old.key_version = pseudonym, pseudonyms.version
             session.flush()
             return old
     insert_ignore(session, Reporter.__table__, _new_row(pseudonym, pseudonyms.version, now))
-    return session.scalars(select(Reporter).where(Reporter.pseudonym == pseudonym)).one()
+    return session.scalars(_BY_PSEUDONYM, {"pseudonym": pseudonym}).one()
 
 
 def identify_reporters(

@@ -21,7 +21,7 @@ from gateway.domain.ussd_screens import REF_ALPHABET
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Incident, Reporter, Subscription, TrustRating
 from gateway.runtime import Runtime
-from gateway.upsert import insert_ignore
+from gateway.upsert import insert_ignore_rows
 
 # A burst: many submissions in one locality within an hour from very few people.
 BURST_WINDOW = dt.timedelta(hours=1)
@@ -98,22 +98,25 @@ def record_ratings(
         burst = bool(earlier)
     else:
         burst = _is_burst(session, TrustRating, locality_id, reporter.id, now, answers[0][0])
-    stored = 0
+    rows = []
     for question, value in answers:
         if not 1 <= value <= 5:
             raise ValueError(f"rating {value} is outside 1 to 5")
-        row = {
-            "reporter_id": reporter.id,
-            "locality_id": locality_id,
-            "question": question,
-            "value": value,
-            "rated_at": now,
-            "source": source,
-            "source_ref": f"{source_ref}:{question}"[:160],
-            "burst": burst,
-        }
-        stored += insert_ignore(session, TrustRating.__table__, row) is not None
-    return stored
+        rows.append(
+            {
+                "reporter_id": reporter.id,
+                "locality_id": locality_id,
+                "question": question,
+                "value": value,
+                "rated_at": now,
+                "source": source,
+                "source_ref": f"{source_ref}:{question}"[:160],
+                "burst": burst,
+            }
+        )
+    # One statement: a USSD step hands over every answer so far, the earlier ones
+    # already stored (and skipped by their source_ref).
+    return insert_ignore_rows(session, TrustRating.__table__, rows)
 
 
 @dataclass(frozen=True)
