@@ -66,3 +66,11 @@ def create_app() -> Flask:
         return Response("ok", mimetype="text/plain")
 
     return app
+
+
+def buffered_app() -> object:
+    """The baseline on the Procfile's stack (bench_ingest --stack procfile): the same
+    wrapper as the gateway's `gateway.serve:buffered_app()`."""
+    from gateway.serve import BufferedWsgi
+
+    return BufferedWsgi(create_app(), threads=int(os.environ.get("WEB_THREADS") or 4))

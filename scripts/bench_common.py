@@ -186,9 +186,17 @@ def children(pid: int) -> set[int]:
     return found
 
 
+# How gunicorn runs an app: "gthread" (the thread worker, `--threads` a worker), or
+# "procfile", the Procfile's own stack (gateway/gunicorn_conf.py: the asyncio worker,
+# each request buffered whole by gateway.serve.BufferedWsgi before one of WEB_THREADS
+# threads runs it). `procfile` wants an app spec returning that wrapper.
+STACKS = ("gthread", "procfile")
+
+
 class Server:
     """gunicorn serving `app` (an import spec such as "gateway:create_app()") on a free
-    loopback port, the way the Procfile runs it (gthread workers)."""
+    loopback port, with the thread worker, or with `stack="procfile"` the way the
+    Procfile runs it (then `threads` is WEB_THREADS)."""
 
     def __init__(
         self,
@@ -197,9 +205,13 @@ class Server:
         log_path: Path,
         workers: int = 2,
         threads: int = 4,
+        stack: str = "gthread",
     ) -> None:
+        if stack not in STACKS:
+            raise ValueError(f"unknown stack {stack!r}")
         self.app = app
-        self.env = env
+        self.stack = stack
+        self.env = env if stack == "gthread" else {**env, "WEB_THREADS": str(threads)}
         self.log_path = log_path
         self.workers = workers
         self.threads = threads
@@ -219,12 +231,12 @@ class Server:
         self.proc = subprocess.Popen(
             [
                 GUNICORN,
+                *(["-c", "python:gateway.gunicorn_conf"] if self.stack == "procfile" else []),
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
                 str(self.workers),
-                "--threads",
-                str(self.threads),
+                *(["--threads", str(self.threads)] if self.stack == "gthread" else []),
                 "--timeout",
                 "30",
                 "--graceful-timeout",

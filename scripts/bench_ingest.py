@@ -487,11 +487,12 @@ def bench_backend(
 
             def baseline_round() -> None:
                 with bc.Server(
-                    "scripts.bench_baseline_app:create_app()",
+                    APPS[args.stack][0],
                     base_env,
                     tmp / f"baseline-{len(baselines)}.log",
                     args.workers,
                     args.threads,
+                    args.stack,
                 ) as server:
                     Baseline.rounds += 1
                     warm_baseline(server, run)
@@ -500,7 +501,12 @@ def bench_backend(
             baseline_round()
             with (
                 bc.Server(
-                    "gateway:create_app()", gw_env, tmp / "gateway.log", args.workers, args.threads
+                    APPS[args.stack][1],
+                    gw_env,
+                    tmp / "gateway.log",
+                    args.workers,
+                    args.threads,
+                    args.stack,
                 ) as server,
                 bc.RssSampler(server) as rss,
             ):
@@ -540,6 +546,13 @@ def bench_backend(
     return rows, problems, notes
 
 
+# (baseline, gateway) app specs by stack
+APPS = {
+    "gthread": ("scripts.bench_baseline_app:create_app()", "gateway:create_app()"),
+    "procfile": ("scripts.bench_baseline_app:buffered_app()", "gateway.serve:buffered_app()"),
+}
+
+
 def postgres_answers() -> bool:
     return not bc.machine()["postgresql"].startswith("unavailable")
 
@@ -559,6 +572,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    parser.add_argument(
+        "--stack",
+        choices=bc.STACKS,
+        default="gthread",
+        help="gthread: gunicorn's thread worker; procfile: the Procfile's asyncio worker"
+        " with buffered requests (gateway/gunicorn_conf.py), for the baseline too",
+    )
     parser.add_argument(
         "--cases",
         default="at_sms,ussd,ussd_paced,twilio_sms,kannel_sms,android_sms",
@@ -581,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{info['python']}, PostgreSQL {info['postgresql']}; load {bc.load_average()}"
     )
     print(
-        f"gunicorn: {args.workers} gthread workers x {args.threads} threads; closed loop, "
+        f"gunicorn: {args.workers} {args.stack} workers x {args.threads} threads; closed loop, "
         f"at most {args.requests} requests or {args.duration:g} s per case\n"
     )
     all_rows: list[list[object]] = []
