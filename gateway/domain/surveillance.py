@@ -206,13 +206,31 @@ def normal_cusum_arl(k: float, h: float) -> float:
     return (math.exp(2 * k * b) - 2 * k * b - 1) / (2 * k * k)
 
 
-@functools.lru_cache(maxsize=256)
+# A trust CUSUM needs one limit per locality and week (701 communes x 26 weeks a pass),
+# each a function of that week's baseline alone: the cache holds a whole pass, so the
+# next week's pass finds most of them again (exact keys: the same floats, same limit).
+@functools.lru_cache(maxsize=32768)
 def normal_cusum_limit(k: float, arl: float) -> float:
-    """The limit h whose in-control ARL (Siegmund) is `arl` weeks."""
+    """The limit h whose in-control ARL (Siegmund) is `arl` weeks: bisection on
+    [0, 100], at most 100 steps, stopping at the first step that changes neither bound
+    (every later step would repeat it). The ARL is `normal_cusum_arl`'s arithmetic,
+    inlined, the same operations in the same order: the same h to the last bit."""
+    if k <= 0:
+        raise ValueError("need k > 0 and h >= 0")
+    k2 = 2 * k
+    kk = k2 * k
     lo, hi = 0.0, 100.0
     for _ in range(100):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if normal_cusum_arl(k, mid) < arl else (lo, mid)
+        t = k2 * (mid + 1.166)
+        if (math.exp(t) - t - 1) / kk < arl:
+            if mid == lo:
+                break
+            lo = mid
+        else:
+            if mid == hi:
+                break
+            hi = mid
     return hi
 
 

@@ -115,6 +115,32 @@ def test_normal_cusum_arl_matches_the_published_tables(
     assert sv.normal_cusum_arl(k, sv.normal_cusum_limit(k, published)) == pytest.approx(published)
 
 
+def bisection_limit_before(k: float, arl: float) -> float:
+    """`normal_cusum_limit` as it was before it stopped early and inlined the ARL: 100
+    bisection steps, each calling `normal_cusum_arl`."""
+    lo, hi = 0.0, 100.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if sv.normal_cusum_arl(k, mid) < arl else (lo, mid)
+    return hi
+
+
+def test_normal_cusum_limit_is_bit_for_bit_the_full_bisection() -> None:
+    # The trust CUSUM's inputs: k = shift/(2σ0), σ0 >= 0.5 on the 1-5 scale, and an ARL
+    # of arl_weeks·n0/b answers; plus the edges (tiny and huge ARLs, large k).
+    rng = np.random.default_rng(15)
+    ks = [*(0.5 / (2 * rng.uniform(0.5, 2.5, 3000))), *rng.uniform(0.01, 5.0, 1000)]
+    arls = [*(140 * rng.integers(2, 400, 3000) / rng.integers(1, 53, 3000))]
+    arls += [*(10 ** rng.uniform(-3, 12, 1000))]
+    sv.normal_cusum_limit.cache_clear()
+    for k, arl in zip(ks, arls, strict=True):
+        assert sv.normal_cusum_limit(float(k), float(arl)) == bisection_limit_before(
+            float(k), float(arl)
+        )
+    with pytest.raises(ValueError):
+        sv.normal_cusum_limit(0.0, 100.0)
+
+
 def siegmund_limit(k: float, arl: float) -> float:
     """h with (exp(2kb) - 2kb - 1)/(2k²) = arl, b = h + 1.166, by scipy's root finder."""
     return float(
