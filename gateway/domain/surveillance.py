@@ -452,7 +452,6 @@ def mean_cusum_replay(
         var0 = max(0.0, (cq[hi] - cq[lo] - n0 * mu0 * mu0) / (n0 - 1))
         sigma = max(math.sqrt(var0), sd_floor)
         k = shift / (2 * sigma)
-        limit = normal_cusum_limit(k, arl * n0 / (hi - lo))
         if alarm:
             s, run = 0.0, 0
         if n[t] > 0:
@@ -460,6 +459,11 @@ def mean_cusum_replay(
             run = run + 1 if s > 0 else 0
         elif s > 0:
             run += 1
+        # At S = 0 no limit (always > 0) alarms: computed only where it decides, and
+        # for the last week's state.
+        limit = 0.0
+        if s > 0 or t == len(n) - 1 or k <= 0:
+            limit = normal_cusum_limit(k, arl * n0 / (hi - lo))
         alarm = s > limit
         state = ChartState(s, limit, alarm, run, mu0, sigma, n0, k)
     return state

@@ -203,6 +203,74 @@ def test_the_trust_cusum_weighs_every_answer_as_a_numpy_reference_does(seed: int
     assert (state.alarm, state.run) == ref[2:]
 
 
+def mean_cusum_replay_before(
+    n: list[float],
+    total: list[float],
+    total_sq: list[float],
+    **p: float,
+) -> sv.ChartState | None:
+    """`surveillance.mean_cusum_replay` as it was before it skipped the limits of the
+    weeks at S = 0 (with the full bisection of `bisection_limit_before`)."""
+    cn, cs, cq = sv._prefix(n), sv._prefix(total), sv._prefix(total_sq)
+    base, guard, horizon = int(p["baseline_weeks"]), int(p["guard_weeks"]), int(p["horizon_weeks"])
+    s, run, alarm = 0.0, 0, False
+    state: sv.ChartState | None = None
+    for t in range(max(0, len(n) - horizon), len(n)):
+        lo, hi = sv._baseline_span(t, base, guard)
+        n0 = cn[hi] - cn[lo] if hi > lo else 0.0
+        if n0 < max(p["min_baseline"], 2):
+            state = None
+            continue
+        mu0 = (cs[hi] - cs[lo]) / n0
+        var0 = max(0.0, (cq[hi] - cq[lo] - n0 * mu0 * mu0) / (n0 - 1))
+        sigma = max(math.sqrt(var0), p["sd_floor"])
+        k = p["shift"] / (2 * sigma)
+        limit = bisection_limit_before(k, p["arl"] * n0 / (hi - lo))
+        if alarm:
+            s, run = 0.0, 0
+        if n[t] > 0:
+            s = max(0.0, s + (n[t] * mu0 - total[t]) / sigma - n[t] * k)
+            run = run + 1 if s > 0 else 0
+        elif s > 0:
+            run += 1
+        alarm = s > limit
+        state = sv.ChartState(s, limit, alarm, run, mu0, sigma, n0, k)
+    return state
+
+
+def test_the_trust_cusum_replay_is_bit_for_bit_what_it_was() -> None:
+    # Random histories, some falling, some with empty weeks, some too short; every
+    # state field equal, alarms included.
+    rng = np.random.default_rng(150)
+    alarms = 0
+    for _ in range(300):
+        weeks = int(rng.integers(5, 90))
+        fall_at = int(rng.integers(0, weeks + 1))
+        level = rng.uniform(1.5, 4.5)
+        answers = [
+            np.clip(np.rint(rng.normal(level - (1 if t >= fall_at else 0), 1.0, size)), 1, 5)
+            for t, size in enumerate(rng.poisson(rng.uniform(0.3, 12), weeks))
+        ]
+        p = {
+            "baseline_weeks": int(rng.integers(4, 53)),
+            "guard_weeks": int(rng.integers(0, 9)),
+            "horizon_weeks": int(rng.integers(1, 40)),
+            "shift": float(rng.uniform(0.2, 1.0)),
+            "arl": float(rng.uniform(20, 400)),
+            "sd_floor": 0.5,
+            "min_baseline": int(rng.integers(2, 10)),
+        }
+        series = (
+            [float(a.size) for a in answers],
+            [float(a.sum()) for a in answers],
+            [float((a * a).sum()) for a in answers],
+        )
+        state = sv.mean_cusum_replay(*series, **p)  # type: ignore[arg-type]
+        assert state == mean_cusum_replay_before(*series, **p)
+        alarms += bool(state and state.alarm)
+    assert alarms > 10  # the alarms' path (restarts) was compared too
+
+
 def test_trust_shift_fires_on_a_lasting_half_point_fall_and_not_on_noise() -> None:
     params = defaults("trust_shift")
     rng = np.random.default_rng(3)
