@@ -393,7 +393,8 @@ def poisson_cusum_replay(
     cum = _prefix(counts)
     gate_cum = None if gate_counts is None else _prefix(gate_counts)
     s, run, alarm = 0.0, 0, False
-    state: ChartState | None = None
+    # The last week's state, made into a ChartState once, at the end.
+    state: tuple[float, float, bool, int, float, float, float, float] | None = None
     for t in range(max(0, len(counts) - horizon_weeks), len(counts)):
         lo, hi = _baseline_span(t, baseline_weeks, guard_weeks)
         if hi - lo < min_baseline_weeks:
@@ -409,9 +410,9 @@ def poisson_cusum_replay(
         s = s if s > 1e-9 else 0.0  # sums of 1/r steps: what rounding leaves is zero
         run = run + 1 if s > 0 else 0
         alarm = s >= chart.h - 1e-9
-        state = ChartState(s, chart.h, alarm, run, m0, 0.0, hi - lo, chart.k)
+        state = (s, chart.h, alarm, run, m0, 0.0, hi - lo, chart.k)
         alarm = alarm and (gate_cum is None or gate_cum[t + 1] - gate_cum[max(0, t - 3)] >= gate)
-    return state
+    return None if state is None else ChartState(*state)
 
 
 def mean_cusum_replay(
@@ -441,7 +442,7 @@ def mean_cusum_replay(
     S as it is. None when the last week has no baseline."""
     cn, cs, cq = _prefix(n), _prefix(total), _prefix(total_sq)
     s, run, alarm = 0.0, 0, False
-    state: ChartState | None = None
+    state: tuple[float, float, bool, int, float, float, float, float] | None = None
     for t in range(max(0, len(n) - horizon_weeks), len(n)):
         lo, hi = _baseline_span(t, baseline_weeks, guard_weeks)
         n0 = cn[hi] - cn[lo] if hi > lo else 0.0
@@ -465,5 +466,5 @@ def mean_cusum_replay(
         if s > 0 or t == len(n) - 1 or k <= 0:
             limit = normal_cusum_limit(k, arl * n0 / (hi - lo))
         alarm = s > limit
-        state = ChartState(s, limit, alarm, run, mu0, sigma, n0, k)
-    return state
+        state = (s, limit, alarm, run, mu0, sigma, n0, k)
+    return None if state is None else ChartState(*state)
