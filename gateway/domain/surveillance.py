@@ -206,13 +206,31 @@ def normal_cusum_arl(k: float, h: float) -> float:
     return (math.exp(2 * k * b) - 2 * k * b - 1) / (2 * k * k)
 
 
-@functools.lru_cache(maxsize=256)
+# A trust CUSUM needs one limit per locality and week (701 communes x 26 weeks a pass),
+# each a function of that week's baseline alone: the cache holds a whole pass, so the
+# next week's pass finds most of them again (exact keys: the same floats, same limit).
+@functools.lru_cache(maxsize=32768)
 def normal_cusum_limit(k: float, arl: float) -> float:
-    """The limit h whose in-control ARL (Siegmund) is `arl` weeks."""
+    """The limit h whose in-control ARL (Siegmund) is `arl` weeks: bisection on
+    [0, 100], at most 100 steps, stopping at the first step that changes neither bound
+    (every later step would repeat it). The ARL is `normal_cusum_arl`'s arithmetic,
+    inlined, the same operations in the same order: the same h to the last bit."""
+    if k <= 0:
+        raise ValueError("need k > 0 and h >= 0")
+    k2 = 2 * k
+    kk = k2 * k
     lo, hi = 0.0, 100.0
     for _ in range(100):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if normal_cusum_arl(k, mid) < arl else (lo, mid)
+        t = k2 * (mid + 1.166)
+        if (math.exp(t) - t - 1) / kk < arl:
+            if mid == lo:
+                break
+            lo = mid
+        else:
+            if mid == hi:
+                break
+            hi = mid
     return hi
 
 
@@ -375,7 +393,8 @@ def poisson_cusum_replay(
     cum = _prefix(counts)
     gate_cum = None if gate_counts is None else _prefix(gate_counts)
     s, run, alarm = 0.0, 0, False
-    state: ChartState | None = None
+    # The last week's state, made into a ChartState once, at the end.
+    state: tuple[float, float, bool, int, float, float, float, float] | None = None
     for t in range(max(0, len(counts) - horizon_weeks), len(counts)):
         lo, hi = _baseline_span(t, baseline_weeks, guard_weeks)
         if hi - lo < min_baseline_weeks:
@@ -391,9 +410,9 @@ def poisson_cusum_replay(
         s = s if s > 1e-9 else 0.0  # sums of 1/r steps: what rounding leaves is zero
         run = run + 1 if s > 0 else 0
         alarm = s >= chart.h - 1e-9
-        state = ChartState(s, chart.h, alarm, run, m0, 0.0, hi - lo, chart.k)
+        state = (s, chart.h, alarm, run, m0, 0.0, hi - lo, chart.k)
         alarm = alarm and (gate_cum is None or gate_cum[t + 1] - gate_cum[max(0, t - 3)] >= gate)
-    return state
+    return None if state is None else ChartState(*state)
 
 
 def mean_cusum_replay(
@@ -423,7 +442,7 @@ def mean_cusum_replay(
     S as it is. None when the last week has no baseline."""
     cn, cs, cq = _prefix(n), _prefix(total), _prefix(total_sq)
     s, run, alarm = 0.0, 0, False
-    state: ChartState | None = None
+    state: tuple[float, float, bool, int, float, float, float, float] | None = None
     for t in range(max(0, len(n) - horizon_weeks), len(n)):
         lo, hi = _baseline_span(t, baseline_weeks, guard_weeks)
         n0 = cn[hi] - cn[lo] if hi > lo else 0.0
@@ -434,7 +453,6 @@ def mean_cusum_replay(
         var0 = max(0.0, (cq[hi] - cq[lo] - n0 * mu0 * mu0) / (n0 - 1))
         sigma = max(math.sqrt(var0), sd_floor)
         k = shift / (2 * sigma)
-        limit = normal_cusum_limit(k, arl * n0 / (hi - lo))
         if alarm:
             s, run = 0.0, 0
         if n[t] > 0:
@@ -442,6 +460,11 @@ def mean_cusum_replay(
             run = run + 1 if s > 0 else 0
         elif s > 0:
             run += 1
+        # At S = 0 no limit (always > 0) alarms: computed only where it decides, and
+        # for the last week's state.
+        limit = 0.0
+        if s > 0 or t == len(n) - 1 or k <= 0:
+            limit = normal_cusum_limit(k, arl * n0 / (hi - lo))
         alarm = s > limit
-        state = ChartState(s, limit, alarm, run, mu0, sigma, n0, k)
-    return state
+        state = (s, limit, alarm, run, mu0, sigma, n0, k)
+    return None if state is None else ChartState(*state)

@@ -115,6 +115,32 @@ def test_normal_cusum_arl_matches_the_published_tables(
     assert sv.normal_cusum_arl(k, sv.normal_cusum_limit(k, published)) == pytest.approx(published)
 
 
+def bisection_limit_before(k: float, arl: float) -> float:
+    """`normal_cusum_limit` as it was before it stopped early and inlined the ARL: 100
+    bisection steps, each calling `normal_cusum_arl`."""
+    lo, hi = 0.0, 100.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if sv.normal_cusum_arl(k, mid) < arl else (lo, mid)
+    return hi
+
+
+def test_normal_cusum_limit_is_bit_for_bit_the_full_bisection() -> None:
+    # The trust CUSUM's inputs: k = shift/(2σ0), σ0 >= 0.5 on the 1-5 scale, and an ARL
+    # of arl_weeks·n0/b answers; plus the edges (tiny and huge ARLs, large k).
+    rng = np.random.default_rng(15)
+    ks = [*(0.5 / (2 * rng.uniform(0.5, 2.5, 3000))), *rng.uniform(0.01, 5.0, 1000)]
+    arls = [*(140 * rng.integers(2, 400, 3000) / rng.integers(1, 53, 3000))]
+    arls += [*(10 ** rng.uniform(-3, 12, 1000))]
+    sv.normal_cusum_limit.cache_clear()
+    for k, arl in zip(ks, arls, strict=True):
+        assert sv.normal_cusum_limit(float(k), float(arl)) == bisection_limit_before(
+            float(k), float(arl)
+        )
+    with pytest.raises(ValueError):
+        sv.normal_cusum_limit(0.0, 100.0)
+
+
 def siegmund_limit(k: float, arl: float) -> float:
     """h with (exp(2kb) - 2kb - 1)/(2k²) = arl, b = h + 1.166, by scipy's root finder."""
     return float(
@@ -175,6 +201,74 @@ def test_the_trust_cusum_weighs_every_answer_as_a_numpy_reference_does(seed: int
     assert state is not None
     assert (state.statistic, state.limit) == pytest.approx(ref[:2], rel=1e-9, abs=1e-9)
     assert (state.alarm, state.run) == ref[2:]
+
+
+def mean_cusum_replay_before(
+    n: list[float],
+    total: list[float],
+    total_sq: list[float],
+    **p: float,
+) -> sv.ChartState | None:
+    """`surveillance.mean_cusum_replay` as it was before it skipped the limits of the
+    weeks at S = 0 (with the full bisection of `bisection_limit_before`)."""
+    cn, cs, cq = sv._prefix(n), sv._prefix(total), sv._prefix(total_sq)
+    base, guard, horizon = int(p["baseline_weeks"]), int(p["guard_weeks"]), int(p["horizon_weeks"])
+    s, run, alarm = 0.0, 0, False
+    state: sv.ChartState | None = None
+    for t in range(max(0, len(n) - horizon), len(n)):
+        lo, hi = sv._baseline_span(t, base, guard)
+        n0 = cn[hi] - cn[lo] if hi > lo else 0.0
+        if n0 < max(p["min_baseline"], 2):
+            state = None
+            continue
+        mu0 = (cs[hi] - cs[lo]) / n0
+        var0 = max(0.0, (cq[hi] - cq[lo] - n0 * mu0 * mu0) / (n0 - 1))
+        sigma = max(math.sqrt(var0), p["sd_floor"])
+        k = p["shift"] / (2 * sigma)
+        limit = bisection_limit_before(k, p["arl"] * n0 / (hi - lo))
+        if alarm:
+            s, run = 0.0, 0
+        if n[t] > 0:
+            s = max(0.0, s + (n[t] * mu0 - total[t]) / sigma - n[t] * k)
+            run = run + 1 if s > 0 else 0
+        elif s > 0:
+            run += 1
+        alarm = s > limit
+        state = sv.ChartState(s, limit, alarm, run, mu0, sigma, n0, k)
+    return state
+
+
+def test_the_trust_cusum_replay_is_bit_for_bit_what_it_was() -> None:
+    # Random histories, some falling, some with empty weeks, some too short; every
+    # state field equal, alarms included.
+    rng = np.random.default_rng(150)
+    alarms = 0
+    for _ in range(300):
+        weeks = int(rng.integers(5, 90))
+        fall_at = int(rng.integers(0, weeks + 1))
+        level = rng.uniform(1.5, 4.5)
+        answers = [
+            np.clip(np.rint(rng.normal(level - (1 if t >= fall_at else 0), 1.0, size)), 1, 5)
+            for t, size in enumerate(rng.poisson(rng.uniform(0.3, 12), weeks))
+        ]
+        p = {
+            "baseline_weeks": int(rng.integers(4, 53)),
+            "guard_weeks": int(rng.integers(0, 9)),
+            "horizon_weeks": int(rng.integers(1, 40)),
+            "shift": float(rng.uniform(0.2, 1.0)),
+            "arl": float(rng.uniform(20, 400)),
+            "sd_floor": 0.5,
+            "min_baseline": int(rng.integers(2, 10)),
+        }
+        series = (
+            [float(a.size) for a in answers],
+            [float(a.sum()) for a in answers],
+            [float((a * a).sum()) for a in answers],
+        )
+        state = sv.mean_cusum_replay(*series, **p)  # type: ignore[arg-type]
+        assert state == mean_cusum_replay_before(*series, **p)
+        alarms += bool(state and state.alarm)
+    assert alarms > 10  # the alarms' path (restarts) was compared too
 
 
 def test_trust_shift_fires_on_a_lasting_half_point_fall_and_not_on_noise() -> None:

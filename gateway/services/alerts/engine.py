@@ -190,6 +190,9 @@ def _trust_drop(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
     return checks.check_trust_drop(current, baseline, p) if current and baseline else None
 
 
+_NO_ANSWERS = Aggregate()  # a week without answers (frozen: one shared instance)
+
+
 def _chart_weeks(p: dict[str, float]) -> int:
     """The weeks a carried CUSUM replays: its horizon and the baseline of its first week."""
     return int(p["horizon_weeks"] + p["guard_weeks"] + p["baseline_weeks"])
@@ -197,22 +200,24 @@ def _chart_weeks(p: dict[str, float]) -> int:
 
 def _trust_shift(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
     recent = m.trust(m.now - measures.GATE, m.now).get(loc)
-    if recent is None:
+    # The check's own first test (the privacy gate), made before its weeks are built.
+    if recent is None or recent.n < p["min_reporters"]:
         return None
-    weeks = [w.get(loc, Aggregate()) for w in m.weekly_trust(_chart_weeks(p))]
+    weeks = [w.get(loc, _NO_ANSWERS) for w in m.weekly_trust(_chart_weeks(p))]
     return checks.check_trust_shift(m.active_weeks(loc, weeks), recent.n, p)
 
 
 def _incident_spike(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
     series = m.series(7, int(p["baseline_weeks"] + p["guard_weeks"]) + 1).get(loc)
-    if series is None:
+    # Below min_reporters the check finds nothing whatever the counts: not built.
+    if series is None or series.reporters < p["min_reporters"]:
         return None
     return checks.check_incident_spike(m.active_weeks(loc, series.periods), series.reporters, p)
 
 
 def _incident_cusum(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
     series = m.series(7, _chart_weeks(p)).get(loc)
-    if series is None:
+    if series is None or series.reporters < p["min_reporters"]:  # the check's first test
         return None
     return checks.check_incident_cusum(m.active_weeks(loc, series.periods), series.reporters, p)
 
