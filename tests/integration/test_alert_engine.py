@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import random
 import re
+import sqlite3
 import threading
 from collections.abc import Iterable
 
@@ -38,7 +39,7 @@ from gateway.services.alerts.engine import run_alert_cycle
 from gateway.services.alerts.escalation import check_escalations
 from gateway.services.alerts.thresholds import set_threshold
 from gateway.services.alerts.urgent import check_urgent
-from tests.conftest import Clock
+from tests.conftest import Clock, is_postgres_run
 
 SMALL_COMMUNE = "ML050109"  # Mopti commune
 OTHER_COMMUNE = "ML040506"
@@ -669,3 +670,43 @@ def test_the_backtest_counts_the_alerts_the_clock_opens(
     replayed = {gaz.pcodes[loc]: stored for loc, stored, _ in rows if stored}
     assert sum(opened.values()) > 0
     assert replayed == opened
+
+
+@pytest.mark.skipif(is_postgres_run(), reason="SQLite's one write lock")
+def test_on_sqlite_a_write_committed_while_the_pass_reads_loses_no_alert(
+    rt: Runtime, clock: Clock, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clock's other jobs (urgent check, inbound handling) commit while a pass is
+    between its reads and its writes. In WAL mode a transaction that read first cannot
+    then write over a newer commit: SQLite answers "database is locked" at once, and the
+    first pass after `scripts/run` lost every alert (a walk saw it). The pass now takes
+    the write lock first, so the other writer waits for it instead."""
+    falling_trust(rt, clock)
+    path = database_url.removeprefix("sqlite:///")
+    wrote = threading.Event()
+    started: list[threading.Thread] = []
+    real_apply = evaluation._apply
+
+    def other_job() -> None:
+        conn = sqlite3.connect(path, timeout=30)
+        conn.execute(
+            "INSERT INTO job_state (name, watermark, updated_at) VALUES ('other', ?, ?)",
+            (clock().isoformat(), clock().isoformat()),
+        )
+        conn.commit()
+        conn.close()
+        wrote.set()
+
+    def apply_after_another_commit(session: Session, *args: object, **kw: object) -> None:
+        session.scalars(select(Alert)).all()  # the pass reads inside its savepoint
+        if not started:
+            started.append(threading.Thread(target=other_job))
+            started[0].start()
+            started[0].join(timeout=1)  # before: committed at once; now: waits for the pass
+        real_apply(session, *args, **kw)
+
+    monkeypatch.setattr(evaluation, "_apply", apply_after_another_commit)
+    summary = run_alert_cycle(rt, clock())
+    assert summary.errors == 0
+    assert open_alerts(rt) == [("trust_drop", SMALL_COMMUNE)]
+    assert wrote.wait(30)

@@ -23,8 +23,13 @@ def days(n: float) -> dt.timedelta:
 
 def holds_lock(session: Session, key: int) -> bool:
     """On PostgreSQL, whether this transaction holds the lock `key` (another clock
-    running the same job makes this one skip). SQLite serialises writers itself."""
+    running the same job makes this one skip). On SQLite, which has one writer at a
+    time, the job takes the database's write lock now, before it reads: in WAL mode a
+    transaction that read first cannot write over a commit made since (the clock's other
+    jobs, the web's webhooks), SQLite answers "database is locked" at once, and the
+    whole job was lost. Other writers now wait for it (busy_timeout)."""
     if session.get_bind().dialect.name != "postgresql":
+        session.execute(text("UPDATE job_state SET name = name WHERE 0 = 1"))
         return True
     # JIT compiling the window queries costs more than it saves at these sizes.
     session.execute(text("SET LOCAL jit = off"))
