@@ -8,7 +8,7 @@ import click
 
 from gateway.cli.errors import Commands
 from gateway.cli.worker_loop import run_until_signalled, worker_id
-from gateway.db import DB_UNAVAILABLE, transaction
+from gateway.db import transaction
 from gateway.runtime import current_runtime
 from gateway.services.intake.inbound_queue import backlog, dead_inbound, retry_dead_inbound
 from gateway.services.intake.worker import handle_due
@@ -22,10 +22,7 @@ inbound_group = Commands("inbound", help="The queue of stored SMS waiting to be 
 def inbound_handle() -> None:
     """Handle what is due now (one batch) and print a summary."""
     rt = current_runtime()
-    try:
-        summary = handle_due(rt, rt.now(), worker_id=worker_id())
-    except DB_UNAVAILABLE as exc:
-        raise click.ClickException("the database does not answer") from exc
+    summary = handle_due(rt, rt.now(), worker_id=worker_id())
     click.echo(str(summary))
 
 

@@ -8,8 +8,8 @@ import click
 
 from gateway.cli.errors import Commands
 from gateway.cli.worker_loop import run_until_signalled, worker_id
-from gateway.db import DB_UNAVAILABLE, transaction
-from gateway.runtime import Runtime, current_runtime
+from gateway.db import transaction
+from gateway.runtime import current_runtime
 from gateway.services.outbox.dispatch import dispatch_all_due, dispatch_due
 from gateway.services.outbox.queue import dead_letters, retry_dead
 
@@ -18,19 +18,11 @@ log = logging.getLogger(__name__)
 outbox_group = Commands("outbox", help="The outbox of SMS the gateway sends.")
 
 
-def _runtime() -> Runtime:
-    rt = current_runtime()
-    return rt
-
-
 @outbox_group.command("dispatch")
 def outbox_dispatch() -> None:
     """Send everything that is due now, batch after batch, and print the totals."""
-    rt = _runtime()
-    try:
-        summary = dispatch_all_due(rt, rt.now(), worker_id=worker_id())
-    except DB_UNAVAILABLE as exc:
-        raise click.ClickException("the database does not answer") from exc
+    rt = current_runtime()
+    summary = dispatch_all_due(rt, rt.now(), worker_id=worker_id())
     click.echo(str(summary))
 
 
@@ -38,7 +30,7 @@ def outbox_dispatch() -> None:
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
 def outbox_work(interval: float) -> None:
     """Dispatch until SIGTERM or Ctrl-C (the Procfile's worker process)."""
-    rt = _runtime()
+    rt = current_runtime()
     run_until_signalled(
         "outbox", interval, lambda worker: dispatch_due(rt, rt.now(), worker_id=worker).claimed
     )
@@ -48,7 +40,7 @@ def outbox_work(interval: float) -> None:
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000))
 def outbox_dead(limit: int) -> None:
     """List dead letters: id, created, purpose, masked number, attempts, last error."""
-    with _runtime().sessions() as session:
+    with current_runtime().sessions() as session:
         letters = dead_letters(session, limit)
     if not letters:
         click.echo("no dead letters")
@@ -65,7 +57,7 @@ def outbox_dead(limit: int) -> None:
 @click.argument("outbox_id", metavar="ID", type=int)
 def outbox_retry(outbox_id: int) -> None:
     """Move dead letter ID back to pending, with a fresh round of attempts."""
-    rt = _runtime()
+    rt = current_runtime()
     with transaction(rt.sessions) as session:
         moved = retry_dead(session, outbox_id, rt.now())
     if not moved:

@@ -167,6 +167,8 @@ def test_the_cli_says_which_level_a_name_resolved_to_and_audits_every_change(
         ["users", "list"],
         ["api-tokens", "list"],
         ["alerts", "list"],
+        ["outbox", "dispatch"],
+        ["inbound", "handle"],
     ],
 )
 def test_a_database_that_does_not_answer_is_said_in_one_line(
