@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import abort, request
+from flask import abort, redirect, request, url_for
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from werkzeug.wrappers import Response
 
 from gateway.console.access import area_of, area_page, current_user, runtime, with_descendants
 from gateway.console.blueprint import bp
@@ -137,6 +138,15 @@ def visible_alert(session: Session, alert_id: int) -> Alert:
     if area is not None and alert.locality_id not in area:
         abort(404)
     return alert
+
+
+@bp.route("/alerts/<code>")
+def alert_by_code(code: str) -> Response:
+    """The alert whose SMS carries `code` (A123, any case): a chair types what they read."""
+    with runtime().sessions() as session:
+        alert_id = session.scalar(select(Alert.id).where(Alert.code == code.upper()[:12]))
+        alert = visible_alert(session, alert_id if alert_id is not None else 0)
+    return redirect(url_for("console.alert_detail", alert_id=alert.id))
 
 
 @bp.route("/alerts/<int:alert_id>")
