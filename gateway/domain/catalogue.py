@@ -69,11 +69,14 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "committee_help": ("codes",),
     "committee_help_none": (),
     "alert_unknown_open": ("code", "codes"),
-    # People in danger now (URGENT): a new report, or one made before, flagged.
+    # People in danger now (URGENT): a new report, or one made before, flagged; told
+    # at once (_told), heard of as any report is (_later), or read by the team.
     "urgent_received": ("code", "place", "number"),
     "urgent_received_told": ("code", "place", "number"),
+    "urgent_received_later": ("code", "place", "number"),
     "urgent_flagged": ("code", "number"),
     "urgent_flagged_told": ("code", "number"),
+    "urgent_flagged_later": ("code", "number"),
     "urgent_already": ("code", "number"),
     "urgent_unknown": ("code", "number"),
     "urgent_too_old": ("code", "number"),

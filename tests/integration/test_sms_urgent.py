@@ -163,16 +163,25 @@ def test_urgent_with_a_place_and_words_is_a_new_report_in_danger(
     assert len(sender.sent) == 2
 
 
-def test_armed_men_seen_in_danger_is_recorded_but_promises_no_committee_by_default(
+def test_armed_men_seen_in_danger_alerts_at_once_only_where_an_admin_says_so(
     client: FlaskClient, rt: Runtime, clock: Clock
 ) -> None:
-    # As for a USSD report: `threat` is not an urgent kind unless an admin marks it.
+    # As for a USSD report: `threat` is not an urgent kind unless an admin marks it, so
+    # the committee hears of it as of any report, not at once.
     sender = committees_of_menaka(rt, clock)
     reply = texted(client, rt, "URGENT Menaka hommes armés")[0]
     assert incident(rt).danger_now is True and incident(rt).kind == "threat"
-    assert "comit" not in reply.lower() and "17" in reply
+    assert "sera informé" in reply and "prévenu" not in reply and "17" in reply
     check_and_send_urgent(rt, clock.advance(seconds=5))
     assert sender.sent == []
+
+
+def test_where_no_committee_hears_the_reply_promises_none(
+    client: FlaskClient, rt: Runtime, clock: Clock
+) -> None:
+    reply = texted(client, rt, "URGENT Menaka attaque en cours")[0]
+    assert incident(rt).danger_now is True
+    assert "comit" not in reply.lower() and "équipe du service" in reply and "17" in reply
 
 
 def test_urgent_while_a_report_waits_for_its_place_puts_it_in_danger(

@@ -13,8 +13,8 @@ from gateway.services.intake.conversation import Conversation, Pending, PendingI
 from gateway.services.intake.places import confirmation
 from gateway.services.intake.routing import (
     emergency_number,
+    in_danger_told,
     someone_will_be_told,
-    urgent_alert_reaches,
 )
 
 
@@ -91,7 +91,6 @@ def store_incident(
 def _say_in_danger(convo: Conversation, code: str, kind: str, locality_id: int, shown: str) -> None:
     gaz = gazetteer(convo.rt)
     burst = convo.session.scalar(select(Incident.burst).where(Incident.ref_code == code))
-    told = urgent_alert_reaches(convo.rt, convo.session, gaz, kind, locality_id, burst=bool(burst))
+    told = in_danger_told(convo.rt, convo.session, gaz, kind, locality_id, burst=bool(burst))
     number = emergency_number(convo.rt, gaz, locality_id)
-    key = "urgent_received_told" if told else "urgent_received"
-    convo.say(key, code=code, place=shown, number=number)
+    convo.say(f"urgent_received{told}", code=code, place=shown, number=number)

@@ -25,7 +25,7 @@ from gateway.services.intake.completion import complete
 from gateway.services.intake.conversation import Conversation, Pending, PendingIntent
 from gateway.services.intake.locating import resolve, settle
 from gateway.services.intake.places import score
-from gateway.services.intake.routing import emergency_number, urgent_alert_reaches
+from gateway.services.intake.routing import emergency_number, in_danger_told
 
 # A report can be marked this long after it was made: the urgent check looks back
 # URGENT_LOOKBACK, and the hour between leaves it time to run (a clock restarting)
@@ -111,15 +111,10 @@ def _flag(convo: Conversation, incident: Incident) -> Outcome:
         convo.say("urgent_too_old", code=code, number=number)
         return Outcome.PROCESSED
     incident.danger_now = True  # the urgent check picks it up at its next run
-    told = urgent_alert_reaches(
-        convo.rt,
-        convo.session,
-        gazetteer(convo.rt),
-        incident.kind,
-        incident.locality_id,
-        burst=incident.burst,
-    )
-    convo.say("urgent_flagged_told" if told else "urgent_flagged", code=code, number=number)
+    gaz = gazetteer(convo.rt)
+    where = incident.locality_id
+    told = in_danger_told(convo.rt, convo.session, gaz, incident.kind, where, burst=incident.burst)
+    convo.say(f"urgent_flagged{told}", code=code, number=number)
     return Outcome.PROCESSED
 
 

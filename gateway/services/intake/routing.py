@@ -31,16 +31,19 @@ def is_urgent(rt: Runtime, session: Session, gaz: Gazetteer, kind: str, locality
     return params.get(f"urgent_{kind}", 0.0) >= 0.5
 
 
-def urgent_alert_reaches(
+def in_danger_told(
     rt: Runtime, session: Session, gaz: Gazetteer, kind: str, locality_id: int, *, burst: bool
-) -> bool:
-    """The urgent check will alert on an incident of this kind here with people in
-    danger now (the rule's own test, burst flag included), and the alert reaches a
-    committee member at once."""
+) -> str:
+    """Who hears of an incident here with people in danger now, as a reply key's
+    suffix: "_told" when the urgent check alerts on it (the rule's own test, burst flag
+    included) and the alert reaches a committee member at once; "_later" when a
+    committee member hears of it as of any report here (the window rules' alerts);
+    "" when only the service team reads it."""
     params = values(rt, gaz, overrides(session), "incident_urgent", locality_id)
-    if check_incident_urgent(kind, True, burst, params) is None:
-        return False
-    return someone_will_be_told(session, gaz, locality_id, urgent=True)
+    urgent = check_incident_urgent(kind, True, burst, params) is not None
+    if urgent and someone_will_be_told(session, gaz, locality_id, urgent=True):
+        return "_told"
+    return "_later" if someone_will_be_told(session, gaz, locality_id, urgent=False) else ""
 
 
 def emergency_number(rt: Runtime, gaz: Gazetteer, locality_id: int | None) -> str:
