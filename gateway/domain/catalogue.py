@@ -78,7 +78,7 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "urgent_flagged_told": ("code", "number"),
     "urgent_flagged_later": ("code", "number"),
     "urgent_already": ("code", "number"),
-    "urgent_unknown": ("code", "number"),
+    "urgent_unknown": ("number",),  # never quotes what was typed
     "urgent_too_old": ("code", "number"),
     "urgent_ask": ("number",),
     "urgent_ask_place": ("number",),

@@ -95,7 +95,7 @@ def _flag_code(convo: Conversation, code: str) -> Outcome:
         select(Incident).where(Incident.ref_code == code, Incident.reporter_id == convo.reporter.id)
     )
     if row is None:  # unknown, or someone else's: the same answer, nothing changed
-        convo.say("urgent_unknown", code=code, number=_number(convo, None))
+        convo.say("urgent_unknown", number=_number(convo, None))
         return Outcome.REJECTED
     return _flag(convo, row)
 
