@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db import transaction
 from gateway.domain import findings as checks
-from gateway.domain.findings import Finding
+from gateway.domain.findings import Finding, WeeklyAnswers
 from gateway.domain.rules import (
     OverrideKey,
     may_reopen,
@@ -99,6 +99,7 @@ class Measures:
         self._series: dict[tuple[dt.timedelta, int], dict[int, Any]] = {}
         self._first: dict[int, dt.datetime] | None = first
         self._weekly: dict[tuple[int, int], list[dict[int, Any]]] = {}
+        self._answers: dict[int, dict[int, WeeklyAnswers]] = {}
         self._complete: bool | None = False if scan else None
 
     def _kept(self, *times: dt.datetime) -> bool:
@@ -117,11 +118,38 @@ class Measures:
 
     def active_weeks(self, loc: int, periods: list[Any]) -> list[Any]:
         """The weekly periods ending at `now` from the locality's first report on."""
+        keep = self._active(loc, len(periods))
+        return periods[len(periods) - keep :]
+
+    def _active(self, loc: int, periods: int) -> int:
+        """How many of `periods` weeks ending at `now` follow the locality's first report."""
         first = self.first_seen().get(loc)
         if first is None:
             return periods
         weeks = math.ceil((self.now - first) / WEEK)
-        return periods[-weeks:] if 0 < weeks < len(periods) else periods if weeks > 0 else []
+        return min(weeks, periods) if weeks > 0 else 0
+
+    def trust_weeks(self, loc: int, weeks: int) -> WeeklyAnswers:
+        """The locality's trust aggregates of the `weeks` calendar weeks ending at `now`,
+        from its first report on, as columns (`weekly_trust` per locality)."""
+        if weeks not in self._answers:
+            start = self.now - WEEK * weeks
+            if self._kept(start) and rollup.monday(rollup.day_of(start)) == rollup.day_of(start):
+                stream = rollup.trust_stream(self.question)
+                found = kept.weekly_answers(self.session, stream, start, weeks)
+            else:
+                by_week = self.weekly_trust(weeks)
+                locs = set().union(*by_week)
+                found = {
+                    loc: WeeklyAnswers.of([w.get(loc, _NO_ANSWERS) for w in by_week])
+                    for loc in locs
+                }
+            self._answers[weeks] = found
+        cols = self._answers[weeks].get(loc)
+        if cols is None:
+            zeros = [0.0] * weeks
+            cols = WeeklyAnswers(zeros, zeros, zeros)
+        return cols.last(self._active(loc, weeks))
 
     def weekly_trust(self, weeks: int, skip: int = 0) -> list[dict[int, Any]]:
         """Trust aggregates of `weeks` calendar weeks, oldest first, ending `skip`
@@ -203,8 +231,7 @@ def _trust_shift(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
     # The check's own first test (the privacy gate), made before its weeks are built.
     if recent is None or recent.n < p["min_reporters"]:
         return None
-    weeks = [w.get(loc, _NO_ANSWERS) for w in m.weekly_trust(_chart_weeks(p))]
-    return checks.check_trust_shift(m.active_weeks(loc, weeks), recent.n, p)
+    return checks.check_trust_shift(m.trust_weeks(loc, _chart_weeks(p)), recent.n, p)
 
 
 def _incident_spike(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
