@@ -276,13 +276,17 @@ def incident_series(
     start = rollup.day_of(end) - step * periods
     tallies = _tallies(session, rollup.INCIDENT, start, start + step * periods, step)
     people = window(session, rollup.INCIDENT, end - gate, end)
+    none = Tally(0)  # frozen: one instance for every week without a report
     series: dict[int, list[Tally]] = {}
     for (loc, i), tally in tallies.items():
-        series.setdefault(loc, [Tally(0)] * periods)[i] = tally
+        weeks = series.get(loc)
+        if weeks is None:
+            weeks = series[loc] = [none] * periods
+        weeks[i] = tally
     out: dict[int, IncidentSeries] = {}
     for loc in series.keys() | people.keys():
         agg = people.get(loc)
-        out[loc] = IncidentSeries(series.get(loc, [Tally(0)] * periods), agg.n if agg else 0)
+        out[loc] = IncidentSeries(series.get(loc) or [none] * periods, agg.n if agg else 0)
     return out
 
 
