@@ -25,7 +25,7 @@ from gateway.services.intake import reports
 from gateway.services.intake.places import offered, parent_name
 from gateway.services.intake.reporters import identify_reporter
 from gateway.services.intake.routing import is_urgent, someone_will_be_told
-from gateway.services.intake.ussd_steps import Start, count_step, known_caller_step
+from gateway.services.intake.ussd_steps import Start, add_caller, count_step, known_caller_step
 
 log = logging.getLogger(__name__)
 MAX_PATH = 2000
@@ -125,9 +125,12 @@ def _count_step(
     in `session`'s transaction."""
     now = rt.now()
     if session.get_bind().dialect.name == "postgresql":
-        known = known_caller_step(
-            rt.engine, provider=provider, session_id=session_id, pseudonym=pseudonym, now=now
-        )
+        ids = {"provider": provider, "session_id": session_id, "pseudonym": pseudonym}
+        known = known_caller_step(rt.engine, **ids, now=now)
+        if known is None and not rt.pseudonyms.previous_key:
+            # First contact (a caller known under a rotated key is re-keyed below).
+            add_caller(rt.engine, pseudonym=pseudonym, key_version=rt.pseudonyms.version, now=now)
+            known = known_caller_step(rt.engine, **ids, now=now)
         if known is not None:
             return known[0], known[1], True
     reporter = identify_reporter(session, rt.pseudonyms, e164, now)

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.models import Reporter, Subscription, UssdSession
+from gateway.services.intake.reporters import new_reporter_row
+from gateway.upsert import insert_ignore
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,13 @@ def known_caller_step(
         return reporter, Start(
             values["start_language"], reporter.home_locality_id, subscribed is not None
         )
+
+
+def add_caller(engine: Engine, *, pseudonym: str, key_version: int, now: dt.datetime) -> None:
+    """PostgreSQL, first contact: the reporter on its own (autocommit, ignored when a
+    concurrent step created it), so the step is then counted as a known caller's."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        insert_ignore(conn, _reporters(), new_reporter_row(pseudonym, key_version, now))
 
 
 def count_step(
