@@ -18,14 +18,20 @@ from gateway.domain.ussd_menu import respond
 from gateway.domain.ussd_types import Place, Screen, UssdContext
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.logging_filters import redact
-from gateway.models import Reporter, UssdSession
+from gateway.models import UssdSession
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
 from gateway.services.intake import reports
 from gateway.services.intake.places import offered, parent_name
 from gateway.services.intake.reporters import identify_reporter
 from gateway.services.intake.routing import is_urgent, someone_will_be_told
-from gateway.services.intake.ussd_steps import Start, add_caller, count_step, known_caller_step
+from gateway.services.intake.ussd_steps import (
+    Caller,
+    Start,
+    add_caller,
+    count_step,
+    known_caller_step,
+)
 
 log = logging.getLogger(__name__)
 MAX_PATH = 2000
@@ -44,18 +50,17 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
     try:
         # The session connects only when the menu or the effects need the database.
         with rt.sessions() as session:
-            reporter, start, counted = _count_step(
-                session, rt, provider, session_id, e164, pseudonym
-            )
+            caller, start, counted = _count_step(session, rt, provider, session_id, e164, pseudonym)
             language = start.language or language
             context = _context(session, rt, session_id, start)
             screen = respond(text[:MAX_PATH], context, rt.reference.menu)
-            if reporter.language:
-                _remember(known, pseudonym, reporter.language)
+            if caller.language:
+                _remember(known, pseudonym, caller.language)
             if screen.effects:
-                if counted:  # committed on its own: the effects get a transaction
-                    session.add(reporter)
-                elif session.get_bind().dialect.name == "postgresql":
+                # A step counted on its own (known_caller_step) leaves the effects a
+                # transaction of their own, with the default durable commit.
+                reporter = caller.reporter(session)
+                if not counted and session.get_bind().dialect.name == "postgresql":
                     # A step that only counts itself may be lost in a crash, so its
                     # commit does not wait for the disk (ussd_steps); a report does.
                     session.execute(sql("SET LOCAL synchronous_commit TO ON"))
@@ -118,7 +123,7 @@ def _search(places: Gazetteer, typed: str) -> list[Place]:
 
 def _count_step(
     session: Session, rt: Runtime, provider: str, session_id: str, e164: str, pseudonym: str
-) -> tuple[Reporter, Start, bool]:
+) -> tuple[Caller, Start, bool]:
     """The caller (created on first contact), what the session began with, and whether
     the step's count is already committed: on PostgreSQL a known caller's step is one
     round trip, committed on its own; else the caller and the count are two statements
@@ -137,7 +142,7 @@ def _count_step(
     start = count_step(
         session, provider=provider, session_id=session_id, reporter=reporter, now=now
     )
-    return reporter, start, False
+    return Caller(reporter.language, loaded=reporter), start, False
 
 
 def record_session_end(

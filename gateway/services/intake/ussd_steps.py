@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -36,13 +37,32 @@ class Start:
     subscribed: bool
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The reporter behind a step: their language, and the ORM object the effects
+    change, built only for a step that has effects (most steps have none)."""
+
+    language: str | None
+    row: Mapping[Any, Any] | None = None  # the reporter's columns, from known_caller_step
+    loaded: Reporter | None = None  # or the reporter already in the request's session
+
+    def reporter(self, session: Session) -> Reporter:
+        """The reporter, persistent in `session` (from the row: without a query)."""
+        if self.loaded is not None:
+            return self.loaded
+        assert self.row is not None
+        reporter = Reporter(**{c.key: self.row[c.key] for c in _reporters().c})
+        make_transient_to_detached(reporter)  # as if loaded: changes to it are flushed
+        session.add(reporter)
+        return reporter
+
+
 def known_caller_step(
     engine: Engine, *, provider: str, session_id: str, pseudonym: str, now: dt.datetime
-) -> tuple[Reporter, Start] | None:
+) -> tuple[Caller, Start] | None:
     """PostgreSQL: count the step of a caller already known under `pseudonym` in one
     statement, committed on its own (autocommit: no BEGIN, no COMMIT, and no wait for
-    the disk); the caller and what the session began with. The reporter comes from
-    the same row, detached (`session.add` it to change it). None, with nothing
+    the disk); the caller and what the session began with. None, with nothing
     counted, when no reporter has that pseudonym: the caller is then identified and
     the step counted in the request's transaction (`count_step`)."""
     params = {"pseudonym": pseudonym, "provider": provider, "session_id": session_id, "now": now}
@@ -51,14 +71,13 @@ def known_caller_step(
         if row is None:
             return None
         values = row._mapping
-        reporter = Reporter(**{c.key: values[c.key] for c in _reporters().c})
-        make_transient_to_detached(reporter)  # as if loaded: changes to it are flushed
+        caller = Caller(values["language"], row=values)
         if values["start_subscribed"] is not None:
-            return reporter, _start_of(values)
+            return caller, _start_of(values)
         # A session begun before its start was recorded (rare): the current subscription.
-        subscribed = conn.execute(_subscribed_now(), {"reporter_id": reporter.id}).first()
-        return reporter, Start(
-            values["start_language"], reporter.home_locality_id, subscribed is not None
+        subscribed = conn.execute(_subscribed_now(), {"reporter_id": values["id"]}).first()
+        return caller, Start(
+            values["start_language"], values["home_locality_id"], subscribed is not None
         )
 
 
