@@ -4,8 +4,10 @@ Every step reads its caller and upserts its session before the menu can answer. 
 shared 2-core machine each round trip to PostgreSQL waits for its backend to be
 scheduled (py-spy: most of a busy worker thread's time under load), so on PostgreSQL
 a known caller's step is one round trip: a data-modifying CTE that reads the reporter
-and counts the step, in autocommit. SQLite (in process, no round trips) and a first
-contact keep the two statements in the request's transaction.
+and counts the step, in autocommit (a first contact inserts the reporter first). So a
+step is counted even when its effects, stored after in a transaction of their own,
+then fail (the caller gets the apology). SQLite (in process, no round trips) and a
+caller known under a rotated key keep the two statements in the request's transaction.
 """
 
 from __future__ import annotations
