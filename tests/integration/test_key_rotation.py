@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from gateway.models import Reporter, TrustRating
 from gateway.runtime import Runtime
-from tests.handlers.payloads import at_sms
+from tests.handlers.payloads import at_sms, at_ussd
 
 
 def test_a_reporter_known_under_the_old_key_is_rekeyed_on_their_next_message(
@@ -33,6 +33,27 @@ def test_a_reporter_known_under_the_old_key_is_rekeyed_on_their_next_message(
     assert reporters[0].key_version == 2
     assert reporters[0].pseudonym == rt.pseudonyms.pseudonym("+22376123456")
     assert raters == {reporters[0].id}
+
+
+def test_a_ussd_caller_known_under_the_old_key_keeps_their_reporter_and_language(
+    make_app: Callable[..., Flask],
+) -> None:
+    old = make_app(PHONE_HASH_KEY="old-key").test_client()
+    for text in ("", "3"):  # first contact, then English
+        old.post("/webhooks/africastalking/ussd", data=at_ussd(sessionId="S1", text=text))
+    rotated = make_app(
+        PHONE_HASH_KEY="new-key", PHONE_HASH_KEY_PREVIOUS="old-key", PHONE_HASH_KEY_VERSION="2"
+    )
+    screen = rotated.test_client().post(
+        "/webhooks/africastalking/ussd", data=at_ussd(sessionId="S2", text="")
+    )
+    rt: Runtime = rotated.extensions["gateway"]
+    with rt.sessions() as session:
+        reporters = session.scalars(select(Reporter)).all()
+    assert len(reporters) == 1
+    assert (reporters[0].key_version, reporters[0].language) == (2, "en")
+    assert reporters[0].pseudonym == rt.pseudonyms.pseudonym("+22376123456")
+    assert screen.get_data(as_text=True).startswith("CON ")
 
 
 def test_without_the_previous_key_the_same_number_is_a_new_reporter(

@@ -35,7 +35,7 @@ def identify_reporter(
             old.pseudonym, old.key_version = pseudonym, pseudonyms.version
             session.flush()
             return old
-    insert_ignore(session, Reporter.__table__, _new_row(pseudonym, pseudonyms.version, now))
+    insert_ignore(session, Reporter.__table__, new_reporter_row(pseudonym, pseudonyms.version, now))
     return session.scalars(_BY_PSEUDONYM, {"pseudonym": pseudonym}).one()
 
 
@@ -52,7 +52,7 @@ def identify_reporters(
             found[keyed[e164]] = identify_reporter(session, pseudonyms, e164, now)
     elif missing:
         new = {keyed[e164] for e164 in missing}
-        rows = [_new_row(key, pseudonyms.version, now) for key in sorted(new)]
+        rows = [new_reporter_row(key, pseudonyms.version, now) for key in sorted(new)]
         insert_ignore_many(session, Reporter.__table__, rows)
         found |= _by_pseudonym(session, new)
     return {e164: found[key] for e164, key in keyed.items()}
@@ -65,7 +65,8 @@ def _by_pseudonym(session: Session, keys: set[str]) -> dict[str, Reporter]:
     return {reporter.pseudonym: reporter for reporter in rows}
 
 
-def _new_row(pseudonym: str, version: int, now: dt.datetime) -> dict[str, object]:
+def new_reporter_row(pseudonym: str, version: int, now: dt.datetime) -> dict[str, object]:
+    """A new reporter's row, as first contact stores it."""
     return {
         "pseudonym": pseudonym,
         "key_version": version,

@@ -7,29 +7,31 @@ last step stores its report once.
 
 from __future__ import annotations
 
-import functools
 import logging
-from dataclasses import dataclass
-from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, func, select, update
 from sqlalchemy import text as sql
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain.ussd_menu import respond
 from gateway.domain.ussd_types import Place, Screen, UssdContext
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.logging_filters import redact
-from gateway.models import Reporter, Subscription, UssdSession
+from gateway.models import UssdSession
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
 from gateway.services.intake import reports
 from gateway.services.intake.places import offered, parent_name
 from gateway.services.intake.reporters import identify_reporter
 from gateway.services.intake.routing import is_urgent, someone_will_be_told
+from gateway.services.intake.ussd_steps import (
+    Caller,
+    Start,
+    add_caller,
+    count_step,
+    known_caller_step,
+)
 
 log = logging.getLogger(__name__)
 MAX_PATH = 2000
@@ -46,20 +48,27 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
     pseudonym = rt.pseudonyms.pseudonym(e164)
     language = known.get(pseudonym) or rt.settings.default_language
     try:
-        with transaction(rt.sessions) as session:
-            reporter = identify_reporter(session, rt.pseudonyms, e164, rt.now())
-            start = _touch_session(session, rt, provider, session_id, reporter)
+        # The session connects only when the menu or the effects need the database.
+        with rt.sessions() as session:
+            caller, start, counted = _count_step(session, rt, provider, session_id, e164, pseudonym)
             language = start.language or language
             context = _context(session, rt, session_id, start)
             screen = respond(text[:MAX_PATH], context, rt.reference.menu)
-            if screen.effects and session.get_bind().dialect.name == "postgresql":
-                # A step that only counts itself may be lost in a crash, so its commit
-                # does not wait for the disk (_touch_session); a report does.
-                session.execute(sql("SET LOCAL synchronous_commit TO ON"))
-            if reporter.language:
-                _remember(known, pseudonym, reporter.language)
-            for effect in screen.effects:
-                reports.apply_ussd_effect(session, rt, reporter, e164, provider, session_id, effect)
+            if caller.language:
+                _remember(known, pseudonym, caller.language)
+            if screen.effects:
+                # A step counted on its own (known_caller_step) leaves the effects a
+                # transaction of their own, with the default durable commit.
+                reporter = caller.reporter(session)
+                if not counted and session.get_bind().dialect.name == "postgresql":
+                    # A step that only counts itself may be lost in a crash, so its
+                    # commit does not wait for the disk (ussd_steps); a report does.
+                    session.execute(sql("SET LOCAL synchronous_commit TO ON"))
+                for effect in screen.effects:
+                    reports.apply_ussd_effect(
+                        session, rt, reporter, e164, provider, session_id, effect
+                    )
+            session.commit()
         return screen
     except DB_UNAVAILABLE:
         log.warning("database unavailable during a USSD step")
@@ -78,18 +87,7 @@ def _remember(known: dict[str, str], pseudonym: str, language: str) -> None:
     known[pseudonym] = language
 
 
-@dataclass(frozen=True)
-class _Start:
-    """What the caller had when the session began: the menu replays the whole path
-    from it, so a resent step does what it did the first time (a resent "subscribe"
-    does not unsubscribe, a resent "leave" does not subscribe again)."""
-
-    language: str | None
-    home_id: int | None
-    subscribed: bool
-
-
-def _context(session: Session, rt: Runtime, session_id: str, start: _Start) -> UssdContext:
+def _context(session: Session, rt: Runtime, session_id: str, start: Start) -> UssdContext:
     places = gazetteer(rt)
     home = _place(places, places.pcodes[start.home_id]) if start.home_id else None
 
@@ -123,62 +121,28 @@ def _search(places: Gazetteer, typed: str) -> list[Place]:
     return [_place(places, c.pcode) for c in offered(places.resolve(typed), SEARCH_LIMIT)]
 
 
-def _touch_session(
-    session: Session, rt: Runtime, provider: str, session_id: str, reporter: Reporter
-) -> _Start:
-    """Record the step; what the caller had when this session began. One statement:
-    the first step inserts the session (with whether the caller is subscribed), every
-    later one counts itself on it; both return what the session began with. On
-    PostgreSQL it also lets this commit skip the wait for the disk (`answer_ussd`
-    asks for it again when the step records something)."""
+def _count_step(
+    session: Session, rt: Runtime, provider: str, session_id: str, e164: str, pseudonym: str
+) -> tuple[Caller, Start, bool]:
+    """The caller (created on first contact), what the session began with, and whether
+    the step's count is already committed: on PostgreSQL a known caller's step is one
+    round trip, committed on its own; else the caller and the count are two statements
+    in `session`'s transaction."""
     now = rt.now()
-    pg = session.get_bind().dialect.name == "postgresql"
-    row = (
-        session.connection()
-        .execute(
-            _step_statement(pg),
-            {
-                "provider": provider,
-                "session_id": session_id,
-                "reporter_id": reporter.id,
-                "start_language": reporter.language,
-                "start_home_id": reporter.home_locality_id,
-                "started_at": now,
-                "last_step_at": now,
-                "steps": 1,
-                "subscriber": reporter.id,
-            },
-        )
-        .one()
+    if session.get_bind().dialect.name == "postgresql":
+        ids = {"provider": provider, "session_id": session_id, "pseudonym": pseudonym}
+        known = known_caller_step(rt.engine, **ids, now=now)
+        if known is None and not rt.pseudonyms.previous_key:
+            # First contact (a caller known under a rotated key is re-keyed below).
+            add_caller(rt.engine, pseudonym=pseudonym, key_version=rt.pseudonyms.version, now=now)
+            known = known_caller_step(rt.engine, **ids, now=now)
+        if known is not None:
+            return known[0], known[1], True
+    reporter = identify_reporter(session, rt.pseudonyms, e164, now)
+    start = count_step(
+        session, provider=provider, session_id=session_id, reporter=reporter, now=now
     )
-    if row.start_subscribed is None:  # a session begun before these were recorded
-        subscribed = session.scalar(
-            select(Subscription.id).where(Subscription.reporter_id == reporter.id)
-        )
-        return _Start(row.start_language, reporter.home_locality_id, subscribed is not None)
-    return _Start(row.start_language, row.start_home_id, bool(row.start_subscribed))
-
-
-@functools.cache
-def _step_statement(pg: bool) -> Insert:
-    """INSERT ... ON CONFLICT DO UPDATE counting the step, built once per backend."""
-    table = cast(Table, UssdSession.__table__)
-    subscribed = (
-        select(Subscription.id).where(Subscription.reporter_id == bindparam("subscriber")).exists()
-    )
-    insert = (postgresql.insert if pg else sqlite.insert)(table).values(start_subscribed=subscribed)
-    upsert = insert.on_conflict_do_update(
-        index_elements=[table.c.provider, table.c.session_id],
-        set_={"steps": table.c.steps + 1, "last_step_at": insert.excluded.last_step_at},
-    )
-    columns: list[ColumnElement[Any]] = [
-        table.c.start_language,
-        table.c.start_home_id,
-        table.c.start_subscribed,
-    ]
-    if pg:  # SET LOCAL, riding on this round trip
-        columns.append(func.set_config("synchronous_commit", "off", True))
-    return upsert.returning(*columns)
+    return Caller(reporter.language, loaded=reporter), start, False
 
 
 def record_session_end(

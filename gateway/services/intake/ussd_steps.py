@@ -1,0 +1,208 @@
+"""Counting a USSD step on its session, and what the caller and the session began with.
+
+Every step reads its caller and upserts its session before the menu can answer. On a
+shared 2-core machine each round trip to PostgreSQL waits for its backend to be
+scheduled (py-spy: most of a busy worker thread's time under load), so on PostgreSQL
+a known caller's step is one round trip: a data-modifying CTE that reads the reporter
+and counts the step, in autocommit (a first contact inserts the reporter first). So a
+step is counted even when its effects, stored after in a transaction of their own,
+then fail (the caller gets the apology). SQLite (in process, no round trips) and a
+caller known under a rotated key keep the two statements in the request's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Engine, Insert, Select, Table, bindparam, func, literal, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.sql.elements import ColumnElement
+
+from gateway.models import Reporter, Subscription, UssdSession
+from gateway.services.intake.reporters import new_reporter_row
+from gateway.upsert import insert_ignore
+
+
+@dataclass(frozen=True)
+class Start:
+    """What the caller had when the session began: the menu replays the whole path
+    from it, so a resent step does what it did the first time (a resent "subscribe"
+    does not unsubscribe, a resent "leave" does not subscribe again)."""
+
+    language: str | None
+    home_id: int | None
+    subscribed: bool
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The reporter behind a step: their language, and the ORM object the effects
+    change, built only for a step that has effects (most steps have none)."""
+
+    language: str | None
+    row: Mapping[Any, Any] | None = None  # the reporter's columns, from known_caller_step
+    loaded: Reporter | None = None  # or the reporter already in the request's session
+
+    def reporter(self, session: Session) -> Reporter:
+        """The reporter, persistent in `session` (from the row: without a query)."""
+        if self.loaded is not None:
+            return self.loaded
+        assert self.row is not None
+        reporter = Reporter(**{c.key: self.row[c.key] for c in _reporters().c})
+        make_transient_to_detached(reporter)  # as if loaded: changes to it are flushed
+        session.add(reporter)
+        return reporter
+
+
+def known_caller_step(
+    engine: Engine, *, provider: str, session_id: str, pseudonym: str, now: dt.datetime
+) -> tuple[Caller, Start] | None:
+    """PostgreSQL: count the step of a caller already known under `pseudonym` in one
+    statement, committed on its own (autocommit: no BEGIN, no COMMIT, and no wait for
+    the disk); the caller and what the session began with. None, with nothing
+    counted, when no reporter has that pseudonym: the caller is then identified and
+    the step counted in the request's transaction (`count_step`)."""
+    params = {"pseudonym": pseudonym, "provider": provider, "session_id": session_id, "now": now}
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        row = conn.execute(_known_caller_statement(), params).one_or_none()
+        if row is None:
+            return None
+        values = row._mapping
+        caller = Caller(values["language"], row=values)
+        if values["start_subscribed"] is not None:
+            return caller, _start_of(values)
+        # A session begun before its start was recorded (rare): the current subscription.
+        subscribed = conn.execute(_subscribed_now(), {"reporter_id": values["id"]}).first()
+        return caller, Start(
+            values["start_language"], values["home_locality_id"], subscribed is not None
+        )
+
+
+def add_caller(engine: Engine, *, pseudonym: str, key_version: int, now: dt.datetime) -> None:
+    """PostgreSQL, first contact: the reporter on its own (autocommit, ignored when a
+    concurrent step created it), so the step is then counted as a known caller's."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        insert_ignore(conn, _reporters(), new_reporter_row(pseudonym, key_version, now))
+
+
+def count_step(
+    session: Session, *, provider: str, session_id: str, reporter: Reporter, now: dt.datetime
+) -> Start:
+    """Record the step; what the caller had when this session began. One statement:
+    the first step inserts the session (with whether the caller is subscribed), every
+    later one counts itself on it; both return what the session began with. On
+    PostgreSQL it also lets this commit skip the wait for the disk (`answer_ussd`
+    asks for it again when the step records something)."""
+    pg = session.get_bind().dialect.name == "postgresql"
+    row = (
+        session.connection()
+        .execute(
+            _step_statement(pg),
+            {
+                "provider": provider,
+                "session_id": session_id,
+                "reporter_id": reporter.id,
+                "start_language": reporter.language,
+                "start_home_id": reporter.home_locality_id,
+                "started_at": now,
+                "last_step_at": now,
+                "steps": 1,
+                "subscriber": reporter.id,
+            },
+        )
+        .one()
+    )
+    values = row._mapping
+    if values["start_subscribed"] is None:  # a session begun before these were recorded
+        subscribed = session.execute(_subscribed_now(), {"reporter_id": reporter.id}).first()
+        return Start(values["start_language"], reporter.home_locality_id, subscribed is not None)
+    return _start_of(values)
+
+
+def _start_of(values: Any) -> Start:
+    return Start(
+        values["start_language"], values["start_home_id"], bool(values["start_subscribed"])
+    )
+
+
+@functools.cache
+def _subscribed_now() -> Select[Any]:
+    return select(Subscription.id).where(Subscription.reporter_id == bindparam("reporter_id"))
+
+
+def _reporters() -> Table:
+    return cast(Table, Reporter.__table__)
+
+
+def _sessions() -> Table:
+    return cast(Table, UssdSession.__table__)
+
+
+def _subscribed(reporter_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    return select(Subscription.id).where(Subscription.reporter_id == reporter_id).exists()
+
+
+def _upsert(insert: Any) -> Any:
+    """Count the step on a session already there (its start values are kept)."""
+    table = _sessions()
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.provider, table.c.session_id],
+        set_={"steps": table.c.steps + 1, "last_step_at": insert.excluded.last_step_at},
+    ).returning(table.c.start_language, table.c.start_home_id, table.c.start_subscribed)
+
+
+@functools.cache
+def _step_statement(pg: bool) -> Insert:
+    """INSERT ... ON CONFLICT DO UPDATE counting the step, built once per backend."""
+    insert = (postgresql.insert if pg else sqlite.insert)(_sessions()).values(
+        start_subscribed=_subscribed(bindparam("subscriber"))
+    )
+    upsert = _upsert(insert)
+    if pg:  # SET LOCAL, riding on this round trip
+        upsert = upsert.returning(func.set_config("synchronous_commit", "off", True))
+    return cast(Insert, upsert)
+
+
+@functools.cache
+def _known_caller_statement() -> Select[Any]:
+    """WITH caller AS (SELECT reporters ...), step AS (INSERT INTO ussd_sessions
+    SELECT ... FROM caller ON CONFLICT DO UPDATE ... RETURNING start ...) SELECT
+    caller.*, step.*, set_config(synchronous_commit off, local); built once."""
+    reporters, table = _reporters(), _sessions()
+    caller = select(reporters).where(reporters.c.pseudonym == bindparam("pseudonym")).cte("caller")
+    now = bindparam("now", type_=table.c.started_at.type)
+    first = select(
+        bindparam("provider", type_=table.c.provider.type),
+        bindparam("session_id", type_=table.c.session_id.type),
+        caller.c.id,
+        caller.c.language,
+        caller.c.home_locality_id,
+        now,
+        now,
+        literal(1),
+        _subscribed(caller.c.id),
+    )
+    names = [
+        "provider",
+        "session_id",
+        "reporter_id",
+        "start_language",
+        "start_home_id",
+        "started_at",
+        "last_step_at",
+        "steps",
+        "start_subscribed",
+    ]
+    step = _upsert(postgresql.insert(table).from_select(names, first)).cte("step")
+    return select(
+        *caller.c,
+        step.c.start_language,
+        step.c.start_home_id,
+        step.c.start_subscribed,
+        func.set_config("synchronous_commit", "off", True),
+    ).select_from(caller.join(step, true()))
