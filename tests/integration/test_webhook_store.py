@@ -4,6 +4,7 @@ database's errors answered as they were (503 when it cannot be written)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,3 +71,37 @@ def test_an_sms_webhook_answers_503_when_the_database_cannot_be_written(
     answer = app.test_client().post(AT_SMS, data=at_sms())
     assert answer.status_code == 503
     assert "retry" in answer.get_data(as_text=True)
+
+
+def test_concurrent_webhook_stores_keep_every_message_once(
+    make_app: Callable[..., Flask], clock: Clock
+) -> None:
+    """Eight threads store the same 40 ids at once (a provider retrying while the
+    first delivery is stored): every id is stored once, by exactly one of them."""
+    rt = runtime(make_app(SMS_HANDLING="queue"))
+    new_ids: list[int | None] = []
+
+    def deliver() -> None:
+        for n in range(40):
+            new_ids.append(
+                store_inbound(
+                    rt.engine,
+                    rt.vault,
+                    provider="africastalking",
+                    provider_id=f"same-{n}",
+                    channel=Channel.SMS,
+                    payload={"from": "+22376123456", "text": f"CONFIANCE {n % 5 + 1} Mopti"},
+                    now=clock(),
+                    sender_ref="0123456789abcdef",
+                )
+            )
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with rt.sessions() as session:
+        stored = session.scalars(select(InboundMessage.provider_id)).all()
+    assert sorted(stored) == sorted(f"same-{n}" for n in range(40))
+    assert len([i for i in new_ids if i is not None]) == 40 and len(new_ids) == 320
