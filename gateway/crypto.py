@@ -9,6 +9,8 @@ decrypts while rows are re-encrypted).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import hmac
 from dataclasses import dataclass
 
@@ -26,7 +28,15 @@ class Pseudonymizer:
     previous_key: str | None = None
 
     def pseudonym(self, e164: str) -> str:
-        return _hmac(self.key, e164)
+        mac = self._keyed.copy()
+        mac.update(e164.encode("ascii"))
+        return mac.hexdigest()
+
+    @functools.cached_property
+    def _keyed(self) -> hmac.HMAC:
+        # Keyed once: a copy per number skips OpenSSL's digest lookup and key setup,
+        # which made hmac.digest cost ~30 µs of every SMS webhook (profile_webhooks).
+        return hmac.new(self.key.encode("utf-8"), digestmod=hashlib.sha256)
 
     def previous_pseudonym(self, e164: str) -> str | None:
         """The pseudonym under the key before rotation, to find and re-key old rows."""
@@ -34,7 +44,6 @@ class Pseudonymizer:
 
 
 def _hmac(key: str, e164: str) -> str:
-    # hmac.digest: the same HMAC-SHA256 in one call to OpenSSL (every webhook pays it).
     return hmac.digest(key.encode("utf-8"), e164.encode("ascii"), "sha256").hex()
 
 

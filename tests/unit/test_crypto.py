@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 
 import pytest
 
@@ -44,3 +46,10 @@ def test_vault_reads_the_previous_key_and_rotates_to_the_new_one() -> None:
 
 def test_mask_keeps_country_code_and_last_two_digits() -> None:
     assert mask_phone("+22376123456") == "+223******56"
+
+
+def test_pseudonym_is_hmac_sha256_of_the_number_every_time() -> None:
+    p = Pseudonymizer("key-1")
+    for number in ("+22376123456", "+22790123456", "+22376123456"):
+        reference = hmac.new(b"key-1", number.encode(), hashlib.sha256).hexdigest()
+        assert p.pseudonym(number) == reference

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -76,3 +77,50 @@ def test_the_same_malian_number_written_three_ways_is_one_reporter(prefix: str, 
     except PhoneError:
         return  # not an allocated Malian range
     assert normalize_phone(prefix + spaced, REGIONS) == expected
+
+
+def _parsed(raw: str, regions: tuple[str, ...]) -> str | None:
+    """phonenumbers' own reading of `raw`, the reference of the short path."""
+    try:
+        number = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    if phonenumbers.region_code_for_number(number) not in regions:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@given(
+    st.sampled_from(["223", "227", "222", "33", "1", "7", "39", "44", "2", "22", "0", ""]),
+    st.text(alphabet="0123456789", max_size=14),
+    st.sampled_from([REGIONS, ("ML",), ("FR", "ML"), ("IT", "GB", "US", "RU", "KZ")]),
+)
+@settings(max_examples=1500, deadline=None)
+def test_a_number_already_in_e164_reads_as_phonenumbers_parses_it(
+    code: str, rest: str, regions: tuple[str, ...]
+) -> None:
+    raw = "+" + code + rest
+    expected = _parsed(raw, regions)
+    if expected is None:
+        with pytest.raises(PhoneError):
+            normalize_phone(raw, regions)
+    else:
+        assert normalize_phone(raw, regions) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+22376123456",
+        "+22790123456",
+        "+22222123456",
+        "+33612345678",
+        "+330612345678",
+        "+390612345678",
+    ],
+)
+def test_the_short_path_agrees_with_phonenumbers_on_real_numbers(raw: str) -> None:
+    regions = ("ML", "NE", "MR", "FR", "IT")
+    assert normalize_phone(raw, regions) == _parsed(raw, regions)

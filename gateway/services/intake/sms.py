@@ -11,6 +11,7 @@ SMS_HANDLING=inline the webhook handles the stored row itself before answering.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import random
 from collections.abc import Sequence
@@ -95,26 +96,29 @@ def receive_sms(
     now = rt.now()
     signs = rt.cached("signs_of_life", health.SignsOfLife)
     heard = heard_from if heard_from and not signs.known_alive(heard_from, now) else None
-    # A bare connection, not a session: the webhook's one INSERT needs none of the
-    # ORM's bookkeeping, which cost more CPU than the INSERT itself (bench_ingest).
-    with rt.engine.begin() as conn:
-        inbound_id = store_inbound(
-            conn,
-            rt.vault,
-            provider=provider,
-            provider_id=provider_id,
-            channel=Channel.SMS,
-            payload={
-                "from": e164,
-                "text": text[:MAX_TEXT],
-                **({"media": str(media)} if media else {}),
-                **({"opt_out": opt_out.name} if opt_out else {}),
-                **({"channel": channel} if channel else {}),
-            },
-            now=now,
-            sender_ref=sender_ref(rt.pseudonyms, e164),
-        )
-        seen = health.note_seen_now_and_then(conn, heard, now) if heard else None
+    store = functools.partial(
+        store_inbound,
+        vault=rt.vault,
+        provider=provider,
+        provider_id=provider_id,
+        channel=Channel.SMS,
+        payload={
+            "from": e164,
+            "text": text[:MAX_TEXT],
+            **({"media": str(media)} if media else {}),
+            **({"opt_out": opt_out.name} if opt_out else {}),
+            **({"channel": channel} if channel else {}),
+        },
+        now=now,
+        sender_ref=sender_ref(rt.pseudonyms, e164),
+    )
+    seen = None
+    if heard:  # with the phone's sign of life, in the same transaction
+        with rt.engine.begin() as conn:
+            inbound_id = store(conn)
+            seen = health.note_seen_now_and_then(conn, heard, now)
+    else:  # the INSERT alone, on a DBAPI connection: SQLAlchemy's Connection and
+        inbound_id = store(rt.engine)  # statement work cost more CPU than SQLite's
     if heard and seen:
         signs.remember(heard, seen)
     if rt.settings.sms_handling != "inline":
