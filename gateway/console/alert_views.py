@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import abort, request
+from flask import abort, redirect, request, url_for
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from werkzeug.wrappers import Response
 
 from gateway.console.access import area_of, area_page, current_user, runtime, with_descendants
 from gateway.console.blueprint import bp
@@ -78,18 +79,33 @@ def places_matching(session: Session, rt: Runtime, text: str) -> set[int]:
     return with_descendants(rt, ids)
 
 
+def place_and_days(
+    query: Select[Any],
+    where: tuple[Session, Runtime, str],
+    locality: InstrumentedAttribute[Any],
+    days: tuple[InstrumentedAttribute[Any], dt.date | None, dt.date | None],
+) -> Select[Any]:
+    """`query` kept to rows whose `locality` is in (or under) the places matching the
+    typed text, and whose time column falls on the days since..until, both included;
+    an empty text or day sets no bound."""
+    session, rt, text = where
+    column, since, until = days
+    if text:
+        query = query.where(locality.in_(places_matching(session, rt, text)))
+    if since:
+        query = query.where(column >= day_start(since))
+    if until:
+        query = query.where(column < day_start(until + dt.timedelta(days=1)))
+    return query
+
+
 def _filtered(query: Select[Any], f: Filters, session: Session, rt: Runtime) -> Select[Any]:
     if f.state:
         query = query.where(Alert.state == AlertState(f.state))
     if f.rule:
         query = query.where(Alert.rule == f.rule)
-    if f.place:
-        query = query.where(Alert.locality_id.in_(places_matching(session, rt, f.place)))
-    if f.since:
-        query = query.where(Alert.opened_at >= day_start(f.since))
-    if f.until:
-        query = query.where(Alert.opened_at < day_start(f.until + dt.timedelta(days=1)))
-    return query
+    days = (Alert.opened_at, f.since, f.until)
+    return place_and_days(query, (session, rt, f.place), Alert.locality_id, days)
 
 
 @bp.route("/alerts")
@@ -122,6 +138,15 @@ def visible_alert(session: Session, alert_id: int) -> Alert:
     if area is not None and alert.locality_id not in area:
         abort(404)
     return alert
+
+
+@bp.route("/alerts/<code>")
+def alert_by_code(code: str) -> Response:
+    """The alert whose SMS carries `code` (A123, any case): a chair types what they read."""
+    with runtime().sessions() as session:
+        alert_id = session.scalar(select(Alert.id).where(Alert.code == code.upper()[:12]))
+        alert = visible_alert(session, alert_id if alert_id is not None else 0)
+    return redirect(url_for("console.alert_detail", alert_id=alert.id))
 
 
 @bp.route("/alerts/<int:alert_id>")

@@ -12,9 +12,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from gateway.console.access import actor, area_page, current_user, require, runtime
-from gateway.console.alert_views import places_matching
+from gateway.console.alert_views import place_and_days
 from gateway.console.blueprint import bp
-from gateway.console.pages import day_start, parse_day, render
+from gateway.console.pages import parse_day, render
 from gateway.crypto import DecryptionError
 from gateway.db import transaction
 from gateway.domain.sms_grammar import INCIDENT_KINDS
@@ -48,15 +48,10 @@ class IncidentFilters:
     def apply(self, query: Select[Any], session: Session, rt: Runtime) -> Select[Any]:
         if self.kind:
             query = query.where(Incident.kind == self.kind)
-        if self.place:
-            query = query.where(Incident.locality_id.in_(places_matching(session, rt, self.place)))
-        if self.since:
-            query = query.where(Incident.reported_at >= day_start(self.since))
-        if self.until:
-            query = query.where(Incident.reported_at < day_start(self.until + dt.timedelta(days=1)))
         if self.danger:
             query = query.where(Incident.danger_now.is_(self.danger == "yes"))
-        return query
+        days = (Incident.reported_at, self.since, self.until)
+        return place_and_days(query, (session, rt, self.place), Incident.locality_id, days)
 
 
 @bp.route("/incidents")

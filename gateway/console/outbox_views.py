@@ -4,8 +4,12 @@ which an admin may send for another round of attempts; beside it the inbound que
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 from flask import redirect, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from gateway.console.access import actor, current_user, require, runtime
@@ -44,29 +48,26 @@ def outbox() -> str:
     )
 
 
+def _retry(queue: str, row_id: int, retry: Callable[[Session, int, dt.datetime], bool]) -> Response:
+    """Queue dead row `row_id` of `queue` ("outbox" or "inbound") again, audited."""
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        if retry(session, row_id, rt.now()):
+            who = actor(current_user())
+            audit.record(session, who, f"{queue}.retry", f"{queue}:{row_id}", None, rt.now())
+            notify(f"{queue}.done.retry")
+        else:
+            notify(f"{queue}.error.retry", "error")
+    return redirect(url_for("console.outbox"))
+
+
 @bp.route("/outbox/<int:message_id>/retry", methods=["POST"])
 @require(Role.ADMIN)
 def outbox_retry(message_id: int) -> Response:
-    rt = runtime()
-    with transaction(rt.sessions) as session:
-        if retry_dead(session, message_id, rt.now()):
-            who = actor(current_user())
-            audit.record(session, who, "outbox.retry", f"outbox:{message_id}", None, rt.now())
-            notify("outbox.done.retry")
-        else:
-            notify("outbox.error.retry", "error")
-    return redirect(url_for("console.outbox"))
+    return _retry("outbox", message_id, retry_dead)
 
 
 @bp.route("/outbox/inbound/<int:inbound_id>/retry", methods=["POST"])
 @require(Role.ADMIN)
 def inbound_retry(inbound_id: int) -> Response:
-    rt = runtime()
-    with transaction(rt.sessions) as session:
-        if retry_dead_inbound(session, inbound_id, rt.now()):
-            who = actor(current_user())
-            audit.record(session, who, "inbound.retry", f"inbound:{inbound_id}", None, rt.now())
-            notify("inbound.done.retry")
-        else:
-            notify("inbound.error.retry", "error")
-    return redirect(url_for("console.outbox"))
+    return _retry("inbound", inbound_id, retry_dead_inbound)

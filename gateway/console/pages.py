@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import flash, render_template
+from flask import abort, flash, render_template
 from werkzeug.exceptions import HTTPException
 
 from gateway.console.blueprint import bp
@@ -59,6 +59,13 @@ def day(value: dt.datetime | dt.date | None) -> str:
 
 def _parts(value: dt.date) -> dict[str, object]:
     return {"day": value.day, "month": translate(f"month.{value.month}"), "year": value.year}
+
+
+@bp.route("/<path:_rest>", methods=["GET", "POST"])
+def no_such_page(_rest: str) -> NoReturn:
+    """Any address under /console/ that no view has: the console's own 404 page (in the
+    reader's language, behind the login like every page), not Flask's bare one."""
+    abort(404)
 
 
 @bp.errorhandler(400)

@@ -69,6 +69,19 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "committee_help": ("codes",),
     "committee_help_none": (),
     "alert_unknown_open": ("code", "codes"),
+    # People in danger now (URGENT): a new report, or one made before, flagged; told
+    # at once (_told), heard of as any report is (_later), or read by the team.
+    "urgent_received": ("code", "place", "number"),
+    "urgent_received_told": ("code", "place", "number"),
+    "urgent_received_later": ("code", "place", "number"),
+    "urgent_flagged": ("code", "number"),
+    "urgent_flagged_told": ("code", "number"),
+    "urgent_flagged_later": ("code", "number"),
+    "urgent_already": ("code", "number"),
+    "urgent_unknown": ("number",),  # never quotes what was typed
+    "urgent_too_old": ("code", "number"),
+    "urgent_ask": ("number",),
+    "urgent_ask_place": ("number",),
     # To the operations phones (OPS_PHONES) when an SMS phone relay goes silent.
     "ops_channel_silent": ("channel", "minutes"),
 }
@@ -85,6 +98,7 @@ placeholder_examples: Mapping[str, str] = {
     "codes": "A1234 A1235 A1236 A1237 +12",  # 27: a member's open alerts, four at most
     "channel": "kannel-abcdefghijkl",  # 20: a channel name
     "minutes": "99999",
+    "number": "12345678",  # an emergency number: emergency.json allows 2 to 8 digits
 }
 
 

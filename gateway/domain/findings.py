@@ -133,13 +133,37 @@ def check_trust_drop(
     return Finding("trust_drop", sv.severity_of_p(p), figures)
 
 
+@dataclass(frozen=True)
+class WeeklyAnswers:
+    """One locality's answers week by week, oldest first, as three columns: answers n,
+    their sum and their sum of squares (what `check_trust_shift` reads of each week)."""
+
+    n: list[float]
+    total: list[float]
+    total_sq: list[float]
+
+    @classmethod
+    def of(cls, weeks: Sequence[Aggregate]) -> WeeklyAnswers:
+        return cls(
+            [float(w.n) for w in weeks], [w.total for w in weeks], [w.total_sq for w in weeks]
+        )
+
+    def last(self, weeks: int) -> WeeklyAnswers:
+        """The last `weeks` weeks (all of them when there are fewer)."""
+        cut = max(0, len(self.n) - weeks)
+        return WeeklyAnswers(self.n[cut:], self.total[cut:], self.total_sq[cut:])
+
+
 def check_trust_shift(
-    weeks: Sequence[Aggregate], recent_reporters: int, params: Mapping[str, float]
+    weeks: Sequence[Aggregate] | WeeklyAnswers,
+    recent_reporters: int,
+    params: Mapping[str, float],
 ) -> Finding | None:
     """Lower CUSUM of every answer, weighted by the answers of each week
-    (`surveillance.mean_cusum_replay`). `weeks` holds the weekly aggregates, oldest
-    first, the last being the week that just ended, as far back as horizon_weeks +
-    guard_weeks + baseline_weeks (from the locality's first report on). Fires when
+    (`surveillance.mean_cusum_replay`). `weeks` holds the weekly aggregates (or their
+    columns, `WeeklyAnswers`), oldest first, the last being the week that just ended,
+    as far back as horizon_weeks + guard_weeks + baseline_weeks (from the locality's
+    first report on). Fires when
     S > h at the last week, with min_reporters in the last 28 days
     (`recent_reporters`) and answers in that week's baseline. Severity from the
     one-sided z test of the m weeks of the current run, N answers of mean ȳ:
@@ -147,10 +171,11 @@ def check_trust_shift(
     need = params["min_reporters"]
     if recent_reporters < need:
         return None
+    cols = weeks if isinstance(weeks, WeeklyAnswers) else WeeklyAnswers.of(weeks)
     state = sv.mean_cusum_replay(
-        [float(w.n) for w in weeks],
-        [w.total for w in weeks],
-        [w.total_sq for w in weeks],
+        cols.n,
+        cols.total,
+        cols.total_sq,
         baseline_weeks=int(params["baseline_weeks"]),
         guard_weeks=int(params["guard_weeks"]),
         horizon_weeks=int(params["horizon_weeks"]),
@@ -161,9 +186,9 @@ def check_trust_shift(
     )
     if state is None or not state.alarm:
         return None
-    recent = weeks[len(weeks) - state.run :]
-    answers = sum(w.n for w in recent)
-    mean = sum(w.total for w in recent) / answers
+    recent = cols.last(state.run)
+    answers = sum(recent.n)
+    mean = sum(recent.total) / answers
     se = state.spread * math.sqrt(1 / answers + 1 / state.baseline_n)
     p = sv.normal_cdf((mean - state.usual) / se)
     figures: dict[str, Figure] = {

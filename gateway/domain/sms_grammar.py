@@ -14,6 +14,9 @@ Decisions worth knowing:
 - Everyday words that are keywords (OK, VU...) count only with their argument.
 - Near misses are accepted for the first word only; a keyword later in the
   message must be exact, long, and of an intent listed as `anywhere_intents`.
+- URGENT (DANGER, SOS...) is not one of those: "ce n'est pas urgent" is no alarm.
+  Followed by a report's code it is about that report; else its words are a new
+  report, and `URGENT INCIDENT ...` or `ALERTE DANGER ...` is one too.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from gateway.domain.text import LANGUAGES, fold, squash
+from gateway.domain.ussd_screens import REF_ALPHABET
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "keywords.json"
 INCIDENT_KINDS = (
@@ -39,6 +43,10 @@ INCIDENT_KINDS = (
 _RUN = re.compile(r"[0-9]+|[^\W0-9_]+")  # digit runs and letter runs, so "trust4mopti" splits
 _ONLY_QUESTION_MARKS = re.compile(r"^\s*[?¿][\s?¿]*$")
 _MAX_SCAN_TOKENS = 400  # a reply never depends on more words than this
+# A report's reference as typed (R7SD3K, RECDAN): an R and five characters of the
+# codes' alphabet, or a near miss of one that has a digit (R7SD3), which no place name
+# has: a mistyped code is answered as one rather than read as a place.
+_REF_LIKE = re.compile(rf"^R(?:[{REF_ALPHABET}]{{5}}|(?=[A-Z]*[0-9])[A-Z0-9]{{3,7}})$")
 
 
 class Intent(Enum):
@@ -51,6 +59,7 @@ class Intent(Enum):
     HELP = "help"
     ACK = "ack"
     CLOSE = "close"
+    URGENT = "urgent"  # people in danger now: a new report, or one made before
     UNKNOWN = "unknown"
 
 
@@ -71,7 +80,8 @@ class Command:
     alert_code: str | None = None  # ACK, CLOSE: upper case, e.g. "A123"
     lang_code: str | None = None  # LANG: fr/en/bm, None when not understood
     incident_kind: str | None = None  # INCIDENT: a stable kind code, "other" by default
-    free_text: str | None = None  # INCIDENT: all after the keyword; CLOSE: after the code
+    free_text: str | None = None  # INCIDENT, URGENT, CLOSE: what follows keyword and code
+    ref_code: str | None = None  # URGENT: a report's code, or a word that looks like one
     choice: int | None = None  # the message was only this number
     keyword: str | None = None  # the keyword understood, as written in the data
     near_miss: bool = False  # the keyword was recognised despite a typo
@@ -377,10 +387,8 @@ def _build(match: _Match, text: str, grammar: Grammar) -> Command:
         return _with(base, intent, rating=rating, rating_error=error, locality_text=locality)
     if intent in (Intent.PLACE, Intent.JOIN):
         return _with(base, intent, locality_text=_locality(rest, grammar))
-    if intent is Intent.INCIDENT:
-        free = text[rest[0].start :].strip() if rest else ""
-        kind = _incident_kind(rest, grammar)
-        return _with(base, intent, free_text=free or None, incident_kind=kind)
+    if intent in (Intent.INCIDENT, Intent.URGENT):
+        return _report(base, intent, rest, text, grammar)
     if intent is Intent.LANG:
         return _with(base, intent, lang_code=_language(rest, grammar))
     if intent in (Intent.ACK, Intent.CLOSE):
@@ -389,6 +397,46 @@ def _build(match: _Match, text: str, grammar: Grammar) -> Command:
         free = text[after[0].start :].strip() if after and intent is Intent.CLOSE else ""
         return _with(base, intent, alert_code=code, free_text=free or None)
     return _with(base, intent)
+
+
+def _report(
+    base: Command, intent: Intent, rest: tuple[_Token, ...], text: str, grammar: Grammar
+) -> Command:
+    """INCIDENT: the words as written and the kind they name. URGENT: the same, or the
+    code of a report made before; nothing when only politeness follows."""
+    intent, rest = _urgent_pair(intent, rest, grammar)
+    if intent is Intent.URGENT and not _without_trailing(rest, grammar):
+        rest = ()  # "SOS svp": URGENT alone
+    free = text[rest[0].start :].strip() if rest else ""
+    kind = _incident_kind(rest, grammar)
+    code = None
+    if intent is Intent.URGENT:
+        code, free = _ref_code(free)
+    return _with(base, intent, free_text=free or None, incident_kind=kind, ref_code=code)
+
+
+def _urgent_pair(
+    intent: Intent, rest: tuple[_Token, ...], grammar: Grammar
+) -> tuple[Intent, tuple[_Token, ...]]:
+    """`URGENT INCIDENT ...` and `ALERTE DANGER ...` say both: an urgent report, its
+    words those after the second keyword."""
+    match = _match_at(rest, 0, grammar, near_misses=False)
+    other = Intent.URGENT if intent is Intent.INCIDENT else Intent.INCIDENT
+    if match is None or match.keyword.intent is not other:
+        return intent, rest
+    return Intent.URGENT, match.rest
+
+
+def _ref_code(free: str) -> tuple[str | None, str]:
+    """('R7SD3K', the words after it) when `free` starts with a report's code (or a
+    word that looks like one); else (None, free)."""
+    if not free:
+        return None, free
+    first, *after = free.split(maxsplit=1)
+    word = re.sub(r"\W", "", first).upper()
+    if not _REF_LIKE.match(word):
+        return None, free
+    return word[:12], " ".join(after).strip()
 
 
 def _with(base: Command, intent: Intent, **fields: Any) -> Command:

@@ -393,26 +393,32 @@ def poisson_cusum_replay(
     cum = _prefix(counts)
     gate_cum = None if gate_counts is None else _prefix(gate_counts)
     s, run, alarm = 0.0, 0, False
-    # The last week's state, made into a ChartState once, at the end.
-    state: tuple[float, float, bool, int, float, float, float, float] | None = None
-    for t in range(max(0, len(counts) - horizon_weeks), len(counts)):
-        lo, hi = _baseline_span(t, baseline_weeks, guard_weeks)
-        if hi - lo < min_baseline_weeks:
-            state = None
+    # The loop is the pass's hottest (701 communes x 26 weeks): the baseline span
+    # inlined (`_baseline_span`), the last week's state made once, at the end.
+    seen, raw, m0, b, chart = False, False, 0.0, 0, None
+    end = len(counts)
+    for t in range(max(0, end - horizon_weeks), end):
+        hi = t - guard_weeks
+        lo = hi - baseline_weeks if hi > baseline_weeks else 0
+        b = hi - lo
+        if b < min_baseline_weeks:
+            seen = False
             continue
         if alarm:
             s, run = 0.0, 0
-        m0 = (cum[hi] - cum[lo] + 0.5) / (hi - lo)
+        m0 = (cum[hi] - cum[lo] + 0.5) / b
         chart = poisson_cusum_design(m0, arl, ratio)
         r = chart.resolution
         # On the chart's grid of 1/r counts, as its Markov chain assumes.
         s = s + (round(counts[t] * r) - chart.k_units) / r
         s = s if s > 1e-9 else 0.0  # sums of 1/r steps: what rounding leaves is zero
         run = run + 1 if s > 0 else 0
-        alarm = s >= chart.h - 1e-9
-        state = (s, chart.h, alarm, run, m0, 0.0, hi - lo, chart.k)
+        raw = alarm = s >= chart.h - 1e-9
+        seen = True
         alarm = alarm and (gate_cum is None or gate_cum[t + 1] - gate_cum[max(0, t - 3)] >= gate)
-    return None if state is None else ChartState(*state)
+    if not seen or chart is None:
+        return None
+    return ChartState(s, chart.h, raw, run, m0, 0.0, b, chart.k)
 
 
 def mean_cusum_replay(
@@ -442,29 +448,37 @@ def mean_cusum_replay(
     S as it is. None when the last week has no baseline."""
     cn, cs, cq = _prefix(n), _prefix(total), _prefix(total_sq)
     s, run, alarm = 0.0, 0, False
-    state: tuple[float, float, bool, int, float, float, float, float] | None = None
+    least = max(min_baseline, 2)
+    last = len(n) - 1
+    # As in `poisson_cusum_replay`: the span inlined, max(0, x) as a comparison (the
+    # same value, NaN included), the state made once, at the end.
+    seen, limit, mu0, sigma, n0, k = False, 0.0, 0.0, 0.0, 0.0, 0.0
     for t in range(max(0, len(n) - horizon_weeks), len(n)):
-        lo, hi = _baseline_span(t, baseline_weeks, guard_weeks)
+        hi = t - guard_weeks
+        lo = hi - baseline_weeks if hi > baseline_weeks else 0
         n0 = cn[hi] - cn[lo] if hi > lo else 0.0
-        if n0 < max(min_baseline, 2):
-            state = None
+        if n0 < least:
+            seen = False
             continue
         mu0 = (cs[hi] - cs[lo]) / n0
-        var0 = max(0.0, (cq[hi] - cq[lo] - n0 * mu0 * mu0) / (n0 - 1))
-        sigma = max(math.sqrt(var0), sd_floor)
+        var0 = (cq[hi] - cq[lo] - n0 * mu0 * mu0) / (n0 - 1)
+        sd = math.sqrt(var0 if var0 > 0.0 else 0.0)
+        sigma = sd_floor if sd_floor > sd else sd
         k = shift / (2 * sigma)
         if alarm:
             s, run = 0.0, 0
-        if n[t] > 0:
-            s = max(0.0, s + (n[t] * mu0 - total[t]) / sigma - n[t] * k)
+        nt = n[t]
+        if nt > 0:
+            s = s + (nt * mu0 - total[t]) / sigma - nt * k
+            s = s if s > 0.0 else 0.0
             run = run + 1 if s > 0 else 0
         elif s > 0:
             run += 1
         # At S = 0 no limit (always > 0) alarms: computed only where it decides, and
         # for the last week's state.
         limit = 0.0
-        if s > 0 or t == len(n) - 1 or k <= 0:
+        if s > 0 or t == last or k <= 0:
             limit = normal_cusum_limit(k, arl * n0 / (hi - lo))
         alarm = s > limit
-        state = (s, limit, alarm, run, mu0, sigma, n0, k)
-    return None if state is None else ChartState(*state)
+        seen = True
+    return ChartState(s, limit, alarm, run, mu0, sigma, n0, k) if seen else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from gateway.db import transaction
@@ -87,6 +88,40 @@ def test_an_unknown_alert_is_not_found(as_role: AsRole) -> None:
     client, _ = as_role(Role.ADMIN)
     assert client.get("/console/alerts/999999").status_code == 404
     assert client.post("/console/alerts/999999/acknowledge").status_code == 404
+
+
+def test_an_alert_is_found_by_the_code_its_sms_carries(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    """A chair who read "ALERTE A101" in an SMS types /console/alerts/A101 (or a101)."""
+    mine = add_alert(rt, ids[SOCOURA], code="A101")
+    other = add_alert(rt, ids[KAYES], code="A102")
+    client, _ = as_role(Role.COMMITTEE)
+    for typed in ("A101", "a101"):
+        response = client.get(f"/console/alerts/{typed}")
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith(f"/console/alerts/{mine.id}")
+    for hidden in ("A102", "A999", "R4MHVH", "%27%3B--"):  # another area's, unknown, junk
+        page = client.get(f"/console/alerts/{hidden}")
+        assert page.status_code == 404 and "Introuvable." in page.get_data(as_text=True)
+    assert other.id != mine.id
+
+
+def test_an_unknown_console_address_gets_the_console_page_in_its_language(
+    as_role: AsRole, app: Flask
+) -> None:
+    """Flask's bare English "Not Found" page was served for any address under /console/
+    that no view matched; a logged-in reader gets the console's page, with its menu."""
+    client, _ = as_role(Role.ADMIN)
+    for path in ("/console/nope", "/console/alerts/A1/B2", "/console/static-nope/x"):
+        page = client.get(path)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 404, path
+        assert "Introuvable." in html and "Vue d&#39;ensemble" in html, path
+        assert "requested URL" not in html
+    assert client.post("/console/nope").status_code in (400, 404)
+    anonymous = app.test_client().get("/console/nope")
+    assert anonymous.status_code == 302 and "/console/login" in anonymous.headers["Location"]
 
 
 def test_an_alert_that_reached_nobody_is_shown_red_in_the_inbox_page_and_overview(

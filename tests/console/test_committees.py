@@ -57,6 +57,7 @@ def test_an_admin_adds_a_member_stored_encrypted_and_masked(
     assert member.phone_hint == "+223******56" and member.language == "bm"
     page = client.get("/console/committees").get_data(as_text=True)
     assert "+223******56" in page and "76123456" not in page and "76 12 34 56" not in page
+    assert "<td>bambara</td>" in page  # the language by its name, not its code
     duplicate = client.post(
         f"/console/committees/{committee_id}/members", data=data, follow_redirects=True
     )

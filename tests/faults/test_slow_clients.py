@@ -4,10 +4,7 @@ bodies do not take its threads, and its access log holds no webhook token."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +15,11 @@ from sqlalchemy import create_engine, delete
 
 from gateway.models import InboundMessage
 from tests.conftest import TEST_KEYS
+from tests.faults.gunicorn import serving
 from tests.faults.proxy import free_port
 
 pytestmark = pytest.mark.slow
 
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-ROOT = Path(__file__).resolve().parents[2]
 STALLED = 16
 TOKEN = "at-token-must-not-be-logged-0123"
 
@@ -48,31 +44,10 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
     )
     env.pop("PUBLIC_BASE_URL", None)
     access = tmp_path / "access.log"
-    log = (tmp_path / "gunicorn.log").open("wb")
-    command = [GUNICORN, "-c", "python:gateway.gunicorn_conf", "--bind", f"127.0.0.1:{port}"]
-    command += ["--access-logfile", str(access)]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass  # workers still booting
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.2)
-        yield Server(base, access)
+        with serving(env, port, tmp_path / "gunicorn.log", "--access-logfile", str(access)):
+            yield Server(f"http://127.0.0.1:{port}", access)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
         _forget_stored(database_url)
 
 

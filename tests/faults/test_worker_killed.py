@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,12 +25,12 @@ from gateway.runtime import Runtime, utcnow
 from gateway.services.intake.inbound_queue import QUEUED
 from gateway.services.intake.worker import drain
 from tests.conftest import TEST_KEYS
+from tests.faults.gunicorn import serving
 from tests.faults.proxy import free_port
 from tests.handlers.payloads import at_sms, twilio_sms
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 ROOT = Path(__file__).resolve().parents[2]
 THREADS = 4
 PER_THREAD = 60
@@ -67,47 +66,13 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, subprocess.
         SMS_HANDLING="queue",
         CONSOLE_SMS_FILE=str(tmp_path / "sms.jsonl"),
     )
-    log = (tmp_path / "gunicorn.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            GUNICORN,
-            "-c",
-            "python:gateway.gunicorn_conf",  # the worker class scripts/run uses
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--graceful-timeout",
-            "2",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+    log = tmp_path / "gunicorn.log"
+    # the worker class scripts/run uses, two workers, and a short grace on SIGTERM
+    with serving(env, port, log, "--workers", "2", "--graceful-timeout", "2", boot_s=30) as proc:
         deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass  # workers still booting (the listening socket queues the request)
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.1)
         while len(children(proc.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        yield base, proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
+        yield f"http://127.0.0.1:{port}", proc
 
 
 def post(base: str, thread: int, i: int) -> requests.Response:

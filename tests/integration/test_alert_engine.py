@@ -16,15 +16,12 @@ from flask import Flask
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from gateway.crypto import mask_phone
 from gateway.db import transaction
 from gateway.domain.rules import week_start
 from gateway.models import (
     Alert,
     AlertEvent,
     AlertState,
-    Committee,
-    CommitteeMember,
     Incident,
     Locality,
     OutboxMessage,
@@ -39,6 +36,7 @@ from gateway.services.alerts.engine import run_alert_cycle
 from gateway.services.alerts.escalation import check_escalations
 from gateway.services.alerts.thresholds import set_threshold
 from gateway.services.alerts.urgent import check_urgent
+from tests.committees import member, seat
 from tests.conftest import Clock, is_postgres_run
 
 SMALL_COMMUNE = "ML050109"  # Mopti commune
@@ -111,22 +109,7 @@ def incidents(
 
 
 def committee(rt: Runtime, loc: int | None, phones: list[str], now: dt.datetime) -> int:
-    with transaction(rt.sessions) as s:
-        c = Committee(name="CCS", locality_id=loc, created_at=now)
-        s.add(c)
-        s.flush()
-        for phone in phones:
-            s.add(
-                CommitteeMember(
-                    committee_id=c.id,
-                    name="m",
-                    phone_hash=rt.pseudonyms.pseudonym(phone),
-                    phone_enc=rt.vault.encrypt(phone),
-                    phone_hint=mask_phone(phone),
-                    language="fr",
-                )
-            )
-        return c.id
+    return seat(rt, loc, *phones, now=now)
 
 
 def open_alerts(rt: Runtime) -> list[tuple[str, str]]:
@@ -408,17 +391,7 @@ def test_each_member_reads_the_alert_in_their_language_without_reporter_data(
     phones = {"fr": "+22370000001", "en": "+22370000002", "bm": "+22370000003"}
     cid = committee(rt, loc, [phones["fr"]], clock())
     with transaction(rt.sessions) as s:
-        for lang in ("en", "bm"):
-            s.add(
-                CommitteeMember(
-                    committee_id=cid,
-                    name="m",
-                    phone_hash=rt.pseudonyms.pseudonym(phones[lang]),
-                    phone_enc=rt.vault.encrypt(phones[lang]),
-                    phone_hint=mask_phone(phones[lang]),
-                    language=lang,
-                )
-            )
+        s.add_all(member(rt, cid, phones[lang], lang) for lang in ("en", "bm"))
     run_alert_cycle(rt, clock())
     bodies = {m.recipient_hint[-2:]: m.body for m in alert_sms(rt)}
     assert bodies["01"].startswith("ALERTE ")

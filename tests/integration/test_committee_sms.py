@@ -6,18 +6,16 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from gateway.crypto import mask_phone
 from gateway.db import transaction
 from gateway.models import (
     Alert,
     AlertEvent,
     AlertState,
-    Committee,
-    CommitteeMember,
     Locality,
     OutboxMessage,
 )
 from gateway.runtime import Runtime
+from tests.committees import add_to, seat
 from tests.handlers.payloads import at_sms
 
 MEMBER = "+22370000011"
@@ -39,21 +37,7 @@ def alert_code(rt: Runtime) -> str:
             select(Locality).where(Locality.name == "Kidal", Locality.kind == "region")
         ).one()
         for locality, phone, lang in ((cercle, MEMBER, "fr"), (kidal, OTHER_AREA_MEMBER, "en")):
-            committee = Committee(
-                name=f"CCS {locality.name}", locality_id=locality.id, created_at=now
-            )
-            s.add(committee)
-            s.flush()
-            s.add(
-                CommitteeMember(
-                    committee_id=committee.id,
-                    name="Membre",
-                    phone_hash=rt.pseudonyms.pseudonym(phone),
-                    phone_enc=rt.vault.encrypt(phone),
-                    phone_hint=mask_phone(phone),
-                    language=lang,
-                )
-            )
+            add_to(s, rt, locality.id, {phone: lang}, f"CCS {locality.name}", now)
         s.add(
             Alert(
                 code="A123",
@@ -149,19 +133,6 @@ def test_a_national_committee_member_can_answer_any_alert(
     client: FlaskClient, rt: Runtime, alert_code: str
 ) -> None:
     national = "+22370000044"
-    with transaction(rt.sessions) as s:
-        committee = Committee(name="CCS national", locality_id=None, created_at=rt.now())
-        s.add(committee)
-        s.flush()
-        s.add(
-            CommitteeMember(
-                committee_id=committee.id,
-                name="Membre",
-                phone_hash=rt.pseudonyms.pseudonym(national),
-                phone_enc=rt.vault.encrypt(national),
-                phone_hint=mask_phone(national),
-                language="fr",
-            )
-        )
+    seat(rt, None, national, name="CCS national")
     texted(client, rt, national, f"OK {alert_code}", 1)
     assert state(rt)[0] is AlertState.ACKNOWLEDGED

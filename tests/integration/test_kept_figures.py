@@ -131,6 +131,9 @@ def _figures(m: Measures) -> dict[str, Any]:
     out["series 1x30"] = m.series(1, 30)
     out["first"] = m.first_seen()
     out["active"] = {loc: m.active_weeks(loc, list(range(12))) for loc in out["first"]}
+    # The trust CUSUM's columns: from the week cells on a Monday, else from the scan.
+    for weeks in (1, 8, 30):
+        out[f"answers {weeks}"] = {loc: m.trust_weeks(loc, weeks) for loc in out["first"]}
     return out
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
-from gateway.crypto import mask_phone
 from gateway.db import transaction
 from gateway.models import (
-    Committee,
-    CommitteeMember,
     Incident,
     Locality,
     Reporter,
@@ -18,6 +15,7 @@ from gateway.models import (
     UssdSession,
 )
 from gateway.runtime import Runtime
+from tests.committees import add_to, seat
 from tests.handlers.payloads import at_ussd
 
 URL = "/webhooks/africastalking/ussd"
@@ -173,19 +171,7 @@ def add_member(rt: Runtime, locality_name: str, kind: str) -> None:
         place = s.scalars(
             select(Locality).where(Locality.name == locality_name, Locality.kind == kind)
         ).one()
-        committee = Committee(name="CCS", locality_id=place.id, created_at=rt.now())
-        s.add(committee)
-        s.flush()
-        s.add(
-            CommitteeMember(
-                committee_id=committee.id,
-                name="Membre",
-                phone_hash=rt.pseudonyms.pseudonym("+22370000011"),
-                phone_enc=rt.vault.encrypt("+22370000011"),
-                phone_hint=mask_phone("+22370000011"),
-                language="fr",
-            )
-        )
+        add_to(s, rt, place.id, {"+22370000011": "fr"})
 
 
 def test_an_urgent_ussd_report_gives_the_number_and_names_the_committee_only_if_reached(
@@ -231,20 +217,7 @@ def test_the_confirmation_names_the_cercle_of_the_commune_chosen(client: FlaskCl
 def test_an_urgent_report_where_only_the_nation_has_a_committee_says_it_is_told(
     client: FlaskClient, rt: Runtime
 ) -> None:
-    with transaction(rt.sessions) as s:
-        national = Committee(name="CCS national", locality_id=None, created_at=rt.now())
-        s.add(national)
-        s.flush()
-        s.add(
-            CommitteeMember(
-                committee_id=national.id,
-                name="Membre",
-                phone_hash=rt.pseudonyms.pseudonym("+22370000012"),
-                phone_enc=rt.vault.encrypt("+22370000012"),
-                phone_hint=mask_phone("+22370000012"),
-                language="fr",
-            )
-        )
+    seat(rt, None, "+22370000012", name="CCS national")
     walk(client, ["1", "3", "gao", "1"])
     assert "comite" in dial(client, "2*1*1*1*1*1", session="urgent")
 

@@ -69,3 +69,20 @@ def test_figures_outside_the_template_never_reach_the_sms(lang: str, rule: str) 
     assert not re.search(r"\d{6,}", body)
     for secret in ("9f9f", "tirs", "09:31", "2026"):
         assert secret not in body
+
+
+@pytest.mark.parametrize(
+    ("count", "usual", "shown"),
+    [
+        (10, 2.333, "10 en 7 j (habituel 2,3)"),
+        (100, 20.0, "100 en 7 j (habituel 20)"),
+        (3, 0.05, "3 en 7 j (habituel 0,1)"),
+        (20, 10.0, "20 en 7 j (habituel 10)"),
+    ],
+)
+def test_counts_and_means_are_shown_whole(count: int, usual: float, shown: str) -> None:
+    """A walk of scripts/run read "1 en 7 j (habituel 2,3)" for Niono's 10 incidents:
+    the trailing zeros of a whole number were stripped as if they were decimals."""
+    figures = {"count": float(count), "usual": usual, "period_days": 7}
+    body = render_alert(TEXTS, "fr", "incident_spike", "A101", "Niono", figures)
+    assert shown in body

@@ -412,3 +412,64 @@ def test_incident_words_and_answers_are_read_without_a_keyword(grammar: Grammar)
     assert is_answer("awo", grammar, yes=True)
     assert is_answer("NON", grammar, yes=False)
     assert not is_answer("oui il y a eu des tirs hier soir", grammar, yes=True)
+
+
+# URGENT: (message, the report's code understood, the words kept for a new report)
+URGENT_MESSAGES: list[tuple[str, str | None, str | None]] = [
+    ("URGENT", None, None),
+    ("urgent", None, None),
+    ("DANGER", None, None),
+    ("SOS", None, None),
+    ("sos svp", None, None),
+    ("URGNET", None, None),  # a near miss, as for every keyword
+    ("urgent R7SD3K", "R7SD3K", None),
+    ("Urgent: r7sd3k!", "R7SD3K", None),
+    ("bonjour URGENT R7SD3K", "R7SD3K", None),
+    ("URGENT RECDAN", "RECDAN", None),  # a USSD code may be all letters
+    ("URGENT R7SD3", "R7SD3", None),  # a code mistyped is answered as a code, not a place
+    ("URGENT R7SD3K ils sont encore la", "R7SD3K", "ils sont encore la"),
+    ("URGENT Menaka hommes armés", None, "Menaka hommes armés"),
+    ("urgen Menaka tirs", None, "Menaka tirs"),
+    ("URGENTMenaka tirs", None, "Menaka tirs"),
+    ("SOS Menaka", None, "Menaka"),
+    ("au secours menaka", None, "menaka"),
+    ("urgence a Gao attaque", None, "a Gao attaque"),
+    ("emergency Gao shots fired", None, "Gao shots fired"),
+    ("farati sisan Menaka", None, "Menaka"),
+    ("URGENT 2 hommes armés à Gao", None, "2 hommes armés à Gao"),
+    ("URGENT INCIDENT Menaka tirs", None, "Menaka tirs"),  # both keywords: urgent
+    ("ALERTE DANGER Menaka tirs", None, "Menaka tirs"),
+    ("incident urgent Menaka", None, "Menaka"),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "words"), URGENT_MESSAGES)
+def test_urgent_takes_a_code_or_the_words_of_a_new_report(
+    grammar: Grammar, text: str, code: str | None, words: str | None
+) -> None:
+    command = parse(text, grammar)
+    assert (command.intent, command.ref_code, command.free_text) == (Intent.URGENT, code, words)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("argent volé à Mopti", U),  # one letter from URGENT, and no keyword
+        ("Manger", U),
+        ("danser", U),
+        ("ce n'est pas urgent", U),  # URGENT counts only where a message starts
+        ("farati Menaka", N),  # FARATI alone stays an incident keyword
+        ("INCIDENT R7SD3K tirs", N),  # text for a report, not a danger
+    ],
+)
+def test_words_near_urgent_are_not_urgent(grammar: Grammar, text: str, intent: Intent) -> None:
+    assert parse(text, grammar).intent is intent
+
+
+def test_urgent_guesses_the_kind_and_the_language(grammar: Grammar) -> None:
+    assert parse("URGENT Menaka hommes armés", grammar).incident_kind == "threat"
+    assert parse("URGENT INCIDENT Menaka tirs", grammar).incident_kind == "attack"
+    assert parse("au secours", grammar).language == "fr"
+    assert parse("emergency", grammar).language == "en"
+    assert parse("farati sisan", grammar).language == "bm"
+    assert parse("URGENT", grammar).language is None  # French, English and Bambara alike

@@ -271,6 +271,78 @@ def test_the_trust_cusum_replay_is_bit_for_bit_what_it_was() -> None:
     assert alarms > 10  # the alarms' path (restarts) was compared too
 
 
+def poisson_cusum_replay_before(
+    counts: list[float], gate_counts: list[float] | None, **p: float
+) -> sv.ChartState | None:
+    """`surveillance.poisson_cusum_replay` as it was before its loop was inlined."""
+    cum = sv._prefix(counts)
+    gate_cum = None if gate_counts is None else sv._prefix(gate_counts)
+    base, guard, horizon = int(p["baseline_weeks"]), int(p["guard_weeks"]), int(p["horizon_weeks"])
+    s, run, alarm = 0.0, 0, False
+    state: tuple[float, float, bool, int, float, float, float, float] | None = None
+    for t in range(max(0, len(counts) - horizon), len(counts)):
+        lo, hi = sv._baseline_span(t, base, guard)
+        if hi - lo < p["min_baseline_weeks"]:
+            state = None
+            continue
+        if alarm:
+            s, run = 0.0, 0
+        m0 = (cum[hi] - cum[lo] + 0.5) / (hi - lo)
+        chart = sv.poisson_cusum_design(m0, p["arl"], p["ratio"])
+        r = chart.resolution
+        s = s + (round(counts[t] * r) - chart.k_units) / r
+        s = s if s > 1e-9 else 0.0
+        run = run + 1 if s > 0 else 0
+        alarm = s >= chart.h - 1e-9
+        state = (s, chart.h, alarm, run, m0, 0.0, hi - lo, chart.k)
+        alarm = alarm and (
+            gate_cum is None or gate_cum[t + 1] - gate_cum[max(0, t - 3)] >= p["gate"]
+        )
+    return None if state is None else sv.ChartState(*state)
+
+
+def test_the_incident_cusum_replay_is_bit_for_bit_what_it_was() -> None:
+    # Random weekly counts (some rising, some with burst weights of a fraction, some
+    # too short for a baseline), with and without the gate: every state field equal.
+    rng = np.random.default_rng(151)
+    alarms = 0
+    for _ in range(300):
+        weeks = int(rng.integers(3, 90))
+        rise_at = int(rng.integers(0, weeks + 1))
+        level = rng.uniform(0.1, 6)
+        plain = [
+            float(x)
+            for x in rng.poisson([level * (2.5 if t >= rise_at else 1) for t in range(weeks)])
+        ]
+        burst = [float(x) for x in rng.poisson(0.3, weeks)]
+        weight = float(rng.choice([0.0, 0.5, 1.0, 0.3]))
+        counts = [c + weight * b for c, b in zip(plain, burst, strict=True)]
+        p = {
+            "baseline_weeks": int(rng.integers(4, 53)),
+            "guard_weeks": int(rng.integers(0, 9)),
+            "horizon_weeks": int(rng.integers(1, 40)),
+            "arl": float(rng.choice([50.0, 160.0, 370.0])),
+            "ratio": float(rng.choice([1.5, 2.0, 3.0])),
+            "min_baseline_weeks": int(rng.integers(1, 8)),
+            "gate": int(rng.integers(0, 8)),
+        }
+        gate = None if rng.random() < 0.2 else plain
+        state = sv.poisson_cusum_replay(
+            counts,
+            baseline_weeks=int(p["baseline_weeks"]),
+            guard_weeks=int(p["guard_weeks"]),
+            horizon_weeks=int(p["horizon_weeks"]),
+            arl=p["arl"],
+            ratio=p["ratio"],
+            gate_counts=gate,
+            gate=int(p["gate"]),
+            min_baseline_weeks=int(p["min_baseline_weeks"]),
+        )
+        assert state == poisson_cusum_replay_before(counts, gate, **p)
+        alarms += bool(state and state.alarm)
+    assert alarms > 10  # the alarms' path (restarts, the gate) was compared too
+
+
 def test_trust_shift_fires_on_a_lasting_half_point_fall_and_not_on_noise() -> None:
     params = defaults("trust_shift")
     rng = np.random.default_rng(3)

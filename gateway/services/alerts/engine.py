@@ -9,11 +9,13 @@ transaction-level advisory lock so a second clock skips the pass altogether.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import itertools
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db import transaction
 from gateway.domain import findings as checks
-from gateway.domain.findings import Finding
+from gateway.domain.findings import Finding, WeeklyAnswers
 from gateway.domain.rules import (
     OverrideKey,
     may_reopen,
@@ -99,6 +101,7 @@ class Measures:
         self._series: dict[tuple[dt.timedelta, int], dict[int, Any]] = {}
         self._first: dict[int, dt.datetime] | None = first
         self._weekly: dict[tuple[int, int], list[dict[int, Any]]] = {}
+        self._answers: dict[int, dict[int, WeeklyAnswers]] = {}
         self._complete: bool | None = False if scan else None
 
     def _kept(self, *times: dt.datetime) -> bool:
@@ -117,11 +120,38 @@ class Measures:
 
     def active_weeks(self, loc: int, periods: list[Any]) -> list[Any]:
         """The weekly periods ending at `now` from the locality's first report on."""
+        keep = self._active(loc, len(periods))
+        return periods[len(periods) - keep :]
+
+    def _active(self, loc: int, periods: int) -> int:
+        """How many of `periods` weeks ending at `now` follow the locality's first report."""
         first = self.first_seen().get(loc)
         if first is None:
             return periods
         weeks = math.ceil((self.now - first) / WEEK)
-        return periods[-weeks:] if 0 < weeks < len(periods) else periods if weeks > 0 else []
+        return min(weeks, periods) if weeks > 0 else 0
+
+    def trust_weeks(self, loc: int, weeks: int) -> WeeklyAnswers:
+        """The locality's trust aggregates of the `weeks` calendar weeks ending at `now`,
+        from its first report on, as columns (`weekly_trust` per locality)."""
+        if weeks not in self._answers:
+            start = self.now - WEEK * weeks
+            if self._kept(start) and rollup.monday(rollup.day_of(start)) == rollup.day_of(start):
+                stream = rollup.trust_stream(self.question)
+                found = kept.weekly_answers(self.session, stream, start, weeks)
+            else:
+                by_week = self.weekly_trust(weeks)
+                locs = set().union(*by_week)
+                found = {
+                    loc: WeeklyAnswers.of([w.get(loc, _NO_ANSWERS) for w in by_week])
+                    for loc in locs
+                }
+            self._answers[weeks] = found
+        cols = self._answers[weeks].get(loc)
+        if cols is None:
+            zeros = [0.0] * weeks
+            cols = WeeklyAnswers(zeros, zeros, zeros)
+        return cols.last(self._active(loc, weeks))
 
     def weekly_trust(self, weeks: int, skip: int = 0) -> list[dict[int, Any]]:
         """Trust aggregates of `weeks` calendar weeks, oldest first, ending `skip`
@@ -203,8 +233,7 @@ def _trust_shift(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
     # The check's own first test (the privacy gate), made before its weeks are built.
     if recent is None or recent.n < p["min_reporters"]:
         return None
-    weeks = [w.get(loc, _NO_ANSWERS) for w in m.weekly_trust(_chart_weeks(p))]
-    return checks.check_trust_shift(m.active_weeks(loc, weeks), recent.n, p)
+    return checks.check_trust_shift(m.trust_weeks(loc, _chart_weeks(p)), recent.n, p)
 
 
 def _incident_spike(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
@@ -357,10 +386,11 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> Cy
             return summary
         m = Measures(session, rt.reference.primary_question, at)
         held = _held(session, now)
-        candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
-        summary.localities = len(candidates)
         failed: list[tuple[int, str]] = []
-        found_all = findings(rt, gaz, stored, m, candidates, errors=failed)
+        with _no_cycle_collection():
+            candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
+            summary.localities = len(candidates)
+            found_all = findings(rt, gaz, stored, m, candidates, errors=failed)
         summary.errors += len(failed)
         by_locality: dict[int, list[tuple[str, Finding | None, dict[str, float]]]] = {}
         for (loc, rule), (found, p) in found_all.items():
@@ -388,6 +418,21 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> Cy
         record_watermark(session, "evaluate", now)
         record_watermark(session, WEEK_MARK, at)
     return summary
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the pass reads and checks: it makes
+    ~100,000 short-lived objects (rows, columns, findings), none in a cycle, which
+    reference counting frees; meanwhile they would trigger a full collection of the
+    whole heap in about every other pass (~0.06 s of CPU at 1M ratings, measured)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _to_write(

@@ -29,7 +29,12 @@ URGENT_RULE = "incident_urgent"
 
 
 def _number(value: Any, digits: int = 1) -> str:
-    return f"{float(value):.{digits}f}".rstrip("0").rstrip(".") if value is not None else "?"
+    """`value` to `digits` decimals, without trailing decimal zeros (2.0 -> "2", but 10
+    stays "10"); "?" when there is none."""
+    if value is None:
+        return "?"
+    shown = f"{float(value):.{digits}f}"
+    return shown.rstrip("0").rstrip(".") if "." in shown else shown
 
 
 def render_alert(

@@ -32,7 +32,8 @@ class PendingIntent(enum.StrEnum):
 class Pending:
     """A question the reporter was asked. `choices` are the P-codes listed to them;
     `text` is what they typed (free text: kept only encrypted); `pcode` a locality
-    already understood (an offered incident's)."""
+    already understood (an offered incident's); `danger` an incident with people in
+    danger now (URGENT)."""
 
     intent: PendingIntent
     rating: int | None = None
@@ -40,6 +41,7 @@ class Pending:
     text: str | None = None
     choices: tuple[str, ...] = ()
     pcode: str | None = None
+    danger: bool = False
 
     def asking(self, choices: tuple[str, ...] = ()) -> Pending:
         return replace(self, choices=choices)
@@ -57,6 +59,7 @@ class Pending:
             text=data.get("text"),
             choices=tuple(data.get("choices") or ()),
             pcode=data.get("pcode"),
+            danger=bool(data.get("danger", False)),
         )
 
 

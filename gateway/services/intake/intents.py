@@ -12,7 +12,7 @@ from sqlalchemy import select
 from gateway.domain.sms_grammar import Command, Intent, split_locality
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Incident, Outcome
-from gateway.services.intake import committee_sms, reports
+from gateway.services.intake import committee_sms, danger, reports
 from gateway.services.intake.conversation import Conversation, Pending, PendingIntent
 from gateway.services.intake.locating import choose, locality_or_ask, resolve
 from gateway.services.intake.places import score
@@ -42,9 +42,11 @@ def dispatch(convo: Conversation, command: Command, text: str) -> Outcome:
 
 
 def _answers_pending(convo: Conversation, pending: Pending, command: Command, text: str) -> bool:
-    """A reply to the question we asked: OUI to an offered incident; a number from the
-    list; the locality however it comes (a bare name, `LIEU name`)."""
-    if pending.intent is PendingIntent.OFFERED_INCIDENT:
+    """A reply to the question we asked: OUI to an offered incident (a bare URGENT
+    takes it too, with people in danger: `danger.urgent`); a number from the list; the
+    locality however it comes (a bare name, `LIEU name`)."""
+    urgent_alone = command.intent is Intent.URGENT and danger.is_bare(command)
+    if pending.intent is PendingIntent.OFFERED_INCIDENT and not urgent_alone:
         return answer_offer(convo, pending, text)
     if command.choice is not None and pending.choices:
         choose(convo, pending, command.choice)
@@ -144,4 +146,5 @@ HANDLERS: dict[Intent, Callable[[Conversation, Command], Outcome]] = {
     Intent.HELP: help_,
     Intent.ACK: committee_sms.acknowledge,
     Intent.CLOSE: committee_sms.close,
+    Intent.URGENT: danger.urgent,
 }
