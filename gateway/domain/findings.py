@@ -29,12 +29,6 @@ _EPS = 1e-9
 # Smallest spread of one answer used to standardise a week's mean (1 to 5 scale), so a
 # baseline where everyone agreed does not make one differing week an alarm.
 SD_FLOOR = 0.5
-# trust_shift's dispersion φ (`surveillance.mean_cusum_replay`): from blocks of 4 weeks
-# (about a month, the time in which most raters answer once), shrunk toward 1 by 20
-# blocks' worth of φ = 1 and clipped to [0.25, 1.5].
-PHI_WEEKS = 4
-PHI_PRIOR = 20.0
-PHI_RANGE = (0.25, 1.5)
 
 
 @dataclass(frozen=True)
@@ -189,9 +183,6 @@ def check_trust_shift(
         arl=params["arl_weeks"],
         sd_floor=SD_FLOOR,
         min_baseline=int(need),
-        block_weeks=PHI_WEEKS,
-        prior_blocks=PHI_PRIOR,
-        phi_range=PHI_RANGE,
     )
     if state is None or not state.alarm:
         return None

@@ -433,28 +433,20 @@ def mean_cusum_replay(
     arl: float,
     sd_floor: float,
     min_baseline: int,
-    block_weeks: int = 4,
-    prior_blocks: float = 0.0,
-    phi_range: tuple[float, float] = (1.0, 1.0),
 ) -> ChartState | None:
     """The lower CUSUM of every answer, one week at a time: for week t with n_t answers
     summing to Σx_t, against the baseline answers of the baseline_weeks weeks ending
-    guard_weeks before t (n0 answers, mean μ0, spread s, σ0 = max(s, sd_floor)·√φ),
+    guard_weeks before t (n0 answers, mean μ0, spread σ0 = max(s, sd_floor)),
 
         S_t = max(0, S_{t-1} + (n_t·μ0 - Σx_t)/σ0 - n_t·k),  k = shift/(2σ0),
 
     the log-likelihood-ratio CUSUM of a fall of `shift` points (in σ0 units), so a week
-    weighs by its answers. φ, the dispersion, is how much the baseline's answers,
-    taken `block_weeks` weeks at a time, vary around μ0 against what independent
-    answers would (`dispersion`): below 1 where the same people answer again and their
-    lasting tendencies cancel, 1 on average where every answer is a stranger's. Alarm
-    when S_t > h_t, h_t the limit whose in-control run length is `arl` weeks of the
-    baseline's answers a week, arl·n0/b answers (Siegmund); replayed over the last
-    `horizon_weeks` weeks from S = 0 and again from 0 after each alarm. Weeks whose
-    baseline has fewer than `min_baseline` answers leave S as it is. None when the last
-    week has no baseline."""
+    weighs by its answers. Alarm when S_t > h_t, h_t the limit whose in-control run
+    length is `arl` weeks of the baseline's answers a week, arl·n0/b answers
+    (Siegmund); replayed over the last `horizon_weeks` weeks from S = 0 and again from 0
+    after each alarm. Weeks whose baseline has fewer than `min_baseline` answers leave
+    S as it is. None when the last week has no baseline."""
     cn, cs, cq = _prefix(n), _prefix(total), _prefix(total_sq)
-    blocks = _block_prefixes(cn, cs, block_weeks)
     s, run, alarm = 0.0, 0, False
     least = max(min_baseline, 2)
     last = len(n) - 1
@@ -472,9 +464,6 @@ def mean_cusum_replay(
         var0 = (cq[hi] - cq[lo] - n0 * mu0 * mu0) / (n0 - 1)
         sd = math.sqrt(var0 if var0 > 0.0 else 0.0)
         sigma = sd_floor if sd_floor > sd else sd
-        sigma *= math.sqrt(
-            _dispersion(blocks, lo, hi, block_weeks, mu0, n0, var0, prior_blocks, phi_range)
-        )
         k = shift / (2 * sigma)
         if alarm:
             s, run = 0.0, 0
@@ -493,46 +482,3 @@ def mean_cusum_replay(
         alarm = s > limit
         seen = True
     return ChartState(s, limit, alarm, run, mu0, sigma, n0, k) if seen else None
-
-
-def _block_prefixes(
-    cn: list[float], cs: list[float], m: int
-) -> tuple[list[float], list[float], list[float], list[float]]:
-    """Prefix sums over the blocks of m weeks starting at each week j (answers N_j, sum
-    S_j): of S_j²/N_j, S_j, N_j and of [N_j > 0], so any run of blocks costs four
-    subtractions."""
-    q, a, b, c = [0.0], [0.0], [0.0], [0.0]
-    for j in range(len(cn) - m):
-        nj = cn[j + m] - cn[j]
-        sj = cs[j + m] - cs[j]
-        q.append(q[-1] + (sj * sj / nj if nj > 0 else 0.0))
-        a.append(a[-1] + sj)
-        b.append(b[-1] + nj)
-        c.append(c[-1] + (1.0 if nj > 0 else 0.0))
-    return q, a, b, c
-
-
-def _dispersion(
-    blocks: tuple[list[float], list[float], list[float], list[float]],
-    lo: int,
-    hi: int,
-    m: int,
-    mu0: float,
-    n0: float,
-    var0: float,
-    prior: float,
-    bounds: tuple[float, float],
-) -> float:
-    """φ of the baseline weeks [lo, hi): over every block of m consecutive weeks in it
-    (overlapping, those with answers), Σ N_j·(ȳ_j - μ0)² / s² against its expectation
-    were the answers independent, Σ (1 - N_j/n0); `prior` blocks of φ = 1 are added to
-    both (shrinking a noisy estimate toward 1) and the result is clipped to `bounds`."""
-    first, end = lo, hi - m + 1
-    if end <= first or var0 <= 0.0:
-        return min(max(1.0, bounds[0]), bounds[1])
-    q, a, b, c = blocks
-    nn = b[end] - b[first]
-    seen = (q[end] - q[first] - 2 * mu0 * (a[end] - a[first]) + mu0 * mu0 * nn) / var0
-    expected = c[end] - c[first] - nn / n0
-    phi = (seen + prior) / (expected + prior) if expected + prior > 0 else 1.0
-    return min(max(phi, bounds[0]), bounds[1])

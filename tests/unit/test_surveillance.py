@@ -153,46 +153,17 @@ def siegmund_limit(k: float, arl: float) -> float:
     )
 
 
-def reference_dispersion(
-    weeks: list[np.ndarray], m: int, prior: float, bounds: tuple[float, float]
-) -> float:
-    """φ from the raw answers of the baseline weeks, with numpy: every block of m
-    consecutive weeks with answers gives N·(block mean - baseline mean)²/s², against
-    its expectation for independent answers, 1 - N/n0; `prior` blocks of 1 added to
-    both, clipped to `bounds`."""
-    pooled = np.concatenate(weeks)
-    mu0, var0 = pooled.mean(), pooled.var(ddof=1)
-    seen = expected = 0.0
-    for j in range(len(weeks) - m + 1):
-        block = np.concatenate(weeks[j : j + m])
-        if block.size:
-            seen += block.size * (block.mean() - mu0) ** 2 / var0
-            expected += 1 - block.size / pooled.size
-    if len(weeks) < m or var0 <= 0:
-        return float(np.clip(1.0, *bounds))
-    return float(np.clip((seen + prior) / (expected + prior), *bounds))
-
-
 def reference_mean_cusum(
-    answers: list[np.ndarray],
-    base: int,
-    guard: int,
-    horizon: int,
-    shift: float,
-    arl: float,
-    dispersion: tuple[int, float, tuple[float, float]] = (4, 0.0, (1.0, 1.0)),
+    answers: list[np.ndarray], base: int, guard: int, horizon: int, shift: float, arl: float
 ) -> tuple[float, float, bool, int]:
     """The answer-weighted lower CUSUM from the raw answers of each week, with numpy:
-    each answer adds (μ0 - x)/σ0 - shift/(2σ0), σ0 = max(s, 0.5)·√φ (statistic, limit,
-    alarm, run)."""
+    each answer adds (μ0 - x)/σ0 - shift/(2σ0) (statistic, limit, alarm, run)."""
     s, run, alarm, limit = 0.0, 0, False, 0.0
     for t in range(max(0, len(answers) - horizon), len(answers)):
-        weeks = answers[max(0, t - guard - base) : max(0, t - guard)]
-        pooled = np.concatenate(weeks or [[]])
+        pooled = np.concatenate(answers[max(0, t - guard - base) : max(0, t - guard)] or [[]])
         if pooled.size < 5:
             continue
         mu0, sigma = pooled.mean(), max(pooled.std(ddof=1), 0.5)
-        sigma *= math.sqrt(reference_dispersion(weeks, *dispersion))
         k = shift / (2 * sigma)
         limit = siegmund_limit(k, arl * pooled.size / min(base, t - guard))
         s, run = (0.0, 0) if alarm else (s, run)
@@ -205,22 +176,6 @@ def reference_mean_cusum(
     return s, limit, alarm, run
 
 
-def panel_answers(rng: np.random.Generator, weeks: int, fall_at: int, fall: float) -> list:
-    """A commune's answers week by week from a panel of people who answer about every
-    4 weeks, each with a lasting tendency: the weekly means vary less than s/√n."""
-    people = int(rng.integers(6, 30))
-    tendency = rng.normal(0, 0.7, people)
-    level = rng.uniform(2.5, 4.2)
-    due = rng.integers(0, 4, people)
-    out = []
-    for t in range(weeks):
-        who = np.flatnonzero(due == t)
-        due[who] += rng.integers(3, 6, who.size)
-        mean = level + tendency[who] - (fall if t >= fall_at else 0)
-        out.append(np.clip(np.rint(mean + rng.normal(0, 0.8, who.size)), 1, 5))
-    return out
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_the_trust_cusum_weighs_every_answer_as_a_numpy_reference_does(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -229,69 +184,23 @@ def test_the_trust_cusum_weighs_every_answer_as_a_numpy_reference_does(seed: int
         np.clip(np.rint(rng.normal(3.6 - (0.8 if t >= fall_at else 0), 1.0, rng.poisson(5))), 1, 5)
         for t in range(62)
     ]
-    if seed > 3:  # raters who answer again: φ < 1
-        answers = panel_answers(rng, 62, fall_at, 0.8)
-    for m, prior, bounds in ((4, 20.0, (0.25, 1.5)), (1, 0.0, (0.1, 10.0)), (4, 0.0, (1.0, 1.0))):
-        params = {"base": 26, "guard": 8, "horizon": 26, "shift": 0.5, "arl": 100.0}
-        ref = reference_mean_cusum(answers, *params.values(), (m, prior, bounds))  # type: ignore[arg-type]
-        state = sv.mean_cusum_replay(
-            [float(a.size) for a in answers],
-            [float(a.sum()) for a in answers],
-            [float((a * a).sum()) for a in answers],
-            baseline_weeks=26,
-            guard_weeks=8,
-            horizon_weeks=26,
-            shift=0.5,
-            arl=100.0,
-            sd_floor=0.5,
-            min_baseline=5,
-            block_weeks=m,
-            prior_blocks=prior,
-            phi_range=bounds,
-        )
-        assert state is not None
-        assert (state.statistic, state.limit) == pytest.approx(ref[:2], rel=1e-9, abs=1e-9)
-        assert (state.alarm, state.run) == ref[2:]
-
-
-def test_the_dispersion_is_below_one_for_a_panel_and_about_one_for_strangers() -> None:
-    # Raters who answer again: their tendencies, in the baseline, cancel over a month.
-    # Strangers: φ about 1 (the estimate's noise averages out over many communes).
-    rng = np.random.default_rng(7)
-    panel = [reference_dispersion(panel_answers(rng, 52, 99, 0), 4, 0, (0, 9)) for _ in range(300)]
-    fresh = [
-        reference_dispersion(
-            [np.clip(np.rint(rng.normal(3.4, 1.0, rng.poisson(5))), 1, 5) for _ in range(52)],
-            4,
-            0,
-            (0, 9),
-        )
-        for _ in range(300)
-    ]
-    assert float(np.mean(panel)) < 0.85
-    assert float(np.mean(fresh)) == pytest.approx(1.0, abs=0.05)
-    # And the replay's own φ (its σ0 over the floored s) is the reference's.
-    for seed in range(20):
-        weeks = panel_answers(np.random.default_rng(seed), 61, 99, 0)  # week 60: 0-51
-        state = sv.mean_cusum_replay(
-            [float(a.size) for a in weeks],
-            [float(a.sum()) for a in weeks],
-            [float((a * a).sum()) for a in weeks],
-            baseline_weeks=52,
-            guard_weeks=8,
-            horizon_weeks=1,
-            shift=0.5,
-            arl=140.0,
-            sd_floor=0.5,
-            min_baseline=5,
-            block_weeks=4,
-            prior_blocks=20.0,
-            phi_range=(0.25, 1.5),
-        )
-        pooled = np.concatenate(weeks[:52])
-        phi = reference_dispersion(weeks[:52], 4, 20.0, (0.25, 1.5))
-        assert state is not None
-        assert state.spread == pytest.approx(max(pooled.std(ddof=1), 0.5) * math.sqrt(phi))
+    params = {"base": 26, "guard": 8, "horizon": 26, "shift": 0.5, "arl": 100.0}
+    ref = reference_mean_cusum(answers, *params.values())  # type: ignore[arg-type]
+    state = sv.mean_cusum_replay(
+        [float(a.size) for a in answers],
+        [float(a.sum()) for a in answers],
+        [float((a * a).sum()) for a in answers],
+        baseline_weeks=26,
+        guard_weeks=8,
+        horizon_weeks=26,
+        shift=0.5,
+        arl=100.0,
+        sd_floor=0.5,
+        min_baseline=5,
+    )
+    assert state is not None
+    assert (state.statistic, state.limit) == pytest.approx(ref[:2], rel=1e-9, abs=1e-9)
+    assert (state.alarm, state.run) == ref[2:]
 
 
 def mean_cusum_replay_before(
@@ -331,9 +240,7 @@ def mean_cusum_replay_before(
 
 def test_the_trust_cusum_replay_is_bit_for_bit_what_it_was() -> None:
     # Random histories, some falling, some with empty weeks, some too short; every
-    # state field equal, alarms included. With φ held at 1 (phi_range (1, 1)) the
-    # replay is the old arithmetic to the bit (σ0·√1 is σ0); with φ estimated, the
-    # numpy reference above checks it.
+    # state field equal, alarms included.
     rng = np.random.default_rng(150)
     alarms = 0
     for _ in range(300):
@@ -358,7 +265,7 @@ def test_the_trust_cusum_replay_is_bit_for_bit_what_it_was() -> None:
             [float(a.sum()) for a in answers],
             [float((a * a).sum()) for a in answers],
         )
-        state = sv.mean_cusum_replay(*series, **p, phi_range=(1.0, 1.0))  # type: ignore[arg-type]
+        state = sv.mean_cusum_replay(*series, **p)  # type: ignore[arg-type]
         assert state == mean_cusum_replay_before(*series, **p)
         alarms += bool(state and state.alarm)
     assert alarms > 10  # the alarms' path (restarts) was compared too
@@ -459,30 +366,25 @@ def test_trust_shift_fires_on_a_lasting_half_point_fall_and_not_on_noise() -> No
 def test_the_trust_cusum_carries_its_state_and_restarts_after_an_alarm() -> None:
     params = defaults("trust_shift")
     steady = [Aggregate.of([4, 3, 4, 5, 3, 4])] * 60
-    # The baseline: 52 weeks of 6 answers, μ0 = 3.833, s = 0.688 (312 answers), every
-    # week the same, so its blocks do not vary at all: φ is the prior's alone, 20/(20 +
-    # 45.2) = 0.307, σ0 = 0.381. Each low week (sum 21) adds (6·3.833 - 21)/σ0 - 6·k =
-    # 1.31 to S, k = 0.5/(2σ0); h = 3.26 for an in-control run of 140 weeks of 6
-    # answers: the third low week alarms.
+    # The baseline: 52 weeks of 6 answers, μ0 = 3.833, σ0 = 0.688 (312 answers). Each
+    # low week adds (6·3.833 - 18)/σ0 - 6·k = 5.08 to S, k = 0.5/(2σ0); h = 6.3 for an
+    # in-control run of 140 weeks of 6 answers.
     pooled = np.array([4, 3, 4, 5, 3, 4] * 52)
-    weeks = [np.array([4, 3, 4, 5, 3, 4])] * 52
-    phi = reference_dispersion(weeks, 4, 20.0, (0.25, 1.5))
-    assert phi == pytest.approx(20 / (20 + 49 * (1 - 24 / 312)))
-    sigma = float(pooled.std(ddof=1)) * math.sqrt(phi)
-    step = (6 * pooled.mean() - 21) / sigma - 6 * 0.5 / (2 * sigma)
+    sigma = float(pooled.std(ddof=1))
+    step = (6 * pooled.mean() - 18) / sigma - 6 * 0.5 / (2 * sigma)
+    low = Aggregate.of([3, 3, 2, 4, 3, 3])
+    assert check_trust_shift([*steady, low], 30, params) is None  # S = 5.08: not yet
+    finding = check_trust_shift([*steady, low, low], 30, params)  # carried: 10.17 > h
+    assert finding is not None and finding.figures["run_weeks"] == 2
+    assert float(finding.figures["statistic"]) == pytest.approx(2 * step, abs=1e-3)
     h = siegmund_limit(0.5 / (2 * sigma), params["arl_weeks"] * 6)
-    assert 2 * step < h < 3 * step
-    low = Aggregate.of([4, 3, 4, 4, 3, 3])
-    assert check_trust_shift([*steady, low, low], 30, params) is None  # S = 2.62: not yet
-    finding = check_trust_shift([*steady, low, low, low], 30, params)  # carried: 3.93 > h
-    assert finding is not None and finding.figures["run_weeks"] == 3
-    assert float(finding.figures["statistic"]) == pytest.approx(3 * step, abs=1e-3)
+    assert step < h < 2 * step
     assert float(finding.figures["limit"]) == pytest.approx(h, abs=1e-3)
     # A longer history than the horizon changes nothing: the same data, the same state.
-    assert check_trust_shift([*steady, *steady, low, low, low], 30, params) == finding
-    # After the alarm the chart starts again from zero: two more low weeks are not enough.
-    assert check_trust_shift([*steady, *[low] * 5], 30, params) is None
-    assert check_trust_shift([*steady, *[low] * 6], 30, params) is not None
+    assert check_trust_shift([*steady, *steady, low, low], 30, params) == finding
+    # After the alarm the chart starts again from zero: one more low week is not enough.
+    assert check_trust_shift([*steady, low, low, low], 30, params) is None
+    assert check_trust_shift([*steady, low, low, low, low], 30, params) is not None
 
 
 def test_severity_follows_the_evidence_not_the_spread_of_the_baseline() -> None:
