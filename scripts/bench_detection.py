@@ -16,11 +16,22 @@ commune-weeks. Prints, per rule:
 The world: weekly incident means gamma(shape 2, scale 0.45) (mean 0.9, 30% under 0.5,
 65% under 1); Poisson weekly counts; each incident from one of 60 people of the commune
 (the 28-day privacy gate counts distinct ones); 5 to 40 raters a commune per 30 days,
-Poisson by day, each answer round(mu_c + personal tendency N(0, 0.7) + N(0, 0.8)) on 1..5,
-mu_c uniform on 2.5..4.2; a step from a random week on (x2, x3 on incidents; -0.5, -1.0
-on mu_c). 40 weeks of history precede 52 evaluated weeks.
+each answer round(mu_c + personal tendency N(0, 0.7) + N(0, 0.8)) on 1..5, mu_c uniform
+on 2.5..4.2; a step from a random week on (x2, x3 on incidents; -0.5, -1.0 on mu_c).
+40 weeks of history precede 52 evaluated weeks. Who the raters are (`--world`):
 
-    .venv/bin/python scripts/bench_detection.py --communes 1000 --seed 14
+- `panel` (issue 14's reading: a tendency is a person's, and "raters per 30 days" counts
+  people): a commune's raters are round(5..40) people, each answering about monthly
+  (gaps gamma(4, 7.5 days)) with a tendency of their own, kept from answer to answer
+  (with `--tenure-days D`, each person's place passes to a new one after D days on
+  average);
+- `fresh` (the first rounds' world): Poisson answers by day, each from a new person
+  with a tendency of its own, i.e. no one answers twice.
+
+A window's trust figures are, as in the kept cells, each rater's latest answer in it.
+The incidents are the same in both worlds.
+
+    .venv/bin/python scripts/bench_detection.py --communes 1000 --seed 14 --world panel
     .venv/bin/python scripts/bench_detection.py --set incident_cusum.arl_weeks=100
 """
 
@@ -60,16 +71,28 @@ SCENARIOS = {  # name: (incident factor, trust shift)
 }
 
 
+NEVER = 10**7  # `until` of a report its author never follows
+
+
 @dataclass
 class World:
     incidents: np.ndarray  # (n, TOTAL) weekly counts
     gate: np.ndarray  # (n, TOTAL) distinct incident reporters in the 4 weeks to t
-    day_stats: np.ndarray  # (4, n, days + 1) cumulative n, sum, sum sq, low by day
+    ratings: np.ndarray  # (4, R) commune, day, until (author's next report), value
     change: np.ndarray  # (n,) evaluated week of the change
+    windows: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
     weeks: dict[int, list[Aggregate]] = field(default_factory=dict)  # cache of `weekly`
+    plain: np.ndarray | None = None  # (n, days + 1) cumulative answers, no de-duplication
 
 
-def make_world(rng: np.random.Generator, n: int, factor: float, shift: float) -> World:
+def make_world(
+    rng: np.random.Generator,
+    n: int,
+    factor: float,
+    shift: float,
+    kind: str = "fresh",
+    tenure_days: float = 0.0,
+) -> World:
     change = rng.integers(0, WEEKS - 4, n)
     lam = rng.gamma(2.0, 0.45, n)
     week_of = np.arange(TOTAL)
@@ -81,35 +104,119 @@ def make_world(rng: np.random.Generator, n: int, factor: float, shift: float) ->
         for t in range(TOTAL):
             window = ids[c][max(0, t - 3) : t + 1]
             gate[c, t] = len(set(np.concatenate(window).tolist())) if window else 0
-    days = TOTAL * 7
-    raters = rng.uniform(5, 40, n) / 30
+    raters = rng.uniform(5, 40, n)
     mu = rng.uniform(2.5, 4.2, n)
-    counts = rng.poisson(raters[:, None] * np.ones((n, days)))
-    day_after = np.arange(days)[None, :] >= ((HISTORY + change) * 7)[:, None]
+    change_day = (HISTORY + change) * 7
+    ratings = fresh_ratings(rng, raters, mu, change_day, shift)
+    if kind == "panel":
+        # From a stream of its own, so the incidents of every scenario are the fresh
+        # world's: the two worlds differ in their raters only.
+        side = np.random.Generator(rng.bit_generator.jumped())
+        ratings = panel_ratings(side, raters, mu, change_day, shift, tenure_days)
+    return World(incidents, gate, ratings, change)
+
+
+def fresh_ratings(
+    rng: np.random.Generator,
+    raters: np.ndarray,
+    mu: np.ndarray,
+    change_day: np.ndarray,
+    shift: float,
+) -> np.ndarray:
+    """Every answer from someone who never answers again: Poisson answers by day at
+    raters/30 a day, each with a tendency of its own, N(0, 0.7)."""
+    n, days = len(raters), TOTAL * 7
+    counts = rng.poisson((raters / 30)[:, None] * np.ones((n, days)))
     flat = counts.ravel()
     commune = np.repeat(np.repeat(np.arange(n), days), flat)
     day = np.repeat(np.tile(np.arange(days), n), flat)
-    centre = mu[commune] + np.where(day_after[commune, day], shift, 0.0)
+    centre = mu[commune] + np.where(day >= change_day[commune], shift, 0.0)
     values = np.clip(
         np.rint(centre + rng.normal(0, 0.7, flat.sum()) + rng.normal(0, 0.8, flat.sum())), 1, 5
     )
-    stats = np.zeros((4, n, days))
-    for k, v in enumerate((np.ones_like(values), values, values * values, values <= 2)):
-        np.add.at(stats[k], (commune, day), v)
-    cum = np.concatenate([np.zeros((4, n, 1)), np.cumsum(stats, axis=2)], axis=2)
-    return World(incidents, gate, cum, change)
+    return np.stack([commune, day, np.full_like(day, NEVER), values.astype(int)])
+
+
+def panel_ratings(
+    rng: np.random.Generator,
+    raters: np.ndarray,
+    mu: np.ndarray,
+    change_day: np.ndarray,
+    shift: float,
+    tenure_days: float,
+) -> np.ndarray:
+    """A commune's raters are round(raters) people, each answering about monthly (gaps
+    gamma(4, 7.5 days): mean 30 days, CV 0.5) with a lasting tendency N(0, 0.7); with
+    tenure_days > 0 each person's place passes to a new person (a new tendency) at
+    exponential times of that mean."""
+    n, days = len(raters), TOTAL * 7
+    size = np.rint(raters).astype(int)
+    slot_commune = np.repeat(np.arange(n), size)
+    slots = len(slot_commune)
+    gaps = rng.gamma(4.0, 7.5, (slots, days // 30 + 12))
+    times = rng.uniform(-60, 0, slots)[:, None] + np.cumsum(gaps, axis=1)
+    people = 12 if tenure_days > 0 else 1
+    if tenure_days > 0:
+        moves = np.cumsum(rng.exponential(tenure_days, (slots, people - 1)), axis=1) - 60
+        occupant = (times[:, :, None] >= moves[:, None, :]).sum(axis=2)
+    else:
+        occupant = np.zeros(times.shape, dtype=int)
+    tendency = rng.normal(0, 0.7, (slots, people))
+    day = np.floor(times).astype(int)
+    nxt = np.concatenate([day[:, 1:], np.full((slots, 1), NEVER)], axis=1)
+    same = np.concatenate([occupant[:, 1:] == occupant[:, :-1], np.zeros((slots, 1), bool)], 1)
+    until = np.where(same, nxt, NEVER)
+    keep = (day >= 0) & (day < days)
+    commune = np.broadcast_to(slot_commune[:, None], day.shape)[keep]
+    lasting = np.take_along_axis(tendency, occupant, axis=1)[keep]
+    day, until = day[keep], until[keep]
+    centre = mu[commune] + np.where(day >= change_day[commune], shift, 0.0)
+    values = np.clip(np.rint(centre + lasting + rng.normal(0, 0.8, len(day))), 1, 5)
+    return np.stack([commune, day, until, values.astype(int)])
+
+
+def window_sums(w: World, length: int, before: int) -> np.ndarray:
+    """(4, n, TOTAL + 1): n, Σx, Σx², low of the window [e - length, e - before) as of
+    e = 7t, each author's latest answer in it (a report counts iff it lies in the
+    window and its author's next report is not before the window's end), as the kept
+    cells give it."""
+    key = (length, before)
+    if key not in w.windows:
+        n = w.incidents.shape[0]
+        commune, day, until, v = w.ratings
+        # Ends e = 7t with day + before < e <= min(day + length, until + before).
+        lo = (day + before) // 7 + 1
+        hi = np.minimum(np.minimum(day + length, until + before) // 7, TOTAL)
+        ok = hi >= lo
+        diff = np.zeros((4, n, TOTAL + 2))
+        for k, x in enumerate((np.ones_like(v), v, v * v, (v <= 2).astype(int))):
+            np.add.at(diff[k], (commune[ok], lo[ok]), x[ok])
+            np.add.at(diff[k], (commune[ok], hi[ok] + 1), -x[ok])
+        w.windows[key] = np.cumsum(diff, axis=2)[:, :, : TOTAL + 1]
+    return w.windows[key]
 
 
 def weekly(w: World, c: int) -> list[Aggregate]:
-    """Commune c's weekly aggregates, computed once."""
+    """Commune c's weekly aggregates, the week cells' figures, computed once."""
     if c not in w.weeks:
-        w.weeks[c] = [aggregate(w, c, 7 * i, 7 * i + 7) for i in range(TOTAL)]
+        s = window_sums(w, 7, 0)[:, c, 1:]
+        w.weeks[c] = [Aggregate(round(a), float(b), float(q), round(lo)) for a, b, q, lo in s.T]
     return w.weeks[c]
 
 
-def aggregate(w: World, c: int, start: int, end: int) -> Aggregate:
-    s = w.day_stats[:, c, max(end, 0)] - w.day_stats[:, c, max(start, 0)]
+def aggregate(w: World, c: int, t: int, length: int, before: int = 0) -> Aggregate:
+    s = window_sums(w, length, before)[:, c, t]
     return Aggregate(round(s[0]), float(s[1]), float(s[2]), round(s[3]))
+
+
+def answers(w: World, c: int, start: int, end: int) -> int:
+    """Answers on days [start, end), every one counted (the silence rule's counts)."""
+    if w.plain is None:
+        n, days = w.incidents.shape[0], TOTAL * 7
+        per_day = np.zeros((n, days))
+        np.add.at(per_day, (w.ratings[0], w.ratings[1]), 1)
+        w.plain = np.concatenate([np.zeros((n, 1)), np.cumsum(per_day, axis=1)], axis=1)
+    return round(w.plain[c, max(end, 0)] - w.plain[c, max(start, 0)])
 
 
 def finder(rule: str, p: dict[str, float]) -> Callable[[World, int, int], bool]:
@@ -117,23 +224,20 @@ def finder(rule: str, p: dict[str, float]) -> Callable[[World, int, int], bool]:
     TOTAL: the weeks before t are complete), through the real check."""
 
     def trust_low(w: World, c: int, t: int) -> bool:
-        e = 7 * t
-        agg = aggregate(w, c, e - int(p["window_days"]), e)
+        agg = aggregate(w, c, t, int(p["window_days"]))
         return agg.n > 0 and checks.check_trust_low(trust_index(agg), p) is not None
 
     def trust_drop(w: World, c: int, t: int) -> bool:
-        e = 7 * t
-        s = e - int(p["window_days"])
-        cur, base = aggregate(w, c, s, e), aggregate(w, c, s - int(p["baseline_days"]), s)
+        win = int(p["window_days"])
+        cur, base = aggregate(w, c, t, win), aggregate(w, c, t, win + int(p["baseline_days"]), win)
         return checks.check_trust_drop(cur, base, p) is not None
 
     def span(rule_p: dict[str, float]) -> int:
         return int(rule_p["horizon_weeks"] + rule_p["guard_weeks"] + rule_p["baseline_weeks"])
 
     def trust_shift(w: World, c: int, t: int) -> bool:
-        e = 7 * t
         weeks = weekly(w, c)[max(0, t - span(p)) : t]
-        recent = aggregate(w, c, e - 28, e)
+        recent = aggregate(w, c, t, 28)
         return checks.check_trust_shift(weeks, recent.n, p) is not None
 
     def tallies(w: World, c: int, t: int, n: int) -> list[Tally]:
@@ -155,10 +259,12 @@ def finder(rule: str, p: dict[str, float]) -> Callable[[World, int, int], bool]:
     def reporting_silence(w: World, c: int, t: int) -> bool:
         e = 7 * t
         win, base_days = int(p["window_days"]), int(p["baseline_days"])
-        rate_cur = aggregate(w, c, e - win, e).n + int(w.incidents[c, t - 1])
-        base = aggregate(w, c, e - win - base_days, e - win).n
-        base += int(w.incidents[c, t - 1 - base_days // 7 : t - 1].sum())
-        return checks.check_reporting_silence(Tally(rate_cur), Tally(base), base, p) is not None
+        rate_cur = answers(w, c, e - win, e) + int(w.incidents[c, t - 1])
+        incidents = int(w.incidents[c, t - 1 - base_days // 7 : t - 1].sum())
+        base = answers(w, c, e - win - base_days, e - win) + incidents
+        # Distinct reporters: each rater once (incidents' authors counted as reports).
+        people = aggregate(w, c, t, win + base_days, win).n + incidents
+        return checks.check_reporting_silence(Tally(rate_cur), Tally(base), people, p) is not None
 
     return {
         "trust_low": trust_low,
@@ -212,6 +318,16 @@ def main() -> None:
     parser.add_argument("--communes", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--set", action="append", default=[], help="rule.param=value")
+    parser.add_argument(
+        "--world",
+        choices=("fresh", "panel"),
+        default="panel",
+        help="fresh: every answer from a new person; panel: the raters are people who "
+        "answer about monthly with a lasting tendency",
+    )
+    parser.add_argument(
+        "--tenure-days", type=float, default=0.0, help="panel: mean days a rater stays (0: all)"
+    )
     args = parser.parse_args()
     specs = load_rules()
     params = {r: {k: v.default for k, v in s.params.items()} for r, s in specs.items()}
@@ -221,9 +337,14 @@ def main() -> None:
         params[rule][param] = specs[rule].params[param].check(float(value))
     started = time.monotonic()
     rng = np.random.default_rng(args.seed)
-    worlds = {name: make_world(rng, args.communes, *fs) for name, fs in SCENARIOS.items()}
+    worlds = {
+        name: make_world(rng, args.communes, *fs, args.world, args.tenure_days)
+        for name, fs in SCENARIOS.items()
+    }
+    tenure = f", tenure {args.tenure_days:g} days" if args.tenure_days else ""
     print(
-        f"# bench_detection: {args.communes} communes a scenario, seed {args.seed}, "
+        f"# bench_detection: {args.world} world{tenure}, "
+        f"{args.communes} communes a scenario, seed {args.seed}, "
         f"{platform.processor() or platform.machine()}, python {platform.python_version()}"
     )
     print(f"# world drawn in {time.monotonic() - started:.0f} s")
