@@ -12,11 +12,11 @@ from gateway.models import (
     AlertEvent,
     AlertState,
     Locality,
-    OutboxMessage,
 )
 from gateway.runtime import Runtime
 from tests.committees import add_to, seat
 from tests.handlers.payloads import at_sms
+from tests.replies import replies_to
 
 MEMBER = "+22370000011"
 OTHER_AREA_MEMBER = "+22370000022"
@@ -58,13 +58,7 @@ def texted(client: FlaskClient, rt: Runtime, phone: str, text: str, n: int) -> s
         "/webhooks/africastalking/sms", data=at_sms(id=f"c{n}", text=text, **{"from": phone})
     )
     assert response.status_code == 200
-    with rt.sessions() as s:
-        bodies = s.scalars(
-            select(OutboxMessage.body).where(
-                OutboxMessage.dedupe_key.startswith(f"reply:africastalking:c{n}:")
-            )
-        ).all()
-    return " ".join(bodies)
+    return " ".join(replies_to(rt, f"c{n}"))
 
 
 def state(rt: Runtime) -> tuple[AlertState, str | None, list[str]]:

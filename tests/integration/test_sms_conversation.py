@@ -11,7 +11,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gateway.db import transaction
-from gateway.domain.gsm7 import is_gsm7, septets
 from gateway.models import (
     Alert,
     AlertState,
@@ -19,13 +18,13 @@ from gateway.models import (
     InboundMessage,
     Incident,
     Locality,
-    OutboxMessage,
     Reporter,
     TrustRating,
 )
 from gateway.runtime import Runtime
 from tests.committees import seat
 from tests.handlers.payloads import at_sms
+from tests.replies import replies_to
 
 CITIZEN = "+22376123456"
 MEMBER = "+22370000011"
@@ -39,17 +38,7 @@ def texted(client: FlaskClient, rt: Runtime, text: str, phone: str = CITIZEN) ->
         "/webhooks/africastalking/sms", data=at_sms(id=f"s{n}", text=text, **{"from": phone})
     )
     assert response.status_code == 200
-    with rt.sessions() as s:
-        bodies = list(
-            s.scalars(
-                select(OutboxMessage.body)
-                .where(OutboxMessage.dedupe_key.startswith(f"reply:africastalking:s{n}:"))
-                .order_by(OutboxMessage.id)
-            )
-        )
-    for body in bodies:
-        assert is_gsm7(body) and septets(body) <= 160, body
-    return bodies
+    return replies_to(rt, f"s{n}")
 
 
 def ratings(rt: Runtime) -> list[tuple[str, int]]:

@@ -14,8 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from gateway.domain.gsm7 import is_gsm7, septets
-from gateway.models import Alert, InboundMessage, Incident, OutboxMessage
+from gateway.models import Alert, InboundMessage, Incident
 from gateway.runtime import Runtime
 from gateway.services.alerts.urgent import check_and_send_urgent
 from gateway.services.intake.danger import FLAG_WITHIN
@@ -25,6 +24,7 @@ from tests.conftest import Clock
 from tests.handlers.payloads import at_sms, at_ussd
 from tests.integration.test_alert_engine import committee, locality
 from tests.integration.test_urgent_dispatch import fake_sender
+from tests.replies import replies_to
 
 AT_SMS = "/webhooks/africastalking/sms"
 CITIZEN = "+22376123456"
@@ -47,17 +47,7 @@ def texted(client: FlaskClient, rt: Runtime, text: str, phone: str = CITIZEN) ->
     form = at_sms(id=sms_id, text=text, **{"from": phone})
     assert client.post(AT_SMS, data=form).status_code == 200
     handle_due(rt, rt.now())
-    with rt.sessions() as s:
-        bodies = list(
-            s.scalars(
-                select(OutboxMessage.body)
-                .where(OutboxMessage.dedupe_key.startswith(f"reply:africastalking:{sms_id}:"))
-                .order_by(OutboxMessage.id)
-            )
-        )
-    for body in bodies:
-        assert is_gsm7(body) and septets(body) <= 160, body
-    return [b for b in bodies if b and not b.startswith("Anonyme")]  # not the privacy notice
+    return [b for b in replies_to(rt, sms_id) if not b.startswith("Anonyme")]  # no notice
 
 
 def incident(rt: Runtime) -> Incident:
