@@ -9,6 +9,7 @@ import itertools
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +21,8 @@ from gateway.domain.rules import OverrideKey
 from gateway.gazetteer.index import gazetteer
 from gateway.models import DayCount, Incident, JobState, Locality, Reporter, TrustRating, WindowCell
 from gateway.runtime import Runtime
-from gateway.services.alerts.engine import Measures, findings
+from gateway.services.alerts import engine
+from gateway.services.alerts.engine import WEEK_CELLS, Measures, findings, run_alert_cycle
 from gateway.services.figures import rollup
 from gateway.services.figures.weeks import WeekCells
 
@@ -365,3 +367,26 @@ def test_the_random_passes_above_made_the_rules_fire() -> None:
     """The comparison above compared findings, not only empty ones (run after it)."""
     if _FIRED:  # empty when the test above was deselected
         assert {"trust_low", "incident_spike"} <= _FIRED
+
+
+def test_a_pass_keeps_the_weeks_it_read_unless_it_does_not_commit(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a pass read stays on its Runtime for the next pass; a pass whose
+    transaction rolls back (its rollup's cells with it) leaves nothing kept."""
+    locs, people = _reset(rt)
+    with transaction(rt.sessions) as s:
+        _store(s, [Made(True, 0, 1, PRIMARY, 0, 86400 * 10, False)], locs, people)
+    now = ORIGIN + dt.timedelta(weeks=3)
+    run_alert_cycle(rt, now)
+    cells = rt.cached(WEEK_CELLS, WeekCells)
+    assert cells.epoch is not None and cells._streams
+
+    def fail(*_: Any, **__: Any) -> None:
+        raise RuntimeError("the pass fails before it commits")
+
+    monkeypatch.setattr(engine, "record_watermark", fail)
+    with pytest.raises(RuntimeError):
+        run_alert_cycle(rt, now, force=True)
+    assert cells.epoch is None and not cells._streams
+    assert not cells.lock.locked()
