@@ -4,7 +4,7 @@ sum instead of scanning the reports (gateway/services/figures/rollup.py keeps th
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.models.base import Base
@@ -16,11 +16,17 @@ class WindowCell(Base):
     in the day-aligned window [a, b) as its author's latest iff a <= day < b <= until.
     Streams: `trust:<question>` (unflagged answers, with their sums), `incident`
     (unflagged incidents with a reporter), `contact:<question>` (answers to the
-    question and incidents, flagged or not)."""
+    question and incidents, flagged or not).
+
+    `rev` (both tables): the rollup's generation that last wrote the cell (rollup.py),
+    so the weekly pass rereads only the cells changed since its last read."""
 
     __tablename__ = "window_cells"
     # SQLite: the cells live in their key's b-tree (a window reads no second lookup).
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __table_args__ = (
+        Index("ix_window_cells_rev", "stream", "rev"),
+        {"sqlite_with_rowid": False},
+    )
 
     stream: Mapped[str] = mapped_column(String(48), primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True)  # days since 1970-01-01 UTC
@@ -30,6 +36,7 @@ class WindowCell(Base):
     total: Mapped[int] = mapped_column(Integer)
     total_sq: Mapped[int] = mapped_column(Integer)
     low: Mapped[int] = mapped_column(Integer)
+    rev: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class DayCount(Base):
@@ -37,10 +44,14 @@ class DayCount(Base):
     unflagged and burst-flagged, counted without any de-duplication."""
 
     __tablename__ = "day_counts"
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __table_args__ = (
+        Index("ix_day_counts_rev", "stream", "rev"),
+        {"sqlite_with_rowid": False},
+    )
 
     stream: Mapped[str] = mapped_column(String(48), primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
     locality_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plain: Mapped[int] = mapped_column(Integer)
     burst: Mapped[int] = mapped_column(Integer)
+    rev: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

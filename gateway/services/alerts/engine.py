@@ -41,6 +41,7 @@ from gateway.services.alerts.jobstate import CYCLE_LOCK, days, holds_lock, recor
 from gateway.services.alerts.messages import send_round
 from gateway.services.alerts.thresholds import overrides, values
 from gateway.services.figures import kept, measures, rollup
+from gateway.services.figures.weeks import WeekCells
 
 log = logging.getLogger(__name__)
 # How far back a backtest looks for localities with data (trust_shift's default
@@ -94,8 +95,10 @@ class Measures:
         first: dict[int, dt.datetime] | None = None,
         *,
         scan: bool = False,
+        cells: WeekCells | None = None,
     ) -> None:
         self.session, self.question, self.now = session, question, now
+        self._cells = cells  # synced in this transaction: the weeks kept between passes
         self._trust: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
         self._counts: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
         self._series: dict[tuple[dt.timedelta, int], dict[int, Any]] = {}
@@ -138,7 +141,11 @@ class Measures:
             start = self.now - WEEK * weeks
             if self._kept(start) and rollup.monday(rollup.day_of(start)) == rollup.day_of(start):
                 stream = rollup.trust_stream(self.question)
-                found = kept.weekly_answers(self.session, stream, start, weeks)
+                if self._cells is not None and self._cells.synced:
+                    a = rollup.day_of(start)
+                    found = self._cells.answers(self.session, stream, a, weeks)
+                else:
+                    found = kept.weekly_answers(self.session, stream, start, weeks)
             else:
                 by_week = self.weekly_trust(weeks)
                 locs = set().union(*by_week)
@@ -205,7 +212,12 @@ class Measures:
         longer = [n for (p, n) in self._series if p == period and n > periods]
         if longer and period * periods >= measures.GATE:
             return kept.shorter(self._series[(period, min(longer))], periods)
-        return kept.incident_series(self.session, self.now, period, periods, measures.GATE)
+        start = rollup.day_of(self.now) - period.days * periods
+        tallies = None
+        weekly = period == WEEK and rollup.monday(start) == start
+        if self._cells is not None and self._cells.synced and weekly:
+            tallies = self._cells.tallies(self.session, rollup.INCIDENT, start, periods)
+        return kept.incident_series(self.session, self.now, period, periods, measures.GATE, tallies)
 
 
 def _trust_low(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
@@ -360,13 +372,34 @@ def _candidates(rt: Runtime, m: Measures) -> set[int]:
     )
 
 
+WEEK_CELLS = "figures.week_cells"  # Runtime.cached: the week cells a pass keeps
+
+
 def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> CycleSummary:
     """One evaluation pass (the clock's job every 5 minutes, and `alerts evaluate`).
 
     The window rules run once per calendar week, as of its first instant
     (`week_start`), the first pass of a week that finds them not yet run for it; so
     production opens exactly the alerts the console's backtest replays. `force` runs
-    them for the week of `now` again (by hand). Quiet urgent alerts close every pass."""
+    them for the week of `now` again (by hand). Quiet urgent alerts close every pass.
+
+    The pass keeps what it read of the week cells in the Runtime (`weeks.WeekCells`)
+    and reads next time only the cells written since; a second pass of the same
+    process at the same moment reads them all."""
+    cells: WeekCells = rt.cached(WEEK_CELLS, WeekCells)
+    if not cells.lock.acquire(blocking=False):
+        return _cycle(rt, now, force, None)
+    try:
+        return _cycle(rt, now, force, cells)
+    except BaseException:
+        cells.forget()  # it may hold what a transaction rolled back had written
+        raise
+    finally:
+        cells.lock.release()
+
+
+def _cycle(rt: Runtime, now: dt.datetime, force: bool, cells: WeekCells | None) -> CycleSummary:
+    """`run_alert_cycle`, with the week cells kept (None: read them all)."""
     summary = CycleSummary()
     with transaction(rt.sessions) as session:
         if not holds_lock(session, CYCLE_LOCK):
@@ -384,13 +417,16 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> Cy
             record_watermark(session, "evaluate", now)
             summary.skipped_window = True
             return summary
-        m = Measures(session, rt.reference.primary_question, at)
+        kept_weeks = cells if cells is not None and cells.sync(session) else None
+        m = Measures(session, rt.reference.primary_question, at, cells=kept_weeks)
         held = _held(session, now)
         failed: list[tuple[int, str]] = []
         with _no_cycle_collection():
             candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
             summary.localities = len(candidates)
             found_all = findings(rt, gaz, stored, m, candidates, errors=failed)
+        if kept_weeks is not None:
+            kept_weeks.finish()
         summary.errors += len(failed)
         by_locality: dict[int, list[tuple[str, Finding | None, dict[str, float]]]] = {}
         for (loc, rule), (found, p) in found_all.items():

@@ -270,11 +270,14 @@ def incident_series(
     period: dt.timedelta,
     periods: int,
     gate: dt.timedelta,
+    tallies: dict[tuple[int, int], Tally] | None = None,
 ) -> dict[int, Any]:
-    """`measures.incident_series` from the cells (`period` and `gate` whole days)."""
+    """`measures.incident_series` from the cells (`period` and `gate` whole days);
+    `tallies`, when given, are the periods' counts already read (`weeks.WeekCells`)."""
     step = period.days
     start = rollup.day_of(end) - step * periods
-    tallies = _tallies(session, rollup.INCIDENT, start, start + step * periods, step)
+    if tallies is None:
+        tallies = _tallies(session, rollup.INCIDENT, start, start + step * periods, step)
     people = window(session, rollup.INCIDENT, end - gate, end)
     none = Tally(0)  # frozen: one instance for every week without a report
     series: dict[int, list[Tally]] = {}

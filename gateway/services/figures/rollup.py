@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import itertools
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -179,17 +180,16 @@ def count_reports(counts: Counts, reports: Iterable[Report]) -> None:
 
 
 def _upsert(session: Session, model: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
-    """Add each row's sums to the stored cell (created at zero if missing)."""
+    """Add each row's sums to the stored cell (created at zero if missing), and stamp
+    it with the row's `rev`."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = make(model)
-    sums = [k for k in rows[0] if k not in keys]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys,
-        set_={k: getattr(model.__table__.c, k) + getattr(stmt.excluded, k) for k in sums},
-    )
+    sums = [k for k in rows[0] if k not in keys and k != "rev"]
+    set_ = {k: getattr(model.__table__.c, k) + getattr(stmt.excluded, k) for k in sums}
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_={**set_, "rev": stmt.excluded.rev})
     for chunk in _chunks(rows, 1000):
         session.execute(stmt, chunk)
 
@@ -199,17 +199,18 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[i : i + size]
 
 
-def write(session: Session, cells: Cells, counts: Counts) -> None:
-    """Add the deltas to the stored cells (cells left at zero are harmless: every
-    reader drops a locality whose sums are zero)."""
+def write(session: Session, cells: Cells, counts: Counts, rev: int) -> None:
+    """Add the deltas to the stored cells, each stamped with the generation `rev`
+    (cells left at zero are harmless: every reader drops a locality whose sums are
+    zero)."""
     cell_rows = [
         {"stream": s, "day": d, "locality_id": loc, "until": u, "n": n, "total": t,
-         "total_sq": q, "low": low}
+         "total_sq": q, "low": low, "rev": rev}
         for (s, d, loc, u), (n, t, q, low) in cells.items()
         if n or t or q or low
     ]  # fmt: skip
     count_rows = [
-        {"stream": s, "day": d, "locality_id": loc, "plain": p, "burst": b}
+        {"stream": s, "day": d, "locality_id": loc, "plain": p, "burst": b, "rev": rev}
         for (s, d, loc), (p, b) in counts.items()
     ]
     _upsert(session, WindowCell, ["stream", "day", "locality_id", "until"], cell_rows)
@@ -280,7 +281,7 @@ def fold(session: Session, primary: str, limit: int = BATCH) -> int:
         if key in touched:
             add_chain(cells, key[0], chain, +1)
             add_chain(cells, key[0], [r for r in chain if r.rolled], -1)
-    write(session, cells, counts)
+    write(session, cells, counts, _next_rev(session))
     _mark_rolled(session, new)
     return len(new)
 
@@ -330,9 +331,9 @@ def rebuild(session: Session, primary: str) -> int:
         for (stream, _, _), chain in chains(group, primary).items():
             add_chain(cells, stream, chain, +1)
         if len(cells) > 200_000:
-            write(session, cells, counts)
+            write(session, cells, counts, 0)
             cells, counts = {}, {}
-    write(session, cells, counts)
+    write(session, cells, counts, 0)
     _cluster(session)
     _remember(session, primary)
     return marked
@@ -354,15 +355,39 @@ def invalidate(session: Session) -> None:
 
 
 def _remember(session: Session, primary: str) -> None:
+    """The cells were built again (rev 0): a new epoch, so that what any process kept
+    of the cells before is dropped (`revision`)."""
     now = dt.datetime.now(dt.UTC)
+    details = {"question": primary, "epoch": secrets.token_hex(8), "rev": 0}
     state = session.get(JobState, STATE)
     if state is None:
-        session.add(
-            JobState(name=STATE, watermark=None, updated_at=now, details={"question": primary})
-        )
+        session.add(JobState(name=STATE, watermark=None, updated_at=now, details=details))
     else:
-        state.details, state.updated_at = {"question": primary}, now
+        state.details, state.updated_at = details, now
     session.flush()
+
+
+def revision(session: Session) -> tuple[str | None, int]:
+    """The cells' epoch and generation. Every cell written since the epoch began bears
+    the generation that wrote it (`rev`), and generations only grow within an epoch;
+    a new epoch begins whenever cells may have been deleted (a rebuild, `invalidate`
+    then the rebuild it causes). No epoch (None): cells kept before migration 0011."""
+    state = session.get(JobState, STATE)
+    details = (state.details if state is not None else None) or {}
+    epoch = details.get("epoch")
+    return (str(epoch) if epoch is not None else None), int(details.get("rev", 0))
+
+
+def _next_rev(session: Session) -> int:
+    """A new generation for the cells this fold writes."""
+    state = session.get(JobState, STATE)
+    details = dict((state.details if state is not None else None) or {})
+    rev = int(details.get("rev", 0)) + 1
+    details["rev"] = rev
+    details.setdefault("epoch", secrets.token_hex(8))  # cells kept before migration 0011
+    if state is not None:  # None only for a direct `fold` before any rebuild (tests)
+        state.details = details  # a new dict: the JSON column sees the change
+    return rev
 
 
 def _all_by_author(session: Session) -> Iterator[list[Report]]:
