@@ -108,6 +108,17 @@ def window(
     return _aggregates(_sums(session, stream, rollup.day_of(start), rollup.day_of(end)))
 
 
+def _whole_weeks(stream: str, a: int, periods: int) -> tuple[Any, ...]:
+    """The week cells of `stream` for `periods` calendar weeks from day `a`, counting
+    only a report whose author's next report comes after that week (their latest in it)."""
+    return (
+        C.stream == rollup.weekly(stream),
+        C.day >= a,
+        C.day < a + 7 * periods,
+        C.until >= C.day + 7,
+    )
+
+
 def weekly(
     session: Session, stream: str, start: dt.datetime, period_days: int, periods: int
 ) -> list[dict[int, Aggregate]]:
@@ -131,12 +142,7 @@ def weekly(
             func.sum(C.total_sq),
             func.sum(C.low),
         )
-        .where(
-            C.stream == rollup.weekly(stream),
-            C.day >= a,
-            C.day < a + 7 * periods,
-            C.until >= C.day + 7,
-        )
+        .where(*_whole_weeks(stream, a, periods))
         .group_by(C.locality_id, C.day),
     )
     out: list[dict[int, Aggregate]] = [{} for _ in range(periods)]
@@ -159,12 +165,7 @@ def weekly_answers(
     rows = _run(
         session,
         select(C.locality_id, C.day, func.sum(C.n), func.sum(C.total), func.sum(C.total_sq))
-        .where(
-            C.stream == rollup.weekly(stream),
-            C.day >= a,
-            C.day < a + 7 * periods,
-            C.until >= C.day + 7,
-        )
+        .where(*_whole_weeks(stream, a, periods))
         .group_by(C.locality_id, C.day),
     )
     out: dict[int, WeeklyAnswers] = {}
