@@ -27,6 +27,7 @@ from gateway.services.intake.inbound_queue import LEASE, QUEUED
 from gateway.services.intake.sms import receive_sms
 from gateway.services.intake.worker import drain, handle_due
 from tests.conftest import TEST_KEYS, Clock
+from tests.faults.gunicorn import stop
 from tests.faults.proxy import TcpProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -103,13 +104,7 @@ def workers(database_url: str, tmp_path: Path) -> Iterator[Callable[[], subproce
 
     yield start
     for proc in started:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        stop(proc, grace_s=10)
 
 
 @pytest.mark.timeout(120)
