@@ -24,23 +24,30 @@ def someone_will_be_told(
     return route(session, gaz, locality_id, urgent=urgent).reached
 
 
-def is_urgent(rt: Runtime, session: Session, gaz: Gazetteer, kind: str, locality_id: int) -> bool:
-    """An incident of this kind with people in danger now alerts at once here (the
-    incident_urgent rule's flags, as set for the locality)."""
+def is_urgent(
+    rt: Runtime,
+    session: Session,
+    gaz: Gazetteer,
+    kind: str,
+    locality_id: int,
+    *,
+    burst: bool = False,
+) -> bool:
+    """An incident of this kind with people in danger now alerts at once here: the
+    incident_urgent rule's own test (`check_incident_urgent`), with its values as set
+    for the locality, for a report flagged as part of a burst or not."""
     params = values(rt, gaz, overrides(session), "incident_urgent", locality_id)
-    return params.get(f"urgent_{kind}", 0.0) >= 0.5
+    return check_incident_urgent(kind, True, burst, params) is not None
 
 
 def in_danger_told(
     rt: Runtime, session: Session, gaz: Gazetteer, kind: str, locality_id: int, *, burst: bool
 ) -> str:
     """Who hears of an incident here with people in danger now, as a reply key's
-    suffix: "_told" when the urgent check alerts on it (the rule's own test, burst flag
-    included) and the alert reaches a committee member at once; "_later" when a
-    committee member hears of it as of any report here (the window rules' alerts);
-    "" when only the service team reads it."""
-    params = values(rt, gaz, overrides(session), "incident_urgent", locality_id)
-    urgent = check_incident_urgent(kind, True, burst, params) is not None
+    suffix: "_told" when the urgent check alerts on it and the alert reaches a
+    committee member at once; "_later" when a committee member hears of it as of any
+    report here (the window rules' alerts); "" when only the service team reads it."""
+    urgent = is_urgent(rt, session, gaz, kind, locality_id, burst=burst)
     if urgent and someone_will_be_told(session, gaz, locality_id, urgent=True):
         return "_told"
     return "_later" if someone_will_be_told(session, gaz, locality_id, urgent=False) else ""
