@@ -7,30 +7,12 @@ import uuid
 
 import click
 from flask import current_app
-from sqlalchemy import select
 
 from gateway.cli.errors import Commands
-from gateway.models import OutboxMessage
-from gateway.runtime import Runtime, current_runtime
-from gateway.services.intake.worker import SIM_BUDGET, drain
+from gateway.runtime import current_runtime
+from gateway.services.intake.simulated import replies_once_handled, sms_form, webhook_url
 
 sim_group = Commands("sim", help="Play a phone: SMS and USSD through the real webhooks.")
-
-
-def _url(path: str) -> str:
-    token = current_runtime().settings.at_webhook_token
-    return f"/webhooks/africastalking/{path}" + (f"?token={token}" if token else "")
-
-
-def _replies_to(rt: Runtime, message_id: str) -> list[str]:
-    with rt.sessions() as session:
-        return list(
-            session.scalars(
-                select(OutboxMessage.body)
-                .where(OutboxMessage.dedupe_key.startswith(f"reply:africastalking:{message_id}:"))
-                .order_by(OutboxMessage.id)
-            )
-        )
 
 
 @sim_group.command("sms")
@@ -40,21 +22,11 @@ def sim_sms(phone: str, text: tuple[str, ...]) -> None:
     """Send TEXT from PHONE as an inbound SMS and print the replies."""
     rt = current_runtime()
     message_id = f"sim-{uuid.uuid4()}"
-    form = {
-        "from": phone,
-        "to": "36000",
-        "text": " ".join(text),
-        "id": message_id,
-        "date": rt.now().isoformat(),
-        "linkId": "",
-        "networkCode": "61001",
-    }
-    response = current_app.test_client().post(_url("sms"), data=form)
+    form = sms_form(rt, phone, " ".join(text), message_id)
+    response = current_app.test_client().post(webhook_url(rt, "sms"), data=form)
     if response.status_code != 200:
         raise click.ClickException(f"{response.status_code}: {response.get_data(as_text=True)}")
-    # The webhook only stored it: handle the queue now, as a worker would.
-    drain(rt, budget=SIM_BUDGET, worker_id="sim")
-    replies = _replies_to(rt, message_id)
+    replies = replies_once_handled(rt, message_id, worker_id="sim")
     if not replies:
         click.echo("(no reply)")
     for body in replies:
@@ -77,7 +49,7 @@ def sim_ussd(phone: str, code: str) -> None:
             "networkCode": "61001",
             "text": "*".join(answers),
         }
-        response = client.post(_url("ussd"), data=form)
+        response = client.post(webhook_url(current_runtime(), "ussd"), data=form)
         body = response.get_data(as_text=True)
         if response.status_code != 200:
             raise click.ClickException(f"{response.status_code}: {body}")

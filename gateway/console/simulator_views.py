@@ -12,16 +12,15 @@ from typing import Any
 
 from flask import current_app, request
 from flask import session as web_session
-from sqlalchemy import select
 
 from gateway.console.access import actor, current_user, require, runtime
 from gateway.console.blueprint import bp
 from gateway.console.pages import render
 from gateway.crypto import mask_phone
 from gateway.db import transaction
-from gateway.models import OutboxMessage, Role
+from gateway.models import Role
 from gateway.services import audit
-from gateway.services.intake.worker import SIM_BUDGET, drain
+from gateway.services.intake.simulated import replies_once_handled, sms_form, webhook_url
 
 CHANNELS = ("sms", "ussd")
 SERVICE_CODE = "*384*123#"
@@ -43,35 +42,19 @@ class Played:
     replies: list[str] = field(default_factory=list)
 
 
-def _url(path: str) -> str:
-    token = runtime().settings.at_webhook_token
-    return f"/webhooks/africastalking/{path}" + (f"?token={token}" if token else "")
-
-
 def _post(path: str, form: dict[str, str]) -> tuple[int, str]:
     # The app's own test client runs the request through the whole WSGI stack.
-    response = current_app.test_client().post(_url(path), data=form)
+    response = current_app.test_client().post(webhook_url(runtime(), path), data=form)
     return response.status_code, response.get_data(as_text=True)
 
 
 def play_sms(phone: str, text: str) -> Played:
     rt = runtime()
     message_id = f"sim-{uuid.uuid4()}"
-    form = {"from": phone, "to": "36000", "text": text, "id": message_id}
-    form |= {"date": rt.now().isoformat(), "linkId": "", "networkCode": "61001"}
-    status, body = _post("sms", form)
+    status, body = _post("sms", sms_form(rt, phone, text, message_id))
     played = Played("sms", text, status, "" if status == 200 else body)
     if status == 200:
-        # Stored only: handle the queue now, as a worker would.
-        drain(rt, budget=SIM_BUDGET, worker_id="simulator")
-    with rt.sessions() as session:
-        played.replies = list(
-            session.scalars(
-                select(OutboxMessage.body)
-                .where(OutboxMessage.dedupe_key.startswith(f"reply:africastalking:{message_id}:"))
-                .order_by(OutboxMessage.id)
-            )
-        )
+        played.replies = replies_once_handled(rt, message_id, worker_id="simulator")
     return played
 
 

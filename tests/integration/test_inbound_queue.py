@@ -23,7 +23,7 @@ from gateway.models import (
     TrustRating,
 )
 from gateway.runtime import Runtime
-from gateway.services.intake import sms
+from gateway.services.intake import simulated, sms
 from gateway.services.intake.inbound_queue import (
     LEASE,
     POLICY,
@@ -284,3 +284,28 @@ def test_the_providers_opt_out_reading_is_kept_with_the_message_for_its_handling
     drain(rt)
     with rt.sessions() as session:
         assert session.scalars(select(Reporter.opted_out)).one() is True
+
+
+def test_sim_sms_waits_for_the_reply_of_a_message_another_worker_holds(
+    app: Flask, rt: Runtime
+) -> None:
+    """The clock of `scripts/run` handles the queue too: when it claims the simulated SMS
+    first, the simulator must wait for that handling, not print '(no reply)'."""
+    real_drain = simulated.drain
+    done: list[threading.Thread] = []
+
+    def clock_first(rt_: Runtime, **kwargs: Any) -> Any:
+        if not done:  # the clock claims the message just before the simulator's drain
+            claims = claim_inbound(rt_.sessions, rt_.now())
+            assert claims
+            thread = threading.Timer(0.3, lambda: [handle_claim(rt_, c) for c in claims])
+            thread.start()
+            done.append(thread)
+        return real_drain(rt_, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(simulated, "drain", clock_first)
+        result = app.test_cli_runner().invoke(args=["sim", "sms", PHONE, "AIDE"])
+    done[0].join()
+    assert result.exit_code == 0, result.output
+    assert "<- " in result.output and "(no reply)" not in result.output

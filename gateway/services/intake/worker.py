@@ -21,8 +21,6 @@ log = logging.getLogger(__name__)
 # SMS handled per transaction. SQLite has one writer: a shorter batch keeps the
 # webhooks, which store while a batch is handled, waiting less.
 BATCH = {"postgresql": 50, "sqlite": 20}
-# What a simulator waits for its reply at most, however long the queue ahead of it.
-SIM_BUDGET = dt.timedelta(seconds=5)
 
 
 @dataclass
