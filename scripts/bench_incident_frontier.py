@@ -24,7 +24,7 @@ world (they must agree everywhere). Variants measured beside the defaults:
   P(Poisson(w·m0) >= X) over w <= W is <= P;
 - `eb:A`, the CUSUM's m0 shrunk toward the parent (gamma-Poisson empirical Bayes,
   method of moments over the communes): m0 = (T + a)/(b + a/μ), μ the parent's
-  mean rate, a = μ²/(var of the rates - μ/b).
+  mean rate, a = μ²/(var of the rates - μ/b); `glr:W:C+eb` gives the GLR that m0.
 
     .venv/bin/python scripts/bench_incident_frontier.py --check 80 \\
         cusum:160 cusum:160+nospike glr:4:3.4 lagrange:25 eb:160
@@ -139,7 +139,8 @@ def cusum_hits(inc: np.ndarray, gate: np.ndarray, p: dict, design: Design, eb: b
     k, h, r = (np.ones((n, total_weeks)) for _ in range(3))
     for t in range(HISTORY - horizon, total_weeks):
         total, bb = baseline(cum, t, b, guard)
-        m0 = eb_mean(total, bb) if eb else (total + 0.5) / bb
+        # Shrunk means are all different: to 3 decimals, so their charts are cached.
+        m0 = np.round(eb_mean(total, bb), 3) if eb else (total + 0.5) / bb
         for j, m in enumerate(m0):
             k[j, t], h[j, t], r[j, t] = design(float(m))
     hits = np.zeros((n, WEEKS), bool)
@@ -169,7 +170,9 @@ def spike_hits(inc: np.ndarray, gate: np.ndarray, p: dict) -> np.ndarray:
     return hits
 
 
-def window_hits(inc, gate, p: dict, kind: str, width: int, cut: float) -> np.ndarray:
+def window_hits(
+    inc, gate, p: dict, kind: str, width: int, cut: float, eb: bool = False
+) -> np.ndarray:
     """GLR (kind 'glr') or smallest Poisson tail (kind 'scan') over the windows of
     1..width weeks to each week, against the CUSUM's m0 (its baseline and guard)."""
     n = inc.shape[0]
@@ -178,7 +181,7 @@ def window_hits(inc, gate, p: dict, kind: str, width: int, cut: float) -> np.nda
     for i in range(WEEKS):
         t = HISTORY + i
         total, bb = baseline(cum, t, int(p["baseline_weeks"]), int(p["guard_weeks"]))
-        m0 = (total + 0.5) / bb
+        m0 = eb_mean(total, bb) if eb else (total + 0.5) / bb
         best = np.zeros(n) if kind == "glr" else np.ones(n)
         for w in range(1, width + 1):
             x, mu = cum[:, t + 1] - cum[:, t + 1 - w], w * m0
@@ -212,7 +215,7 @@ def variant_hits(name: str, inc, gate, p: dict) -> np.ndarray:
     head, *flags = name.split("+")
     kind, *args = head.split(":")
     if kind in ("glr", "scan"):
-        main = window_hits(inc, gate, cu, kind, int(args[0]), float(args[1]))
+        main = window_hits(inc, gate, cu, kind, int(args[0]), float(args[1]), "eb" in flags)
     elif kind == "lagrange":
         main = cusum_hits(
             inc, gate, cu, lagrange_design(float(args[0]), cu["ratio"], "gate" in flags)
