@@ -1,0 +1,286 @@
+"""The incident detectors' frontier: false alarms against sensitivity (issue 14).
+
+`scripts/bench_detection.py` runs every rule through the real checks, one setting a
+run; this script scores many incident settings on the same worlds in minutes. It draws
+the bench's own worlds (`make_world`, the null, x2 and x3 scenarios, so the incidents
+are the bench's to the count for the same seed) and replays the incident rules with
+numpy: `incident_cusum` exactly as `surveillance.poisson_cusum_replay` does (its
+charts from `surveillance.poisson_cusum_design`), `incident_spike` as
+`check_incident_spike`, the privacy gate as the bench's, openings by the real
+`replay_openings`. `--check N` first compares, commune by commune and week by week,
+what the replay fires with what the real checks fire for the first N communes of each
+world (they must agree everywhere). Variants measured beside the defaults:
+
+- `cusum:A`, the CUSUM at in-control ARL A (spike as default, `+nospike` without it);
+- `lagrange:L`, each commune's limit chosen from its chart's own curves: with
+  D(h) = P(alarm within 4 weeks | mean 2·m0, S0 = 0) and F(h) = 1/ARL0(h) (both exact,
+  Markov chain on the chart's grid), the limit maximising D(h) - L·F(h), i.e. the
+  budget spent where the chart's own detection curve says it buys most; `+gate`
+  weighs D and F by the chance that the gate can open, P(Poisson(4·2·m0) >= 5) and
+  P(Poisson(4·m0) >= 5);
+- `glr:W:C`, a window-limited Poisson GLR (unknown ratio) in place of the CUSUM:
+  G_t = max over w <= W of X ln(X/(w·m0)) - (X - w·m0) for the X incidents of the w
+  weeks to t (X > w·m0), alarm when G_t >= C; `scan:W:P` alarms when the smallest
+  P(Poisson(w·m0) >= X) over w <= W is <= P;
+- `eb:A`, the CUSUM's m0 shrunk toward the parent (gamma-Poisson empirical Bayes,
+  method of moments over the communes): m0 = (T + a)/(b + a/μ), μ the parent's
+  mean rate, a = μ²/(var of the rates - μ/b); `glr:W:C+eb` gives the GLR that m0.
+
+    .venv/bin/python scripts/bench_incident_frontier.py --check 80 \\
+        cusum:160 cusum:160+nospike glr:4:3.4 lagrange:25 eb:160
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from scipy import linalg, stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_detection as bd
+
+from gateway.domain import surveillance as sv
+from gateway.domain.rules import load_rules, replay_openings
+
+HISTORY, WEEKS = bd.HISTORY, bd.WEEKS
+Design = Callable[[float], tuple[float, float, float]]  # m0 -> (k units, h units, r)
+WORLDS = ("null", "incidents x2", "incidents x3")
+
+
+def defaults() -> dict[str, dict[str, float]]:
+    specs = load_rules()
+    return {r: {k: v.default for k, v in specs[r].params.items()} for r in bd.INCIDENT_RULES}
+
+
+def arl_design(arl: float, ratio: float) -> Design:
+    def design(m0: float) -> tuple[float, float, float]:
+        c = sv.poisson_cusum_design(m0, arl, ratio)
+        return c.k_units, c.h_units, c.resolution
+
+    return design
+
+
+def _transitions(mean: float, r: int, ku: int, n: int) -> np.ndarray:
+    xs = np.arange(0, (n + ku) // r + 3)
+    pmf = stats.poisson.pmf(xs, mean)
+    p = np.zeros((n, n))
+    for i in range(n):
+        j = np.maximum(0, i + xs * r - ku)
+        ok = j < n
+        np.add.at(p[i], j[ok], pmf[ok])
+    return p
+
+
+@functools.cache
+def chart_curves(m0: float, ratio: float, weeks: int = 4, n: int = 240) -> tuple:
+    """ARL0(H) and P(alarm within `weeks` | ratio·m0, S0 = 0) for H = 1..n grid units."""
+    r = sv.grid_resolution(m0)
+    ku = max(1, round(sv.poisson_reference(m0, ratio) * r))
+    m = np.eye(n) - _transitions(m0, r, ku, n)
+    for c in range(n - 1):  # LU without pivoting, as surveillance._lu_in_place
+        f = m[c + 1 :, c] / m[c, c]
+        m[c + 1 :, c + 1 :] -= np.outer(f, m[c, c + 1 :])
+        m[c + 1 :, c] = f
+    y = linalg.solve_triangular(np.tril(m, -1) + np.eye(n), np.ones(n), lower=True)
+    w = linalg.solve_triangular(np.triu(m).T, np.eye(n)[0], lower=True)
+    arl0 = np.cumsum(w * y)
+    p1 = _transitions(ratio * m0, r, ku, n)
+    mask = (np.arange(n)[None, :] < np.arange(1, n + 1)[:, None]).astype(float)
+    alive = np.zeros((n, n))
+    alive[:, 0] = 1
+    for _ in range(weeks):
+        alive = (alive @ p1) * mask
+    return np.where(arl0 > 1e7, np.inf, arl0), 1 - alive.sum(1), r, ku
+
+
+def lagrange_design(lam: float, ratio: float, gate: bool) -> Design:
+    def design(m0: float) -> tuple[float, float, float]:
+        arl0, det, r, ku = chart_curves(round(m0, 9), ratio)
+        gd = stats.poisson.sf(4, 4 * ratio * m0) if gate else 1.0
+        gf = stats.poisson.sf(4, 4 * m0) if gate else 1.0
+        with np.errstate(divide="ignore"):
+            obj = gd * det - lam * gf / arl0
+        h = int(np.argmax(obj))
+        return (ku, 10**9, r) if not np.isfinite(arl0[h]) else (ku, h + 1, r)
+
+    return design
+
+
+def baseline(cum: np.ndarray, t: int, b: int, guard: int) -> tuple[np.ndarray, int]:
+    hi = t - guard
+    lo = max(0, hi - b)
+    return cum[:, hi] - cum[:, lo], hi - lo
+
+
+def eb_mean(total: np.ndarray, b: int) -> np.ndarray:
+    """Gamma-Poisson empirical Bayes toward the mean of all communes (the bench has no
+    cercles; leaving one commune out of 1,000 would move the parent by 0.1%)."""
+    rate = total / b
+    mu = rate.mean()
+    between = max(rate.var(ddof=1) - mu / b, 1e-9)
+    a = mu * mu / between
+    return (total + a) / (b + a / mu)
+
+
+def cusum_hits(inc: np.ndarray, gate: np.ndarray, p: dict, design: Design, eb: bool = False):
+    """`poisson_cusum_replay` for every commune and evaluated week at once."""
+    n, total_weeks = inc.shape
+    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(inc, 1)], 1)
+    b, guard, horizon = int(p["baseline_weeks"]), int(p["guard_weeks"]), int(p["horizon_weeks"])
+    k, h, r = (np.ones((n, total_weeks)) for _ in range(3))
+    for t in range(HISTORY - horizon, total_weeks):
+        total, bb = baseline(cum, t, b, guard)
+        # Shrunk means are all different: to 3 decimals, so their charts are cached.
+        m0 = np.round(eb_mean(total, bb), 3) if eb else (total + 0.5) / bb
+        for j, m in enumerate(m0):
+            k[j, t], h[j, t], r[j, t] = design(float(m))
+    hits = np.zeros((n, WEEKS), bool)
+    least = int(p["min_reporters"])
+    for i in range(WEEKS):
+        end = HISTORY + i
+        s, alarm, raw = np.zeros(n), np.zeros(n, bool), np.zeros(n, bool)
+        for t in range(end - horizon + 1, end + 1):
+            s = np.where(alarm, 0.0, s) + (np.rint(inc[:, t] * r[:, t]) - k[:, t]) / r[:, t]
+            s = np.where(s > 1e-9, s, 0.0)
+            raw = s >= h[:, t] / r[:, t] - 1e-9
+            alarm = raw & (cum[:, t + 1] - cum[:, max(0, t - 3)] >= least)
+        hits[:, i] = raw & (gate[:, end] >= least)
+    return hits
+
+
+def spike_hits(inc: np.ndarray, gate: np.ndarray, p: dict) -> np.ndarray:
+    n = inc.shape[0]
+    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(inc, 1)], 1)
+    hits = np.zeros((n, WEEKS), bool)
+    for i in range(WEEKS):
+        t = HISTORY + i
+        total, bb = baseline(cum, t, int(p["baseline_weeks"]), int(p["guard_weeks"]))
+        x = inc[:, t]
+        pv = stats.nbinom.sf(x - 1, total + 0.5, bb / (bb + 1))
+        hits[:, i] = (x >= 1) & (gate[:, t] >= p["min_reporters"]) & (pv <= p["alpha"])
+    return hits
+
+
+def window_hits(
+    inc, gate, p: dict, kind: str, width: int, cut: float, eb: bool = False
+) -> np.ndarray:
+    """GLR (kind 'glr') or smallest Poisson tail (kind 'scan') over the windows of
+    1..width weeks to each week, against the CUSUM's m0 (its baseline and guard)."""
+    n = inc.shape[0]
+    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(inc, 1)], 1)
+    hits = np.zeros((n, WEEKS), bool)
+    for i in range(WEEKS):
+        t = HISTORY + i
+        total, bb = baseline(cum, t, int(p["baseline_weeks"]), int(p["guard_weeks"]))
+        m0 = eb_mean(total, bb) if eb else (total + 0.5) / bb
+        best = np.zeros(n) if kind == "glr" else np.ones(n)
+        for w in range(1, width + 1):
+            x, mu = cum[:, t + 1] - cum[:, t + 1 - w], w * m0
+            if kind == "glr":
+                g = x * np.log(np.maximum(x, 1e-12) / mu) - (x - mu)
+                best = np.maximum(best, np.where(x > mu, g, 0.0))
+            else:
+                best = np.minimum(best, stats.poisson.sf(x - 1, mu))
+        fired = best >= cut if kind == "glr" else best <= cut
+        hits[:, i] = fired & (gate[:, t] >= p["min_reporters"])
+    return hits
+
+
+TIMES = [dt.datetime(2026, 1, 5, tzinfo=dt.UTC) + dt.timedelta(weeks=i) for i in range(WEEKS)]
+
+
+def openings(hits: np.ndarray, clear_days: float) -> list[list[int]]:
+    clear = [dt.timedelta(days=clear_days)] * WEEKS
+    return [replay_openings([bool(x) for x in row], TIMES, clear) for row in hits]
+
+
+def detected(hits: np.ndarray, change: np.ndarray, clear_days: float) -> float:
+    opened = openings(hits, clear_days)
+    return float(
+        np.mean([any(c <= i <= c + 3 for i in w) for c, w in zip(change, opened, strict=True)])
+    )
+
+
+def variant_hits(name: str, inc, gate, p: dict) -> np.ndarray:
+    cu, sp = p["incident_cusum"], p["incident_spike"]
+    head, *flags = name.split("+")
+    kind, *args = head.split(":")
+    if kind in ("glr", "scan"):
+        main = window_hits(inc, gate, cu, kind, int(args[0]), float(args[1]), "eb" in flags)
+    elif kind == "lagrange":
+        main = cusum_hits(
+            inc, gate, cu, lagrange_design(float(args[0]), cu["ratio"], "gate" in flags)
+        )
+    else:  # cusum:A or eb:A
+        design = arl_design(float(args[0]) if args else cu["arl_weeks"], cu["ratio"])
+        main = cusum_hits(inc, gate, cu, design, eb=kind == "eb")
+    return main if "nospike" in flags else main | spike_hits(inc, gate, sp)
+
+
+def check_replay(worlds: dict, p: dict, count: int) -> None:
+    """The numpy replay fires where the real checks fire, commune by commune."""
+    params = {r: {**p[r]} for r in p}
+    cu = p["incident_cusum"]
+    for name, w in worlds.items():
+        sub = bd.World(w.incidents[:count], w.gate[:count], w.ratings, w.change[:count])
+        for rule, mine in (
+            (
+                "incident_cusum",
+                cusum_hits(sub.incidents, sub.gate, cu, arl_design(cu["arl_weeks"], cu["ratio"])),
+            ),
+            ("incident_spike", spike_hits(sub.incidents, sub.gate, p["incident_spike"])),
+        ):
+            real = bd.weekly_hits(sub, bd.finder(rule, params[rule]))
+            bad = int((real != mine).sum())
+            print(f"# check {name}, {rule}, {count} communes: {bad} weeks differ")
+            if bad:
+                raise SystemExit("the replay does not match the real checks")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("variants", nargs="+")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[14, 15, 16, 17])
+    parser.add_argument("--communes", type=int, default=1000)
+    parser.add_argument(
+        "--check", type=int, default=0, help="communes compared with the real checks"
+    )
+    args = parser.parse_args()
+    p = defaults()
+    clear = p["incident_spike"]["clear_days"]
+    started = time.monotonic()
+    rows: dict[str, list[tuple[float, float, float]]] = {v: [] for v in args.variants}
+    for seed in args.seeds:
+        rng = np.random.default_rng(seed)
+        worlds = {s: bd.make_world(rng, args.communes, *bd.SCENARIOS[s], "panel") for s in WORLDS}
+        if args.check:
+            check_replay(worlds, p, args.check)
+        for v in args.variants:
+            h = {s: variant_hits(v, w.incidents, w.gate, p) for s, w in worlds.items()}
+            fa = 100 * sum(map(len, openings(h["null"], clear))) / (args.communes * WEEKS)
+            x2 = detected(h["incidents x2"], worlds["incidents x2"].change, clear)
+            x3 = detected(h["incidents x3"], worlds["incidents x3"].change, clear)
+            rows[v].append((fa, x2, x3))
+            print(f"# seed {seed} {v}: FA {fa:.3f} x2 {x2:.3f} x3 {x3:.3f}", flush=True)
+    print(f"\nseeds {' '.join(map(str, args.seeds))}, {args.communes} communes a world\n")
+    print("| variant | FA by seed | mean FA | x2 by seed | mean x2 | mean x3 |")
+    print("|---|---|---|---|---|---|")
+    for v, r in rows.items():
+        a = np.array(r)
+        fa, x2 = (" / ".join(f"{x:.2f}" for x in a[:, j]) for j in (0, 1))
+        m = a.mean(0)
+        print(f"| {v} | {fa} | {m[0]:.3f} | {x2} | {m[1]:.3f} | {m[2]:.3f} |")
+    print(f"# {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
