@@ -37,7 +37,7 @@ import datetime as dt
 import functools
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -157,13 +157,22 @@ def cusum_hits(inc: np.ndarray, gate: np.ndarray, p: dict, design: Design, eb: b
     return hits
 
 
-def spike_hits(inc: np.ndarray, gate: np.ndarray, p: dict) -> np.ndarray:
+def _cumulated(inc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative weekly counts (a leading 0 column) and an empty (n, WEEKS) hit grid."""
     n = inc.shape[0]
-    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(inc, 1)], 1)
-    hits = np.zeros((n, WEEKS), bool)
+    return np.concatenate([np.zeros((n, 1)), np.cumsum(inc, 1)], 1), np.zeros((n, WEEKS), bool)
+
+
+def _weeks(cum: np.ndarray, p: dict) -> Iterator[tuple[int, int, np.ndarray, int]]:
+    """(evaluated week i, its column t, baseline total, baseline weeks) for each week."""
     for i in range(WEEKS):
         t = HISTORY + i
-        total, bb = baseline(cum, t, int(p["baseline_weeks"]), int(p["guard_weeks"]))
+        yield (i, t, *baseline(cum, t, int(p["baseline_weeks"]), int(p["guard_weeks"])))
+
+
+def spike_hits(inc: np.ndarray, gate: np.ndarray, p: dict) -> np.ndarray:
+    cum, hits = _cumulated(inc)
+    for i, t, total, bb in _weeks(cum, p):
         x = inc[:, t]
         pv = stats.nbinom.sf(x - 1, total + 0.5, bb / (bb + 1))
         hits[:, i] = (x >= 1) & (gate[:, t] >= p["min_reporters"]) & (pv <= p["alpha"])
@@ -176,11 +185,8 @@ def window_hits(
     """GLR (kind 'glr') or smallest Poisson tail (kind 'scan') over the windows of
     1..width weeks to each week, against the CUSUM's m0 (its baseline and guard)."""
     n = inc.shape[0]
-    cum = np.concatenate([np.zeros((n, 1)), np.cumsum(inc, 1)], 1)
-    hits = np.zeros((n, WEEKS), bool)
-    for i in range(WEEKS):
-        t = HISTORY + i
-        total, bb = baseline(cum, t, int(p["baseline_weeks"]), int(p["guard_weeks"]))
+    cum, hits = _cumulated(inc)
+    for i, t, total, bb in _weeks(cum, p):
         m0 = eb_mean(total, bb) if eb else (total + 0.5) / bb
         best = np.zeros(n) if kind == "glr" else np.ones(n)
         for w in range(1, width + 1):
