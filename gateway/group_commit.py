@@ -67,8 +67,9 @@ class _Queue:
     """A process's SQLite writers for one engine: those waiting, and whose turn it is."""
 
     def __init__(self, lock_path: str | None) -> None:
-        self.turn = threading.Lock()
         self.guard = threading.Lock()
+        self.changed = threading.Condition(self.guard)  # a transaction ended
+        self.writing = False  # a thread of this process has the turn
         self.waiting: list[_Write] = []
         self.lock_path = lock_path
         self.lock_file: tuple[int, int] | None = None  # (pid, fd): fds do not cross a fork
@@ -76,13 +77,20 @@ class _Queue:
     def write(self, engine: Engine, write: _Write) -> None:
         with self.guard:
             self.waiting.append(write)
-        with self.turn:
-            if write.done:  # the thread before wrote it
+            while self.writing and not write.done:
+                self.changed.wait()
+            if write.done:  # the thread before wrote it: answer at once
                 return
+            self.writing = True
+        try:
             with self._between_processes():
                 with self.guard:
                     batch, self.waiting = self.waiting, []
                 _write_all(engine, batch)
+        finally:
+            with self.guard:
+                self.writing = False
+                self.changed.notify_all()
 
     def queued(self) -> int:
         with self.guard:
