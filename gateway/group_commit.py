@@ -57,8 +57,8 @@ def write_committed(engine: Engine, sql: str, parameters: Sequence[Any] | dict[s
     write = _Write(sql, parameters)
     _queue(engine).write(engine, write)
     if write.error is not None:
-        # Written by another thread: the same error object is raised in each caller
-        # of the failed transaction (a database that cannot be written).
+        # A transaction that failed for all (a database that cannot be written) gives
+        # every caller in it the same error object.
         raise write.error
     return write.row
 
