@@ -4,9 +4,7 @@ the app factory, the CLI and the tests, each with its own settings."""
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -110,12 +108,10 @@ def dbapi_transaction(engine: Engine) -> Iterator[Any]:
     except driver_error as exc:
         raise DBAPIError.instance(None, None, exc, driver_error, dialect=dialect) from exc
     cursor = None
-    writing = _writers(engine)
     try:
         cursor = pooled.cursor()
-        with writing:
-            yield cursor
-            pooled.commit()
+        yield cursor
+        pooled.commit()
     except driver_error as exc:
         lost = dialect.is_disconnect(exc, pooled.dbapi_connection, cursor)
         if lost:
@@ -133,22 +129,6 @@ def dbapi_transaction(engine: Engine) -> Iterator[Any]:
             with contextlib.suppress(driver_error):
                 cursor.close()
         pooled.close()
-
-
-_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
-_WRITERS_MADE = threading.Lock()
-
-
-def _writers(engine: Engine) -> contextlib.AbstractContextManager[Any]:
-    """SQLite: one lock per engine that this process's webhook writers queue on. SQLite
-    lets one writer in at a time and makes the others poll, sleeping 1, 2, 5 ms...
-    between tries, though a webhook's transaction holds the lock for ~0.2 ms; threads
-    of one process then wait on this lock instead and go on the moment it is free.
-    PostgreSQL locks rows, not the database: no lock."""
-    if engine.dialect.name != "sqlite":
-        return contextlib.nullcontext()
-    with _WRITERS_MADE:
-        return _WRITERS.setdefault(engine, threading.Lock())
 
 
 def _rollback(pooled: Any, driver_error: type[Exception]) -> None:

@@ -50,6 +50,8 @@ def _canonical(text: str, regions: tuple[str, ...]) -> str | None:
     digits = text[1:]
     if not text.startswith("+") or not digits.isascii() or not digits.isdigit():
         return None
+    if digits.startswith("0"):  # no country code starts with 0 ("+039..." is not Italy)
+        return None
     for length in (1, 2, 3):
         if int(digits[:length]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
             break

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from gateway.db import dbapi_transaction
+from gateway.group_commit import write_committed
 
 
 @functools.cache
@@ -43,11 +43,10 @@ def insert_ignore_committed(engine: Engine, table: Any, values: dict[str, Any]) 
     """`insert_ignore` in a transaction of its own, committed before it returns, run on
     a pooled DBAPI connection with the statement compiled once (`_Prepared`): the SMS
     webhooks' one INSERT, where SQLAlchemy's per-statement work cost more CPU than
-    SQLite's. The same SQL, parameters and errors as through a Connection."""
+    SQLite's. The same SQL, parameters and errors as through a Connection; on SQLite
+    the transaction may hold other threads' rows too (`group_commit`)."""
     prepared = _prepared(table, engine.dialect, tuple(values))
-    with dbapi_transaction(engine) as cursor:
-        cursor.execute(prepared.sql, prepared.parameters(values))
-        row = cursor.fetchone()
+    row = write_committed(engine, prepared.sql, prepared.parameters(values))
     return int(row[0]) if row is not None else None
 
 

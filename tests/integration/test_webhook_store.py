@@ -1,20 +1,28 @@
 """The SMS webhooks' one INSERT on a DBAPI connection (`insert_ignore_committed`):
-the same row as through SQLAlchemy's Connection, a duplicate stored once, and the
-database's errors answered as they were (503 when it cannot be written)."""
+the same row as through SQLAlchemy's Connection, a duplicate stored once, the
+database's errors answered as they were (503 when it cannot be written), and on
+SQLite the writes that wait for their turn committed together, each with its own
+result."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import fcntl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 
+from gateway.group_commit import queued, writers_lock_path
 from gateway.models import Channel, InboundMessage, Outcome
 from gateway.runtime import Runtime
 from gateway.services.intake.inbound import store_inbound
+from gateway.upsert import insert_ignore_committed
 from tests.conftest import Clock, is_postgres_run
 from tests.handlers.payloads import at_sms
 
@@ -105,3 +113,111 @@ def test_concurrent_webhook_stores_keep_every_message_once(
         stored = session.scalars(select(InboundMessage.provider_id)).all()
     assert sorted(stored) == sorted(f"same-{n}" for n in range(40))
     assert len([i for i in new_ids if i is not None]) == 40 and len(new_ids) == 320
+
+
+def store(rt: Runtime, provider_id: str, now: dt.datetime) -> int | None:
+    return store_inbound(
+        rt.engine,
+        rt.vault,
+        provider="africastalking",
+        provider_id=provider_id,
+        channel=Channel.SMS,
+        payload={"from": "+22376123456", "text": "CONFIANCE 4 Mopti"},
+        now=now,
+        sender_ref="0123456789abcdef",
+    )
+
+
+@contextlib.contextmanager
+def another_process_writing(rt: Runtime) -> Iterator[None]:
+    """The web processes' lock file held, as another process writing would hold it (a
+    lock of its own open file, which flock keeps from this process's too)."""
+    path = writers_lock_path(rt.engine)
+    assert path is not None
+    with open(path, "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        yield
+
+
+def wait_until_queued(rt: Runtime, count: int) -> None:
+    for _ in range(2000):
+        if queued(rt.engine) == count:
+            return
+        threading.Event().wait(0.005)
+    raise AssertionError(f"{queued(rt.engine)} writes queued, not {count}")
+
+
+def start(target: Callable[[], None], count: int) -> list[threading.Thread]:
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+@pytest.mark.skipif(is_postgres_run(), reason="SQLite's one writer at a time")
+def test_webhook_writes_that_wait_for_another_process_share_one_transaction(
+    make_app: Callable[..., Flask], clock: Clock
+) -> None:
+    """Six webhooks arrive while the other web process writes: they wait on the lock
+    file (not SQLite's busy handler), then go in together, one connection and one
+    commit, each told its own new row."""
+    rt = runtime(make_app(SMS_HANDLING="queue"))
+    checkouts: list[object] = []
+    event.listen(rt.engine, "checkout", lambda *_args: checkouts.append(1))
+    names = iter(f"grouped-{n}" for n in range(6))
+    new_ids: list[int | None] = []
+    with another_process_writing(rt):
+        threads = start(lambda: new_ids.append(store(rt, next(names), clock())), 6)
+        wait_until_queued(rt, 6)
+        assert new_ids == []  # nothing is answered before it is written
+    for thread in threads:
+        thread.join()
+    assert len(checkouts) == 1
+    assert len(set(new_ids)) == 6 and None not in new_ids
+    with rt.sessions() as session:
+        stored = session.scalars(select(InboundMessage.provider_id)).all()
+    assert sorted(stored) == [f"grouped-{n}" for n in range(6)]
+
+
+@pytest.mark.skipif(is_postgres_run(), reason="SQLite's one writer at a time")
+def test_a_row_that_fails_in_a_shared_transaction_fails_alone(
+    make_app: Callable[..., Flask], clock: Clock
+) -> None:
+    """A statement of the group breaks a constraint: its caller gets the error, the
+    others' rows are stored all the same (each retried alone), a duplicate of the
+    group stored once."""
+    rt = runtime(make_app(SMS_HANDLING="queue"))
+    table = InboundMessage.__table__
+    errors: list[Exception] = []
+    results: list[int | None] = []
+
+    def broken() -> None:
+        values = {
+            "provider": "africastalking",
+            "provider_id": None,  # NOT NULL
+            "channel": Channel.SMS,
+            "received_at": clock(),
+            "reporter_id": None,
+            "payload_enc": "",
+            "outcome": Outcome.RECEIVED,
+            "sender_ref": "0123456789abcdef",
+            "attempts": 0,
+            "next_attempt_at": clock(),
+        }
+        try:
+            insert_ignore_committed(rt.engine, table, values)
+        except IntegrityError as exc:
+            errors.append(exc)
+
+    names = iter(["alone-1", "alone-2", "alone-1"])
+    with another_process_writing(rt):
+        threads = start(lambda: results.append(store(rt, next(names), clock())), 3)
+        threads += start(broken, 1)
+        wait_until_queued(rt, 4)
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 1
+    assert results.count(None) == 1 and len(set(results)) == 3
+    with rt.sessions() as session:
+        stored = session.scalars(select(InboundMessage.provider_id)).all()
+    assert sorted(stored) == ["alone-1", "alone-2"]
