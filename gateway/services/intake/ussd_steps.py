@@ -23,7 +23,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql.elements import ColumnElement
 
+from gateway.db import dbapi_autocommit
 from gateway.models import Reporter, Subscription, UssdSession
+from gateway.prepared import prepared
 from gateway.services.intake.reporters import new_reporter_row
 from gateway.upsert import insert_ignore
 
@@ -68,16 +70,19 @@ def known_caller_step(
     counted, when no reporter has that pseudonym: the caller is then identified and
     the step counted in the request's transaction (`count_step`)."""
     params = {"pseudonym": pseudonym, "provider": provider, "session_id": session_id, "now": now}
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        row = conn.execute(_known_caller_statement(), params).one_or_none()
-        if row is None:
+    with dbapi_autocommit(engine) as cursor:
+        # Compiled once, run on the DBAPI cursor: SQLAlchemy's execution machinery cost
+        # more CPU than the rest of a menu step (callgrind, BENCHMARKS.md).
+        values = prepared(_known_caller_statement(), engine.dialect).first(cursor, params)
+        if values is None:
             return None
-        values = row._mapping
         caller = Caller(values["language"], row=values)
         if values["start_subscribed"] is not None:
             return caller, _start_of(values)
         # A session begun before its start was recorded (rare): the current subscription.
-        subscribed = conn.execute(_subscribed_now(), {"reporter_id": values["id"]}).first()
+        subscribed = prepared(_subscribed_now(), engine.dialect).first(
+            cursor, {"reporter_id": values["id"]}
+        )
         return caller, Start(
             values["start_language"], values["home_locality_id"], subscribed is not None
         )
