@@ -34,7 +34,8 @@ class PreparedSelect:
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
         }
         columns = list(statement.selected_columns)
-        self.keys = tuple(column.key for column in columns)
+        # An unnamed column (a function's) is read by position only: its key is None.
+        self.keys: tuple[str | None, ...] = tuple(column.key for column in columns)
         self._results: tuple[Processor | None, ...] = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         )
@@ -48,7 +49,7 @@ class PreparedSelect:
             return params
         return tuple(params[name] for name in self._positions)
 
-    def first(self, cursor: Any, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    def first(self, cursor: Any, values: Mapping[str, Any]) -> dict[str | None, Any] | None:
         """Run on `cursor`; the first row as {column key: value}, or None."""
         cursor.execute(self.sql, self.parameters(values))
         row = cursor.fetchone()

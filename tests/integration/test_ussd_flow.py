@@ -63,6 +63,28 @@ def test_a_first_call_rates_trust_by_typing_a_village_and_is_stored_once(
     assert values["trust_dsf"] == 4
 
 
+def test_a_known_caller_changes_language_and_home_and_their_answers_keep_their_home(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    """The caller's row changes only when an answer changes it: a new language, a new
+    home; a questionnaire of a caller with a home leaves it as it was."""
+
+    def reporter() -> Reporter:
+        with rt.sessions() as session:
+            return session.scalars(select(Reporter)).one()
+
+    walk(client, ["1", "1", "sevare", "1", "4", "3", "2", "5"], session="rate")
+    first_home = reporter().home_locality_id
+    walk(client, ["5", "3"], session="lang")  # main menu, 5: language, 3: English
+    assert reporter().language == "en"
+    walk(client, ["3", "gao", "1"], session="home")  # 3: my home, typed
+    moved = reporter()
+    assert moved.home_locality_id not in (None, first_home) and moved.language == "en"
+    walk(client, ["1", "1", "4", "3", "2", "5"], session="again")  # 1: my home again
+    assert reporter().home_locality_id == moved.home_locality_id
+    assert scalar(rt, select(func.count()).select_from(TrustRating)) == 8
+
+
 def test_the_language_chosen_once_is_remembered_for_the_next_call(client: FlaskClient) -> None:
     walk(client, ["3", "0"], session="first")
     again = dial(client, "", session="second")
