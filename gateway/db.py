@@ -101,6 +101,23 @@ def dbapi_transaction(engine: Engine) -> Iterator[Any]:
     the statement (bench_ingest on SQLite). The driver's errors come out as
     SQLAlchemy's (OperationalError: DB_UNAVAILABLE), and a connection found broken is
     invalidated, as a Connection would do."""
+    with _dbapi_cursor(engine, autocommit=False) as cursor:
+        yield cursor
+
+
+@contextlib.contextmanager
+def dbapi_autocommit(engine: Engine) -> Iterator[Any]:
+    """PostgreSQL: a DBAPI cursor whose every statement commits on its own (no BEGIN,
+    no COMMIT round trip), the connection back in transaction mode when the block
+    ends; errors as `dbapi_transaction`'s. For a USSD step's one statement."""
+    if engine.dialect.name != "postgresql":
+        raise RuntimeError("dbapi_autocommit is for PostgreSQL")  # pragma: no cover
+    with _dbapi_cursor(engine, autocommit=True) as cursor:
+        yield cursor
+
+
+@contextlib.contextmanager
+def _dbapi_cursor(engine: Engine, *, autocommit: bool) -> Iterator[Any]:
     dialect = engine.dialect
     driver_error = dialect.loaded_dbapi.Error
     try:
@@ -109,9 +126,12 @@ def dbapi_transaction(engine: Engine) -> Iterator[Any]:
         raise DBAPIError.instance(None, None, exc, driver_error, dialect=dialect) from exc
     cursor = None
     try:
+        if autocommit:
+            pooled.dbapi_connection.autocommit = True  # type: ignore[union-attr]
         cursor = pooled.cursor()
         yield cursor
-        pooled.commit()
+        if not autocommit:
+            pooled.commit()
     except driver_error as exc:
         lost = dialect.is_disconnect(exc, pooled.dbapi_connection, cursor)
         if lost:
@@ -128,7 +148,20 @@ def dbapi_transaction(engine: Engine) -> Iterator[Any]:
         if cursor is not None:
             with contextlib.suppress(driver_error):
                 cursor.close()
+        if autocommit:
+            _end_autocommit(pooled, driver_error)
         pooled.close()
+
+
+def _end_autocommit(pooled: Any, driver_error: type[Exception]) -> None:
+    """Back to transactions before the pool hands the connection to a session; one
+    that cannot be switched back is dropped, never pooled in autocommit."""
+    if pooled.dbapi_connection is None:
+        return  # invalidated: not pooled again
+    try:
+        pooled.dbapi_connection.autocommit = False
+    except driver_error as exc:
+        pooled.invalidate(exc)
 
 
 def _rollback(pooled: Any, driver_error: type[Exception]) -> None:

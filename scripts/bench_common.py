@@ -128,7 +128,9 @@ def make_database(backend: str, gateway: bool = True) -> Iterator[str]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    name = f"bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    # BENCH_DB_PREFIX: where several people share one server, each names their own.
+    prefix = os.environ.get("BENCH_DB_PREFIX") or "bench"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

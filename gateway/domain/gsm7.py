@@ -92,6 +92,8 @@ def segments(text: str) -> int:
 def to_gsm7(text: str) -> str:
     """Best GSM 7-bit rendering of `text`: known look-alikes substituted, other
     accents dropped, anything left that cannot be shown replaced by '?'."""
+    if _ALPHABET.issuperset(text):
+        return text  # most texts already are (a USSD step renders ~40 of them)
     out: list[str] = []
     for c in text:
         if c in BASIC or c in EXTENSION:

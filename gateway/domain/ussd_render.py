@@ -29,9 +29,12 @@ class Choices:
 
 def clip(text: str, limit: int) -> str:
     """`text` in GSM 7-bit, on one line, cut to at most `limit` septets."""
+    line = to_gsm7(" ".join(text.split()))
+    if septets(line) <= limit:
+        return line  # the common case: nothing to cut
     out: list[str] = []
     used = 0
-    for c in to_gsm7(" ".join(text.split())):
+    for c in line:
         cost = 2 if c in EXTENSION else 1
         if used + cost > limit:
             break

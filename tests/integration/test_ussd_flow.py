@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine, event, func, select
 
 from gateway.db import transaction
 from gateway.models import (
@@ -57,6 +61,28 @@ def test_a_first_call_rates_trust_by_typing_a_village_and_is_stored_once(
     assert reporter.language == "fr"
     assert reporter.home_locality_id is not None
     assert values["trust_dsf"] == 4
+
+
+def test_a_known_caller_changes_language_and_home_and_their_answers_keep_their_home(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    """The caller's row changes only when an answer changes it: a new language, a new
+    home; a questionnaire of a caller with a home leaves it as it was."""
+
+    def reporter() -> Reporter:
+        with rt.sessions() as session:
+            return session.scalars(select(Reporter)).one()
+
+    walk(client, ["1", "1", "sevare", "1", "4", "3", "2", "5"], session="rate")
+    first_home = reporter().home_locality_id
+    walk(client, ["5", "3"], session="lang")  # main menu, 5: language, 3: English
+    assert reporter().language == "en"
+    walk(client, ["3", "gao", "1"], session="home")  # 3: my home, typed
+    moved = reporter()
+    assert moved.home_locality_id not in (None, first_home) and moved.language == "en"
+    walk(client, ["1", "1", "4", "3", "2", "5"], session="again")  # 1: my home again
+    assert reporter().home_locality_id == moved.home_locality_id
+    assert scalar(rt, select(func.count()).select_from(TrustRating)) == 8
 
 
 def test_the_language_chosen_once_is_remembered_for_the_next_call(client: FlaskClient) -> None:
@@ -222,6 +248,45 @@ def test_an_urgent_report_where_only_the_nation_has_a_committee_says_it_is_told(
     assert "comite" in dial(client, "2*1*1*1*1*1", session="urgent")
 
 
+@contextlib.contextmanager
+def statements_sent(engine: Engine) -> Iterator[list[str]]:
+    """The first word of each statement handed to the driver, through SQLAlchemy or on
+    a bare DBAPI cursor (psycopg: a recording cursor on every connection checked out)."""
+    seen: list[str] = []
+
+    def sent(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement.split()[0].upper())
+
+    if engine.dialect.name != "postgresql":
+        event.listen(engine, "before_cursor_execute", sent)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", sent)
+        return
+    import psycopg
+
+    class Recording(psycopg.Cursor[Any]):
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append(str(query).split()[0].upper())
+            return super().execute(query, *args, **kwargs)
+
+    def checkout(dbapi_connection: Any, *_args: object) -> None:
+        dbapi_connection.cursor_factory = Recording
+
+    def checkin(dbapi_connection: Any, *_args: object) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.cursor_factory = psycopg.Cursor
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
+
+
 def test_a_step_that_records_nothing_is_one_statement_on_postgresql(
     client: FlaskClient, rt: Runtime
 ) -> None:
@@ -229,16 +294,8 @@ def test_a_step_that_records_nothing_is_one_statement_on_postgresql(
     caller and counts the step, giving what the session began with), and on two
     statements on SQLite (the caller, then the session's upsert)."""
     walk(client, ["1", "1"], session="lean")
-    statements: list[str] = []
-
-    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(statement.split()[0].upper())
-
-    event.listen(rt.engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent(rt.engine) as statements:
         dial(client, "1*1*mopti", session="lean")
-    finally:
-        event.remove(rt.engine, "before_cursor_execute", seen)
     expected = ["WITH"] if rt.engine.dialect.name == "postgresql" else ["SELECT", "INSERT"]
     assert statements == expected
     assert scalar(rt, select(UssdSession.steps).where(UssdSession.session_id == "lean")) == 4

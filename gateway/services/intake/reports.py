@@ -11,7 +11,7 @@ import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Integer, Select, bindparam, delete, exists, func, select
 from sqlalchemy.orm import Session
@@ -27,6 +27,27 @@ from gateway.upsert import insert_ignore_rows
 BURST_WINDOW = dt.timedelta(hours=1)
 BURST_MIN_SUBMISSIONS = 6
 BURST_MAX_REPORTERS = 2
+
+
+class Identified(Protocol):
+    """A reporter as the stores need them: their id (a Reporter, or a USSD caller whose
+    ORM object is not built)."""
+
+    @property
+    def id(self) -> int: ...
+
+
+class UssdCaller(Identified, Protocol):
+    """The caller of a USSD step: their current language and home, and their ORM
+    object, persistent in a session, built only for an effect that changes them."""
+
+    @property
+    def language(self) -> str | None: ...
+
+    @property
+    def home_locality_id(self) -> int | None: ...
+
+    def reporter(self, session: Session) -> Reporter: ...
 
 
 def new_ref_code() -> str:
@@ -75,7 +96,7 @@ def _burst_statements(model: Any, by_question: bool) -> tuple[Select[Any], Selec
 
 def record_ratings(
     session: Session,
-    reporter: Reporter,
+    reporter: Identified,
     locality_id: int,
     answers: Sequence[tuple[str, int]],
     *,
@@ -136,7 +157,7 @@ class IncidentReport:
 def record_incident(
     session: Session,
     rt: Runtime,
-    reporter: Reporter | None,
+    reporter: Identified | None,
     report: IncidentReport,
     now: dt.datetime,
 ) -> str | None:
@@ -199,7 +220,7 @@ def subscribe(
     session.flush()
 
 
-def unsubscribe(session: Session, reporter: Reporter) -> bool:
+def unsubscribe(session: Session, reporter: Identified) -> bool:
     result = session.execute(delete(Subscription).where(Subscription.reporter_id == reporter.id))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -207,25 +228,30 @@ def unsubscribe(session: Session, reporter: Reporter) -> bool:
 def apply_ussd_effect(
     session: Session,
     rt: Runtime,
-    reporter: Reporter,
+    caller: UssdCaller,
     e164: str,
     provider: str,
     session_id: str,
     effect: fx.Effect,
 ) -> None:
     """Apply what a completed USSD step asks for, once per session however often the
-    step is resent."""
+    step is resent. The caller's ORM object is built only to change the caller (a
+    language or home they did not have, a subscription): most effects are an answer
+    stored, which needs their id alone."""
     now = rt.now()
     ref = f"ussd:{provider}:{session_id}"
     places = gazetteer(rt)
     if isinstance(effect, fx.SetLanguage):
-        reporter.language = effect.lang
+        if caller.language != effect.lang:
+            caller.reporter(session).language = effect.lang
     elif isinstance(effect, fx.SetHome):
-        reporter.home_locality_id = places.id_of(effect.pcode)
+        home = places.id_of(effect.pcode)
+        if caller.home_locality_id != home:  # each answer of a questionnaire repeats it
+            caller.reporter(session).home_locality_id = home
     elif isinstance(effect, fx.RecordRatings):
         record_ratings(
             session,
-            reporter,
+            caller,
             places.id_of(effect.pcode),
             effect.answers,
             source="ussd",
@@ -243,9 +269,9 @@ def apply_ussd_effect(
             source_ref=ref,
             ref_code=effect.ref_code,
         )
-        record_incident(session, rt, reporter, report, now)
+        record_incident(session, rt, caller, report, now)
     elif isinstance(effect, fx.Subscribe):
-        subscribe(session, rt, reporter, e164, places.id_of(effect.pcode), now)
+        subscribe(session, rt, caller.reporter(session), e164, places.id_of(effect.pcode), now)
     elif isinstance(effect, fx.Unsubscribe):
-        unsubscribe(session, reporter)
+        unsubscribe(session, caller)
     session.flush()

@@ -59,14 +59,13 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             if screen.effects:
                 # A step counted on its own (known_caller_step) leaves the effects a
                 # transaction of their own, with the default durable commit.
-                reporter = caller.reporter(session)
                 if not counted and session.get_bind().dialect.name == "postgresql":
                     # A step that only counts itself may be lost in a crash, so its
                     # commit does not wait for the disk (ussd_steps); a report does.
                     session.execute(sql("SET LOCAL synchronous_commit TO ON"))
                 for effect in screen.effects:
                     reports.apply_ussd_effect(
-                        session, rt, reporter, e164, provider, session_id, effect
+                        session, rt, caller, e164, provider, session_id, effect
                     )
             session.commit()
         return screen

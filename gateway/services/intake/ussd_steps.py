@@ -21,9 +21,12 @@ from typing import Any, cast
 from sqlalchemy import Engine, Insert, Select, Table, bindparam, func, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import ColumnElement
 
+from gateway.db import dbapi_autocommit
 from gateway.models import Reporter, Subscription, UssdSession
+from gateway.prepared import prepared
 from gateway.services.intake.reporters import new_reporter_row
 from gateway.upsert import insert_ignore
 
@@ -41,22 +44,42 @@ class Start:
 
 @dataclass(frozen=True)
 class Caller:
-    """The reporter behind a step: their language, and the ORM object the effects
-    change, built only for a step that has effects (most steps have none)."""
+    """The reporter behind a step: their id, language and home, and the ORM object
+    built only for an effect that changes them (most steps have no effect, most
+    effects store an answer: `reports.UssdCaller`)."""
 
     language: str | None
     row: Mapping[Any, Any] | None = None  # the reporter's columns, from known_caller_step
     loaded: Reporter | None = None  # or the reporter already in the request's session
 
+    @property
+    def id(self) -> int:
+        return int(self.loaded.id if self.loaded is not None else self._row()["id"])
+
+    @property
+    def home_locality_id(self) -> int | None:
+        if self.loaded is not None:
+            return self.loaded.home_locality_id
+        home = self._row()["home_locality_id"]
+        return int(home) if home is not None else None
+
     def reporter(self, session: Session) -> Reporter:
-        """The reporter, persistent in `session` (from the row: without a query)."""
+        """The reporter, persistent in `session` (from the row: without a query); one
+        object per step, however many effects change it."""
         if self.loaded is not None:
             return self.loaded
-        assert self.row is not None
-        reporter = Reporter(**{c.key: self.row[c.key] for c in _reporters().c})
+        row = self._row()
+        identity = session.identity_map.get(identity_key(Reporter, row["id"]))
+        if identity is not None:
+            return identity
+        reporter = Reporter(**{c.key: row[c.key] for c in _reporters().c})
         make_transient_to_detached(reporter)  # as if loaded: changes to it are flushed
         session.add(reporter)
         return reporter
+
+    def _row(self) -> Mapping[Any, Any]:
+        assert self.row is not None
+        return self.row
 
 
 def known_caller_step(
@@ -68,16 +91,19 @@ def known_caller_step(
     counted, when no reporter has that pseudonym: the caller is then identified and
     the step counted in the request's transaction (`count_step`)."""
     params = {"pseudonym": pseudonym, "provider": provider, "session_id": session_id, "now": now}
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        row = conn.execute(_known_caller_statement(), params).one_or_none()
-        if row is None:
+    with dbapi_autocommit(engine) as cursor:
+        # Compiled once, run on the DBAPI cursor: SQLAlchemy's execution machinery cost
+        # more CPU than the rest of a menu step (callgrind, BENCHMARKS.md).
+        values = prepared(_known_caller_statement(), engine.dialect).first(cursor, params)
+        if values is None:
             return None
-        values = row._mapping
         caller = Caller(values["language"], row=values)
         if values["start_subscribed"] is not None:
             return caller, _start_of(values)
         # A session begun before its start was recorded (rare): the current subscription.
-        subscribed = conn.execute(_subscribed_now(), {"reporter_id": values["id"]}).first()
+        subscribed = prepared(_subscribed_now(), engine.dialect).first(
+            cursor, {"reporter_id": values["id"]}
+        )
         return caller, Start(
             values["start_language"], values["home_locality_id"], subscribed is not None
         )
