@@ -139,6 +139,8 @@ def _figures(m: Measures) -> dict[str, Any]:
     # The trust CUSUM's columns: from the week cells on a Monday, else from the scan.
     for weeks in (1, 8, 30):
         out[f"answers {weeks}"] = {loc: m.trust_weeks(loc, weeks) for loc in out["first"]}
+        # The residuals against each reporter's earlier answers (the chart of residuals).
+        out[f"residuals {weeks}"] = {loc: m.residual_weeks(loc, weeks) for loc in out["first"]}
     return out
 
 
@@ -251,6 +253,7 @@ _FIRING: dict[OverrideKey, float] = {
     (None, "trust_drop", "drop"): 0.2,
     (None, "trust_low", "level"): 3.5,
     **{(None, rule, "arl_weeks"): 20.0 for rule in ("trust_shift", "incident_cusum")},
+    (None, "trust_shift", "within_arl_weeks"): 20.0,
     (None, "trust_shift", "shift"): 0.1,
     (None, "incident_cusum", "ratio"): 1.2,
 }
@@ -265,6 +268,7 @@ def _pass_figures(m: Measures) -> dict[str, Any]:
     locs = set(m.first_seen()) | set().union(*(out[k] for k in list(out)))
     for weeks in (4, 9, 86):
         out[f"answers {weeks}"] = {loc: m.trust_weeks(loc, weeks) for loc in locs}
+        out[f"residuals {weeks}"] = {loc: m.residual_weeks(loc, weeks) for loc in locs}
     return out
 
 
