@@ -28,8 +28,10 @@ on 2.5..4.2; a step from a random week on (x2, x3 on incidents; -0.5, -1.0 on mu
 - `fresh` (the first rounds' world): Poisson answers by day, each from a new person
   with a tendency of its own, i.e. no one answers twice.
 
-A window's trust figures are, as in the kept cells, each rater's latest answer in it.
-The incidents are the same in both worlds.
+A window's trust figures are, as in the kept cells, each rater's latest answer in it;
+`trust_shift`'s residuals (each answer less the mean of the same person's earlier
+answers, `rollup.residuals`) come from who gave each answer, as the rollup's chains
+give them (none in the fresh world). The incidents are the same in both worlds.
 
     .venv/bin/python scripts/bench_detection.py --communes 1000 --seed 14 --world panel
     .venv/bin/python scripts/bench_detection.py --set incident_cusum.arl_weeks=100
