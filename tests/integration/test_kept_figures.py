@@ -226,6 +226,29 @@ def test_the_bulk_rebuild_and_the_report_by_report_fold_give_the_same_cells(
         assert cells(s) == folded
 
 
+def test_cells_kept_before_the_residuals_are_built_again_and_scanned_until_then(
+    rt: Runtime,
+) -> None:
+    locs, people = _reset(rt)
+    now = ORIGIN + dt.timedelta(days=60)
+    answers = [Made(False, 0, 0, PRIMARY, v, 86400 * d, False) for v, d in ((3, 3), (5, 40))]
+    resid = rollup.weekly(rollup.residual_stream(PRIMARY))
+    with transaction(rt.sessions) as s:
+        _store(s, answers, locs, people)
+        rollup.rebuild(s, PRIMARY)
+        # As the cells of the layout before: no residuals, no layout in the state.
+        s.execute(delete(WindowCell).where(WindowCell.stream == resid))
+        state = s.get(JobState, rollup.STATE)
+        assert state is not None and state.details is not None
+        state.details = {k: v for k, v in state.details.items() if k != "layout"}
+        s.flush()
+        assert not rollup.complete_before(s, now, PRIMARY)  # the pass scans
+        rollup.roll_up(s, PRIMARY)
+        assert rollup.complete_before(s, now, PRIMARY)
+        kept = s.execute(select(WindowCell.n, WindowCell.total).where(WindowCell.stream == resid))
+        assert kept.all() == [(1, 200)]  # 5 - 3, in hundredths
+
+
 def test_alerts_rollup_folds_what_was_stored_and_invalidate_sends_back_to_the_scan(
     app: Flask, rt: Runtime
 ) -> None:

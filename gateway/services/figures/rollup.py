@@ -341,7 +341,7 @@ def roll_up(session: Session, primary: str) -> int:
     the migration, an import), builds them again from all reports. Call it under the
     evaluation's lock: it is the cells' only writer."""
     state = session.get(JobState, STATE)
-    if state is None or (state.details or {}).get("question") != primary:
+    if not _current(state, primary):
         return rebuild(session, primary)
     if backlog(session, BULK):
         return rebuild(session, primary)
@@ -388,6 +388,17 @@ def _cluster(session: Session) -> None:
             session.execute(text(f"ANALYZE {table}"))
 
 
+# The streams the cells hold: 2 since the residuals (`resid:<question>`). Cells built
+# under another layout lack a stream, so they are built again, and scanned until then.
+LAYOUT = 2
+
+
+def _current(state: JobState | None, primary: str) -> bool:
+    """Whether the cells were built for `primary` and in this layout."""
+    details = (state.details if state is not None else None) or {}
+    return details.get("question") == primary and details.get("layout") == LAYOUT
+
+
 def invalidate(session: Session) -> None:
     """Mark the cells out of date (after reports were deleted or changed): the
     evaluation scans until the next rollup has built them again from every report."""
@@ -398,7 +409,7 @@ def _remember(session: Session, primary: str) -> None:
     """The cells were built again (rev 0): a new epoch, so that what any process kept
     of the cells before is dropped (`revision`)."""
     now = dt.datetime.now(dt.UTC)
-    details = {"question": primary, "epoch": secrets.token_hex(8), "rev": 0}
+    details = {"question": primary, "epoch": secrets.token_hex(8), "rev": 0, "layout": LAYOUT}
     state = session.get(JobState, STATE)
     if state is None:
         session.add(JobState(name=STATE, watermark=None, updated_at=now, details=details))
@@ -463,7 +474,7 @@ def complete_before(session: Session, end: dt.datetime, primary: str) -> bool:
     """Whether the cells hold every report before `end` (the partial indexes answer),
     kept for the primary question `primary`."""
     state = session.get(JobState, STATE)
-    if state is None or (state.details or {}).get("question") != primary:
+    if not _current(state, primary):
         return False
     for model, when in ((TrustRating, TrustRating.rated_at), (Incident, Incident.reported_at)):
         if session.scalar(select(model.id).where(unrolled(model), when < end).limit(1)):
