@@ -28,8 +28,10 @@ on 2.5..4.2; a step from a random week on (x2, x3 on incidents; -0.5, -1.0 on mu
 - `fresh` (the first rounds' world): Poisson answers by day, each from a new person
   with a tendency of its own, i.e. no one answers twice.
 
-A window's trust figures are, as in the kept cells, each rater's latest answer in it.
-The incidents are the same in both worlds.
+A window's trust figures are, as in the kept cells, each rater's latest answer in it;
+`trust_shift`'s residuals (each answer less the mean of the same person's earlier
+answers, `rollup.residuals`) come from who gave each answer, as the rollup's chains
+give them (none in the fresh world). The incidents are the same in both worlds.
 
     .venv/bin/python scripts/bench_detection.py --communes 1000 --seed 14 --world panel
     .venv/bin/python scripts/bench_detection.py --set incident_cusum.arl_weeks=100
@@ -51,9 +53,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gateway.domain import findings as checks
-from gateway.domain.findings import Tally
+from gateway.domain.findings import Tally, WeeklyAnswers
 from gateway.domain.rules import load_rules, replay_openings
 from gateway.domain.trust_index import Aggregate, trust_index
+from gateway.services.figures.rollup import MIN_EARLIER
+from gateway.services.figures.rollup import RESIDUAL_SCALE as SCALE
 
 HISTORY, WEEKS, POOL = 40, 52, 60
 TOTAL = HISTORY + WEEKS
@@ -83,6 +87,8 @@ class World:
     windows: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
     weeks: dict[int, list[Aggregate]] = field(default_factory=dict)  # cache of `weekly`
     plain: np.ndarray | None = None  # (n, days + 1) cumulative answers, no de-duplication
+    person: np.ndarray | None = None  # (R,) who gave each rating (fresh: each its own)
+    residuals: dict[tuple[int, float], World] = field(default_factory=dict)
 
 
 def make_world(
@@ -108,12 +114,13 @@ def make_world(
     mu = rng.uniform(2.5, 4.2, n)
     change_day = (HISTORY + change) * 7
     ratings = fresh_ratings(rng, raters, mu, change_day, shift)
+    person = np.arange(ratings.shape[1])
     if kind == "panel":
         # From a stream of its own, so the incidents of every scenario are the fresh
         # world's: the two worlds differ in their raters only.
         side = np.random.Generator(rng.bit_generator.jumped())
-        ratings = panel_ratings(side, raters, mu, change_day, shift, tenure_days)
-    return World(incidents, gate, ratings, change)
+        ratings, person = panel_ratings(side, raters, mu, change_day, shift, tenure_days)
+    return World(incidents, gate, ratings, change, person=person)
 
 
 def fresh_ratings(
@@ -144,11 +151,11 @@ def panel_ratings(
     change_day: np.ndarray,
     shift: float,
     tenure_days: float,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """A commune's raters are round(raters) people, each answering about monthly (gaps
     gamma(4, 7.5 days): mean 30 days, CV 0.5) with a lasting tendency N(0, 0.7); with
     tenure_days > 0 each person's place passes to a new person (a new tendency) at
-    exponential times of that mean."""
+    exponential times of that mean. Returns the ratings and who gave each."""
     n, days = len(raters), TOTAL * 7
     size = np.rint(raters).astype(int)
     slot_commune = np.repeat(np.arange(n), size)
@@ -172,7 +179,8 @@ def panel_ratings(
     day, until = day[keep], until[keep]
     centre = mu[commune] + np.where(day >= change_day[commune], shift, 0.0)
     values = np.clip(np.rint(centre + lasting + rng.normal(0, 0.8, len(day))), 1, 5)
-    return np.stack([commune, day, until, values.astype(int)])
+    who = (np.arange(slots)[:, None] * people + occupant)[keep]
+    return np.stack([commune, day, until, values.astype(int)]), who
 
 
 def window_sums(w: World, length: int, before: int) -> np.ndarray:
@@ -219,6 +227,40 @@ def answers(w: World, c: int, start: int, end: int) -> int:
     return round(w.plain[c, max(end, 0)] - w.plain[c, max(start, 0)])
 
 
+def residual_world(w: World, min_earlier: int = MIN_EARLIER) -> World:
+    """The ratings as residuals, as the cells keep them (`rollup.residuals`): each
+    answer x with k >= min_earlier earlier answers of the same person becomes
+    round(SCALE·(k·x - their sum)/k), half to even; `until` as before (the person's
+    next answer), so windows count each person's latest residual."""
+    key = (min_earlier, 0.0)
+    if key not in w.residuals:
+        assert w.person is not None
+        commune, day, until, v = w.ratings
+        order = np.lexsort((day, w.person))
+        who, x = w.person[order], v[order].astype(float)
+        first = np.concatenate([[True], who[1:] != who[:-1]])
+        start = np.maximum.accumulate(np.where(first, np.arange(len(who)), 0))
+        k = np.arange(len(who)) - start
+        cum = np.cumsum(x)
+        earlier = cum - x - (cum[start] - x[start])
+        ok = k >= min_earlier
+        r = np.rint(SCALE * (k[ok] * x[ok] - earlier[ok]) / k[ok]).astype(int)
+        kept = order[ok]
+        ratings = np.stack([commune[kept], day[kept], until[kept], r])
+        w.residuals[key] = World(w.incidents, w.gate, ratings, w.change)
+    return w.residuals[key]
+
+
+def weekly_residuals(w: World, c: int) -> list[Aggregate]:
+    """Commune c's weekly sums of residuals, in points."""
+    if c not in w.weeks:
+        s = window_sums(w, 7, 0)[:, c, 1:]
+        w.weeks[c] = [
+            Aggregate(round(a), float(b) / SCALE, float(q) / SCALE**2, 0) for a, b, q, _ in s.T
+        ]
+    return w.weeks[c]
+
+
 def finder(rule: str, p: dict[str, float]) -> Callable[[World, int, int], bool]:
     """Whether `rule` fires for commune c as of the start of week t (0-based over
     TOTAL: the weeks before t are complete), through the real check."""
@@ -237,8 +279,9 @@ def finder(rule: str, p: dict[str, float]) -> Callable[[World, int, int], bool]:
 
     def trust_shift(w: World, c: int, t: int) -> bool:
         weeks = weekly(w, c)[max(0, t - span(p)) : t]
+        resid = WeeklyAnswers.of(weekly_residuals(residual_world(w), c)[max(0, t - span(p)) : t])
         recent = aggregate(w, c, t, 28)
-        return checks.check_trust_shift(weeks, recent.n, p) is not None
+        return checks.check_trust_shift(weeks, recent.n, p, resid) is not None
 
     def tallies(w: World, c: int, t: int, n: int) -> list[Tally]:
         return [Tally(int(x)) for x in w.incidents[c, max(0, t - n) : t]]

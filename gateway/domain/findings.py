@@ -148,6 +148,12 @@ class WeeklyAnswers:
             [float(w.n) for w in weeks], [w.total for w in weeks], [w.total_sq for w in weeks]
         )
 
+    def divided(self, scale: float) -> WeeklyAnswers:
+        """The columns of values kept in 1/scale units, in units (n unchanged)."""
+        return WeeklyAnswers(
+            self.n, [x / scale for x in self.total], [x / (scale * scale) for x in self.total_sq]
+        )
+
     def last(self, weeks: int) -> WeeklyAnswers:
         """The last `weeks` weeks (all of them when there are fewer)."""
         cut = max(0, len(self.n) - weeks)
@@ -158,21 +164,46 @@ def check_trust_shift(
     weeks: Sequence[Aggregate] | WeeklyAnswers,
     recent_reporters: int,
     params: Mapping[str, float],
+    residuals: WeeklyAnswers | None = None,
 ) -> Finding | None:
-    """Lower CUSUM of every answer, weighted by the answers of each week
-    (`surveillance.mean_cusum_replay`). `weeks` holds the weekly aggregates (or their
-    columns, `WeeklyAnswers`), oldest first, the last being the week that just ended,
-    as far back as horizon_weeks + guard_weeks + baseline_weeks (from the locality's
-    first report on). Fires when
-    S > h at the last week, with min_reporters in the last 28 days
-    (`recent_reporters`) and answers in that week's baseline. Severity from the
-    one-sided z test of the m weeks of the current run, N answers of mean ȳ:
-    p = Φ((ȳ - μ0)/(σ0·√(1/N + 1/n0)))."""
-    need = params["min_reporters"]
-    if recent_reporters < need:
+    """A lower CUSUM of the weekly answers (`surveillance.mean_cusum_replay`), on one
+    of two series. `weeks` holds the weekly aggregates of the answers (or their
+    columns, `WeeklyAnswers`), `residuals` the weekly sums of the residuals
+    r = x - (the mean of the same reporter's earlier answers in the locality), both
+    oldest first, the last being the week that just ended, as far back as
+    horizon_weeks + guard_weeks + baseline_weeks (from the locality's first report on).
+
+    Where the last week's baseline (the baseline_weeks weeks ending guard_weeks before
+    it) has a residual for at least `within_share` of its answers, the chart is of the
+    residuals (`_residual_chart`): a reporter's lasting tendency cancels in r, so it
+    sees a fall sooner. Elsewhere (people who seldom answer twice) it is of the answers
+    (`_answer_chart`). Either fires when S > h at the last week, with min_reporters in
+    the last 28 days (`recent_reporters`) and answers in that week's baseline."""
+    if recent_reporters < params["min_reporters"]:
         return None
     cols = weeks if isinstance(weeks, WeeklyAnswers) else WeeklyAnswers.of(weeks)
-    state = sv.mean_cusum_replay(
+    if (
+        residuals is not None
+        and _residual_share(cols, residuals, params) >= params["within_share"] - _EPS
+    ):
+        return _residual_chart(cols, residuals, recent_reporters, params)
+    return _answer_chart(cols, recent_reporters, params)
+
+
+def _residual_share(
+    cols: WeeklyAnswers, residuals: WeeklyAnswers, params: Mapping[str, float]
+) -> float:
+    """The share of the last week's baseline answers that have a residual (0 without
+    answers)."""
+    hi = len(cols.n) - 1 - int(params["guard_weeks"])
+    lo = max(0, hi - int(params["baseline_weeks"]))
+    answers = sum(cols.n[lo:hi]) if hi > lo else 0.0
+    return sum(residuals.n[lo:hi]) / answers if answers > 0 else 0.0
+
+
+def _chart(cols: WeeklyAnswers, params: Mapping[str, float], arl: float,
+           known_mean: float | None) -> sv.ChartState | None:  # fmt: skip
+    return sv.mean_cusum_replay(
         cols.n,
         cols.total,
         cols.total_sq,
@@ -180,10 +211,20 @@ def check_trust_shift(
         guard_weeks=int(params["guard_weeks"]),
         horizon_weeks=int(params["horizon_weeks"]),
         shift=params["shift"],
-        arl=params["arl_weeks"],
+        arl=arl,
         sd_floor=SD_FLOOR,
-        min_baseline=int(need),
+        min_baseline=int(params["min_reporters"]),
+        known_mean=known_mean,
     )
+
+
+def _answer_chart(
+    cols: WeeklyAnswers, recent_reporters: int, params: Mapping[str, float]
+) -> Finding | None:
+    """The chart of the answers: against the baseline's mean μ0 and spread σ0, limit
+    for arl_weeks. Severity from the one-sided z test of the m weeks of the current
+    run, N answers of mean ȳ: p = Φ((ȳ - μ0)/(σ0·√(1/N + 1/n0)))."""
+    state = _chart(cols, params, params["arl_weeks"], None)
     if state is None or not state.alarm:
         return None
     recent = cols.last(state.run)
@@ -192,18 +233,52 @@ def check_trust_shift(
     se = state.spread * math.sqrt(1 / answers + 1 / state.baseline_n)
     p = sv.normal_cdf((mean - state.usual) / se)
     figures: dict[str, Figure] = {
+        "chart": "answers",
         "index": _r(mean),
         "baseline": _r(state.usual),
         "delta": _r(mean - state.usual),
+        **_run_figures(state, recent_reporters, p),
+    }
+    return Finding("trust_shift", sv.severity_of_p(p), figures)
+
+
+def _residual_chart(
+    cols: WeeklyAnswers,
+    residuals: WeeklyAnswers,
+    recent_reporters: int,
+    params: Mapping[str, float],
+) -> Finding | None:
+    """The chart of the residuals: in a steady locality E[r] = 0 whoever answers, so
+    its in-control mean is 0, known (σ0² = Σr²/n0 over the baseline's residuals),
+    limit for within_arl_weeks. Severity from the one-sided z test of the run's N
+    residuals of mean r̄: p = Φ(r̄·√N/σ0); `index` is the run's mean answer, `delta`
+    its mean residual (the fall against each reporter's own earlier answers)."""
+    state = _chart(residuals, params, params["within_arl_weeks"], 0.0)
+    if state is None or not state.alarm:
+        return None
+    run = residuals.last(state.run)
+    n = sum(run.n)
+    mean = sum(run.total) / n
+    p = sv.normal_cdf(mean * math.sqrt(n) / state.spread)
+    answers = cols.last(state.run)
+    index = sum(answers.total) / sum(answers.n) if sum(answers.n) > 0 else None
+    figures: dict[str, Figure] = {"chart": "residuals", "delta": _r(mean)}
+    if index is not None:
+        figures |= {"index": _r(index), "baseline": _r(index - mean)}
+    figures |= _run_figures(state, recent_reporters, p)
+    return Finding("trust_shift", sv.severity_of_p(p), figures)
+
+
+def _run_figures(state: sv.ChartState, reporters: int, p: float) -> dict[str, Figure]:
+    return {
         "statistic": _r(state.statistic),
         "limit": _r(state.limit),
         "run_weeks": state.run,
         "p": _p(p),
-        "reporters": recent_reporters,
+        "reporters": reporters,
         "baseline_answers": int(state.baseline_n),
         "window_days": 7 * state.run,
     }
-    return Finding("trust_shift", sv.severity_of_p(p), figures)
 
 
 def check_incident_spike(

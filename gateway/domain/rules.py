@@ -29,7 +29,16 @@ RULE_PARAMS: Mapping[str, frozenset[str]] = {
     "trust_low": _WINDOW | {"level", "alpha", "min_reporters", "window_days"},
     "trust_drop": _WINDOW | {"drop", "min_reporters", "window_days", "baseline_days"},
     "trust_shift": _WINDOW
-    | {"baseline_weeks", "guard_weeks", "horizon_weeks", "shift", "arl_weeks", "min_reporters"},
+    | {
+        "baseline_weeks",
+        "guard_weeks",
+        "horizon_weeks",
+        "shift",
+        "arl_weeks",
+        "within_arl_weeks",
+        "within_share",
+        "min_reporters",
+    },
     "incident_spike": _WINDOW | _INCIDENTS | {"baseline_weeks", "guard_weeks", "alpha"},
     "incident_cusum": _WINDOW
     | _INCIDENTS

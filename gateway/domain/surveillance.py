@@ -433,6 +433,7 @@ def mean_cusum_replay(
     arl: float,
     sd_floor: float,
     min_baseline: int,
+    known_mean: float | None = None,
 ) -> ChartState | None:
     """The lower CUSUM of every answer, one week at a time: for week t with n_t answers
     summing to Σx_t, against the baseline answers of the baseline_weeks weeks ending
@@ -445,7 +446,9 @@ def mean_cusum_replay(
     length is `arl` weeks of the baseline's answers a week, arl·n0/b answers
     (Siegmund); replayed over the last `horizon_weeks` weeks from S = 0 and again from 0
     after each alarm. Weeks whose baseline has fewer than `min_baseline` answers leave
-    S as it is. None when the last week has no baseline."""
+    S as it is. With `known_mean` m (a chart of residuals, whose in-control mean is
+    known), μ0 = m and σ0² = Σ(x - m)²/n0 over the baseline answers. None when the
+    last week has no baseline."""
     cn, cs, cq = _prefix(n), _prefix(total), _prefix(total_sq)
     s, run, alarm = 0.0, 0, False
     least = max(min_baseline, 2)
@@ -460,8 +463,12 @@ def mean_cusum_replay(
         if n0 < least:
             seen = False
             continue
-        mu0 = (cs[hi] - cs[lo]) / n0
-        var0 = (cq[hi] - cq[lo] - n0 * mu0 * mu0) / (n0 - 1)
+        if known_mean is None:
+            mu0 = (cs[hi] - cs[lo]) / n0
+            var0 = (cq[hi] - cq[lo] - n0 * mu0 * mu0) / (n0 - 1)
+        else:
+            mu0 = known_mean
+            var0 = (cq[hi] - cq[lo] - 2 * mu0 * (cs[hi] - cs[lo])) / n0 + mu0 * mu0
         sd = math.sqrt(var0 if var0 > 0.0 else 0.0)
         sigma = sd_floor if sd_floor > sd else sd
         k = shift / (2 * sigma)

@@ -16,7 +16,9 @@ class WindowCell(Base):
     in the day-aligned window [a, b) as its author's latest iff a <= day < b <= until.
     Streams: `trust:<question>` (unflagged answers, with their sums), `incident`
     (unflagged incidents with a reporter), `contact:<question>` (answers to the
-    question and incidents, flagged or not).
+    question and incidents, flagged or not), `resid:<question>` (week cells only, the
+    primary question: each unflagged answer's residual against its author's earlier
+    answers there, in hundredths, `rollup.residuals`).
 
     `rev` (both tables): the rollup's generation that last wrote the cell (rollup.py),
     so the weekly pass rereads only the cells changed since its last read."""

@@ -139,6 +139,8 @@ def _figures(m: Measures) -> dict[str, Any]:
     # The trust CUSUM's columns: from the week cells on a Monday, else from the scan.
     for weeks in (1, 8, 30):
         out[f"answers {weeks}"] = {loc: m.trust_weeks(loc, weeks) for loc in out["first"]}
+        # The residuals against each reporter's earlier answers (the chart of residuals).
+        out[f"residuals {weeks}"] = {loc: m.residual_weeks(loc, weeks) for loc in out["first"]}
     return out
 
 
@@ -224,6 +226,29 @@ def test_the_bulk_rebuild_and_the_report_by_report_fold_give_the_same_cells(
         assert cells(s) == folded
 
 
+def test_cells_kept_before_the_residuals_are_built_again_and_scanned_until_then(
+    rt: Runtime,
+) -> None:
+    locs, people = _reset(rt)
+    now = ORIGIN + dt.timedelta(days=60)
+    answers = [Made(False, 0, 0, PRIMARY, v, 86400 * d, False) for v, d in ((3, 3), (5, 40))]
+    resid = rollup.weekly(rollup.residual_stream(PRIMARY))
+    with transaction(rt.sessions) as s:
+        _store(s, answers, locs, people)
+        rollup.rebuild(s, PRIMARY)
+        # As the cells of the layout before: no residuals, no layout in the state.
+        s.execute(delete(WindowCell).where(WindowCell.stream == resid))
+        state = s.get(JobState, rollup.STATE)
+        assert state is not None and state.details is not None
+        state.details = {k: v for k, v in state.details.items() if k != "layout"}
+        s.flush()
+        assert not rollup.complete_before(s, now, PRIMARY)  # the pass scans
+        rollup.roll_up(s, PRIMARY)
+        assert rollup.complete_before(s, now, PRIMARY)
+        kept = s.execute(select(WindowCell.n, WindowCell.total).where(WindowCell.stream == resid))
+        assert kept.all() == [(1, 200)]  # 5 - 3, in hundredths
+
+
 def test_alerts_rollup_folds_what_was_stored_and_invalidate_sends_back_to_the_scan(
     app: Flask, rt: Runtime
 ) -> None:
@@ -251,6 +276,7 @@ _FIRING: dict[OverrideKey, float] = {
     (None, "trust_drop", "drop"): 0.2,
     (None, "trust_low", "level"): 3.5,
     **{(None, rule, "arl_weeks"): 20.0 for rule in ("trust_shift", "incident_cusum")},
+    (None, "trust_shift", "within_arl_weeks"): 20.0,
     (None, "trust_shift", "shift"): 0.1,
     (None, "incident_cusum", "ratio"): 1.2,
 }
@@ -265,6 +291,7 @@ def _pass_figures(m: Measures) -> dict[str, Any]:
     locs = set(m.first_seen()) | set().union(*(out[k] for k in list(out)))
     for weeks in (4, 9, 86):
         out[f"answers {weeks}"] = {loc: m.trust_weeks(loc, weeks) for loc in locs}
+        out[f"residuals {weeks}"] = {loc: m.residual_weeks(loc, weeks) for loc in locs}
     return out
 
 

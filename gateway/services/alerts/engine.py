@@ -105,6 +105,7 @@ class Measures:
         self._first: dict[int, dt.datetime] | None = first
         self._weekly: dict[tuple[int, int], list[dict[int, Any]]] = {}
         self._answers: dict[int, dict[int, WeeklyAnswers]] = {}
+        self._residuals: dict[int, dict[int, WeeklyAnswers]] = {}
         self._complete: bool | None = False if scan else None
 
     def _kept(self, *times: dt.datetime) -> bool:
@@ -134,18 +135,40 @@ class Measures:
         weeks = math.ceil((self.now - first) / WEEK)
         return min(weeks, periods) if weeks > 0 else 0
 
+    def _week_cells(self, stream: str, weeks: int) -> dict[int, WeeklyAnswers] | None:
+        """The week cells' columns of `stream` for the `weeks` calendar weeks ending at
+        `now`, or None where the cells do not answer them."""
+        start = self.now - WEEK * weeks
+        a = rollup.day_of(start)
+        if not (self._kept(start) and rollup.monday(a) == a):
+            return None
+        if self._cells is not None and self._cells.synced:
+            return self._cells.answers(self.session, stream, a, weeks)
+        return kept.weekly_answers(self.session, stream, start, weeks)
+
+    def residual_weeks(self, loc: int, weeks: int) -> WeeklyAnswers:
+        """The locality's residuals (`rollup.residuals`) of the `weeks` calendar weeks
+        ending at `now`, from its first report on, as columns in points."""
+        if weeks not in self._residuals:
+            stream = rollup.residual_stream(self.question)
+            found = self._week_cells(stream, weeks)
+            if found is None:
+                start = self.now - WEEK * weeks
+                found = measures.residual_weeks(self.session, self.question, start, weeks)
+            self._residuals[weeks] = found
+        cols = self._residuals[weeks].get(loc)
+        if cols is None:
+            zeros = [0.0] * weeks
+            cols = WeeklyAnswers(zeros, zeros, zeros)
+        return cols.divided(rollup.RESIDUAL_SCALE).last(self._active(loc, weeks))
+
     def trust_weeks(self, loc: int, weeks: int) -> WeeklyAnswers:
         """The locality's trust aggregates of the `weeks` calendar weeks ending at `now`,
         from its first report on, as columns (`weekly_trust` per locality)."""
         if weeks not in self._answers:
-            start = self.now - WEEK * weeks
-            if self._kept(start) and rollup.monday(rollup.day_of(start)) == rollup.day_of(start):
-                stream = rollup.trust_stream(self.question)
-                if self._cells is not None and self._cells.synced:
-                    a = rollup.day_of(start)
-                    found = self._cells.answers(self.session, stream, a, weeks)
-                else:
-                    found = kept.weekly_answers(self.session, stream, start, weeks)
+            cells = self._week_cells(rollup.trust_stream(self.question), weeks)
+            if cells is not None:
+                found = cells
             else:
                 by_week = self.weekly_trust(weeks)
                 locs = set().union(*by_week)
@@ -245,7 +268,9 @@ def _trust_shift(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
     # The check's own first test (the privacy gate), made before its weeks are built.
     if recent is None or recent.n < p["min_reporters"]:
         return None
-    return checks.check_trust_shift(m.trust_weeks(loc, _chart_weeks(p)), recent.n, p)
+    weeks = _chart_weeks(p)
+    residuals = m.residual_weeks(loc, weeks) if p["within_share"] <= 1 else None
+    return checks.check_trust_shift(m.trust_weeks(loc, weeks), recent.n, p, residuals)
 
 
 def _incident_spike(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:

@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import and_, case, func, select, union
 from sqlalchemy.orm import Session
 
-from gateway.domain.findings import Tally
+from gateway.domain.findings import Tally, WeeklyAnswers
 from gateway.domain.trust_index import LOW_ANSWER_MAX, Aggregate
 from gateway.models import Incident, TrustRating
+from gateway.services.figures import rollup
 
 
 def trust_aggregates(
@@ -63,6 +64,42 @@ def trust_aggregates(
         loc: Aggregate(n=int(n), total=float(s), total_sq=float(sq), low=int(low))
         for loc, n, s, sq, low in rows
     }
+
+
+def residual_weeks(
+    session: Session, question: str, start: dt.datetime, periods: int
+) -> dict[int, WeeklyAnswers]:
+    """Per locality, for `periods` calendar weeks from the Monday `start`: n, Σr, Σr² of
+    the residuals (`rollup.residuals`, in RESIDUAL_SCALE units) of each reporter's
+    latest unflagged answer to `question` in each week, from a scan of every such
+    answer before the last week's end (a residual rests on all earlier answers)."""
+    a = rollup.day_of(start)
+    end = start + dt.timedelta(weeks=periods)
+    rows = session.execute(
+        select(TrustRating.locality_id, TrustRating.reporter_id, TrustRating.value,
+               TrustRating.rated_at)
+        .where(TrustRating.question == question, TrustRating.burst.is_(False),
+               TrustRating.rated_at < end)
+        .order_by(TrustRating.locality_id, TrustRating.reporter_id, TrustRating.rated_at,
+                  TrustRating.id)
+    ).all()  # fmt: skip
+    out: dict[int, WeeklyAnswers] = {}
+    for (loc, _), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
+        chain = list(group)
+        weeks = [rollup.monday(rollup.day_of(r[3])) for r in chain]
+        values = rollup.residuals([int(r[2]) for r in chain])
+        for i, (week, v) in enumerate(zip(weeks, values, strict=True)):
+            latest = i + 1 == len(chain) or weeks[i + 1] > week
+            if v is None or not latest or not a <= week < a + 7 * periods:
+                continue
+            cols = out.get(loc)
+            if cols is None:
+                cols = out[loc] = WeeklyAnswers([0.0] * periods, [0.0] * periods, [0.0] * periods)
+            j = (week - a) // 7
+            cols.n[j] += 1
+            cols.total[j] += v
+            cols.total_sq[j] += v * v
+    return out
 
 
 @dataclass

@@ -65,6 +65,38 @@ def rating_stream(question: str) -> str:
     return f"rating:{question}"
 
 
+def residual_stream(question: str) -> str:
+    return f"{RESIDUAL}{question}"
+
+
+RESIDUAL = "resid:"
+# A residual is kept in hundredths of a point: the cells are 32-bit integers, and
+# 100·r (|r| <= 4) squared and summed over a cell's reports stays far below 2^31.
+RESIDUAL_SCALE = 100
+# A residual needs this many earlier answers of the same reporter. One is enough: the
+# residual's variance, 0.64·(1 + 1/k) in the bench's world, is largest then, but the
+# chart sees as much at equal false alarms with k >= 1 as with k >= 2, 3, 4 or 6
+# (BENCHMARKS.md), and it covers a new reporter from their second answer on.
+MIN_EARLIER = 1
+
+
+def residuals(values: Sequence[int]) -> list[int | None]:
+    """For a chain's answers x_0, x_1, ... (oldest first), each answer's residual
+    against the mean of the chain's earlier answers, in RESIDUAL_SCALE units and
+    rounded half to even: round(RESIDUAL_SCALE·(x_k - (x_0 + ... + x_{k-1})/k)) for
+    k >= MIN_EARLIER, None before (integer arithmetic: the same on every database)."""
+    out: list[int | None] = []
+    total = 0
+    for k, x in enumerate(values):
+        if k < MIN_EARLIER:
+            out.append(None)
+        else:
+            q, r = divmod(RESIDUAL_SCALE * (k * x - total), k)
+            out.append(q + 1 if 2 * r > k or (2 * r == k and q % 2) else q)
+        total += x
+    return out
+
+
 class Report(NamedTuple):
     """One stored report as the cells see it; `order` sorts a chain."""
 
@@ -121,6 +153,8 @@ def chain_streams(r: Report, primary: str) -> list[str]:
     if r.table == "r":
         if not r.burst:
             out.append(trust_stream(str(r.question)))
+        if not r.burst and r.question == primary:
+            out.append(residual_stream(primary))
         if r.question == primary:
             out.append(contact_stream(primary))
     elif r.reporter_id is not None:
@@ -148,13 +182,19 @@ WEEKLY = "/w"
 def add_chain(cells: Cells, stream: str, chain: Sequence[Report], sign: int) -> None:
     """Add (sign +1) or take away (-1) one chain's reports, sorted, to `cells`, as day
     cells and week cells. A report followed the same day (the same week) never counts
-    in a window of whole days (weeks): it gets no such cell."""
+    in a window of whole days (weeks): it gets no such cell. A residual stream holds
+    each report's `residuals` value (none for the first MIN_EARLIER of the chain), in
+    week cells only (only the weekly chart reads it), `low` 0."""
     by_week = weekly(stream)
-    for here, after in itertools.zip_longest(chain, chain[1:]):
+    resid = stream.startswith(RESIDUAL)
+    values = residuals([r.value for r in chain]) if resid else [r.value for r in chain]
+    for (here, after), v in zip(itertools.zip_longest(chain, chain[1:]), values, strict=True):
+        if v is None:
+            continue
         until = here.day + CAP if after is None else min(after.day, here.day + CAP)
-        v = here.value
-        delta = (sign, sign * v, sign * v * v, sign * int(v <= LOW_ANSWER_MAX))
-        if until > here.day:
+        low = 0 if resid else int(v <= LOW_ANSWER_MAX)
+        delta = (sign, sign * v, sign * v * v, sign * low)
+        if until > here.day and not resid:
             _add(cells, (stream, here.day, here.locality_id, until), delta)
         week, until_week = monday(here.day), monday(until)
         if until_week > week:
@@ -301,7 +341,7 @@ def roll_up(session: Session, primary: str) -> int:
     the migration, an import), builds them again from all reports. Call it under the
     evaluation's lock: it is the cells' only writer."""
     state = session.get(JobState, STATE)
-    if state is None or (state.details or {}).get("question") != primary:
+    if not _current(state, primary):
         return rebuild(session, primary)
     if backlog(session, BULK):
         return rebuild(session, primary)
@@ -348,6 +388,17 @@ def _cluster(session: Session) -> None:
             session.execute(text(f"ANALYZE {table}"))
 
 
+# The streams the cells hold: 2 since the residuals (`resid:<question>`). Cells built
+# under another layout lack a stream, so they are built again, and scanned until then.
+LAYOUT = 2
+
+
+def _current(state: JobState | None, primary: str) -> bool:
+    """Whether the cells were built for `primary` and in this layout."""
+    details = (state.details if state is not None else None) or {}
+    return details.get("question") == primary and details.get("layout") == LAYOUT
+
+
 def invalidate(session: Session) -> None:
     """Mark the cells out of date (after reports were deleted or changed): the
     evaluation scans until the next rollup has built them again from every report."""
@@ -358,7 +409,7 @@ def _remember(session: Session, primary: str) -> None:
     """The cells were built again (rev 0): a new epoch, so that what any process kept
     of the cells before is dropped (`revision`)."""
     now = dt.datetime.now(dt.UTC)
-    details = {"question": primary, "epoch": secrets.token_hex(8), "rev": 0}
+    details = {"question": primary, "epoch": secrets.token_hex(8), "rev": 0, "layout": LAYOUT}
     state = session.get(JobState, STATE)
     if state is None:
         session.add(JobState(name=STATE, watermark=None, updated_at=now, details=details))
@@ -423,7 +474,7 @@ def complete_before(session: Session, end: dt.datetime, primary: str) -> bool:
     """Whether the cells hold every report before `end` (the partial indexes answer),
     kept for the primary question `primary`."""
     state = session.get(JobState, STATE)
-    if state is None or (state.details or {}).get("question") != primary:
+    if not _current(state, primary):
         return False
     for model, when in ((TrustRating, TrustRating.rated_at), (Incident, Incident.reported_at)):
         if session.scalar(select(model.id).where(unrolled(model), when < end).limit(1)):
