@@ -9,13 +9,13 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from scipy import optimize, stats
+from scipy import stats
 
-from gateway.domain import surveillance as sv
 from gateway.domain.findings import WeeklyAnswers, check_trust_shift
 from gateway.domain.rules import load_rules, param_values, resolve_params
 from gateway.domain.trust_index import Aggregate
 from gateway.services.figures import rollup
+from tests.cusum_reference import reference_lower_cusum
 
 
 def defaults() -> dict[str, float]:
@@ -41,75 +41,12 @@ def test_a_residual_is_the_answer_less_the_mean_of_the_earlier_ones() -> None:
     assert ties > 10  # the ties were met, not only the plain cases
 
 
-def siegmund_limit(k: float, arl: float) -> float:
-    return float(
-        optimize.brentq(
-            lambda h: (math.exp(2 * k * (h + 1.166)) - 2 * k * (h + 1.166) - 1) / (2 * k * k) - arl,
-            -1.0,
-            200.0,
-            xtol=1e-12,
-        )
-    )
-
-
-def reference_residual_cusum(
-    weeks: list[np.ndarray], base: int, guard: int, horizon: int, shift: float, arl: float
-) -> tuple[float, float, bool, int, float]:
-    """The lower CUSUM of residuals r with in-control mean 0: σ0 = max(√mean(r²), 0.5)
-    over the baseline, each residual adds -r/σ0 - shift/(2σ0); (S, h, alarm, run, σ0)."""
-    s, run, alarm, limit, sigma = 0.0, 0, False, 0.0, 0.0
-    for t in range(max(0, len(weeks) - horizon), len(weeks)):
-        pooled = np.concatenate(weeks[max(0, t - guard - base) : max(0, t - guard)] or [[]])
-        if pooled.size < 5:
-            continue
-        sigma = max(float(np.sqrt(np.mean(pooled**2))), 0.5)
-        k = shift / (2 * sigma)
-        limit = siegmund_limit(k, arl * pooled.size / min(base, t - guard))
-        s, run = (0.0, 0) if alarm else (s, run)
-        if weeks[t].size:
-            s = max(0.0, s + float(np.sum(-weeks[t] / sigma - k)))
-            run = run + 1 if s > 0 else 0
-        elif s > 0:
-            run += 1
-        alarm = s > limit
-    return s, limit, alarm, run, sigma
-
-
 def _columns(weeks: list[np.ndarray]) -> WeeklyAnswers:
     return WeeklyAnswers(
         [float(w.size) for w in weeks],
         [float(w.sum()) for w in weeks],
         [float((w * w).sum()) for w in weeks],
     )
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 7, 8])
-def test_the_chart_of_residuals_is_a_numpy_cusum_with_a_known_mean_of_zero(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    fall_at = int(rng.integers(40, 70))
-    weeks = [
-        rng.normal(-0.6 if t >= fall_at else 0.0, 0.9, rng.poisson(6)).round(2) for t in range(70)
-    ]
-    ref = reference_residual_cusum(weeks, 26, 8, 26, 0.5, 100.0)
-    cols = _columns(weeks)
-    state = sv.mean_cusum_replay(
-        cols.n,
-        cols.total,
-        cols.total_sq,
-        baseline_weeks=26,
-        guard_weeks=8,
-        horizon_weeks=26,
-        shift=0.5,
-        arl=100.0,
-        sd_floor=0.5,
-        min_baseline=5,
-        known_mean=0.0,
-    )
-    assert state is not None and state.usual == 0.0
-    assert (state.statistic, state.limit, state.spread) == pytest.approx(
-        (ref[0], ref[1], ref[4]), rel=1e-9, abs=1e-9
-    )
-    assert (state.alarm, state.run) == ref[2:4]
 
 
 def _steady_answers(weeks: int) -> list[Aggregate]:
@@ -124,7 +61,7 @@ def test_the_residuals_chart_fires_with_its_own_limit_and_a_z_test_severity() ->
     low = np.array([-0.9, -0.7, -0.6, -1.1, -0.4, -0.8])
     weeks = [*steady, low, low]
     finding = check_trust_shift(answers, 30, params, _columns(weeks))
-    ref = reference_residual_cusum(weeks, 52, 8, 26, 0.5, params["within_arl_weeks"])
+    ref = reference_lower_cusum(weeks, 52, 8, 26, 0.5, params["within_arl_weeks"], known_mean=0.0)
     assert ref[2], "the reference alarms too"
     assert finding is not None and finding.rule == "trust_shift"
     assert finding.figures["chart"] == "residuals"

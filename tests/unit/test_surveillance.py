@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import optimize, stats
+from scipy import stats
 
 from gateway.domain import surveillance as sv
 from gateway.domain.findings import (
@@ -21,6 +21,7 @@ from gateway.domain.findings import (
 )
 from gateway.domain.rules import load_rules, param_values, resolve_params
 from gateway.domain.trust_index import Aggregate, trust_index
+from tests.cusum_reference import reference_lower_cusum, siegmund_limit
 
 
 def defaults(rule: str) -> dict[str, float]:
@@ -141,55 +142,32 @@ def test_normal_cusum_limit_is_bit_for_bit_the_full_bisection() -> None:
         sv.normal_cusum_limit(0.0, 100.0)
 
 
-def siegmund_limit(k: float, arl: float) -> float:
-    """h with (exp(2kb) - 2kb - 1)/(2k²) = arl, b = h + 1.166, by scipy's root finder."""
-    return float(
-        optimize.brentq(
-            lambda h: (math.exp(2 * k * (h + 1.166)) - 2 * k * (h + 1.166) - 1) / (2 * k * k) - arl,
-            -1.0,
-            200.0,
-            xtol=1e-12,
-        )
-    )
-
-
-def reference_mean_cusum(
-    answers: list[np.ndarray], base: int, guard: int, horizon: int, shift: float, arl: float
-) -> tuple[float, float, bool, int]:
-    """The answer-weighted lower CUSUM from the raw answers of each week, with numpy:
-    each answer adds (μ0 - x)/σ0 - shift/(2σ0) (statistic, limit, alarm, run)."""
-    s, run, alarm, limit = 0.0, 0, False, 0.0
-    for t in range(max(0, len(answers) - horizon), len(answers)):
-        pooled = np.concatenate(answers[max(0, t - guard - base) : max(0, t - guard)] or [[]])
-        if pooled.size < 5:
-            continue
-        mu0, sigma = pooled.mean(), max(pooled.std(ddof=1), 0.5)
-        k = shift / (2 * sigma)
-        limit = siegmund_limit(k, arl * pooled.size / min(base, t - guard))
-        s, run = (0.0, 0) if alarm else (s, run)
-        if answers[t].size:
-            s = max(0.0, s + float(np.sum((mu0 - answers[t]) / sigma - k)))
-            run = run + 1 if s > 0 else 0
-        elif s > 0:
-            run += 1
-        alarm = s > limit
-    return s, limit, alarm, run
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
-def test_the_trust_cusum_weighs_every_answer_as_a_numpy_reference_does(seed: int) -> None:
+def _weekly_values(seed: int, residuals: bool) -> list[np.ndarray]:
+    """Weeks of answers on 1..5 (or of residuals around 0) with a fall from a random week."""
     rng = np.random.default_rng(seed)
     fall_at = int(rng.integers(40, 60))
-    answers = [
+    if residuals:
+        return [
+            rng.normal(-0.6 if t >= fall_at else 0.0, 0.9, rng.poisson(6)).round(2)
+            for t in range(70)
+        ]
+    return [
         np.clip(np.rint(rng.normal(3.6 - (0.8 if t >= fall_at else 0), 1.0, rng.poisson(5))), 1, 5)
         for t in range(62)
     ]
-    params = {"base": 26, "guard": 8, "horizon": 26, "shift": 0.5, "arl": 100.0}
-    ref = reference_mean_cusum(answers, *params.values())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("known_mean", [None, 0.0], ids=["answers", "residuals"])
+def test_the_trust_cusum_weighs_every_answer_as_a_numpy_reference_does(
+    seed: int, known_mean: float | None
+) -> None:
+    weeks = _weekly_values(seed, residuals=known_mean is not None)
+    ref = reference_lower_cusum(weeks, 26, 8, 26, 0.5, 100.0, known_mean=known_mean)
     state = sv.mean_cusum_replay(
-        [float(a.size) for a in answers],
-        [float(a.sum()) for a in answers],
-        [float((a * a).sum()) for a in answers],
+        [float(w.size) for w in weeks],
+        [float(w.sum()) for w in weeks],
+        [float((w * w).sum()) for w in weeks],
         baseline_weeks=26,
         guard_weeks=8,
         horizon_weeks=26,
@@ -197,10 +175,14 @@ def test_the_trust_cusum_weighs_every_answer_as_a_numpy_reference_does(seed: int
         arl=100.0,
         sd_floor=0.5,
         min_baseline=5,
+        **({} if known_mean is None else {"known_mean": known_mean}),
     )
     assert state is not None
     assert (state.statistic, state.limit) == pytest.approx(ref[:2], rel=1e-9, abs=1e-9)
-    assert (state.alarm, state.run) == ref[2:]
+    assert (state.alarm, state.run) == ref[2:4]
+    if known_mean is not None:
+        assert state.usual == known_mean
+        assert state.spread == pytest.approx(ref[4], rel=1e-9)
 
 
 def mean_cusum_replay_before(
