@@ -227,7 +227,9 @@ class Measures:
 
 def _trust_low(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
     agg = m.trust(m.now - days(p["window_days"]), m.now).get(loc)
-    return checks.check_trust_low(trust_index(agg), p) if agg else None
+    if not agg or not checks.may_be_low(agg, p):
+        return None
+    return checks.check_trust_low(trust_index(agg), p)
 
 
 def _trust_drop(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
@@ -432,28 +434,14 @@ def _cycle(rt: Runtime, now: dt.datetime, force: bool, cells: WeekCells | None) 
         if kept_weeks is not None:
             kept_weeks.finish()
         summary.errors += len(failed)
-        by_locality: dict[int, list[tuple[str, Finding | None, dict[str, float]]]] = {}
+        by_locality: dict[int, Results] = {}
         for (loc, rule), (found, p) in found_all.items():
             by_locality.setdefault(loc, []).append((rule, found, p))
-        for loc, results in by_locality.items():
-            if not _to_write(loc, results, open_alerts, held):
-                continue
-            # A savepoint per locality: a write that fails undoes that locality's
-            # changes only, and the pass goes on with the next one.
-            part = CycleSummary()
-            try:
-                with session.begin_nested():
-                    for rule, found, p in results:
-                        alert = open_alerts.get((loc, rule))
-                        if alert is None and _held_back(held.get((loc, rule)), found, p, now):
-                            continue
-                        _apply(session, rt, gaz, alert, loc, rule, found, p, now, at, part)
-            except Exception:
-                log.exception("alerts of locality %s could not be updated", gaz.pcodes[loc])
-                session.expire_all()
-                summary.errors += 1
-                continue
-            summary.merge(part)
+        writes = _Writes(session, rt, gaz, open_alerts, held, now, at)
+        writes.apply_all(
+            [(loc, results) for loc, results in by_locality.items() if writes.needed(loc, results)],
+            summary,
+        )
         _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
         record_watermark(session, "evaluate", now)
         record_watermark(session, WEEK_MARK, at)
@@ -478,19 +466,63 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _to_write(
-    loc: int,
-    results: list[tuple[str, Finding | None, dict[str, float]]],
-    open_alerts: Mapping[tuple[int, str], Alert],
-    held: Mapping[tuple[int, str], Alert],
-) -> bool:
-    """Whether a locality's findings change anything: a finding, or an alert (open, or
-    closed and holding a condition back) to update; most localities have none, and
-    need no savepoint."""
-    return any(
-        found is not None or (loc, rule) in open_alerts or (loc, rule) in held
-        for rule, found, _ in results
-    )
+Results = list[tuple[str, Finding | None, dict[str, float]]]  # a locality's (rule, found, p)
+
+
+@dataclass
+class _Writes:
+    """What a pass needs to write its findings (`apply_all`)."""
+
+    session: Session
+    rt: Runtime
+    gaz: Gazetteer
+    open_alerts: Mapping[tuple[int, str], Alert]
+    held: Mapping[tuple[int, str], Alert]
+    now: dt.datetime
+    at: dt.datetime
+
+    def needed(self, loc: int, results: Results) -> bool:
+        """Whether a locality's findings change anything: a finding, or an alert (open,
+        or closed and holding a condition back) to update; most localities have none."""
+        return any(
+            found is not None or (loc, rule) in self.open_alerts or (loc, rule) in self.held
+            for rule, found, _ in results
+        )
+
+    def apply_all(self, localities: list[tuple[int, Results]], summary: CycleSummary) -> None:
+        """Write the localities' findings in one savepoint. Should a write fail, that
+        savepoint is undone and each locality written again in a savepoint of its own:
+        one that fails undoes its own changes only (logged, counted in `errors`), and
+        the others are written."""
+        whole = CycleSummary()
+        try:
+            with self.session.begin_nested():
+                for loc, results in localities:
+                    self._apply(loc, results, whole)
+        except Exception:
+            self.session.expire_all()
+        else:
+            summary.merge(whole)
+            return
+        for loc, results in localities:
+            part = CycleSummary()
+            try:
+                with self.session.begin_nested():
+                    self._apply(loc, results, part)
+            except Exception:
+                log.exception("alerts of locality %s could not be updated", self.gaz.pcodes[loc])
+                self.session.expire_all()
+                summary.errors += 1
+                continue
+            summary.merge(part)
+
+    def _apply(self, loc: int, results: Results, summary: CycleSummary) -> None:
+        for rule, found, p in results:
+            alert = self.open_alerts.get((loc, rule))
+            if alert is None and _held_back(self.held.get((loc, rule)), found, p, self.now):
+                continue
+            _apply(self.session, self.rt, self.gaz, alert, loc, rule, found, p, self.now,
+                   self.at, summary)  # fmt: skip
 
 
 def roll_up_figures(rt: Runtime, *, rebuild: bool = False) -> int | None:

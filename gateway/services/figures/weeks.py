@@ -67,15 +67,24 @@ class _Kept:
 
     def put(self, rows: list[tuple[Any, ...]]) -> None:
         """Set each row's group (locality, Monday, sums...) whole; a group of zeros is
-        empty, as the cold readers drop it (no answers; no report)."""
-        weeks = (self.hi - self.lo) // 7
+        empty, as the cold readers drop it (no answers; no report). Answers are kept as
+        floats (n, Σx, Σx²), counts as one Tally (plain, burst)."""
+        weeks, lo, zeros = (self.hi - self.lo) // 7, self.lo, self.zeros
+        answers = len(zeros) == 3
         for loc, day, *sums in rows:
-            cols = self.cols.get(int(loc))
+            cols = self.cols.get(loc)
             if cols is None:
-                cols = self.cols[int(loc)] = [[z] * weeks for z in self.zeros]
-            i = (int(day) - self.lo) // 7
-            for col, value in zip(cols, _values(self.zeros, sums), strict=True):
-                col[i] = value
+                cols = self.cols[loc] = [[z] * weeks for z in zeros]
+            i = (day - lo) // 7
+            if answers:
+                n, total, total_sq = cols
+                if sums[0]:
+                    n[i], total[i], total_sq[i] = float(sums[0]), float(sums[1]), float(sums[2])
+                else:
+                    n[i] = total[i] = total_sq[i] = 0.0
+            else:
+                plain, burst = sums
+                cols[0][i] = Tally(plain, burst) if plain or burst else zeros[0]
 
     def window(self, a: int, periods: int) -> Iterator[tuple[int, list[list[Any]]]]:
         """Per locality with something in the Mondays [a, a + 7 periods), its columns
@@ -92,16 +101,6 @@ class _Kept:
 
 ANSWER_ZEROS = (0.0, 0.0, 0.0)
 COUNT_ZEROS = (Tally(0),)  # frozen: the one instance for every week without a report
-
-
-def _values(zeros: tuple[Any, ...], sums: list[Any]) -> tuple[Any, ...]:
-    """A group's sums as its columns' values: answers (n, Σx, Σx²) as floats, zeros when
-    n is 0; counts (plain, burst) as one Tally, the shared zero when both are 0."""
-    if len(zeros) == 3:
-        n, s, sq = (int(x) for x in sums)
-        return (float(n), float(s), float(sq)) if n else zeros
-    plain, burst = int(sums[0]), int(sums[1])
-    return (Tally(plain, burst),) if plain or burst else zeros
 
 
 def _answers_query(stream: str, lo: int, hi: int) -> Any:
@@ -234,7 +233,14 @@ class WeekCells:
     def totals(self, session: Session, stream: str, a: int, b: int) -> list[tuple[int, int, int]]:
         """Per locality with a report in the Mondays [a, b), (locality, plain, burst)
         summed over them: `kept._counts`'s rows of whole weeks, from what is kept."""
+        kept = self._weeks(session, COUNTS, rollup.weekly(stream), a, (b - a) // 7)
+        i, j = (a - kept.lo) // 7, (b - kept.lo) // 7
         rows = []
-        for loc, weeks in self.series(session, stream, a, (b - a) // 7).items():
-            rows.append((loc, sum(t.count for t in weeks), sum(t.burst for t in weeks)))
+        for loc, (weeks,) in kept.cols.items():
+            plain = burst = 0
+            for t in weeks[i:j]:
+                plain += t.count
+                burst += t.burst
+            if plain or burst:
+                rows.append((loc, plain, burst))
         return rows
