@@ -43,6 +43,9 @@ class _Kept:
     hi: int
     zeros: tuple[Any, ...]  # one per column: 0.0 (answers' sums) or Tally(0) (counts)
     cols: dict[int, list[list[Any]]] = field(default_factory=dict)
+    # Tally is frozen: one instance per value, a few hundred instead of one per week
+    # and locality (fewer objects for the garbage collector to walk).
+    tallies: dict[tuple[int, int], Tally] = field(default_factory=dict)
 
     def widen(self, lo: int, hi: int) -> None:
         """Hold [min(lo), max(hi)), the new weeks empty (the caller reads them); the
@@ -83,8 +86,11 @@ class _Kept:
                 else:
                     n[i] = total[i] = total_sq[i] = 0.0
             else:
-                plain, burst = sums
-                cols[0][i] = Tally(plain, burst) if plain or burst else zeros[0]
+                pair = (sums[0], sums[1])
+                tally = self.tallies.get(pair)
+                if tally is None:
+                    tally = self.tallies[pair] = Tally(*pair) if any(pair) else zeros[0]
+                cols[0][i] = tally
 
     def window(self, a: int, periods: int) -> Iterator[tuple[int, list[list[Any]]]]:
         """Per locality with something in the Mondays [a, a + 7 periods), its columns
