@@ -59,6 +59,18 @@ def _p(p: float) -> float:
     return float(f"{p:.3g}")
 
 
+def may_be_low(current: Aggregate, params: Mapping[str, float]) -> bool:
+    """Whether `check_trust_low(trust_index(current), params)` may fire: its first
+    tests (answers, mean under the level), made on the aggregate before the index
+    (intervals, low share) is built; most localities fail them."""
+    mean = current.mean
+    return (
+        mean is not None
+        and current.n >= params["min_reporters"]
+        and (mean < params["level"] - _EPS)
+    )
+
+
 def check_trust_low(index: TrustIndex, params: Mapping[str, float]) -> Finding | None:
     """Fires when the mean answer x̄ of n >= min_reporters reporters is under `level`
     and surely so: the one-sided t test p = P(T_{n-1} <= (x̄ - level)/(s/√n)) <= alpha,
@@ -108,6 +120,9 @@ def check_trust_drop(
     drop, k = params["drop"], params["min_reporters"]
     if current.n < k or baseline.n < k:
         return None
+    m1, m2 = current.mean, baseline.mean
+    if m1 is not None and m2 is not None and m1 - m2 > -drop + _EPS:
+        return None  # Δ (the interval's centre) is not a fall: no interval needed
     diff = difference_ci(current, baseline)
     if diff is None or diff.interval is None:
         return None
@@ -294,7 +309,7 @@ def check_incident_spike(
     w, guard, b = params["burst_weight"], int(params["guard_weeks"]), int(params["baseline_weeks"])
     *history, current = weeks
     usable = history[: len(history) - guard] if guard else history
-    base = [t.weighted(w) for t in usable[-b:]]
+    base = [t.count + w * t.burst for t in usable[-b:]]  # `Tally.weighted`, inlined
     if len(base) < 3:
         return None
     x = current.weighted(w)
@@ -335,7 +350,7 @@ def check_incident_cusum(
     w = params["burst_weight"]
     if reporters_28d < params["min_reporters"]:
         return None
-    counts = [t.weighted(w) for t in weeks]
+    counts = [t.count + w * t.burst for t in weeks]  # `Tally.weighted`, inlined
     state = sv.poisson_cusum_replay(
         counts,
         baseline_weeks=int(params["baseline_weeks"]),

@@ -413,7 +413,7 @@ def poisson_cusum_replay(
         s = s + (round(counts[t] * r) - chart.k_units) / r
         s = s if s > 1e-9 else 0.0  # sums of 1/r steps: what rounding leaves is zero
         run = run + 1 if s > 0 else 0
-        raw = alarm = s >= chart.h - 1e-9
+        raw = alarm = s >= chart.h_units / r - 1e-9  # chart.h, without the property call
         seen = True
         alarm = alarm and (gate_cum is None or gate_cum[t + 1] - gate_cum[max(0, t - 3)] >= gate)
     if not seen or chart is None:

@@ -292,6 +292,9 @@ def _pass_figures(m: Measures) -> dict[str, Any]:
     for weeks in (4, 9, 86):
         out[f"answers {weeks}"] = {loc: m.trust_weeks(loc, weeks) for loc in locs}
         out[f"residuals {weeks}"] = {loc: m.residual_weeks(loc, weeks) for loc in locs}
+    # Report counts: whole weeks from the kept week counts, other days from the cells.
+    for window, baseline in ((7, 56), (14, 21), (3, 10)):
+        out[f"counts {window} {baseline}"] = m.counts(window, baseline)
     return out
 
 
@@ -391,10 +394,12 @@ def test_the_weeks_kept_between_passes_give_the_figures_and_alerts_of_a_cold_rea
             assert found == findings(rt, gaz, _FIRING, cold, locs)
             fired.update(rule for (_, rule), (f, _) in found.items() if f is not None)
             cells.finish()
-        for (kind, _), kept in cells._streams.items():  # bounded: the weeks asked
-            first = rollup.day_of(now) - 7 * (82 if kind == "counts" else 86)
+        for (kind, stream), kept in cells._streams.items():  # bounded: the weeks asked
+            weeks = 86 if kind == "answers" else 82 if stream == rollup.weekly("incident") else 9
+            first = rollup.day_of(now) - 7 * weeks
             assert kept.lo == first and kept.hi == rollup.day_of(now)
-            assert all(first <= day < kept.hi for day in kept.weeks)
+            weeks = (kept.hi - kept.lo) // 7
+            assert all(len(col) == weeks for cols in kept.cols.values() for col in cols)
 
 
 def test_the_random_passes_above_made_the_rules_fire() -> None:

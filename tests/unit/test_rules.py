@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.domain import surveillance as sv
 from gateway.domain.findings import (
@@ -20,6 +22,7 @@ from gateway.domain.findings import (
     check_reporting_silence,
     check_trust_drop,
     check_trust_low,
+    may_be_low,
 )
 from gateway.domain.rules import (
     DEFAULT_SCOPE,
@@ -195,6 +198,27 @@ def test_low_trust_from_enough_reporters_fires_with_its_figures(
         check_trust_low(trust_index(Aggregate.of([3, 3, 2, 3, 3])), defaults(rules, "trust_low"))
         is None
     )
+
+
+@given(
+    answers=st.lists(st.integers(1, 5), max_size=12),
+    level=st.sampled_from([1.5, 2.0, 2.2, 3.0, 4.0]),
+    least=st.integers(0, 6),
+    alpha=st.sampled_from([0.05, 0.5, 1.0]),
+)
+def test_a_locality_the_pass_skips_as_not_low_is_one_the_check_finds_nothing_in(
+    answers: list[int], level: float, least: int, alpha: float
+) -> None:
+    """Issue 15: the pass builds the trust index only where `may_be_low`."""
+    params = {
+        **defaults(load_rules(), "trust_low"),
+        "level": level,
+        "min_reporters": least,
+        "alpha": alpha,
+    }
+    current = Aggregate.of(answers)
+    found = check_trust_low(trust_index(current), params) if current.n else None
+    assert found is None or may_be_low(current, params)
 
 
 # --- incidents -------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import itertools
 import logging
@@ -211,10 +212,14 @@ class Measures:
         current_start = self.now - days(window)
         key = (current_start - days(baseline), current_start)
         if key not in self._counts:
-            read = kept if self._kept(*key) and kept.answers(*key) else measures
-            self._counts[key] = read.report_counts(
-                self.session, self.question, key[0], current_start, self.now
-            )
+            args = (self.session, self.question, key[0], current_start, self.now)
+            if self._kept(*key) and kept.answers(*key):
+                totals = None
+                if self._cells is not None and self._cells.synced:
+                    totals = functools.partial(self._cells.totals, self.session)
+                self._counts[key] = kept.report_counts(*args, totals)
+            else:
+                self._counts[key] = measures.report_counts(*args)
         return self._counts[key]
 
     def series(self, period_days: float, periods: int) -> dict[int, Any]:
@@ -236,16 +241,18 @@ class Measures:
         if longer and period * periods >= measures.GATE:
             return kept.shorter(self._series[(period, min(longer))], periods)
         start = rollup.day_of(self.now) - period.days * periods
-        tallies = None
+        weeks = None
         weekly = period == WEEK and rollup.monday(start) == start
         if self._cells is not None and self._cells.synced and weekly:
-            tallies = self._cells.tallies(self.session, rollup.INCIDENT, start, periods)
-        return kept.incident_series(self.session, self.now, period, periods, measures.GATE, tallies)
+            weeks = self._cells.series(self.session, rollup.INCIDENT, start, periods)
+        return kept.incident_series(self.session, self.now, period, periods, measures.GATE, weeks)
 
 
 def _trust_low(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
     agg = m.trust(m.now - days(p["window_days"]), m.now).get(loc)
-    return checks.check_trust_low(trust_index(agg), p) if agg else None
+    if not agg or not checks.may_be_low(agg, p):
+        return None
+    return checks.check_trust_low(trust_index(agg), p)
 
 
 def _trust_drop(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
@@ -426,7 +433,7 @@ def run_alert_cycle(rt: Runtime, now: dt.datetime, *, force: bool = False) -> Cy
 def _cycle(rt: Runtime, now: dt.datetime, force: bool, cells: WeekCells | None) -> CycleSummary:
     """`run_alert_cycle`, with the week cells kept (None: read them all)."""
     summary = CycleSummary()
-    with transaction(rt.sessions) as session:
+    with _no_cycle_collection(), transaction(rt.sessions) as session:
         if not holds_lock(session, CYCLE_LOCK):
             summary.skipped = True
             return summary
@@ -446,35 +453,20 @@ def _cycle(rt: Runtime, now: dt.datetime, force: bool, cells: WeekCells | None) 
         m = Measures(session, rt.reference.primary_question, at, cells=kept_weeks)
         held = _held(session, now)
         failed: list[tuple[int, str]] = []
-        with _no_cycle_collection():
-            candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
-            summary.localities = len(candidates)
-            found_all = findings(rt, gaz, stored, m, candidates, errors=failed)
+        candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
+        summary.localities = len(candidates)
+        found_all = findings(rt, gaz, stored, m, candidates, errors=failed)
         if kept_weeks is not None:
             kept_weeks.finish()
         summary.errors += len(failed)
-        by_locality: dict[int, list[tuple[str, Finding | None, dict[str, float]]]] = {}
+        by_locality: dict[int, Results] = {}
         for (loc, rule), (found, p) in found_all.items():
             by_locality.setdefault(loc, []).append((rule, found, p))
-        for loc, results in by_locality.items():
-            if not _to_write(loc, results, open_alerts, held):
-                continue
-            # A savepoint per locality: a write that fails undoes that locality's
-            # changes only, and the pass goes on with the next one.
-            part = CycleSummary()
-            try:
-                with session.begin_nested():
-                    for rule, found, p in results:
-                        alert = open_alerts.get((loc, rule))
-                        if alert is None and _held_back(held.get((loc, rule)), found, p, now):
-                            continue
-                        _apply(session, rt, gaz, alert, loc, rule, found, p, now, at, part)
-            except Exception:
-                log.exception("alerts of locality %s could not be updated", gaz.pcodes[loc])
-                session.expire_all()
-                summary.errors += 1
-                continue
-            summary.merge(part)
+        writes = _Writes(session, rt, gaz, open_alerts, held, now, at)
+        writes.apply_all(
+            [(loc, results) for loc, results in by_locality.items() if writes.needed(loc, results)],
+            summary,
+        )
         _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
         record_watermark(session, "evaluate", now)
         record_watermark(session, WEEK_MARK, at)
@@ -483,10 +475,13 @@ def _cycle(rt: Runtime, now: dt.datetime, force: bool, cells: WeekCells | None) 
 
 @contextlib.contextmanager
 def _no_cycle_collection() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the pass reads and checks: it makes
-    ~100,000 short-lived objects (rows, columns, findings), none in a cycle, which
-    reference counting frees; meanwhile they would trigger a full collection of the
-    whole heap in about every other pass (~0.06 s of CPU at 1M ratings, measured)."""
+    """Pause the cyclic garbage collector for the pass: it makes ~100,000 short-lived
+    objects (rows, columns, findings), none in a cycle, which reference counting frees;
+    meanwhile they would trigger collections of the whole heap (the kept weeks and the
+    charts' caches with it) in the middle of the pass: one full collection and ~15 of
+    the middle generation per weekly pass at 1M ratings, about a third of its CPU on a
+    loaded machine (measured, 2026-12-01). The few cycles a pass leaves (the session's
+    own objects) are collected after it."""
     paused = gc.isenabled()
     gc.disable()
     try:
@@ -496,19 +491,63 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _to_write(
-    loc: int,
-    results: list[tuple[str, Finding | None, dict[str, float]]],
-    open_alerts: Mapping[tuple[int, str], Alert],
-    held: Mapping[tuple[int, str], Alert],
-) -> bool:
-    """Whether a locality's findings change anything: a finding, or an alert (open, or
-    closed and holding a condition back) to update; most localities have none, and
-    need no savepoint."""
-    return any(
-        found is not None or (loc, rule) in open_alerts or (loc, rule) in held
-        for rule, found, _ in results
-    )
+Results = list[tuple[str, Finding | None, dict[str, float]]]  # a locality's (rule, found, p)
+
+
+@dataclass
+class _Writes:
+    """What a pass needs to write its findings (`apply_all`)."""
+
+    session: Session
+    rt: Runtime
+    gaz: Gazetteer
+    open_alerts: Mapping[tuple[int, str], Alert]
+    held: Mapping[tuple[int, str], Alert]
+    now: dt.datetime
+    at: dt.datetime
+
+    def needed(self, loc: int, results: Results) -> bool:
+        """Whether a locality's findings change anything: a finding, or an alert (open,
+        or closed and holding a condition back) to update; most localities have none."""
+        return any(
+            found is not None or (loc, rule) in self.open_alerts or (loc, rule) in self.held
+            for rule, found, _ in results
+        )
+
+    def apply_all(self, localities: list[tuple[int, Results]], summary: CycleSummary) -> None:
+        """Write the localities' findings in one savepoint. Should a write fail, that
+        savepoint is undone and each locality written again in a savepoint of its own:
+        one that fails undoes its own changes only (logged, counted in `errors`), and
+        the others are written."""
+        whole = CycleSummary()
+        try:
+            with self.session.begin_nested():
+                for loc, results in localities:
+                    self._apply(loc, results, whole)
+        except Exception:
+            self.session.expire_all()
+        else:
+            summary.merge(whole)
+            return
+        for loc, results in localities:
+            part = CycleSummary()
+            try:
+                with self.session.begin_nested():
+                    self._apply(loc, results, part)
+            except Exception:
+                log.exception("alerts of locality %s could not be updated", self.gaz.pcodes[loc])
+                self.session.expire_all()
+                summary.errors += 1
+                continue
+            summary.merge(part)
+
+    def _apply(self, loc: int, results: Results, summary: CycleSummary) -> None:
+        for rule, found, p in results:
+            alert = self.open_alerts.get((loc, rule))
+            if alert is None and _held_back(self.held.get((loc, rule)), found, p, self.now):
+                continue
+            _apply(self.session, self.rt, self.gaz, alert, loc, rule, found, p, self.now,
+                   self.at, summary)  # fmt: skip
 
 
 def roll_up_figures(rt: Runtime, *, rebuild: bool = False) -> int | None:

@@ -11,6 +11,7 @@ weeks (each cell tested against the end of its own week).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -188,20 +189,31 @@ def trust_aggregates(
     return window(session, rollup.trust_stream(question), start, end)
 
 
-def _counts(session: Session, stream: str, a: int, b: int) -> dict[int, list[int]]:
-    """Per locality, reports (unflagged, flagged) in days [a, b)."""
+# Per locality, (locality, plain, burst) of a stream's reports in the Mondays [a, b), from
+# the weeks a pass keeps (`weeks.WeekCells.totals`, its session bound).
+WeekTotals = Callable[[str, int, int], list[tuple[int, int, int]]]
+
+
+def _counts(
+    session: Session, stream: str, a: int, b: int, totals: WeekTotals | None = None
+) -> dict[int, list[int]]:
+    """Per locality, reports (unflagged, flagged) in days [a, b); whole weeks from
+    `totals` when given."""
     out: dict[int, list[int]] = {}
     for by_week, lo, hi in _split(a, b):
-        rows = _run(
-            session,
-            select(DayCount.locality_id, func.sum(DayCount.plain), func.sum(DayCount.burst))
-            .where(
-                DayCount.stream == (rollup.weekly(stream) if by_week else stream),
-                DayCount.day >= lo,
-                DayCount.day < hi,
+        if by_week and totals is not None:
+            rows: list[tuple[Any, ...]] = list(totals(stream, lo, hi))
+        else:
+            rows = _run(
+                session,
+                select(DayCount.locality_id, func.sum(DayCount.plain), func.sum(DayCount.burst))
+                .where(
+                    DayCount.stream == (rollup.weekly(stream) if by_week else stream),
+                    DayCount.day >= lo,
+                    DayCount.day < hi,
+                )
+                .group_by(DayCount.locality_id),
             )
-            .group_by(DayCount.locality_id),
-        )
         for loc, plain, burst in rows:
             into = out.setdefault(int(loc), [0, 0])
             into[0] += int(plain)
@@ -243,13 +255,14 @@ def report_counts(
     baseline_start: dt.datetime,
     current_start: dt.datetime,
     end: dt.datetime,
+    totals: WeekTotals | None = None,
 ) -> dict[int, ReportCounts]:
-    """`measures.report_counts` from the cells."""
+    """`measures.report_counts` from the cells (whole weeks from `totals` when given)."""
     a, c, b = (rollup.day_of(t) for t in (baseline_start, current_start, end))
     out: dict[int, ReportCounts] = {}
     for stream in (rollup.rating_stream(question), rollup.INCIDENT):
         for recent, lo, hi in ((False, a, c), (True, c, b)):
-            for loc, (plain, burst) in _counts(session, stream, lo, hi).items():
+            for loc, (plain, burst) in _counts(session, stream, lo, hi, totals).items():
                 if not (plain or burst):
                     continue
                 counts = out.setdefault(loc, ReportCounts())
@@ -271,26 +284,25 @@ def incident_series(
     period: dt.timedelta,
     periods: int,
     gate: dt.timedelta,
-    tallies: dict[tuple[int, int], Tally] | None = None,
+    weeks: dict[int, list[Tally]] | None = None,
 ) -> dict[int, Any]:
     """`measures.incident_series` from the cells (`period` and `gate` whole days);
-    `tallies`, when given, are the periods' counts already read (`weeks.WeekCells`)."""
+    `weeks`, when given, are the periods' counts already read, per locality with a
+    report in them (`weeks.WeekCells.series`)."""
     step = period.days
     start = rollup.day_of(end) - step * periods
-    if tallies is None:
-        tallies = _tallies(session, rollup.INCIDENT, start, start + step * periods, step)
-    people = window(session, rollup.INCIDENT, end - gate, end)
     none = Tally(0)  # frozen: one instance for every week without a report
-    series: dict[int, list[Tally]] = {}
-    for (loc, i), tally in tallies.items():
-        weeks = series.get(loc)
-        if weeks is None:
-            weeks = series[loc] = [none] * periods
-        weeks[i] = tally
+    if weeks is None:
+        weeks = {}
+        for (loc, i), tally in _tallies(
+            session, rollup.INCIDENT, start, start + step * periods, step
+        ).items():
+            weeks.setdefault(loc, [none] * periods)[i] = tally
+    people = window(session, rollup.INCIDENT, end - gate, end)
     out: dict[int, IncidentSeries] = {}
-    for loc in series.keys() | people.keys():
+    for loc in weeks.keys() | people.keys():
         agg = people.get(loc)
-        out[loc] = IncidentSeries(series.get(loc) or [none] * periods, agg.n if agg else 0)
+        out[loc] = IncidentSeries(weeks.get(loc) or [none] * periods, agg.n if agg else 0)
     return out
 
 

@@ -1,6 +1,7 @@
 """What the weekly pass read of the week cells, kept in its process between passes:
-per stream, Monday and locality, the same sums `kept.weekly_answers` and the incident
-series read, so that a pass reads from the database only the cells changed since.
+per stream and locality, a column of weeks holding the same sums `kept.weekly_answers`
+and the incident series read (a pass's series is then a slice of each column), so that
+a pass reads from the database only the cells changed since.
 
 Why it is exact: every cell the rollup writes bears the generation that wrote it
 (`rev`, rollup.py), generations only grow within an epoch, and a new epoch begins
@@ -17,6 +18,7 @@ and baseline weeks). One object per Runtime, used by one pass at a time (`lock`)
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,15 +31,82 @@ from gateway.services.figures import rollup
 from gateway.services.figures.kept import _run
 
 C = WindowCell
-Groups = dict[int, dict[int, tuple[int, ...]]]  # Monday -> locality -> sums
 ANSWERS, COUNTS = "answers", "counts"  # week cells (n, Σx, Σx²); week counts (plain, burst)
 
 
 @dataclass
 class _Kept:
-    lo: int  # the Mondays [lo, hi) are held whole: a group missing is an empty one
+    """The Mondays [lo, hi) held whole, as columns per locality: a week's value at
+    index (Monday - lo) // 7, `zero` where the locality had nothing that week."""
+
+    lo: int
     hi: int
-    weeks: Groups = field(default_factory=dict)
+    zeros: tuple[Any, ...]  # one per column: 0.0 (answers' sums) or Tally(0) (counts)
+    cols: dict[int, list[list[Any]]] = field(default_factory=dict)
+    # Tally is frozen: one instance per value, a few hundred instead of one per week
+    # and locality (fewer objects for the garbage collector to walk).
+    tallies: dict[tuple[int, int], Tally] = field(default_factory=dict)
+
+    def widen(self, lo: int, hi: int) -> None:
+        """Hold [min(lo), max(hi)), the new weeks empty (the caller reads them); the
+        columns grow in place (no new objects for the garbage collector to track)."""
+        lo, hi = min(lo, self.lo), max(hi, self.hi)
+        front, back = (self.lo - lo) // 7, (hi - self.hi) // 7
+        if front or back:
+            for cols in self.cols.values():
+                for z, col in zip(self.zeros, cols, strict=True):
+                    col[:0] = [z] * front
+                    col.extend([z] * back)
+        self.lo, self.hi = lo, hi
+
+    def narrow(self, lo: int, hi: int) -> None:
+        """Hold only [lo, hi), within what is held (in place)."""
+        i, j = (lo - self.lo) // 7, (hi - self.lo) // 7
+        for cols in self.cols.values():
+            for col in cols:
+                del col[j:]
+                del col[:i]
+        self.lo, self.hi = lo, hi
+
+    def put(self, rows: list[tuple[Any, ...]]) -> None:
+        """Set each row's group (locality, Monday, sums...) whole; a group of zeros is
+        empty, as the cold readers drop it (no answers; no report). Answers are kept as
+        floats (n, Σx, Σx²), counts as one Tally (plain, burst)."""
+        weeks, lo, zeros = (self.hi - self.lo) // 7, self.lo, self.zeros
+        answers = len(zeros) == 3
+        for loc, day, *sums in rows:
+            cols = self.cols.get(loc)
+            if cols is None:
+                cols = self.cols[loc] = [[z] * weeks for z in zeros]
+            i = (day - lo) // 7
+            if answers:
+                n, total, total_sq = cols
+                if sums[0]:
+                    n[i], total[i], total_sq[i] = float(sums[0]), float(sums[1]), float(sums[2])
+                else:
+                    n[i] = total[i] = total_sq[i] = 0.0
+            else:
+                pair = (sums[0], sums[1])
+                tally = self.tallies.get(pair)
+                if tally is None:
+                    tally = self.tallies[pair] = Tally(*pair) if any(pair) else zeros[0]
+                cols[0][i] = tally
+
+    def window(self, a: int, periods: int) -> Iterator[tuple[int, list[list[Any]]]]:
+        """Per locality with something in the Mondays [a, a + 7 periods), its columns
+        of those weeks (new lists)."""
+        i = (a - self.lo) // 7
+        j = i + periods
+        empty = self.zeros[0]
+        for loc, cols in self.cols.items():
+            head = cols[0][i:j]
+            # Answers: a week without answers has n = 0.0; counts: the one zero Tally.
+            if any(head) if isinstance(empty, float) else any(x is not empty for x in head):
+                yield loc, [head, *(col[i:j] for col in cols[1:])]
+
+
+ANSWER_ZEROS = (0.0, 0.0, 0.0)
+COUNT_ZEROS = (Tally(0),)  # frozen: the one instance for every week without a report
 
 
 def _answers_query(stream: str, lo: int, hi: int) -> Any:
@@ -80,16 +149,6 @@ def _counts_query(stream: str, lo: int, hi: int, seen: int | None = None) -> Any
     return stmt if seen is None else stmt.where(D.rev > seen)
 
 
-def _put(weeks: Groups, rows: list[tuple[Any, ...]]) -> None:
-    """Set each row's group (locality, Monday, sums...); a group of zeros is dropped,
-    as the cold readers drop it (no answers; no report)."""
-    for loc, day, *sums in rows:
-        if sums[0] or (len(sums) == 2 and sums[1]):
-            weeks.setdefault(int(day), {})[int(loc)] = tuple(int(x) for x in sums)
-        elif int(day) in weeks:
-            weeks[int(day)].pop(int(loc), None)
-
-
 class WeekCells:
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -123,7 +182,7 @@ class WeekCells:
                         stmt = _changed_answers_query(stream, kept.lo, kept.hi, self.seen)
                     else:
                         stmt = _counts_query(stream, kept.lo, kept.hi, self.seen)
-                    _put(kept.weeks, _run(session, stmt))
+                    kept.put(_run(session, stmt))
             except BaseException:
                 self.forget()
                 raise
@@ -136,63 +195,58 @@ class WeekCells:
         if self._asked:
             self._streams = {k: v for k, v in self._streams.items() if k in self._asked}
             for key, kept in self._streams.items():
-                kept.lo, kept.hi = self._asked[key]
-                kept.weeks = {d: g for d, g in kept.weeks.items() if kept.lo <= d < kept.hi}
+                kept.narrow(*self._asked[key])
         self._synced = False
 
-    def _weeks(self, session: Session, kind: str, stream: str, a: int, periods: int) -> Groups:
-        """The groups of the Mondays [a, a + 7 periods), the missing weeks read whole."""
+    def _weeks(self, session: Session, kind: str, stream: str, a: int, periods: int) -> _Kept:
+        """What is kept of `stream`, holding the Mondays [a, a + 7 periods) (the missing
+        weeks read whole)."""
         assert self._synced, "sync first, in the same transaction"
         assert rollup.monday(a) == a, "calendar weeks start on a Monday"
         b = a + 7 * periods
         key = (kind, stream)
         kept = self._streams.get(key)
         if kept is None or b < kept.lo or kept.hi < a:  # nothing kept next to these weeks
-            kept = self._streams[key] = _Kept(a, a)
+            zeros = ANSWER_ZEROS if kind == ANSWERS else COUNT_ZEROS
+            kept = self._streams[key] = _Kept(a, a, zeros)
         try:
             # What is kept and what is read must make one run of weeks: [lo, hi) whole.
-            for lo, hi in ((a, kept.lo), (kept.hi, b)):
-                if lo < hi:
-                    read = _answers_query if kind == ANSWERS else _counts_query
-                    fresh: Groups = {}
-                    _put(fresh, _run(session, read(stream, lo, hi)))
-                    for day in range(lo, hi, 7):
-                        kept.weeks.pop(day, None)
-                    kept.weeks.update(fresh)
+            missing = [(lo, hi) for lo, hi in ((a, kept.lo), (kept.hi, b)) if lo < hi]
+            kept.widen(a, b)
+            read = _answers_query if kind == ANSWERS else _counts_query
+            for lo, hi in missing:
+                kept.put(_run(session, read(stream, lo, hi)))
         except BaseException:
             self.forget()  # nothing half read is kept
             raise
-        kept.lo, kept.hi = min(a, kept.lo), max(b, kept.hi)
         lo, hi = self._asked.get(key, (a, b))
         self._asked[key] = (min(lo, a), max(hi, b))
-        return kept.weeks
+        return kept
 
     def answers(
         self, session: Session, stream: str, a: int, periods: int
     ) -> dict[int, WeeklyAnswers]:
         """`kept.weekly_answers(session, stream, <day a>, periods)`, from what is kept."""
-        weeks = self._weeks(session, ANSWERS, rollup.weekly(stream), a, periods)
-        out: dict[int, WeeklyAnswers] = {}
-        for i in range(periods):
-            for loc, (n, s, sq) in weeks.get(a + 7 * i, {}).items():
-                cols = out.get(loc)
-                if cols is None:
-                    zeros = [0.0] * periods
-                    cols = out[loc] = WeeklyAnswers(zeros, zeros.copy(), zeros.copy())
-                cols.n[i], cols.total[i], cols.total_sq[i] = float(n), float(s), float(sq)
-        return out
+        kept = self._weeks(session, ANSWERS, rollup.weekly(stream), a, periods)
+        return {loc: WeeklyAnswers(*cols) for loc, cols in kept.window(a, periods)}
 
-    def tallies(
-        self, session: Session, stream: str, a: int, periods: int
-    ) -> dict[tuple[int, int], Tally]:
-        """`kept._tallies` of weeks from the Monday `a`, from what is kept."""
-        weeks = self._weeks(session, COUNTS, rollup.weekly(stream), a, periods)
-        made: dict[tuple[int, ...], Tally] = {}
-        out: dict[tuple[int, int], Tally] = {}
-        for i in range(periods):
-            for loc, pair in weeks.get(a + 7 * i, {}).items():
-                tally = made.get(pair)
-                if tally is None:
-                    tally = made[pair] = Tally(*pair)
-                out[(loc, i)] = tally
-        return out
+    def series(self, session: Session, stream: str, a: int, periods: int) -> dict[int, list[Tally]]:
+        """Per locality with a report in them, the counts of the weeks from the Monday
+        `a` (`kept._tallies` of those weeks, as one list per locality), from what is kept."""
+        kept = self._weeks(session, COUNTS, rollup.weekly(stream), a, periods)
+        return {loc: cols[0] for loc, cols in kept.window(a, periods)}
+
+    def totals(self, session: Session, stream: str, a: int, b: int) -> list[tuple[int, int, int]]:
+        """Per locality with a report in the Mondays [a, b), (locality, plain, burst)
+        summed over them: `kept._counts`'s rows of whole weeks, from what is kept."""
+        kept = self._weeks(session, COUNTS, rollup.weekly(stream), a, (b - a) // 7)
+        i, j = (a - kept.lo) // 7, (b - kept.lo) // 7
+        rows = []
+        for loc, (weeks,) in kept.cols.items():
+            plain = burst = 0
+            for t in weeks[i:j]:
+                plain += t.count
+                burst += t.burst
+            if plain or burst:
+                rows.append((loc, plain, burst))
+        return rows
