@@ -58,6 +58,8 @@ def figure_value(key: str, value: Any) -> str:
     """An alert figure as read: kinds by label, yes and no, numbers in the locale."""
     if key == "kind":
         return translate_or(f"kind.{value}", str(value))
+    if key == "chart":  # trust_shift's: of the answers, or of each person's residuals
+        return translate_or(f"chart.{value}", str(value))
     if key in YES_NO or isinstance(value, bool):
         return translate("common.yes") if value else translate("common.no")
     if isinstance(value, int | float):

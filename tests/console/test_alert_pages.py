@@ -140,3 +140,14 @@ def test_an_alert_that_reached_nobody_is_shown_red_in_the_inbox_page_and_overvie
     assert badge not in client.get(f"/console/alerts/{told.id}").get_data(as_text=True)
     overview = client.get("/console/").get_data(as_text=True)
     assert badge in overview and "1 alerte(s) ouverte(s)" in overview
+
+
+def test_a_trust_shift_alert_says_in_words_which_chart_saw_the_fall(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    client, _ = as_role(Role.ANALYST)
+    figures = {"chart": "residuals", "index": -0.41, "run_weeks": 2, "reporters": 9}
+    alert = add_alert(rt, ids[MOPTI], rule="trust_shift", figures=figures)
+    html = client.get(f"/console/alerts/{alert.id}").get_data(as_text=True)
+    assert "Comparaison" in html and "chaque personne à ses réponses précédentes" in html
+    assert "residuals" not in html
