@@ -45,20 +45,32 @@ class Made:
     burst: bool
 
 
-reports = st.builds(
-    Made,
-    incident=st.booleans(),
-    locality=st.integers(0, 2),
-    reporter=st.one_of(st.none(), st.integers(0, 4)),
-    question=st.sampled_from([PRIMARY, PRIMARY, "protection"]),
-    value=st.integers(1, 5),
+def reports_in(
+    localities: int, reporters: int, second: st.SearchStrategy[int]
+) -> st.SearchStrategy[Made]:
+    """Reports in `localities` localities from `reporters` reporters (or anonymous), on
+    both questions, at the seconds `second` draws."""
+    return st.builds(
+        Made,
+        incident=st.booleans(),
+        locality=st.integers(0, localities - 1),
+        reporter=st.one_of(st.none(), st.integers(0, reporters - 1)),
+        question=st.sampled_from([PRIMARY, PRIMARY, "protection"]),
+        value=st.integers(1, 5),
+        second=second,
+        burst=st.booleans(),
+    )
+
+
+reports = reports_in(
+    3,
+    5,
     # Mostly a few busy days (many answers of one person close together), some spread.
-    second=st.one_of(
+    st.one_of(
         st.integers(0, SPAN_DAYS * 86400 - 1),
         st.integers(40 * 86400, 44 * 86400),
         st.sampled_from([50 * 86400 - 1, 50 * 86400, 77 * 86400]),
     ),
-    burst=st.booleans(),
 )
 
 
@@ -301,16 +313,11 @@ def _pass_figures(m: Measures) -> dict[str, Any]:
 _FIRED: set[str] = set()  # the rules that fired in some example (checked below)
 
 # Eight reporters in two localities, so that the privacy gate (5 reporters) opens.
-busy = st.builds(
-    Made,
-    incident=st.booleans(),
-    locality=st.integers(0, 1),
-    reporter=st.one_of(st.none(), st.integers(0, 7)),
-    question=st.sampled_from([PRIMARY, PRIMARY, "protection"]),
-    value=st.integers(1, 5),
+busy = reports_in(
+    2,
+    8,
     # Some anywhere, most in five busy weeks (days 112-146) that the passes follow.
-    second=st.one_of(st.integers(0, SPAN_DAYS * 86400 - 1), st.integers(112 * 86400, 146 * 86400)),
-    burst=st.booleans(),
+    st.one_of(st.integers(0, SPAN_DAYS * 86400 - 1), st.integers(112 * 86400, 146 * 86400)),
 )
 
 
