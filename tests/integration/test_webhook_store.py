@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,8 +17,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from gateway import group_commit
 from gateway.group_commit import queued, writers_lock_path
 from gateway.models import Channel, InboundMessage, Outcome
 from gateway.runtime import Runtime
@@ -221,3 +223,43 @@ def test_a_row_that_fails_in_a_shared_transaction_fails_alone(
     with rt.sessions() as session:
         stored = session.scalars(select(InboundMessage.provider_id)).all()
     assert sorted(stored) == ["alone-1", "alone-2"]
+
+
+@pytest.mark.skipif(is_postgres_run(), reason="SQLite's one writer at a time")
+def test_a_shared_transaction_that_cannot_be_written_fails_every_caller_and_frees_the_turn(
+    make_app: Callable[..., Flask], clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills while five webhooks share a transaction: each of the five hears
+    the database's error (so each answers 503 and the provider retries), none waits
+    for ever, nothing is half stored, and the next webhook writes as before."""
+    rt = runtime(make_app(SMS_HANDLING="queue"))
+    written = group_commit._transaction
+    full = sqlite3.OperationalError("database or disk is full")
+
+    def disk_full(engine: object, batch: list[object]) -> None:
+        raise OperationalError("INSERT", None, full)
+
+    monkeypatch.setattr(group_commit, "_transaction", disk_full)
+    errors: list[BaseException] = []
+    answered: list[int | None] = []
+    names = iter(f"full-{n}" for n in range(5))
+
+    def deliver() -> None:
+        try:
+            answered.append(store(rt, next(names), clock()))
+        except OperationalError as exc:
+            errors.append(exc)
+
+    with another_process_writing(rt):
+        threads = start(deliver, 5)
+        wait_until_queued(rt, 5)
+    for thread in threads:
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    assert answered == [] and len(errors) == 5
+    assert all(error.orig is full for error in errors)  # type: ignore[attr-defined]
+    monkeypatch.setattr(group_commit, "_transaction", written)
+    assert store(rt, "after", clock()) is not None
+    with rt.sessions() as session:
+        stored = session.scalars(select(InboundMessage.provider_id)).all()
+    assert stored == ["after"]
