@@ -26,7 +26,11 @@ on 2.5..4.2; a step from a random week on (x2, x3 on incidents; -0.5, -1.0 on mu
   (with `--tenure-days D`, each person's place passes to a new one after D days on
   average);
 - `fresh` (the first rounds' world): Poisson answers by day, each from a new person
-  with a tendency of its own, i.e. no one answers twice.
+  with a tendency of its own, i.e. no one answers twice;
+- `mixed` (`--return-share P`, default 0.5): a commune's raters are a share p_c of
+  panel people (round(p_c·raters), as above, `--tenure-days` too) and strangers for the
+  rest (Poisson at (1 − p_c)·raters/30 a day), p_c uniform on [max(0, 2P − 1),
+  min(1, 2P)] (mean P), so communes lie on both sides of `within_share`.
 
 A window's trust figures are, as in the kept cells, each rater's latest answer in it;
 `trust_shift`'s residuals (each answer less the mean of the same person's earlier
@@ -98,6 +102,7 @@ def make_world(
     shift: float,
     kind: str = "fresh",
     tenure_days: float = 0.0,
+    return_share: float = 0.5,
 ) -> World:
     change = rng.integers(0, WEEKS - 4, n)
     lam = rng.gamma(2.0, 0.45, n)
@@ -113,6 +118,13 @@ def make_world(
     raters = rng.uniform(5, 40, n)
     mu = rng.uniform(2.5, 4.2, n)
     change_day = (HISTORY + change) * 7
+    if kind == "mixed":
+        # From a stream of its own, as the panel's: the incidents stay the fresh world's.
+        side = np.random.Generator(rng.bit_generator.jumped())
+        ratings, person = mixed_ratings(
+            side, raters, mu, change_day, shift, tenure_days, return_share
+        )
+        return World(incidents, gate, ratings, change, person=person)
     ratings = fresh_ratings(rng, raters, mu, change_day, shift)
     person = np.arange(ratings.shape[1])
     if kind == "panel":
@@ -121,6 +133,32 @@ def make_world(
         side = np.random.Generator(rng.bit_generator.jumped())
         ratings, person = panel_ratings(side, raters, mu, change_day, shift, tenure_days)
     return World(incidents, gate, ratings, change, person=person)
+
+
+def return_shares(rng: np.random.Generator, n: int, share: float) -> np.ndarray:
+    """Each commune's share of returning raters: uniform on [max(0, 2P - 1), min(1, 2P)],
+    mean P, so that with P near 0.5 communes lie on both sides of within_share."""
+    return rng.uniform(max(0.0, 2 * share - 1), min(1.0, 2 * share), n)
+
+
+def mixed_ratings(
+    rng: np.random.Generator,
+    raters: np.ndarray,
+    mu: np.ndarray,
+    change_day: np.ndarray,
+    shift: float,
+    tenure_days: float,
+    share: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A commune's raters: round(p_c·raters) panel people (`panel_ratings`) and
+    strangers answering at (1 - p_c)·raters/30 a day (`fresh_ratings`), p_c from
+    `return_shares`. Returns the ratings and who gave each (strangers numbered after
+    the panel's people, each once)."""
+    p = return_shares(rng, len(raters), share)
+    panel, who = panel_ratings(rng, raters * p, mu, change_day, shift, tenure_days)
+    fresh = fresh_ratings(rng, raters * (1 - p), mu, change_day, shift)
+    strangers = (who.max(initial=-1) + 1) + np.arange(fresh.shape[1])
+    return np.concatenate([panel, fresh], axis=1), np.concatenate([who, strangers])
 
 
 def fresh_ratings(
@@ -363,10 +401,18 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="rule.param=value")
     parser.add_argument(
         "--world",
-        choices=("fresh", "panel"),
+        choices=("fresh", "panel", "mixed"),
         default="panel",
         help="fresh: every answer from a new person; panel: the raters are people who "
-        "answer about monthly with a lasting tendency",
+        "answer about monthly with a lasting tendency; mixed: each commune a share of "
+        "panel people (--return-share), strangers for the rest",
+    )
+    parser.add_argument(
+        "--return-share",
+        type=float,
+        default=0.5,
+        help="mixed: mean share of a commune's raters who return (communes uniform on "
+        "[max(0, 2P - 1), min(1, 2P)])",
     )
     parser.add_argument(
         "--tenure-days", type=float, default=0.0, help="panel: mean days a rater stays (0: all)"
@@ -381,10 +427,12 @@ def main() -> None:
     started = time.monotonic()
     rng = np.random.default_rng(args.seed)
     worlds = {
-        name: make_world(rng, args.communes, *fs, args.world, args.tenure_days)
+        name: make_world(rng, args.communes, *fs, args.world, args.tenure_days, args.return_share)
         for name, fs in SCENARIOS.items()
     }
     tenure = f", tenure {args.tenure_days:g} days" if args.tenure_days else ""
+    if args.world == "mixed":
+        tenure += f", return share {args.return_share:g}"
     print(
         f"# bench_detection: {args.world} world{tenure}, "
         f"{args.communes} communes a scenario, seed {args.seed}, "
