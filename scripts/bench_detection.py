@@ -95,6 +95,19 @@ class World:
     residuals: dict[tuple[int, float], World] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Level:
+    """Where each commune's trust sits (mu), from which day it moves (change_day), and
+    by how much (shift): what every rating generator draws around."""
+
+    mu: np.ndarray
+    change_day: np.ndarray
+    shift: float
+
+    def centre(self, commune: np.ndarray, day: np.ndarray) -> np.ndarray:
+        return self.mu[commune] + np.where(day >= self.change_day[commune], self.shift, 0.0)
+
+
 def make_world(
     rng: np.random.Generator,
     n: int,
@@ -117,21 +130,19 @@ def make_world(
             gate[c, t] = len(set(np.concatenate(window).tolist())) if window else 0
     raters = rng.uniform(5, 40, n)
     mu = rng.uniform(2.5, 4.2, n)
-    change_day = (HISTORY + change) * 7
+    level = Level(mu, (HISTORY + change) * 7, shift)
     if kind == "mixed":
         # From a stream of its own, as the panel's: the incidents stay the fresh world's.
         side = np.random.Generator(rng.bit_generator.jumped())
-        ratings, person = mixed_ratings(
-            side, raters, mu, change_day, shift, tenure_days, return_share
-        )
+        ratings, person = mixed_ratings(side, raters, level, tenure_days, return_share)
         return World(incidents, gate, ratings, change, person=person)
-    ratings = fresh_ratings(rng, raters, mu, change_day, shift)
+    ratings = fresh_ratings(rng, raters, level)
     person = np.arange(ratings.shape[1])
     if kind == "panel":
         # From a stream of its own, so the incidents of every scenario are the fresh
         # world's: the two worlds differ in their raters only.
         side = np.random.Generator(rng.bit_generator.jumped())
-        ratings, person = panel_ratings(side, raters, mu, change_day, shift, tenure_days)
+        ratings, person = panel_ratings(side, raters, level, tenure_days)
     return World(incidents, gate, ratings, change, person=person)
 
 
@@ -142,32 +153,20 @@ def return_shares(rng: np.random.Generator, n: int, share: float) -> np.ndarray:
 
 
 def mixed_ratings(
-    rng: np.random.Generator,
-    raters: np.ndarray,
-    mu: np.ndarray,
-    change_day: np.ndarray,
-    shift: float,
-    tenure_days: float,
-    share: float,
+    rng: np.random.Generator, raters: np.ndarray, level: Level, tenure_days: float, share: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """A commune's raters: round(p_c·raters) panel people (`panel_ratings`) and
     strangers answering at (1 - p_c)·raters/30 a day (`fresh_ratings`), p_c from
     `return_shares`. Returns the ratings and who gave each (strangers numbered after
     the panel's people, each once)."""
     p = return_shares(rng, len(raters), share)
-    panel, who = panel_ratings(rng, raters * p, mu, change_day, shift, tenure_days)
-    fresh = fresh_ratings(rng, raters * (1 - p), mu, change_day, shift)
+    panel, who = panel_ratings(rng, raters * p, level, tenure_days)
+    fresh = fresh_ratings(rng, raters * (1 - p), level)
     strangers = (who.max(initial=-1) + 1) + np.arange(fresh.shape[1])
     return np.concatenate([panel, fresh], axis=1), np.concatenate([who, strangers])
 
 
-def fresh_ratings(
-    rng: np.random.Generator,
-    raters: np.ndarray,
-    mu: np.ndarray,
-    change_day: np.ndarray,
-    shift: float,
-) -> np.ndarray:
+def fresh_ratings(rng: np.random.Generator, raters: np.ndarray, level: Level) -> np.ndarray:
     """Every answer from someone who never answers again: Poisson answers by day at
     raters/30 a day, each with a tendency of its own, N(0, 0.7)."""
     n, days = len(raters), TOTAL * 7
@@ -175,7 +174,7 @@ def fresh_ratings(
     flat = counts.ravel()
     commune = np.repeat(np.repeat(np.arange(n), days), flat)
     day = np.repeat(np.tile(np.arange(days), n), flat)
-    centre = mu[commune] + np.where(day >= change_day[commune], shift, 0.0)
+    centre = level.centre(commune, day)
     values = np.clip(
         np.rint(centre + rng.normal(0, 0.7, flat.sum()) + rng.normal(0, 0.8, flat.sum())), 1, 5
     )
@@ -183,12 +182,7 @@ def fresh_ratings(
 
 
 def panel_ratings(
-    rng: np.random.Generator,
-    raters: np.ndarray,
-    mu: np.ndarray,
-    change_day: np.ndarray,
-    shift: float,
-    tenure_days: float,
+    rng: np.random.Generator, raters: np.ndarray, level: Level, tenure_days: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """A commune's raters are round(raters) people, each answering about monthly (gaps
     gamma(4, 7.5 days): mean 30 days, CV 0.5) with a lasting tendency N(0, 0.7); with
@@ -215,7 +209,7 @@ def panel_ratings(
     commune = np.broadcast_to(slot_commune[:, None], day.shape)[keep]
     lasting = np.take_along_axis(tendency, occupant, axis=1)[keep]
     day, until = day[keep], until[keep]
-    centre = mu[commune] + np.where(day >= change_day[commune], shift, 0.0)
+    centre = level.centre(commune, day)
     values = np.clip(np.rint(centre + lasting + rng.normal(0, 0.8, len(day))), 1, 5)
     who = (np.arange(slots)[:, None] * people + occupant)[keep]
     return np.stack([commune, day, until, values.astype(int)]), who

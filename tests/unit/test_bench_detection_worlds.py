@@ -25,7 +25,8 @@ def test_a_mixed_commune_has_the_share_of_returning_raters_it_was_drawn_with():
     raters = np.random.default_rng(1).uniform(5, 40, n)
     mu, change = np.full(n, 3.5), np.full(n, 10**6)
     drawn = b.return_shares(np.random.default_rng(7), n, share)
-    ratings, person = b.mixed_ratings(np.random.default_rng(7), raters, mu, change, 0.0, 0.0, share)
+    level = b.Level(mu, change, 0.0)
+    ratings, person = b.mixed_ratings(np.random.default_rng(7), raters, level, 0.0, share)
     commune = ratings[0]
     answered = np.bincount(person)
     returning = answered[person] > 1  # answers of people who answer more than once
