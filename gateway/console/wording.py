@@ -22,6 +22,9 @@ NOTES = (
     (re.compile(r"no urgent report since"), "history.note.no_urgent"),
 )
 YES_NO = {"danger_now", "burst", "verified"}
+# Figures whose value is a word of the catalogue, under "<key>.<value>": an incident's
+# kind; trust_shift's chart (of the answers, or of each person's residuals).
+WORDED = {"kind", "chart"}
 
 
 @bp.app_template_global("param_label")
@@ -56,10 +59,8 @@ def _digits(value: float) -> int:
 @bp.app_template_global("figure_value")
 def figure_value(key: str, value: Any) -> str:
     """An alert figure as read: kinds by label, yes and no, numbers in the locale."""
-    if key == "kind":
-        return translate_or(f"kind.{value}", str(value))
-    if key == "chart":  # trust_shift's: of the answers, or of each person's residuals
-        return translate_or(f"chart.{value}", str(value))
+    if key in WORDED:
+        return translate_or(f"{key}.{value}", str(value))
     if key in YES_NO or isinstance(value, bool):
         return translate("common.yes") if value else translate("common.no")
     if isinstance(value, int | float):

@@ -1,6 +1,7 @@
 """The mixed world of scripts/bench_detection.py: a commune's raters are the share of
 returning people it was drawn with, and communes lie on both sides of within_share."""
 
+import functools
 import importlib.util
 import sys
 from pathlib import Path
@@ -10,11 +11,13 @@ import numpy as np
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_detection.py"
 
 
+@functools.cache
 def bench():
+    """The script as a module, loaded once."""
     spec = importlib.util.spec_from_file_location("bench_detection", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_detection", module)  # dataclasses look their module up
+    sys.modules["bench_detection"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
