@@ -225,6 +225,31 @@ def test_a_member_gets_the_committee_help_with_their_open_codes_and_no_privacy_n
         assert s.scalars(select(Reporter.notice_sent)).one() is False
 
 
+def test_a_members_words_that_look_like_a_report_are_offered_as_an_incident_too(
+    client: FlaskClient, rt: Runtime, member_with_alert: str
+) -> None:
+    # A member lives in a locality too: "tirs a Menaka" without a keyword is not lost
+    # behind the committee help.
+    words = "bonjour il y a des tirs a Menaka"
+    offer = texted(client, rt, words, phone=MEMBER)[0]
+    assert "Signaler un incident" in offer and "Ménaka" in offer and "OUI" in offer
+    assert incidents(rt) == []
+    done = texted(client, rt, "oui", phone=MEMBER)[0]
+    assert "code R" in done
+    [(place, kind, text)] = incidents(rt)
+    assert place == "Ménaka" and kind == "attack" and text == words
+
+
+def test_a_member_declining_an_offered_incident_records_nothing_and_ok_stays_the_help(
+    client: FlaskClient, rt: Runtime, member_with_alert: str
+) -> None:
+    texted(client, rt, "des tirs ce matin pres du marche", phone=MEMBER)
+    assert "aucun incident" in texted(client, rt, "non", phone=MEMBER)[0]
+    texted(client, rt, "des tirs ce matin pres du marche", phone=MEMBER)
+    assert "A456" in texted(client, rt, "OK", phone=MEMBER)[0]
+    assert incidents(rt) == []
+
+
 def test_an_unknown_code_from_a_member_is_answered_with_their_open_codes(
     client: FlaskClient, rt: Runtime, member_with_alert: str
 ) -> None:

@@ -56,11 +56,10 @@ def _memberships(convo: Conversation) -> list[tuple[CommitteeMember, int | None]
 def _alert_and_member(
     convo: Conversation, command: Command
 ) -> tuple[Alert, CommitteeMember] | None:
-    memberships = _memberships(convo)
+    memberships = speak_as_member(convo)
     if not memberships:
         convo.say("not_committee")
         return None
-    convo.lang = memberships[0][0].language
     code = command.alert_code
     if not code:
         convo.say("alert_code_missing")
@@ -142,11 +141,18 @@ def members_among(session: Session, phone_hashes: Collection[str]) -> set[str]:
     )
 
 
+def speak_as_member(convo: Conversation) -> list[tuple[CommitteeMember, int | None]]:
+    """Answer in the language of the sender's (first) membership; their memberships."""
+    memberships = _memberships(convo)
+    if memberships:
+        convo.lang = memberships[0][0].language
+    return memberships
+
+
 def committee_help(convo: Conversation) -> Outcome:
     """`OK`, `AIDE` or anything unclear from a member: their open alerts' codes and how
     to acknowledge and close them."""
-    memberships = _memberships(convo)
-    convo.lang = memberships[0][0].language
+    memberships = speak_as_member(convo)
     codes = _open_codes(convo, memberships)
     if codes:
         convo.say("committee_help", codes=codes)

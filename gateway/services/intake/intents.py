@@ -16,7 +16,7 @@ from gateway.services.intake import committee_sms, danger, reports
 from gateway.services.intake.conversation import Conversation, Pending, PendingIntent
 from gateway.services.intake.locating import choose, locality_or_ask, resolve
 from gateway.services.intake.places import score
-from gateway.services.intake.unparsed import answer_offer, unparsed
+from gateway.services.intake.unparsed import answer_offer, offer_report, unparsed
 
 REF_CODE = re.compile(r"^R[A-Z0-9]{5}$")
 
@@ -31,7 +31,7 @@ def dispatch(convo: Conversation, command: Command, text: str) -> Outcome:
     if command.language and reporter.language is None:
         reporter.language = command.language
     if convo.member and command.intent in (Intent.HELP, Intent.UNKNOWN):
-        return committee_sms.committee_help(convo)
+        return _member_words(convo, command, text)
     pending = convo.pending()
     if pending is not None and _answers_pending(convo, pending, command, text):
         return Outcome.PROCESSED
@@ -39,6 +39,21 @@ def dispatch(convo: Conversation, command: Command, text: str) -> Outcome:
     if handler is None:
         return unparsed(convo, text)
     return handler(convo, command)
+
+
+def _member_words(convo: Conversation, command: Command, text: str) -> Outcome:
+    """A member's words without a command: the answer to an incident offered to them,
+    or words that look like a report (a member lives in a locality too), or else their
+    committee's help. `OK` alone stays the help, whatever was offered."""
+    if command.intent is Intent.UNKNOWN:
+        pending = convo.pending()
+        offered = pending is not None and pending.intent is PendingIntent.OFFERED_INCIDENT
+        if offered and answer_offer(convo, pending, text):
+            return Outcome.PROCESSED
+        committee_sms.speak_as_member(convo)
+        if offer_report(convo, text):
+            return Outcome.HELP
+    return committee_sms.committee_help(convo)
 
 
 def _answers_pending(convo: Conversation, pending: Pending, command: Command, text: str) -> bool:

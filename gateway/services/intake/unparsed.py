@@ -20,6 +20,14 @@ REPORT_WORDS = 4  # with a place but no incident word, a message this long is a 
 
 def unparsed(convo: Conversation, text: str) -> Outcome:
     """Answer a message the grammar did not understand; it stays kept for review."""
+    if not offer_report(convo, text):
+        convo.say("not_understood")
+    return Outcome.HELP
+
+
+def offer_report(convo: Conversation, text: str) -> bool:
+    """Offer words that look like a report as an incident, to be confirmed with OUI
+    (False, and nothing said, when they do not look like one)."""
     gaz = gazetteer(convo.rt)
     kind = incident_kind(text, convo.rt.reference.grammar)
     span = best_span(text, lambda run: _named(convo, run))
@@ -38,8 +46,8 @@ def unparsed(convo: Conversation, text: str) -> Outcome:
         convo.set_pending(Pending(PendingIntent.OFFERED_INCIDENT, kind=kind, text=text.strip()))
         convo.say("offer_incident")
     else:
-        convo.say("not_understood")
-    return Outcome.HELP
+        return False
+    return True
 
 
 def _named(convo: Conversation, run: str) -> float:
