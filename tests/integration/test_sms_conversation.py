@@ -22,7 +22,7 @@ from gateway.models import (
     TrustRating,
 )
 from gateway.runtime import Runtime
-from tests.committees import seat
+from tests.committees import add_to, seat
 from tests.handlers.payloads import at_sms
 from tests.replies import replies_to
 
@@ -248,6 +248,26 @@ def test_a_member_declining_an_offered_incident_records_nothing_and_ok_stays_the
     texted(client, rt, "des tirs ce matin pres du marche", phone=MEMBER)
     assert "A456" in texted(client, rt, "OK", phone=MEMBER)[0]
     assert incidents(rt) == []
+
+
+def test_a_member_asked_where_an_incident_was_can_answer_with_the_bare_name(
+    client: FlaskClient, rt: Runtime, member_with_alert: str
+) -> None:
+    asked = texted(client, rt, "INCIDENT tirs entendus", phone=MEMBER)[0]
+    assert "LIEU" in asked
+    done = texted(client, rt, "Gossi", phone=MEMBER)[0]
+    assert "code R" in done
+    assert incidents(rt) == [("Gossi", "attack", "tirs entendus")]
+
+
+def test_a_member_hears_the_citizen_replies_in_their_memberships_language(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    with transaction(rt.sessions) as s:
+        add_to(s, rt, locality(rt, "Mopti", "cercle").id, {MEMBER: "bm"})
+    asked = texted(client, rt, "INCIDENT tirs entendus", phone=MEMBER)[0]
+    bambara = rt.reference.catalogues.render("bm", "locality_ask")
+    assert asked == bambara != rt.reference.catalogues.render("fr", "locality_ask")
 
 
 def test_an_unknown_code_from_a_member_is_answered_with_their_open_codes(

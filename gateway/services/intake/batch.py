@@ -27,12 +27,13 @@ RATE_LIMIT = 20  # messages per reporter per hour; beyond, kept but not acted on
 @dataclass
 class Batch:
     """Looked up for the batch: `reporters` by number, `members` (the hashes of the
-    numbers on an active committee), `recent` (each reporter's handled messages of
-    the rate window: id, received). Kept for its end: `outcomes`, `replies`."""
+    numbers on an active committee, each with its membership's language), `recent`
+    (each reporter's handled messages of the rate window: id, received). Kept for its
+    end: `outcomes`, `replies`."""
 
     rt: Runtime
     reporters: dict[str, Reporter]
-    members: set[str]
+    members: dict[str, str]
     recent: dict[int, list[tuple[int, dt.datetime]]]
     outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)
     replies: list[dict[str, Any]] = field(default_factory=list)
@@ -49,8 +50,9 @@ class Batch:
         ids = {r.id for r in reporters.values()}
         return cls(rt, reporters, members, _recent(session, ids, since))
 
-    def is_member(self, reporter: Reporter) -> bool:
-        return reporter.pseudonym in self.members
+    def member_language(self, reporter: Reporter) -> str | None:
+        """The language of the reporter's committee membership; None for a citizen."""
+        return self.members.get(reporter.pseudonym)
 
     def handling(self, inbound_id: int, reporter_id: int) -> None:
         """The message is being handled for this reporter: unless an outcome is set,

@@ -49,6 +49,7 @@ def _memberships(convo: Conversation) -> list[tuple[CommitteeMember, int | None]
             CommitteeMember.active.is_(True),
             Committee.active.is_(True),
         )
+        .order_by(CommitteeMember.id)
     ).all()
     return [(member, locality_id) for member, locality_id in rows]
 
@@ -56,7 +57,7 @@ def _memberships(convo: Conversation) -> list[tuple[CommitteeMember, int | None]
 def _alert_and_member(
     convo: Conversation, command: Command
 ) -> tuple[Alert, CommitteeMember] | None:
-    memberships = speak_as_member(convo)
+    memberships = _memberships(convo)
     if not memberships:
         convo.say("not_committee")
         return None
@@ -122,37 +123,30 @@ SHOWN_CODES = 4
 ALERT_CODE = re.compile(r"^[A-Z][0-9]{1,6}$")
 
 
-def members_among(session: Session, phone_hashes: Collection[str]) -> set[str]:
-    """Which of these numbers' hashes are active members of an active committee: not
-    citizens, so no citizen privacy notice, and the committee help when unclear (one
+def members_among(session: Session, phone_hashes: Collection[str]) -> dict[str, str]:
+    """Which of these numbers' hashes are active members of an active committee, each
+    with the language of its first membership: not citizens, so no citizen privacy
+    notice, the committee help when unclear, and every reply in that language (one
     statement for a batch of senders)."""
     if not phone_hashes:
-        return set()
-    return set(
-        session.scalars(
-            select(CommitteeMember.phone_hash)
-            .join(Committee, Committee.id == CommitteeMember.committee_id)
-            .where(
-                CommitteeMember.phone_hash.in_(sorted(phone_hashes)),
-                CommitteeMember.active.is_(True),
-                Committee.active.is_(True),
-            )
+        return {}
+    rows = session.execute(
+        select(CommitteeMember.phone_hash, CommitteeMember.language)
+        .join(Committee, Committee.id == CommitteeMember.committee_id)
+        .where(
+            CommitteeMember.phone_hash.in_(sorted(phone_hashes)),
+            CommitteeMember.active.is_(True),
+            Committee.active.is_(True),
         )
+        .order_by(CommitteeMember.id.desc())
     )
-
-
-def speak_as_member(convo: Conversation) -> list[tuple[CommitteeMember, int | None]]:
-    """Answer in the language of the sender's (first) membership; their memberships."""
-    memberships = _memberships(convo)
-    if memberships:
-        convo.lang = memberships[0][0].language
-    return memberships
+    return {phone_hash: language for phone_hash, language in rows}  # the first one last
 
 
 def committee_help(convo: Conversation) -> Outcome:
     """`OK`, `AIDE` or anything unclear from a member: their open alerts' codes and how
     to acknowledge and close them."""
-    memberships = speak_as_member(convo)
+    memberships = _memberships(convo)
     codes = _open_codes(convo, memberships)
     if codes:
         convo.say("committee_help", codes=codes)

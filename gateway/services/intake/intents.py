@@ -42,15 +42,14 @@ def dispatch(convo: Conversation, command: Command, text: str) -> Outcome:
 
 
 def _member_words(convo: Conversation, command: Command, text: str) -> Outcome:
-    """A member's words without a command: the answer to an incident offered to them,
-    or words that look like a report (a member lives in a locality too), or else their
-    committee's help. `OK` alone stays the help, whatever was offered."""
+    """A member's words without a command: the answer to a question asked of them (the
+    place of their report, an offered incident), or words that look like a report (a
+    member lives in a locality too), or else their committee's help. `OK` alone stays
+    the help, whatever was asked."""
     if command.intent is Intent.UNKNOWN:
         pending = convo.pending()
-        offered = pending is not None and pending.intent is PendingIntent.OFFERED_INCIDENT
-        if offered and answer_offer(convo, pending, text):
+        if pending is not None and _answers_pending(convo, pending, command, text):
             return Outcome.PROCESSED
-        committee_sms.speak_as_member(convo)
         if offer_report(convo, text):
             return Outcome.HELP
     return committee_sms.committee_help(convo)

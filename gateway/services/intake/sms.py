@@ -256,9 +256,12 @@ def _handle(
     command = parse(text, rt.reference.grammar)
     if opt_out is not None and command.intent is not opt_out:
         command = Command(intent=opt_out, language=command.language)
-    lang = reporter.language or command.language or rt.settings.default_language
-    convo = Conversation(session, rt, reporter, e164, lang, now, source_ref)
-    convo.member = batch.is_member(reporter)
+    member_language = batch.member_language(reporter)  # a member hears one language
+    lang = member_language or reporter.language or command.language
+    convo = Conversation(
+        session, rt, reporter, e164, lang or rt.settings.default_language, now, source_ref
+    )
+    convo.member = member_language is not None
     if batch.over_rate_limit(reporter.id, inbound_id, now):
         _set(batch, inbound_id, Outcome.REJECTED, command.intent.name.lower())
         return []
