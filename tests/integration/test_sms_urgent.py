@@ -153,14 +153,26 @@ def test_urgent_with_a_place_and_words_is_a_new_report_in_danger(
     assert len(sender.sent) == 2
 
 
-def test_armed_men_seen_in_danger_alerts_at_once_only_where_an_admin_says_so(
+def test_armed_men_seen_in_danger_alerts_at_once(
     client: FlaskClient, rt: Runtime, clock: Clock
 ) -> None:
-    # As for a USSD report: `threat` is not an urgent kind unless an admin marks it, so
-    # the committee hears of it as of any report, not at once.
+    # "Armed men seen" with people in danger now is the warning before an attack.
     sender = committees_of_menaka(rt, clock)
     reply = texted(client, rt, "URGENT Menaka hommes armés")[0]
     assert incident(rt).danger_now is True and incident(rt).kind == "threat"
+    assert "prévenu" in reply and "17" in reply
+    check_and_send_urgent(rt, clock.advance(seconds=5))
+    assert len(sender.sent) == 2
+
+
+def test_banditry_in_danger_alerts_at_once_only_where_an_admin_says_so(
+    client: FlaskClient, rt: Runtime, clock: Clock
+) -> None:
+    # As for a USSD report: `banditry` is not an urgent kind unless an admin marks it,
+    # so the committee hears of it as of any report (the weekly digest), not at once.
+    sender = committees_of_menaka(rt, clock)
+    reply = texted(client, rt, "URGENT Menaka voleurs de betail")[0]
+    assert incident(rt).danger_now is True and incident(rt).kind == "banditry"
     assert "sera informé" in reply and "prévenu" not in reply and "17" in reply
     check_and_send_urgent(rt, clock.advance(seconds=5))
     assert sender.sent == []

@@ -373,11 +373,13 @@ def test_an_urgent_incident_of_an_urgent_kind_fires_at_once_unverified(
     rules: dict[str, RuleSpec],
 ) -> None:
     params = defaults(rules, "incident_urgent")
-    for kind in ("attack", "kidnapping", "explosive", "abuse"):
+    # Armed men seen and clashes between communities, with people in danger now, are
+    # the warning before an attack: they alert at once too.
+    for kind in ("attack", "kidnapping", "explosive", "abuse", "threat", "intercommunal"):
         finding = check_incident_urgent(kind, danger_now=True, burst=False, params=params)
         assert finding is not None
         assert (finding.severity, finding.verified, finding.figures["kind"]) == (3, False, kind)
-    for kind in ("banditry", "intercommunal", "threat", "other", "unknown"):
+    for kind in ("banditry", "other", "unknown"):
         assert check_incident_urgent(kind, danger_now=True, burst=False, params=params) is None
     assert check_incident_urgent("attack", danger_now=False, burst=False, params=params) is None
     assert check_incident_urgent("attack", danger_now=True, burst=True, params=params) is None
