@@ -123,6 +123,28 @@ def test_a_bare_close_asks_how_it_ended_and_records_nothing(
     assert state(rt)[:2] == (AlertState.CLOSED, "resolved")
 
 
+@pytest.mark.parametrize("answer", ["vrai", "FAUX", "resolu merci"])
+def test_a_bare_close_is_completed_by_the_outcome_alone(
+    client: FlaskClient, rt: Runtime, alert_code: str, answer: str
+) -> None:
+    # Asked "how did it end?", the chair answers with the word, not the whole command.
+    texted(client, rt, MEMBER, f"CLOS {alert_code}", 1)
+    reply = texted(client, rt, MEMBER, answer, 2)
+    outcome = {"vrai": "confirmed", "FAUX": "false_alarm", "resolu merci": "resolved"}
+    assert state(rt)[:2] == (AlertState.CLOSED, outcome[answer])
+    assert alert_code in reply
+    # The question is answered: the same word again is only unclear.
+    again = texted(client, rt, MEMBER, answer, 3)
+    assert "CLOS" in again and state(rt)[:2] == (AlertState.CLOSED, outcome[answer])
+
+
+def test_an_outcome_word_without_a_close_asked_closes_nothing(
+    client: FlaskClient, rt: Runtime, alert_code: str
+) -> None:
+    texted(client, rt, MEMBER, "vrai", 1)
+    assert state(rt) == (AlertState.OPEN, None, [])
+
+
 def test_a_national_committee_member_can_answer_any_alert(
     client: FlaskClient, rt: Runtime, alert_code: str
 ) -> None:

@@ -12,12 +12,12 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.domain.sms_grammar import Command
+from gateway.domain.sms_grammar import Command, Intent
 from gateway.domain.text import fold
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Alert, AlertState, Committee, CommitteeMember, Outcome
 from gateway.services.alerts import lifecycle as alert_actions
-from gateway.services.intake.conversation import Conversation
+from gateway.services.intake.conversation import Conversation, Pending, PendingIntent
 
 # Words after `CLOS A123` that say how it ended. Without one the member is asked: the
 # outcome counts are what admins tune thresholds with, so none is recorded by default.
@@ -96,6 +96,8 @@ def acknowledge(convo: Conversation, command: Command) -> Outcome:
 
 
 def close(convo: Conversation, command: Command) -> Outcome:
+    """`CLOS A123 FAUX|VRAI|RESOLU`; a bare `CLOS A123` asks how it ended, and the
+    outcome word alone then completes it."""
     found = _alert_and_member(convo, command)
     if found is None:
         return Outcome.REJECTED
@@ -107,6 +109,7 @@ def close(convo: Conversation, command: Command) -> Outcome:
             convo.say("alert_already_closed", code=alert.code)
             return Outcome.REJECTED
         convo.say("alert_close_how", code=alert.code)
+        convo.set_pending(Pending(PendingIntent.CLOSING, code=alert.code))
         return Outcome.PROCESSED
     try:
         alert_actions.close(convo.session, alert.id, f"member:{member.id}", outcome, convo.now)
@@ -116,6 +119,15 @@ def close(convo: Conversation, command: Command) -> Outcome:
     named = convo.rt.reference.catalogues.render(convo.lang, f"outcome_{outcome}")
     convo.say("alert_closed_outcome", code=alert.code, outcome=named)
     return Outcome.PROCESSED
+
+
+def completes_close(convo: Conversation, pending: Pending, text: str) -> Outcome | None:
+    """The outcome word answering a bare `CLOS A123` closes the alert (None, the
+    question dropped, when the message holds no outcome word)."""
+    convo.clear_pending()
+    if not any(w in OUTCOME_WORDS for w in fold(text).split()):
+        return None
+    return close(convo, Command(intent=Intent.CLOSE, alert_code=pending.code, free_text=text))
 
 
 # What a member is reminded of: the codes of their open alerts, a few at most.

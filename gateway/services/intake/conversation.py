@@ -26,6 +26,7 @@ class PendingIntent(enum.StrEnum):
     PLACE = "place"  # a home locality being chosen
     JOIN = "join"  # a subscription waiting for its area
     OFFERED_INCIDENT = "offered"  # words that looked like a report: OUI makes it one
+    CLOSING = "closing"  # a member's bare CLOS A123, waiting for how the alert ended
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Pending:
     """A question the reporter was asked. `choices` are the P-codes listed to them;
     `text` is what they typed (free text: kept only encrypted); `pcode` a locality
     already understood (an offered incident's); `danger` an incident with people in
-    danger now (URGENT)."""
+    danger now (URGENT); `code` the alert a member is closing."""
 
     intent: PendingIntent
     rating: int | None = None
@@ -42,6 +43,7 @@ class Pending:
     choices: tuple[str, ...] = ()
     pcode: str | None = None
     danger: bool = False
+    code: str | None = None
 
     def asking(self, choices: tuple[str, ...] = ()) -> Pending:
         return replace(self, choices=choices)
@@ -60,6 +62,7 @@ class Pending:
             choices=tuple(data.get("choices") or ()),
             pcode=data.get("pcode"),
             danger=bool(data.get("danger", False)),
+            code=data.get("code"),
         )
 
 

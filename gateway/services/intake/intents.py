@@ -48,7 +48,11 @@ def _member_words(convo: Conversation, command: Command, text: str) -> Outcome:
     the help, whatever was asked."""
     if command.intent is Intent.UNKNOWN:
         pending = convo.pending()
-        if pending is not None and _answers_pending(convo, pending, command, text):
+        if pending is not None and pending.intent is PendingIntent.CLOSING:
+            closed = committee_sms.completes_close(convo, pending, text)
+            if closed is not None:
+                return closed
+        elif pending is not None and _answers_pending(convo, pending, command, text):
             return Outcome.PROCESSED
         if offer_report(convo, text):
             return Outcome.HELP
@@ -59,6 +63,8 @@ def _answers_pending(convo: Conversation, pending: Pending, command: Command, te
     """A reply to the question we asked: OUI to an offered incident (a bare URGENT
     takes it too, with people in danger: `danger.urgent`); a number from the list; the
     locality however it comes (a bare name, `LIEU name`)."""
+    if pending.intent is PendingIntent.CLOSING:
+        return False  # only a member's outcome word answers it (`_member_words`)
     urgent_alone = command.intent is Intent.URGENT and danger.is_bare(command)
     if pending.intent is PendingIntent.OFFERED_INCIDENT and not urgent_alone:
         return answer_offer(convo, pending, text)
