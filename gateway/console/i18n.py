@@ -51,8 +51,12 @@ def language() -> str:
 
 def translate(key: str, **values: Any) -> str:
     """The text for `key` in the current language (French when missing there); the key
-    itself when no catalogue has it, so a gap shows instead of breaking the page."""
+    itself when no catalogue has it, so a gap shows instead of breaking the page. With
+    `n` = 1, the singular `<key>.one` where the catalogue has one ("1 alerte ouverte",
+    not "1 alerte(s) ouverte(s)")."""
     catalogues = _catalogues()
+    if values.get("n") == 1 and f"{key}.one" in catalogues[DEFAULT]:
+        key = f"{key}.one"
     text = catalogues[language()].get(key) or catalogues[DEFAULT].get(key)
     if text is None:
         return key

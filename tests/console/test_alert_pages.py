@@ -139,7 +139,10 @@ def test_an_alert_that_reached_nobody_is_shown_red_in_the_inbox_page_and_overvie
     assert badge in page and "aucun comité avec un membre actif" in page
     assert badge not in client.get(f"/console/alerts/{told.id}").get_data(as_text=True)
     overview = client.get("/console/").get_data(as_text=True)
-    assert badge in overview and "1 alerte(s) ouverte(s)" in overview
+    assert badge in overview and "1 alerte ouverte n&#39;a prévenu personne" in overview
+    add_alert(rt, ids[MOPTI], recipients=0)
+    overview = client.get("/console/").get_data(as_text=True)
+    assert "2 alertes ouvertes n&#39;ont prévenu personne" in overview
 
 
 def test_a_trust_shift_alert_says_in_words_which_chart_saw_the_fall(
