@@ -153,29 +153,29 @@ def test_urgent_with_a_place_and_words_is_a_new_report_in_danger(
     assert len(sender.sent) == 2
 
 
-def test_armed_men_seen_in_danger_alerts_at_once(
-    client: FlaskClient, rt: Runtime, clock: Clock
+@pytest.mark.parametrize(
+    ("text", "kind", "at_once"),
+    [
+        # "Armed men seen" with people in danger now is the warning before an attack.
+        ("URGENT Menaka hommes armés", "threat", True),
+        # As for a USSD report: `banditry` is not an urgent kind unless an admin marks
+        # it, so the committee hears of it as of any report (the weekly digest).
+        ("URGENT Menaka voleurs de betail", "banditry", False),
+    ],
+)
+def test_which_kinds_in_danger_alert_at_once(
+    client: FlaskClient, rt: Runtime, clock: Clock, text: str, kind: str, at_once: bool
 ) -> None:
-    # "Armed men seen" with people in danger now is the warning before an attack.
     sender = committees_of_menaka(rt, clock)
-    reply = texted(client, rt, "URGENT Menaka hommes armés")[0]
-    assert incident(rt).danger_now is True and incident(rt).kind == "threat"
-    assert "prévenu" in reply and "17" in reply
+    reply = texted(client, rt, text)[0]
+    assert incident(rt).danger_now is True and incident(rt).kind == kind
+    assert ("prévenu" in reply, "sera informé" in reply, "17" in reply) == (
+        at_once,
+        not at_once,
+        True,
+    )
     check_and_send_urgent(rt, clock.advance(seconds=5))
-    assert len(sender.sent) == 2
-
-
-def test_banditry_in_danger_alerts_at_once_only_where_an_admin_says_so(
-    client: FlaskClient, rt: Runtime, clock: Clock
-) -> None:
-    # As for a USSD report: `banditry` is not an urgent kind unless an admin marks it,
-    # so the committee hears of it as of any report (the weekly digest), not at once.
-    sender = committees_of_menaka(rt, clock)
-    reply = texted(client, rt, "URGENT Menaka voleurs de betail")[0]
-    assert incident(rt).danger_now is True and incident(rt).kind == "banditry"
-    assert "sera informé" in reply and "prévenu" not in reply and "17" in reply
-    check_and_send_urgent(rt, clock.advance(seconds=5))
-    assert sender.sent == []
+    assert len(sender.sent) == (2 if at_once else 0)
 
 
 def test_where_no_committee_hears_the_reply_promises_none(
