@@ -15,6 +15,7 @@ from gateway.models import (
     Alert,
     AlertState,
     Committee,
+    CommitteeMember,
     InboundMessage,
     Incident,
     Locality,
@@ -268,6 +269,18 @@ def test_a_member_hears_the_citizen_replies_in_their_memberships_language(
     asked = texted(client, rt, "INCIDENT tirs entendus", phone=MEMBER)[0]
     bambara = rt.reference.catalogues.render("bm", "locality_ask")
     assert asked == bambara != rt.reference.catalogues.render("fr", "locality_ask")
+
+
+def test_a_member_who_changes_language_hears_it_everywhere_alerts_included(
+    client: FlaskClient, rt: Runtime, member_with_alert: str
+) -> None:
+    assert "English" in texted(client, rt, "LANG EN", phone=MEMBER)[0]
+    assert texted(client, rt, "INCIDENT tirs entendus", phone=MEMBER)[0] == (
+        rt.reference.catalogues.render("en", "locality_ask")
+    )
+    assert "open alerts A456" in texted(client, rt, "HELP", phone=MEMBER)[0]
+    with rt.sessions() as s:
+        assert s.scalars(select(CommitteeMember.language)).all() == ["en"]
 
 
 def test_an_unknown_code_from_a_member_is_answered_with_their_open_codes(

@@ -155,6 +155,12 @@ def members_among(session: Session, phone_hashes: Collection[str]) -> dict[str, 
     return {phone_hash: language for phone_hash, language in rows}  # the first one last
 
 
+def set_member_language(convo: Conversation, lang: str) -> None:
+    """`LANGUE EN` from a member: every membership of theirs speaks it, alerts included."""
+    for member, _ in _memberships(convo):
+        member.language = lang
+
+
 def committee_help(convo: Conversation) -> Outcome:
     """`OK`, `AIDE` or anything unclear from a member: their open alerts' codes and how
     to acknowledge and close them."""

@@ -148,6 +148,8 @@ def language(convo: Conversation, command: Command) -> Outcome:
         return Outcome.HELP
     convo.reporter.language = command.lang_code
     convo.lang = command.lang_code
+    if convo.member:  # a member hears one language: their alerts change too
+        committee_sms.set_member_language(convo, command.lang_code)
     convo.say("language_changed")
     return Outcome.PROCESSED
 
