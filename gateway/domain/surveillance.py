@@ -354,11 +354,16 @@ class DesignBook:
     def __init__(self) -> None:
         self._known: dict[DesignKey, PoissonCusum] = {}
         self.added: dict[DesignKey, PoissonCusum] = {}
+        # The replay asks for a design every week of every locality (~18,000 times a
+        # pass): a C-level cache in front, as `poisson_cusum_design`'s own.
+        self.design: Callable[[float, float, float], PoissonCusum] = functools.lru_cache(
+            maxsize=8192
+        )(self._design)
 
     def know(self, arl: float, ratio: float, design: PoissonCusum) -> None:
         self._known[(design.mean, arl, ratio)] = design
 
-    def design(self, mean: float, arl: float, ratio: float = 2.0) -> PoissonCusum:
+    def _design(self, mean: float, arl: float, ratio: float = 2.0) -> PoissonCusum:
         key = (mean, arl, ratio)
         found = self._known.get(key)
         if found is None:
