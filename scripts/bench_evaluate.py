@@ -57,8 +57,8 @@ PG_ADMIN = os.environ.get("BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5
 
 
 # Its own throwaway database per run (so two people benchmarking do not clobber each
-# other), dropped at the end unless --keep.
-PG_NAME = f"bench_evaluate_{os.getpid()}"
+# other), dropped at the end unless --keep; BENCH_DB_PREFIX names it, as bench_common's.
+PG_NAME = f"{(os.environ.get('BENCH_DB_PREFIX') or 'bench').rstrip('_')}_evaluate_{os.getpid()}"
 
 
 def _pg_admin(sql: str) -> None:

@@ -17,7 +17,7 @@ caller leaves burst-flagged ratings out of them.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gateway.domain import surveillance as sv
@@ -334,7 +334,10 @@ def check_incident_spike(
 
 
 def check_incident_cusum(
-    weeks: Sequence[Tally], reporters_28d: int, params: Mapping[str, float]
+    weeks: Sequence[Tally],
+    reporters_28d: int,
+    params: Mapping[str, float],
+    design: Callable[[float, float, float], sv.PoissonCusum] = sv.poisson_cusum_design,
 ) -> Finding | None:
     """One-sided Poisson CUSUM that carries its state (`surveillance.
     poisson_cusum_replay`). `weeks` holds the weekly counts, oldest first, the last
@@ -346,7 +349,8 @@ def check_incident_cusum(
     distinct incident reporters over 28 days (the statistic runs whatever the gate;
     only the alert waits for it: an alarm restarts the chart only in a week whose 4
     weeks hold min_reporters unflagged reports, the least the gate needs). Severity
-    from p = P(Poisson(m·m0) >= X), X the incidents of the m weeks of the current run."""
+    from p = P(Poisson(m·m0) >= X), X the incidents of the m weeks of the current run.
+    `design` gives each week's chart (`surveillance.DesignBook.design`: the same)."""
     w = params["burst_weight"]
     if reporters_28d < params["min_reporters"]:
         return None
@@ -360,6 +364,7 @@ def check_incident_cusum(
         ratio=params["ratio"],
         gate_counts=[float(t.count) for t in weeks],
         gate=int(params["min_reporters"]),
+        design=design,
     )
     if state is None or not state.alarm:
         return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 SEVERITY_P = (1e-3, 1e-5)
@@ -336,6 +337,43 @@ def poisson_cusum_design(mean: float, arl: float, ratio: float = 2.0) -> Poisson
         n *= 2
 
 
+# Bumped whenever `poisson_cusum_design`'s arithmetic changes: designs kept under
+# another version (gateway/services/alerts/designs.py) are then ignored.
+DESIGN_VERSION = 1
+
+DesignKey = tuple[float, float, float]  # poisson_cusum_design's (mean, arl, ratio)
+
+
+class DesignBook:
+    """`poisson_cusum_design` by its inputs, knowing the designs it is given (kept from
+    earlier passes, `know`) and noting those it had to compute (`added`): a first pass
+    after a restart finds the ~1,200 designs of the last one (a 64-state Markov chain
+    each, ~3 s at 1M ratings) instead of computing them. A design is a pure function
+    of its inputs, so a known one is the one it would compute."""
+
+    def __init__(self) -> None:
+        self._known: dict[DesignKey, PoissonCusum] = {}
+        self.added: dict[DesignKey, PoissonCusum] = {}
+        # The replay asks for a design every week of every locality (~18,000 times a
+        # pass): a C-level cache in front, as `poisson_cusum_design`'s own.
+        self.design: Callable[[float, float, float], PoissonCusum] = functools.lru_cache(
+            maxsize=8192
+        )(self._design)
+
+    def know(self, arl: float, ratio: float, design: PoissonCusum) -> None:
+        self._known[(design.mean, arl, ratio)] = design
+
+    def _design(self, mean: float, arl: float, ratio: float = 2.0) -> PoissonCusum:
+        key = (mean, arl, ratio)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = self.added[key] = poisson_cusum_design(mean, arl, ratio)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+
 # --- CUSUMs that carry their state --------------------------------------------------
 
 
@@ -377,6 +415,7 @@ def poisson_cusum_replay(
     gate_counts: list[float] | None = None,
     gate: int = 0,
     min_baseline_weeks: int = 4,
+    design: Callable[[float, float, float], PoissonCusum] = poisson_cusum_design,
 ) -> ChartState | None:
     """The Poisson CUSUM S_t = max(0, S_{t-1} + x_t - k_t), replayed over the last
     `horizon_weeks` weeks of `counts` (oldest first, the last being the current week)
@@ -389,7 +428,7 @@ def poisson_cusum_replay(
     guard_weeks before t, so a rise does not raise its own baseline before it is seen;
     weeks with fewer than `min_baseline_weeks` baseline weeks leave S at 0. The same
     counts always give the same state, whenever it is computed. None when the last
-    week has no baseline."""
+    week has no baseline. `design` gives the charts (`DesignBook.design`: the same)."""
     cum = _prefix(counts)
     gate_cum = None if gate_counts is None else _prefix(gate_counts)
     s, run, alarm = 0.0, 0, False
@@ -407,7 +446,7 @@ def poisson_cusum_replay(
         if alarm:
             s, run = 0.0, 0
         m0 = (cum[hi] - cum[lo] + 0.5) / b
-        chart = poisson_cusum_design(m0, arl, ratio)
+        chart = design(m0, arl, ratio)
         r = chart.resolution
         # On the chart's grid of 1/r counts, as its Markov chain assumes.
         s = s + (round(counts[t] * r) - chart.k_units) / r

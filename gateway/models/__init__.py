@@ -10,7 +10,7 @@ from gateway.models.alerts import (
     Threshold,
 )
 from gateway.models.base import Base
-from gateway.models.cells import DayCount, WindowCell
+from gateway.models.cells import CusumDesign, DayCount, WindowCell
 from gateway.models.channels import ChannelHealth
 from gateway.models.messages import InfoMessage, InfoMessageStatus
 from gateway.models.people import (
@@ -46,6 +46,7 @@ __all__ = [
     "Committee",
     "CommitteeMember",
     "ConsoleUser",
+    "CusumDesign",
     "DayCount",
     "InboundMessage",
     "Incident",

@@ -4,7 +4,7 @@ sum instead of scanning the reports (gateway/services/figures/rollup.py keeps th
 
 from __future__ import annotations
 
-from sqlalchemy import Index, Integer, String, text
+from sqlalchemy import Double, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.models.base import Base
@@ -57,3 +57,21 @@ class DayCount(Base):
     plain: Mapped[int] = mapped_column(Integer)
     burst: Mapped[int] = mapped_column(Integer)
     rev: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class CusumDesign(Base):
+    """A Poisson CUSUM design (`surveillance.poisson_cusum_design`) kept by its inputs
+    (mean, arl, ratio) and the version of its arithmetic, so a restarted process finds
+    the last passes' designs instead of computing a Markov chain for each; a cache: any
+    row may go, and is computed again when needed (gateway/services/alerts/designs.py)."""
+
+    __tablename__ = "cusum_designs"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mean: Mapped[float] = mapped_column(Double, primary_key=True)
+    arl: Mapped[float] = mapped_column(Double, primary_key=True)
+    ratio: Mapped[float] = mapped_column(Double, primary_key=True)
+    resolution: Mapped[int] = mapped_column(Integer)
+    k_units: Mapped[int] = mapped_column(Integer)
+    h_units: Mapped[int] = mapped_column(Integer)
+    run_length: Mapped[float] = mapped_column(Double)  # the design's in-control ARL

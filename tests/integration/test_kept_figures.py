@@ -14,6 +14,7 @@ from flask import Flask
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from gateway.db import transaction
@@ -23,7 +24,9 @@ from gateway.models import DayCount, Incident, JobState, Locality, Reporter, Tru
 from gateway.runtime import Runtime
 from gateway.services.alerts import engine
 from gateway.services.alerts.engine import WEEK_CELLS, Measures, findings, run_alert_cycle
+from gateway.services.figures import kept as kept_module
 from gateway.services.figures import rollup
+from gateway.services.figures import weeks as weeks_module
 from gateway.services.figures.weeks import WeekCells
 
 PRIMARY = "trust_dsf"
@@ -436,3 +439,32 @@ def test_a_pass_keeps_the_weeks_it_read_unless_it_does_not_commit(
         run_alert_cycle(rt, now, force=True)
     assert cells.epoch is None and not cells._streams
     assert not cells.lock.locked()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lo=st.integers(0, 30000),
+    weeks=st.integers(1, 120),
+    seen=st.integers(0, 10**6),
+    stream=st.sampled_from(["trust:trust_dsf", "incident", "contact:trust_dsf"]),
+    dialect=st.sampled_from([postgresql.dialect(), sqlite.dialect()]),
+)
+def test_a_statement_compiled_once_gives_what_its_own_compile_gives(
+    lo: int, weeks: int, seen: int, stream: str, dialect: Any
+) -> None:
+    """`kept._compiled` compiles a statement's shape once: each statement of that shape
+    still gets its own values, in the order its own compile would give them."""
+    hi = lo + 7 * weeks
+    made = [
+        weeks_module._answers_query(stream, lo, hi),
+        weeks_module._changed_answers_query(stream, lo, hi, seen),
+        weeks_module._counts_query(stream, lo, hi, seen),
+        select(WindowCell.locality_id, (WindowCell.day - lo) // 7)
+        .where(WindowCell.stream == stream, WindowCell.day >= lo, WindowCell.until >= hi)
+        .group_by(WindowCell.locality_id, (WindowCell.day - lo) // 7),
+    ]
+    for stmt in made:
+        compiled = stmt.compile(dialect=dialect)
+        params = compiled.construct_params()
+        positions = tuple(compiled.positiontup or ()) if compiled.positional else None
+        assert kept_module._compiled(stmt, dialect) == (compiled.string, params, positions)

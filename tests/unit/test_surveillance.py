@@ -5,6 +5,7 @@ simulation of the charts' run lengths."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -392,3 +393,19 @@ def test_benjamini_hochberg_matches_statsmodels_style_reference() -> None:
     # Without multiplicity control about 5% of null p-values pass 0.05; with it, none.
     null = [float(x) for x in rng.uniform(0, 1, 700)]
     assert sum(x < 0.05 for x in null) > 20 and not any(sv.benjamini_hochberg(null))
+
+
+def test_a_design_book_gives_the_designs_and_notes_the_ones_it_computed() -> None:
+    book = sv.DesignBook()
+    known = sv.poisson_cusum_design(2.5, 160.0, 2.0)
+    book.know(160.0, 2.0, known)
+    assert book.design(2.5, 160.0, 2.0) is known and not book.added
+    made = book.design(0.75, 160.0, 2.0)
+    assert made == sv.poisson_cusum_design.__wrapped__(0.75, 160.0, 2.0)
+    assert book.added == {(0.75, 160.0, 2.0): made} and len(book) == 2
+    counts = [float(c) for c in [0, 1, 0, 2, 1, 0, 0, 3, 1, 2, 0, 5, 6, 7]]
+    kw: dict[str, Any] = {"baseline_weeks": 6, "guard_weeks": 2, "horizon_weeks": 8,
+                          "arl": 50.0, "ratio": 2.0}  # fmt: skip
+    assert sv.poisson_cusum_replay(counts, **kw, design=book.design) == sv.poisson_cusum_replay(
+        counts, **kw
+    )

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db import transaction
 from gateway.domain import findings as checks
+from gateway.domain import surveillance as sv
 from gateway.domain.findings import Finding, WeeklyAnswers
 from gateway.domain.rules import (
     OverrideKey,
@@ -37,6 +38,7 @@ from gateway.domain.trust_index import Aggregate, trust_index
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, JobState
 from gateway.runtime import Runtime
+from gateway.services.alerts import designs as cusum_designs
 from gateway.services.alerts import lifecycle
 from gateway.services.alerts.jobstate import CYCLE_LOCK, days, holds_lock, record_watermark
 from gateway.services.alerts.messages import send_round
@@ -86,7 +88,8 @@ class Measures:
     Day-aligned windows (the weekly pass's, the backtest's) are read from the kept
     cells when they hold every report before `now` (`figures.kept`); any other window,
     or cells not yet complete, is scanned (`figures.measures`): the same figures either
-    way (tests/integration/test_kept_figures.py). `scan` forces the scan."""
+    way (tests/integration/test_kept_figures.py). `scan` forces the scan. `design`
+    gives the incident CUSUM's charts (a `DesignBook`'s, kept across restarts)."""
 
     def __init__(
         self,
@@ -97,8 +100,10 @@ class Measures:
         *,
         scan: bool = False,
         cells: WeekCells | None = None,
+        design: Callable[[float, float, float], sv.PoissonCusum] = sv.poisson_cusum_design,
     ) -> None:
         self.session, self.question, self.now = session, question, now
+        self.design = design
         self._cells = cells  # synced in this transaction: the weeks kept between passes
         self._trust: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
         self._counts: dict[tuple[dt.datetime, dt.datetime], dict[int, Any]] = {}
@@ -292,7 +297,8 @@ def _incident_cusum(m: Measures, loc: int, p: dict[str, float]) -> Finding | Non
     series = m.series(7, _chart_weeks(p)).get(loc)
     if series is None or series.reporters < p["min_reporters"]:  # the check's first test
         return None
-    return checks.check_incident_cusum(m.active_weeks(loc, series.periods), series.reporters, p)
+    weeks = m.active_weeks(loc, series.periods)
+    return checks.check_incident_cusum(weeks, series.reporters, p, m.design)
 
 
 def _reporting_silence(m: Measures, loc: int, p: dict[str, float]) -> Finding | None:
@@ -450,7 +456,9 @@ def _cycle(rt: Runtime, now: dt.datetime, force: bool, cells: WeekCells | None) 
             summary.skipped_window = True
             return summary
         kept_weeks = cells if cells is not None and cells.sync(session) else None
-        m = Measures(session, rt.reference.primary_question, at, cells=kept_weeks)
+        designs = cusum_designs.book(rt, session)
+        question = rt.reference.primary_question
+        m = Measures(session, question, at, cells=kept_weeks, design=designs.design)
         held = _held(session, now)
         failed: list[tuple[int, str]] = []
         candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
@@ -458,6 +466,7 @@ def _cycle(rt: Runtime, now: dt.datetime, force: bool, cells: WeekCells | None) 
         found_all = findings(rt, gaz, stored, m, candidates, errors=failed)
         if kept_weeks is not None:
             kept_weeks.finish()
+        cusum_designs.save(session, designs)
         summary.errors += len(failed)
         by_locality: dict[int, Results] = {}
         for (loc, rule), (found, p) in found_all.items():

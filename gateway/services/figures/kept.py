@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from gateway.domain.findings import Tally, WeeklyAnswers
@@ -33,15 +34,40 @@ def _run(session: Session, stmt: Any) -> list[tuple[Any, ...]]:
     PostgreSQL's work for them. Only for queries whose parameters and columns are ints
     and strings, which need no type processing either way."""
     conn = session.connection()
-    compiled = stmt.compile(dialect=conn.dialect)
-    params = compiled.construct_params()
-    args: Any = [params[k] for k in compiled.positiontup or ()] if compiled.positional else params
+    sql, params, positions = _compiled(stmt, conn.dialect)
+    args: Any = [params[k] for k in positions] if positions is not None else params
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(str(compiled), args)
+        cursor.execute(sql, args)
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+# Compiled SQL by the statement's structure (SQLAlchemy's cache key, whose bound values
+# are apart) and dialect: a pass's ~30 statements have ~10 shapes, and compiling one
+# cost ~0.5 ms of CPU (a twentieth of a warm pass's, measured 2026-12-02).
+_COMPILED: dict[tuple[Any, str, str], Any] = {}
+_COMPILED_MAX = 512
+
+
+def _compiled(stmt: Any, dialect: Dialect) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
+    """The statement's SQL, its parameters' values and, for a positional paramstyle,
+    their order: what `stmt.compile(dialect=dialect)` gives, compiled once per shape."""
+    key = stmt._generate_cache_key()
+    if key is None:  # pragma: no cover - every statement here has a cache key
+        compiled = stmt.compile(dialect=dialect)
+        params = compiled.construct_params()
+    else:
+        shape = (key.key, dialect.name, dialect.driver)
+        compiled = _COMPILED.get(shape)
+        if compiled is None:
+            if len(_COMPILED) >= _COMPILED_MAX:
+                _COMPILED.clear()
+            compiled = _COMPILED[shape] = stmt.compile(dialect=dialect, cache_key=key)
+        params = compiled.construct_params(extracted_parameters=key.bindparams)
+    positions = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return compiled.string, params, positions
 
 
 def aligned(*times: dt.datetime) -> bool:
