@@ -93,6 +93,7 @@ class World:
     plain: np.ndarray | None = None  # (n, days + 1) cumulative answers, no de-duplication
     person: np.ndarray | None = None  # (R,) who gave each rating (fresh: each its own)
     residuals: dict[tuple[int, float], World] = field(default_factory=dict)
+    level: Level | None = None  # the true trust level (what only an oracle knows)
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def make_world(
         # From a stream of its own, as the panel's: the incidents stay the fresh world's.
         side = np.random.Generator(rng.bit_generator.jumped())
         ratings, person = mixed_ratings(side, raters, level, tenure_days, return_share)
-        return World(incidents, gate, ratings, change, person=person)
+        return World(incidents, gate, ratings, change, person=person, level=level)
     ratings = fresh_ratings(rng, raters, level)
     person = np.arange(ratings.shape[1])
     if kind == "panel":
@@ -143,7 +144,7 @@ def make_world(
         # world's: the two worlds differ in their raters only.
         side = np.random.Generator(rng.bit_generator.jumped())
         ratings, person = panel_ratings(side, raters, level, tenure_days)
-    return World(incidents, gate, ratings, change, person=person)
+    return World(incidents, gate, ratings, change, person=person, level=level)
 
 
 def return_shares(rng: np.random.Generator, n: int, share: float) -> np.ndarray:
@@ -283,6 +284,23 @@ def residual_world(w: World, min_earlier: int = MIN_EARLIER) -> World:
     return w.residuals[key]
 
 
+def first_world(w: World, min_earlier: int = MIN_EARLIER) -> World:
+    """The answers that have no residual (fewer than min_earlier earlier answers of the
+    same person: a person's first), as they are, `until` as before."""
+    key = (min_earlier, 1.0)
+    if key not in w.residuals:
+        assert w.person is not None
+        commune, day, until, v = w.ratings
+        order = np.lexsort((day, w.person))
+        who = w.person[order]
+        first = np.concatenate([[True], who[1:] != who[:-1]])
+        start = np.maximum.accumulate(np.where(first, np.arange(len(who)), 0))
+        kept = order[np.arange(len(who)) - start < min_earlier]
+        ratings = np.stack([commune[kept], day[kept], until[kept], v[kept]])
+        w.residuals[key] = World(w.incidents, w.gate, ratings, w.change)
+    return w.residuals[key]
+
+
 def weekly_residuals(w: World, c: int) -> list[Aggregate]:
     """Commune c's weekly sums of residuals, in points."""
     if c not in w.weeks:
@@ -312,8 +330,11 @@ def finder(rule: str, p: dict[str, float]) -> Callable[[World, int, int], bool]:
     def trust_shift(w: World, c: int, t: int) -> bool:
         weeks = weekly(w, c)[max(0, t - span(p)) : t]
         resid = WeeklyAnswers.of(weekly_residuals(residual_world(w), c)[max(0, t - span(p)) : t])
+        firsts = None
+        if p["combine"] >= 1:
+            firsts = WeeklyAnswers.of(weekly(first_world(w), c)[max(0, t - span(p)) : t])
         recent = aggregate(w, c, t, 28)
-        return checks.check_trust_shift(weeks, recent.n, p, resid) is not None
+        return checks.check_trust_shift(weeks, recent.n, p, resid, firsts) is not None
 
     def tallies(w: World, c: int, t: int, n: int) -> list[Tally]:
         return [Tally(int(x)) for x in w.incidents[c, max(0, t - n) : t]]
