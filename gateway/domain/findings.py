@@ -322,8 +322,9 @@ def _combined_chart(
     r, f = residuals.last(run), firsts.last(run)
     info = wr * sum(r.n) + wf * sum(f.n)
     fall = wr * sum(r.total) + wf * (sum(f.total) - sum(f.n) * state.firsts.mean)
-    delta = fall / info
-    p = sv.normal_cdf(delta * math.sqrt(info))
+    # The run's kinds may all lack a baseline spread this week (weight 0): no z test.
+    delta = fall / info if info > 0 else 0.0
+    p = sv.normal_cdf(delta * math.sqrt(info)) if info > 0 else 1.0
     answers = cols.last(run)
     figures: dict[str, Figure] = {"chart": "combined", "delta": _r(delta)}
     if sum(answers.n) > 0:
