@@ -33,7 +33,15 @@ asked for; with strangers only it equals the first). The row "bench values" is t
 LR test on the bench's own drawn answers (one draw, the null world's communes for the
 size): a check that the redrawn answers are the bench's.
 
-    .venv/bin/python scripts/bench_trust_bound.py --seed 14 --world mixed
+With `--realtime R2`, also a real-time oracle at the bench's cadence and lifecycle: each
+answer's exact log LR (level known, and the tendency of every person who answers more
+than once; a stranger's answer against the marginal), summed by week into a CUSUM
+restarted after each alarm, or over the last 4 weeks, behind the 28-day gate, scored
+by the bench's `openings` and `score` on R2 redraws of every answer, one limit for all
+communes interpolated to each FA. Not a bound (no sequential test is proved best for
+"within 4 weeks"), but what a detector that knew the level would see, week by week.
+
+    .venv/bin/python scripts/bench_trust_bound.py --seed 14 --world mixed --reps 30 --realtime 3
 """
 
 from __future__ import annotations
