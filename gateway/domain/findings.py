@@ -180,6 +180,7 @@ def check_trust_shift(
     recent_reporters: int,
     params: Mapping[str, float],
     residuals: WeeklyAnswers | None = None,
+    firsts: WeeklyAnswers | None = None,
 ) -> Finding | None:
     """A lower CUSUM of the weekly answers (`surveillance.mean_cusum_replay`), on one
     of two series. `weeks` holds the weekly aggregates of the answers (or their
@@ -193,10 +194,15 @@ def check_trust_shift(
     residuals (`_residual_chart`): a reporter's lasting tendency cancels in r, so it
     sees a fall sooner. Elsewhere (people who seldom answer twice) it is of the answers
     (`_answer_chart`). Either fires when S > h at the last week, with min_reporters in
-    the last 28 days (`recent_reporters`) and answers in that week's baseline."""
+    the last 28 days (`recent_reporters`) and answers in that week's baseline.
+
+    With `combine` 1 and `firsts` (the weekly answers that have no residual: a
+    reporter's first there), one chart of both kinds instead (`_combined_chart`)."""
     if recent_reporters < params["min_reporters"]:
         return None
     cols = weeks if isinstance(weeks, WeeklyAnswers) else WeeklyAnswers.of(weeks)
+    if params["combine"] >= 1 and residuals is not None and firsts is not None:
+        return _combined_chart(cols, residuals, firsts, recent_reporters, params)
     if (
         residuals is not None
         and _residual_share(cols, residuals, params) >= params["within_share"] - _EPS
@@ -281,6 +287,50 @@ def _residual_chart(
     if index is not None:
         figures |= {"index": _r(index), "baseline": _r(index - mean)}
     figures |= _run_figures(state, recent_reporters, p)
+    return Finding("trust_shift", sv.severity_of_p(p), figures)
+
+
+def _combined_chart(
+    cols: WeeklyAnswers,
+    residuals: WeeklyAnswers,
+    firsts: WeeklyAnswers,
+    recent_reporters: int,
+    params: Mapping[str, float],
+) -> Finding | None:
+    """The chart of residuals and first answers together
+    (`surveillance.combined_cusum_replay`), its run length from arl_weeks (first
+    answers only) to within_arl_weeks (residuals only). Severity from
+    the one-sided z test of the run's weighted fall, with the last week's baselines:
+    d = (wr·Σr + ws·Σ(x - μs))/(wr·Nr + ws·Ns), p = Φ(d·√(wr·Nr + ws·Ns)); `delta` is
+    d, `index` the run's mean answer."""
+    state = sv.combined_cusum_replay(
+        (residuals.n, residuals.total, residuals.total_sq),
+        (firsts.n, firsts.total, firsts.total_sq),
+        baseline_weeks=int(params["baseline_weeks"]),
+        guard_weeks=int(params["guard_weeks"]),
+        horizon_weeks=int(params["horizon_weeks"]),
+        shift=params["shift"],
+        arl_firsts=params["arl_weeks"],
+        arl_residuals=params["within_arl_weeks"],
+        sd_floor=SD_FLOOR,
+        min_baseline=int(params["min_reporters"]),
+    )
+    if state is None or not state.chart.alarm:
+        return None
+    run = state.chart.run
+    wr, wf = state.residuals.weight, state.firsts.weight
+    r, f = residuals.last(run), firsts.last(run)
+    info = wr * sum(r.n) + wf * sum(f.n)
+    fall = wr * sum(r.total) + wf * (sum(f.total) - sum(f.n) * state.firsts.mean)
+    # The run's kinds may all lack a baseline spread this week (weight 0): no z test.
+    delta = fall / info if info > 0 else 0.0
+    p = sv.normal_cdf(delta * math.sqrt(info)) if info > 0 else 1.0
+    answers = cols.last(run)
+    figures: dict[str, Figure] = {"chart": "combined", "delta": _r(delta)}
+    if sum(answers.n) > 0:
+        index = sum(answers.total) / sum(answers.n)
+        figures |= {"index": _r(index), "baseline": _r(index - delta)}
+    figures |= _run_figures(state.chart, recent_reporters, p)
     return Finding("trust_shift", sv.severity_of_p(p), figures)
 
 

@@ -528,3 +528,119 @@ def mean_cusum_replay(
         alarm = s > limit
         seen = True
     return ChartState(s, limit, alarm, run, mu0, sigma, n0, k) if seen else None
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """A baseline's answers of one kind: how many, their in-control mean and spread."""
+
+    n: float
+    mean: float
+    spread: float
+
+    @property
+    def weight(self) -> float:
+        """Information of one answer, 1/σ² (0 for a kind without a usable baseline)."""
+        return 1 / (self.spread * self.spread) if self.n >= 2 else 0.0
+
+
+@dataclass(frozen=True)
+class CombinedState:
+    """`combined_cusum_replay`'s chart as of the last week, with that week's two
+    baselines (residuals, first answers)."""
+
+    chart: ChartState
+    residuals: Pooled
+    firsts: Pooled
+
+
+def _pool(
+    cols: tuple[list[float], list[float], list[float]],
+    lo: int,
+    hi: int,
+    sd_floor: float,
+    known_mean: float | None,
+) -> Pooled:
+    """The answers of weeks [lo, hi) of one kind (prefix sums `cols`): n0, μ0 (or the
+    known mean) and σ0 = max(s, sd_floor), s² = Σ(x - μ0)²/n0 with a known mean, the
+    sample variance otherwise."""
+    cn, cs, cq = cols
+    n0 = cn[hi] - cn[lo]
+    if n0 < 2:
+        return Pooled(n0, 0.0 if known_mean is None else known_mean, sd_floor)
+    total, sq = cs[hi] - cs[lo], cq[hi] - cq[lo]
+    if known_mean is None:
+        mu0 = total / n0
+        var0 = (sq - n0 * mu0 * mu0) / (n0 - 1)
+    else:
+        mu0 = known_mean
+        var0 = (sq - 2 * mu0 * total) / n0 + mu0 * mu0
+    sd = math.sqrt(var0 if var0 > 0.0 else 0.0)
+    return Pooled(n0, mu0, sd_floor if sd_floor > sd else sd)
+
+
+def combined_cusum_replay(
+    residuals: tuple[list[float], list[float], list[float]],
+    firsts: tuple[list[float], list[float], list[float]],
+    *,
+    baseline_weeks: int,
+    guard_weeks: int,
+    horizon_weeks: int,
+    shift: float,
+    arl_firsts: float,
+    arl_residuals: float,
+    sd_floor: float,
+    min_baseline: int,
+) -> CombinedState | None:
+    """One lower CUSUM of two kinds of answers, each weighed by its information: the
+    residuals r (an answer less the mean of the same reporter's earlier ones; in-control
+    mean 0, σr² = Σr²/n0r over the baseline's) and the first answers x (no earlier one;
+    against the baseline's first answers, mean μs, spread σs), both floored at sd_floor,
+    each given as weekly (n, Σ, Σ²). With wr = 1/σr², ws = 1/σs² and σ*² = n0/(n0r·wr +
+    n0s·ws) (n0 = n0r + n0s), week t adds the log-likelihood ratio of a fall of `shift`,
+    in σ*/shift units:
+
+        S_t = max(0, S_{t-1} + σ*·(wr·(0 - Σr_t) + ws·(ns_t·μs - Σx_t))
+                             - σ*·(shift/2)·(nr_t·wr + ns_t·ws)),
+
+    which is `mean_cusum_replay`'s statistic when all answers are of one kind. Alarm when
+    S_t > h_t, the limit for L weeks of the baseline's answers a week at k = shift/(2σ*)
+    (Siegmund, as `mean_cusum_replay`), L = arl_firsts^(1 - ρ)·arl_residuals^ρ, ρ the
+    residuals' share of the baseline's information n0r·wr/(n0r·wr + n0s·ws) (so each
+    chart's own run length where all answers are of its kind); a kind with fewer than 2 baseline
+    answers is left out that week; weeks with fewer than max(min_baseline, 2) baseline
+    answers in all leave S as it is; replayed from 0 over the last horizon_weeks weeks,
+    and from 0 after each alarm. None when the last week has no baseline."""
+    rp = (_prefix(residuals[0]), _prefix(residuals[1]), _prefix(residuals[2]))
+    fp = (_prefix(firsts[0]), _prefix(firsts[1]), _prefix(firsts[2]))
+    s, run, alarm, seen = 0.0, 0, False, False
+    limit, k, sigma, n0 = 0.0, 0.0, 0.0, 0.0
+    pr = pf = Pooled(0.0, 0.0, sd_floor)
+    weeks = len(residuals[0])
+    for t in range(max(0, weeks - horizon_weeks), weeks):
+        lo, hi = _baseline_span(t, baseline_weeks, guard_weeks)
+        pr = _pool(rp, lo, hi, sd_floor, 0.0) if hi > lo else Pooled(0.0, 0.0, sd_floor)
+        pf = _pool(fp, lo, hi, sd_floor, None) if hi > lo else Pooled(0.0, 0.0, sd_floor)
+        wr, wf = pr.weight, pf.weight
+        n0 = (pr.n if wr else 0.0) + (pf.n if wf else 0.0)
+        if n0 < max(min_baseline, 2):
+            seen = False
+            continue
+        sigma = math.sqrt(n0 / (pr.n * wr + pf.n * wf))
+        k = shift / (2 * sigma)
+        if alarm:
+            s, run = 0.0, 0
+        nr, nf = residuals[0][t] if wr else 0.0, firsts[0][t] if wf else 0.0
+        if nr + nf > 0:
+            fall = wr * (0.0 - residuals[1][t]) + wf * (nf * pf.mean - firsts[1][t])
+            s = max(0.0, s + sigma * fall - sigma * shift / 2 * (nr * wr + nf * wf))
+            run = run + 1 if s > 0 else 0
+        elif s > 0:
+            run += 1
+        rho = pr.n * wr / (pr.n * wr + pf.n * wf)
+        arl = arl_firsts ** (1 - rho) * arl_residuals**rho
+        limit = normal_cusum_limit(k, arl * n0 / (hi - lo))
+        alarm, seen = s > limit, True
+    if not seen:
+        return None
+    return CombinedState(ChartState(s, limit, alarm, run, pf.mean, sigma, n0, k), pr, pf)
