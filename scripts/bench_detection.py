@@ -311,9 +311,12 @@ def weekly_residuals(w: World, c: int) -> list[Aggregate]:
     return w.weeks[c]
 
 
-def finder(rule: str, p: dict[str, float]) -> Callable[[World, int, int], bool]:
+def finder(
+    rule: str, p: dict[str, float], combined_chart: bool = False
+) -> Callable[[World, int, int], bool]:
     """Whether `rule` fires for commune c as of the start of week t (0-based over
-    TOTAL: the weeks before t are complete), through the real check."""
+    TOTAL: the weeks before t are complete), through the real check; `combined_chart`
+    gives trust_shift the weekly first answers too (its chart of both kinds)."""
 
     def trust_low(w: World, c: int, t: int) -> bool:
         agg = aggregate(w, c, t, int(p["window_days"]))
@@ -331,7 +334,7 @@ def finder(rule: str, p: dict[str, float]) -> Callable[[World, int, int], bool]:
         weeks = weekly(w, c)[max(0, t - span(p)) : t]
         resid = WeeklyAnswers.of(weekly_residuals(residual_world(w), c)[max(0, t - span(p)) : t])
         firsts = None
-        if p["combine"] >= 1:
+        if combined_chart:
             firsts = WeeklyAnswers.of(weekly(first_world(w), c)[max(0, t - span(p)) : t])
         recent = aggregate(w, c, t, 28)
         return checks.check_trust_shift(weeks, recent.n, p, resid, firsts) is not None
@@ -433,6 +436,12 @@ def main() -> None:
         "--tenure-days", type=float, default=0.0, help="panel: mean days a rater stays (0: all)"
     )
     parser.add_argument(
+        "--combined-chart",
+        action="store_true",
+        help="trust_shift charts returning raters' residuals and first answers in one CUSUM"
+        " (the evaluation pass cannot yet: it keeps no weekly first answers)",
+    )
+    parser.add_argument(
         "--trust-only",
         action="store_true",
         help="run the trust rules only (the incident worlds are still drawn, the same worlds)",
@@ -461,9 +470,13 @@ def main() -> None:
     print(f"# world drawn in {time.monotonic() - started:.0f} s")
     if args.set:
         print(f"# overrides: {' '.join(args.set)}")
+    if args.combined_chart:
+        print("# trust_shift: the chart of both kinds (--combined-chart)")
 
     every = TRUST_RULES if args.trust_only else (*TRUST_RULES, *INCIDENT_RULES, *OTHER_RULES)
-    rules: dict[str, Callable[[World, int, int], bool]] = {r: finder(r, params[r]) for r in every}
+    rules: dict[str, Callable[[World, int, int], bool]] = {
+        r: finder(r, params[r], args.combined_chart) for r in every
+    }
     hits: dict[tuple[str, str], np.ndarray] = {}
     for name, w in worlds.items():
         family = (

@@ -37,7 +37,6 @@ RULE_PARAMS: Mapping[str, frozenset[str]] = {
         "arl_weeks",
         "within_arl_weeks",
         "within_share",
-        "combine",
         "min_reporters",
     },
     "incident_spike": _WINDOW | _INCIDENTS | {"baseline_weeks", "guard_weeks", "alpha"},

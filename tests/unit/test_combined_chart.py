@@ -1,4 +1,4 @@
-"""`trust_shift` with `combine` 1: one CUSUM of the returning reporters' residuals and
+"""`trust_shift` given the first answers too: one CUSUM of the returning reporters' residuals and
 the first answers, each weighed by the inverse of its kind's variance; checked against
 a numpy and scipy reference written from the formulas, per answer."""
 
@@ -81,7 +81,7 @@ def _world(seed: int, weeks: int, fall_from: int, fall: float) -> tuple[list, li
     ("seed", "fall"), [(1, -0.8), (3, -1.0), (5, -1.2), (12, -1.0), (13, -1.0)]
 )
 def test_the_combined_chart_is_the_reference_cusum_of_both_kinds(seed: int, fall: float) -> None:
-    params = {**defaults(), "combine": 1}
+    params = defaults()
     resid, firsts = _world(seed, 70, 64, fall)
     answers = [Aggregate.of([3] * (r.size + f.size)) for r, f in zip(resid, firsts, strict=True)]
     finding = check_trust_shift(answers, 30, params, _columns(resid), _columns(firsts))
@@ -105,7 +105,7 @@ def test_the_combined_chart_is_the_reference_cusum_of_both_kinds(seed: int, fall
 @pytest.mark.parametrize("seed", [7, 8, 9])
 def test_the_combined_statistic_follows_the_reference_week_by_week(seed: int) -> None:
     """Steady weeks too: the same statistic, limit and alarm wherever the replay ends."""
-    params = {**defaults(), "combine": 1, "min_reporters": 5}
+    params = {**defaults(), "min_reporters": 5}
     resid, firsts = _world(seed, 75, 66, -0.4)
     from gateway.domain import surveillance as sv
 
@@ -141,29 +141,29 @@ def test_with_one_kind_only_it_is_that_kind_s_own_chart() -> None:
     """All first answers: the chart of the answers; all residuals: the chart of the
     residuals (the same statistic and limit, so the same finding but its chart name)."""
     params = defaults()
-    combined = {**params, "combine": 1}
     resid, firsts = _world(17, 70, 60, -1.2)
     none = [np.zeros(0)] * 70
     answers = [Aggregate.of([int(x) for x in f]) for f in firsts]
     alone = check_trust_shift(answers, 30, {**params, "within_share": 1.01})
-    both = check_trust_shift(answers, 30, combined, _columns(none), _columns(firsts))
+    both = check_trust_shift(answers, 30, params, _columns(none), _columns(firsts))
     assert alone is not None and both is not None
     for key in ("statistic", "limit", "run_weeks", "index", "delta"):
         assert both.figures[key] == pytest.approx(alone.figures[key], abs=1e-3)
     answers = [Aggregate.of([3] * r.size) for r in resid]
     alone = check_trust_shift(answers, 30, params, _columns(resid))
-    both = check_trust_shift(answers, 30, combined, _columns(resid), _columns(none))
+    both = check_trust_shift(answers, 30, params, _columns(resid), _columns(none))
     assert alone is not None and alone.figures["chart"] == "residuals" and both is not None
     for key in ("statistic", "limit", "run_weeks", "delta", "p"):
         assert both.figures[key] == pytest.approx(alone.figures[key], abs=1e-3)
 
 
 def test_the_combined_chart_keeps_the_privacy_gate_and_needs_both_series() -> None:
-    params = {**defaults(), "combine": 1}
+    params = defaults()
     resid, firsts = _world(1, 70, 64, -0.8)
     answers = [Aggregate.of([3] * (r.size + f.size)) for r, f in zip(resid, firsts, strict=True)]
     assert check_trust_shift(answers, 4, params, _columns(resid), _columns(firsts)) is None
-    # Without the first answers the check is the switch of combine 0.
-    assert check_trust_shift(answers, 30, params, _columns(resid)) == check_trust_shift(
-        answers, 30, {**params, "combine": 0}, _columns(resid)
-    )
+    # Without the first answers (the evaluation pass's case) the check is the switch.
+    switched = check_trust_shift(answers, 30, params, _columns(resid))
+    both = check_trust_shift(answers, 30, params, _columns(resid), _columns(firsts))
+    assert switched is not None and switched.figures["chart"] == "residuals"
+    assert both is not None and both.figures["chart"] == "combined"
