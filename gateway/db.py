@@ -117,17 +117,45 @@ def dbapi_autocommit(engine: Engine) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def _dbapi_cursor(engine: Engine, *, autocommit: bool) -> Iterator[Any]:
+def dbapi_connection(engine: Engine) -> Iterator[Any]:
+    """A pooled DBAPI connection checked out for the block (the pool's errors as
+    SQLAlchemy's), for `dbapi_transaction_on`: SQLite's group commit checks it out
+    before its turn between the web processes, not inside it."""
     dialect = engine.dialect
     driver_error = dialect.loaded_dbapi.Error
     try:
         pooled = engine.raw_connection()
     except driver_error as exc:
         raise DBAPIError.instance(None, None, exc, driver_error, dialect=dialect) from exc
+    try:
+        yield pooled
+    finally:
+        pooled.close()
+
+
+@contextlib.contextmanager
+def dbapi_transaction_on(pooled: Any, dialect: Any) -> Iterator[Any]:
+    """`dbapi_transaction` on a connection of `dbapi_connection`."""
+    with _cursor_on(pooled, dialect, autocommit=False) as cursor:
+        yield cursor
+
+
+@contextlib.contextmanager
+def _dbapi_cursor(engine: Engine, *, autocommit: bool) -> Iterator[Any]:
+    with (
+        dbapi_connection(engine) as pooled,
+        _cursor_on(pooled, engine.dialect, autocommit=autocommit) as cursor,
+    ):
+        yield cursor
+
+
+@contextlib.contextmanager
+def _cursor_on(pooled: Any, dialect: Any, *, autocommit: bool) -> Iterator[Any]:
+    driver_error = dialect.loaded_dbapi.Error
     cursor = None
     try:
         if autocommit:
-            pooled.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+            pooled.dbapi_connection.autocommit = True
         cursor = pooled.cursor()
         yield cursor
         if not autocommit:
@@ -150,7 +178,6 @@ def _dbapi_cursor(engine: Engine, *, autocommit: bool) -> Iterator[Any]:
                 cursor.close()
         if autocommit:
             _end_autocommit(pooled, driver_error)
-        pooled.close()
 
 
 def _end_autocommit(pooled: Any, driver_error: type[Exception]) -> None:

@@ -26,7 +26,7 @@ from gateway.models import (
 from gateway.runtime import Runtime
 from gateway.services.intake import batch as batch_module
 from gateway.services.intake import intents, reports
-from gateway.services.intake.inbound_queue import LEASE, claim_inbound
+from gateway.services.intake.inbound_queue import LEASE, backlog, claim_inbound, dead_inbound
 from gateway.services.intake.worker import drain, handle_due
 from tests.conftest import Clock
 from tests.handlers.payloads import at_sms
@@ -245,28 +245,69 @@ def _row(model: Any, n: int, who: int, where: int, at: dt.datetime) -> dict[str,
     }
 
 
+def plans(rt: Runtime, action: Callable[[], object]) -> list[list[str]]:
+    """SQLite's plan of each statement on `inbound_messages` that `action` sent."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_c: Any, _cur: Any, statement: str, params: Any, *_a: Any) -> None:
+        if statement.lstrip().startswith("SELECT") and "FROM inbound_messages" in statement:
+            seen.append((statement, params))
+
+    event.listen(rt.engine, "before_cursor_execute", capture)
+    try:
+        action()
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", capture)
+    with rt.engine.connect() as conn:
+        return [
+            [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)]
+            for statement, params in seen
+        ]
+
+
 def test_the_claim_reads_the_queues_indexes_rather_than_scanning_the_table(
     client: FlaskClient, rt: Runtime
 ) -> None:
     """SQLite uses a partial index only for a query that states its predicate: the
     claim states it, so it neither scans the table nor, for each queued row, the
-    table again to find the phone's earlier messages (0.9 s at 1,500 queued)."""
+    table again to find the phone's earlier messages (0.9 s at 1,500 queued); it walks
+    the queue's index in id order and stops at its limit, with no sort of every queued
+    row (what it did while `ix_inbound_review` offered the outcome)."""
     if rt.engine.dialect.name != "sqlite":
         pytest.skip("the plan is SQLite's; PostgreSQL's claim is timed by bench_burst")
     post_batch(client, 3)
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_c: Any, _cur: Any, statement: str, params: Any, *_a: Any) -> None:
-        if statement.lstrip().startswith("SELECT inbound_messages.id"):
-            seen.append((statement, params))
-
-    event.listen(rt.engine, "before_cursor_execute", capture)
-    try:
-        claim_inbound(rt.sessions, rt.now())
-    finally:
-        event.remove(rt.engine, "before_cursor_execute", capture)
-    statement, params = seen[0]
-    with rt.engine.connect() as conn:
-        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)]
-    assert not [step for step in plan if step.startswith("SCAN")], plan
+    plan = plans(rt, lambda: claim_inbound(rt.sessions, rt.now()))[0]
+    walks = [step for step in plan if step.startswith("SCAN")]
+    assert walks == ["SCAN inbound_messages USING INDEX ix_inbound_queue"], plan
     assert any("ix_inbound_sender" in step for step in plan), plan
+    assert not [step for step in plan if "TEMP B-TREE" in step], plan
+
+
+def test_the_consoles_counts_and_the_rate_limit_read_partial_indexes(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    """What reads the history (the backlog and dead letters of the console, each
+    reporter's last hour) finds its rows through an index that a stored webhook does
+    not write (migration 0012), not by scanning the table."""
+    if rt.engine.dialect.name != "sqlite":
+        pytest.skip("the plans are SQLite's (bench_inbound_queries shows PostgreSQL's)")
+    post_batch(client, 3)
+    drain(rt)
+    since = rt.now() - dt.timedelta(hours=1)
+    with rt.sessions() as session:
+        steps = [
+            *plans(rt, lambda: backlog(session)),
+            *plans(rt, lambda: dead_inbound(session)),
+            *plans(rt, lambda: batch_module._recent(session, {1, 2, 3}, since)),
+        ]
+    used = {
+        step.split(" USING ")[1].split(" (")[0].removeprefix("COVERING ")
+        for plan in steps
+        for step in plan
+        if " USING " in step
+    }
+    scans = [step for plan in steps for step in plan if step == "SCAN inbound_messages"]
+    assert not scans, steps
+    partial = {f"INDEX ix_inbound_{name}" for name in ("queue", "sender", "dead", "reporter")}
+    assert used <= partial, steps
+    assert {"INDEX ix_inbound_dead", "INDEX ix_inbound_reporter"} <= used, steps

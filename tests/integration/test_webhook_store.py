@@ -182,6 +182,40 @@ def test_webhook_writes_that_wait_for_another_process_share_one_transaction(
 
 
 @pytest.mark.skipif(is_postgres_run(), reason="SQLite's one writer at a time")
+def test_the_writer_has_its_connection_before_its_turn_and_gives_it_back_after(
+    make_app: Callable[..., Flask], clock: Clock
+) -> None:
+    """The pool's checkout and return are not done while the other web process waits
+    for the turn: the writer waiting for it already holds its connection, and the
+    connection goes back only once the turn is let go."""
+    rt = runtime(make_app(SMS_HANDLING="queue"))
+    returned_in_turn: list[bool] = []
+    path = writers_lock_path(rt.engine)
+    assert path is not None
+
+    def turn_free() -> bool:
+        with open(path, "a+b") as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            fcntl.flock(probe, fcntl.LOCK_UN)
+            return True
+
+    event.listen(rt.engine, "checkin", lambda *_args: returned_in_turn.append(not turn_free()))
+    with another_process_writing(rt):
+        thread = start(lambda: store(rt, "in-turn", clock()), 1)[0]
+        wait_until_queued(rt, 1)
+        for _ in range(2000):
+            if rt.engine.pool.checkedout() == 1:  # type: ignore[attr-defined]
+                break
+            threading.Event().wait(0.005)
+        assert rt.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    thread.join(timeout=10)
+    assert returned_in_turn == [False]
+
+
+@pytest.mark.skipif(is_postgres_run(), reason="SQLite's one writer at a time")
 def test_a_row_that_fails_in_a_shared_transaction_fails_alone(
     make_app: Callable[..., Flask], clock: Clock
 ) -> None:
@@ -235,7 +269,7 @@ def test_a_shared_transaction_that_cannot_be_written_fails_every_caller_and_free
     rt = runtime(make_app(SMS_HANDLING="queue"))
     full = sqlite3.OperationalError("database or disk is full")
 
-    def disk_full(engine: object, batch: list[object]) -> None:
+    def disk_full(pooled: object, dialect: object, batch: list[object]) -> None:
         raise OperationalError("INSERT", None, full)
 
     monkeypatch.setattr(group_commit, "_transaction", disk_full)
