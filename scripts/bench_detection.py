@@ -93,6 +93,7 @@ class World:
     plain: np.ndarray | None = None  # (n, days + 1) cumulative answers, no de-duplication
     person: np.ndarray | None = None  # (R,) who gave each rating (fresh: each its own)
     residuals: dict[tuple[int, float], World] = field(default_factory=dict)
+    mean: np.ndarray | None = None  # (n,) true in-control weekly incident means (oracles)
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def make_world(
         # From a stream of its own, as the panel's: the incidents stay the fresh world's.
         side = np.random.Generator(rng.bit_generator.jumped())
         ratings, person = mixed_ratings(side, raters, level, tenure_days, return_share)
-        return World(incidents, gate, ratings, change, person=person)
+        return World(incidents, gate, ratings, change, person=person, mean=lam)
     ratings = fresh_ratings(rng, raters, level)
     person = np.arange(ratings.shape[1])
     if kind == "panel":
@@ -143,7 +144,7 @@ def make_world(
         # world's: the two worlds differ in their raters only.
         side = np.random.Generator(rng.bit_generator.jumped())
         ratings, person = panel_ratings(side, raters, level, tenure_days)
-    return World(incidents, gate, ratings, change, person=person)
+    return World(incidents, gate, ratings, change, person=person, mean=lam)
 
 
 def return_shares(rng: np.random.Generator, n: int, share: float) -> np.ndarray:
