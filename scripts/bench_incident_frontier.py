@@ -34,7 +34,8 @@ world (they must agree everywhere). Variants measured beside the defaults:
   without the gate; `+cusum` knows m0 only: the Poisson CUSUM in LLR units with the
   true m0 and one cut for all, a detector with perfect baselines that does not know
   when the change came (optimal for detection delay, Moustakides 1986; not a proven
-  bound on the 4-week sensitivity).
+  bound on the 4-week sensitivity); `cusum:A+truem0` is the real chart (its design,
+  grid and limit for ARL A) fed the true m0 instead of its baseline's.
 
     .venv/bin/python scripts/bench_incident_frontier.py --check 80 \\
         cusum:160 cusum:160+nospike glr:4:3.4 lagrange:25 eb:160
@@ -143,7 +144,14 @@ def eb_mean(total: np.ndarray, b: int) -> np.ndarray:
     return (total + a) / (b + a / mu)
 
 
-def cusum_hits(inc: np.ndarray, gate: np.ndarray, p: dict, design: Design, eb: bool = False):
+def cusum_hits(
+    inc: np.ndarray,
+    gate: np.ndarray,
+    p: dict,
+    design: Design,
+    eb: bool = False,
+    true_m0: np.ndarray | None = None,
+):
     """`poisson_cusum_replay` for every commune and evaluated week at once."""
     n, total_weeks = inc.shape
     cum = np.concatenate([np.zeros((n, 1)), np.cumsum(inc, 1)], 1)
@@ -153,6 +161,7 @@ def cusum_hits(inc: np.ndarray, gate: np.ndarray, p: dict, design: Design, eb: b
         total, bb = baseline(cum, t, b, guard)
         # Shrunk means are all different: to 3 decimals, so their charts are cached.
         m0 = np.round(eb_mean(total, bb), 3) if eb else (total + 0.5) / bb
+        m0 = m0 if true_m0 is None else true_m0
         for j, m in enumerate(m0):
             k[j, t], h[j, t], r[j, t] = design(float(m))
     hits = np.zeros((n, WEEKS), bool)
@@ -271,7 +280,7 @@ def detected(hits: np.ndarray, change: np.ndarray, clear_days: float) -> float:
     )
 
 
-def variant_hits(name: str, inc, gate, p: dict) -> np.ndarray:
+def variant_hits(name: str, inc, gate, p: dict, mean: np.ndarray | None = None) -> np.ndarray:
     cu, sp = p["incident_cusum"], p["incident_spike"]
     head, *flags = name.split("+")
     kind, *args = head.split(":")
@@ -283,7 +292,8 @@ def variant_hits(name: str, inc, gate, p: dict) -> np.ndarray:
         )
     else:  # cusum:A or eb:A
         design = arl_design(float(args[0]) if args else cu["arl_weeks"], cu["ratio"])
-        main = cusum_hits(inc, gate, cu, design, eb=kind == "eb")
+        true_m0 = mean if "truem0" in flags else None
+        main = cusum_hits(inc, gate, cu, design, eb=kind == "eb", true_m0=true_m0)
     return main if "nospike" in flags else main | spike_hits(inc, gate, sp)
 
 
@@ -428,7 +438,7 @@ def main() -> None:
                     rows.setdefault(f"{v} at FA {target}", []).append(score)
                     print(f"# seed {seed} {v} at FA {target}: x2 {score[1]:.3f} x3 {score[2]:.3f}")
                 continue
-            h = {s: variant_hits(v, w.incidents, w.gate, p) for s, w in worlds.items()}
+            h = {s: variant_hits(v, w.incidents, w.gate, p, w.mean) for s, w in worlds.items()}
             fa = 100 * sum(map(len, openings(h["null"], clear))) / (args.communes * WEEKS)
             x2 = detected(h["incidents x2"], worlds["incidents x2"].change, clear)
             x3 = detected(h["incidents x3"], worlds["incidents x3"].change, clear)
