@@ -365,17 +365,25 @@ def tuned(hits_of: Callable, fa_of: Callable, worlds: dict, clear: float, target
 MEANS = (2.0, 0.45)  # make_world's gamma(shape, scale) of the communes' weekly means
 
 
-def exact_bound(target: float, ratio: float = 2.0, draws: int = 400_000) -> tuple[float, ...]:
+def exact_bound(
+    target: float,
+    ratio: float = 2.0,
+    draws: int = 400_000,
+    band: tuple[float, float] = (0.0, np.inf),
+) -> tuple[float, ...]:
     """`oracle:R+nogate` in expectation rather than on one world: its FA and x2, x3
     sensitivities, exact Poisson tails averaged over `draws` means from the bench's
     gamma, at the cut whose expected FA is `target` (the noise-free check of the
-    simulated figures; the gate's cost is not in it)."""
+    simulated figures; the gate's cost is not in it); the sensitivities among the
+    communes whose weekly mean lies in `band` only, if given."""
     m0 = 4 * np.random.default_rng(0).gamma(*MEANS, draws)  # the window's 4 weeks
+    inside = (m0 >= 4 * band[0]) & (m0 < 4 * band[1])
 
     def at(cut: float) -> tuple[float, ...]:
         least = np.ceil((cut + (ratio - 1) * m0) / np.log(ratio) - 1e-12)  # X >= least
         fa = 100 * stats.poisson.sf(least - 1, m0).mean() / 4 * (WEEKS - 4) / WEEKS
-        return (fa, *(stats.poisson.sf(least - 1, f * m0).mean() for f in (2.0, 3.0)))
+        seen = (stats.poisson.sf(least - 1, f * m0)[inside].mean() for f in (2.0, 3.0))
+        return (fa, *seen)
 
     lo, hi = -20.0, 40.0
     for _ in range(50):
@@ -456,6 +464,9 @@ def main() -> None:
         for target in args.fa:
             fa, x2, x3 = exact_bound(target, float(v.split(":")[1]) if ":" in v else 2.0)
             print(f"# {v}+nogate in expectation at FA {fa:.2f}: x2 {x2:.3f} x3 {x3:.3f}")
+            for band in ((0.0, 0.5), (0.5, 1.0), (1.0, np.inf)):
+                _, x2, x3 = exact_bound(target, 2.0, band=band)
+                print(f"#   weekly mean in {band}: x2 {x2:.3f} x3 {x3:.3f}")
     print(f"# {time.monotonic() - started:.0f} s")
 
 
