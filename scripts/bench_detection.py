@@ -94,6 +94,7 @@ class World:
     person: np.ndarray | None = None  # (R,) who gave each rating (fresh: each its own)
     residuals: dict[tuple[int, float], World] = field(default_factory=dict)
     level: Level | None = None  # the true trust level (what only an oracle knows)
+    mean: np.ndarray | None = None  # (n,) true in-control weekly incident means (oracles)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def make_world(
         # From a stream of its own, as the panel's: the incidents stay the fresh world's.
         side = np.random.Generator(rng.bit_generator.jumped())
         ratings, person = mixed_ratings(side, raters, level, tenure_days, return_share)
-        return World(incidents, gate, ratings, change, person=person, level=level)
+        return World(incidents, gate, ratings, change, person=person, level=level, mean=lam)
     ratings = fresh_ratings(rng, raters, level)
     person = np.arange(ratings.shape[1])
     if kind == "panel":
@@ -144,7 +145,7 @@ def make_world(
         # world's: the two worlds differ in their raters only.
         side = np.random.Generator(rng.bit_generator.jumped())
         ratings, person = panel_ratings(side, raters, level, tenure_days)
-    return World(incidents, gate, ratings, change, person=person, level=level)
+    return World(incidents, gate, ratings, change, person=person, level=level, mean=lam)
 
 
 def return_shares(rng: np.random.Generator, n: int, share: float) -> np.ndarray:

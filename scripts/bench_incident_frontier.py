@@ -24,10 +24,23 @@ world (they must agree everywhere). Variants measured beside the defaults:
   P(Poisson(w·m0) >= X) over w <= W is <= P;
 - `eb:A`, the CUSUM's m0 shrunk toward the parent (gamma-Poisson empirical Bayes,
   method of moments over the communes): m0 = (T + a)/(b + a/μ), μ the parent's
-  mean rate, a = μ²/(var of the rates - μ/b); `glr:W:C+eb` gives the GLR that m0.
+  mean rate, a = μ²/(var of the rates - μ/b); `glr:W:C+eb` gives the GLR that m0;
+- `oracle[:R]`, the upper bound: it knows each commune's true m0 and change week c
+  and alarms at c+3 when the Poisson LLR of the 4 weeks c..c+3 for a mean ×R
+  (default 2) reaches a cut common to all communes (the Neyman-Pearson test of the
+  pooled problem), under the gate if it passes at any evaluation of the window; its
+  cut is tuned on each seed's null world to each `--fa` rate (see `window_fa`), and
+  the expected figures without gate are printed too (`exact_bound`); `+nogate`
+  without the gate; `+cusum` knows m0 only: the Poisson CUSUM in LLR units with the
+  true m0 and one cut for all, a detector with perfect baselines that does not know
+  when the change came (optimal for detection delay, Moustakides 1986; not a proven
+  bound on the 4-week sensitivity); `cusum:A+truem0` is the real chart (its design,
+  grid and limit for ARL A) fed the true m0 instead of its baseline's.
 
     .venv/bin/python scripts/bench_incident_frontier.py --check 80 \\
         cusum:160 cusum:160+nospike glr:4:3.4 lagrange:25 eb:160
+    .venv/bin/python scripts/bench_incident_frontier.py --fa 0.6 1.0 \\
+        oracle oracle+nogate oracle:3 oracle+cusum oracle+cusum+nogate
 """
 
 from __future__ import annotations
@@ -131,7 +144,14 @@ def eb_mean(total: np.ndarray, b: int) -> np.ndarray:
     return (total + a) / (b + a / mu)
 
 
-def cusum_hits(inc: np.ndarray, gate: np.ndarray, p: dict, design: Design, eb: bool = False):
+def cusum_hits(
+    inc: np.ndarray,
+    gate: np.ndarray,
+    p: dict,
+    design: Design,
+    eb: bool = False,
+    true_m0: np.ndarray | None = None,
+):
     """`poisson_cusum_replay` for every commune and evaluated week at once."""
     n, total_weeks = inc.shape
     cum = np.concatenate([np.zeros((n, 1)), np.cumsum(inc, 1)], 1)
@@ -141,6 +161,7 @@ def cusum_hits(inc: np.ndarray, gate: np.ndarray, p: dict, design: Design, eb: b
         total, bb = baseline(cum, t, b, guard)
         # Shrunk means are all different: to 3 decimals, so their charts are cached.
         m0 = np.round(eb_mean(total, bb), 3) if eb else (total + 0.5) / bb
+        m0 = m0 if true_m0 is None else true_m0
         for j, m in enumerate(m0):
             k[j, t], h[j, t], r[j, t] = design(float(m))
     hits = np.zeros((n, WEEKS), bool)
@@ -201,6 +222,49 @@ def window_hits(
     return hits
 
 
+def poisson_llr(x: np.ndarray, m0: np.ndarray, ratio: float) -> np.ndarray:
+    """log P(x | Poisson(ratio·m0)) - log P(x | Poisson(m0)): the evidence of x counts
+    over weeks whose in-control total is m0 for the mean multiplied by `ratio`."""
+    return x * np.log(ratio) - (ratio - 1.0) * m0
+
+
+def gate_passes(gate: np.ndarray, least: float) -> np.ndarray:
+    """(n, WEEKS): whether the privacy gate lets each evaluated week alert."""
+    return gate[:, HISTORY : HISTORY + WEEKS] >= least
+
+
+def oracle_hits(inc, gate, mean, change, cut: float, ratio: float, least: float) -> np.ndarray:
+    """The bound: knowing m0 and the change week c, the Neyman-Pearson test of the 4
+    weeks c..c+3 (the sensitivity window), alarm at c+3 when their LLR >= cut. One
+    `cut` for every commune is the NP solution of the pooled problem too (most
+    detections for a total of false alarms). The gate (`least` reporters, 0 for none)
+    lets it alarm when it passes at any evaluation of the window: a superset of what
+    a detector alarming at that evaluation could do, so still a bound."""
+    n = inc.shape[0]
+    rows, col = np.arange(n), HISTORY + change
+    x = sum(inc[rows, col + j] for j in range(4))
+    passed = gate_passes(gate, least)[rows[:, None], change[:, None] + np.arange(4)].any(1)
+    fired = (poisson_llr(x, 4 * mean, ratio) >= cut) & passed
+    hits = np.zeros((n, WEEKS), bool)
+    hits[rows, change + 3] = fired
+    return hits
+
+
+def oracle_cusum_hits(inc, gate, mean, cut: float, ratio: float, least: float) -> np.ndarray:
+    """Knowing m0 only: the Poisson CUSUM in LLR units, S = max(0, S + LLR(week)), run
+    from the first week, alarm when S >= cut (and the gate passes), reset after an alarm."""
+    n = inc.shape[0]
+    passes = gate >= least
+    s, hits = np.zeros(n), np.zeros((n, WEEKS), bool)
+    for t in range(inc.shape[1]):
+        s = np.maximum(0.0, s + poisson_llr(inc[:, t], mean, ratio))
+        alarm = (s >= cut) & passes[:, t]
+        s = np.where(alarm, 0.0, s)
+        if t >= HISTORY:
+            hits[:, t - HISTORY] = alarm
+    return hits
+
+
 TIMES = [dt.datetime(2026, 1, 5, tzinfo=dt.UTC) + dt.timedelta(weeks=i) for i in range(WEEKS)]
 
 
@@ -216,7 +280,7 @@ def detected(hits: np.ndarray, change: np.ndarray, clear_days: float) -> float:
     )
 
 
-def variant_hits(name: str, inc, gate, p: dict) -> np.ndarray:
+def variant_hits(name: str, inc, gate, p: dict, mean: np.ndarray | None = None) -> np.ndarray:
     cu, sp = p["incident_cusum"], p["incident_spike"]
     head, *flags = name.split("+")
     kind, *args = head.split(":")
@@ -228,8 +292,104 @@ def variant_hits(name: str, inc, gate, p: dict) -> np.ndarray:
         )
     else:  # cusum:A or eb:A
         design = arl_design(float(args[0]) if args else cu["arl_weeks"], cu["ratio"])
-        main = cusum_hits(inc, gate, cu, design, eb=kind == "eb")
+        true_m0 = mean if "truem0" in flags else None
+        main = cusum_hits(inc, gate, cu, design, eb=kind == "eb", true_m0=true_m0)
     return main if "nospike" in flags else main | spike_hits(inc, gate, sp)
+
+
+def window_fa(hits_of: Callable, null: bd.World, cut: float) -> float:
+    """The known-change oracle's false alarms per 100 commune-weeks on the null world,
+    over every window c..c+3 (c = 0..47) of every commune rather than the drawn one:
+    the null world's counts do not depend on c, so this is the same rate measured on
+    12 times the weeks. Scaled by 48/52: c is uniform on 0..47 and independent of the
+    counts, so a real detector's expected false openings in the window are at most
+    4/48 of its 52 weeks' ones, and its rate there at most 52/48 of its FA; the oracle
+    at F so computed bounds real detectors at FA F."""
+    n = null.incidents.shape[0]
+    fired = sum(
+        int(
+            hits_of(
+                bd.World(null.incidents, null.gate, null.ratings, np.full(n, c), mean=null.mean),
+                cut,
+            ).sum()
+        )
+        for c in range(WEEKS - 4)
+    )
+    return 100 * fired / (4 * n * (WEEKS - 4)) * (WEEKS - 4) / WEEKS
+
+
+def oracle_variant(name: str, least: float, clear: float) -> tuple[Callable, Callable]:
+    """`oracle[:R][+cusum][+nogate]` -> hits(world, cut) and FA(null world, cut): the
+    known-change oracle (`oracle_hits`, design ratio R, default 2) or, with `+cusum`,
+    the known-m0 one (`oracle_cusum_hits`, FA as every variant's), under the privacy
+    gate of `least` reporters or, with `+nogate`, none."""
+    head, *flags = name.split("+")
+    ratio = float(head.split(":")[1]) if ":" in head else 2.0
+    gate_least = 0.0 if "nogate" in flags else least
+    if "cusum" in flags:
+
+        def cusum(w: bd.World, cut: float) -> np.ndarray:
+            return oracle_cusum_hits(w.incidents, w.gate, w.mean, cut, ratio, gate_least)
+
+        def fa(null: bd.World, cut: float) -> float:
+            opened = openings(cusum(null, cut), clear)
+            return 100 * sum(map(len, opened)) / (len(opened) * WEEKS)
+
+        return cusum, fa
+
+    def known(w: bd.World, cut: float) -> np.ndarray:
+        return oracle_hits(w.incidents, w.gate, w.mean, w.change, cut, ratio, gate_least)
+
+    return known, functools.partial(window_fa, known)
+
+
+def tuned(hits_of: Callable, fa_of: Callable, worlds: dict, clear: float, target: float):
+    """(FA, x2, x3) of the oracle at false-alarm rate `target` on this seed's null
+    world: bisection on the cut to the step of the FA curve that holds `target`, then
+    the mix of the tests on its two sides that has FA `target` exactly (a randomised
+    test; sensitivities mix in the same proportion)."""
+    lo, hi = -20.0, 40.0  # fa(lo) > target >= fa(hi)
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if fa_of(worlds["null"], mid) > target else (lo, mid)
+    f_lo, f_hi = fa_of(worlds["null"], lo), fa_of(worlds["null"], hi)
+    share = (target - f_hi) / (f_lo - f_hi) if f_lo > f_hi else 0.0
+
+    def sens(cut: float, s: str) -> float:
+        return detected(hits_of(worlds[s], cut), worlds[s].change, clear)
+
+    mixed = [share * sens(lo, s) + (1 - share) * sens(hi, s) for s in WORLDS[1:]]
+    return (share * f_lo + (1 - share) * f_hi, *mixed)
+
+
+MEANS = (2.0, 0.45)  # make_world's gamma(shape, scale) of the communes' weekly means
+
+
+def exact_bound(
+    target: float,
+    ratio: float = 2.0,
+    draws: int = 400_000,
+    band: tuple[float, float] = (0.0, np.inf),
+) -> tuple[float, ...]:
+    """`oracle:R+nogate` in expectation rather than on one world: its FA and x2, x3
+    sensitivities, exact Poisson tails averaged over `draws` means from the bench's
+    gamma, at the cut whose expected FA is `target` (the noise-free check of the
+    simulated figures; the gate's cost is not in it); the sensitivities among the
+    communes whose weekly mean lies in `band` only, if given."""
+    m0 = 4 * np.random.default_rng(0).gamma(*MEANS, draws)  # the window's 4 weeks
+    inside = (m0 >= 4 * band[0]) & (m0 < 4 * band[1])
+
+    def at(cut: float) -> tuple[float, ...]:
+        least = np.ceil((cut + (ratio - 1) * m0) / np.log(ratio) - 1e-12)  # X >= least
+        fa = 100 * stats.poisson.sf(least - 1, m0).mean() / 4 * (WEEKS - 4) / WEEKS
+        seen = (stats.poisson.sf(least - 1, f * m0)[inside].mean() for f in (2.0, 3.0))
+        return (fa, *seen)
+
+    lo, hi = -20.0, 40.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if at(mid)[0] > target else (lo, mid)
+    return at(hi)
 
 
 def check_replay(worlds: dict, p: dict, count: int) -> None:
@@ -258,33 +418,55 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[14, 15, 16, 17])
     parser.add_argument("--communes", type=int, default=1000)
     parser.add_argument(
+        "--fa",
+        type=float,
+        nargs="+",
+        default=[0.6, 1.0],
+        help="false-alarm rates the oracles are tuned to, on each seed's null world",
+    )
+    parser.add_argument(
         "--check", type=int, default=0, help="communes compared with the real checks"
     )
     args = parser.parse_args()
     p = defaults()
     clear = p["incident_spike"]["clear_days"]
     started = time.monotonic()
-    rows: dict[str, list[tuple[float, float, float]]] = {v: [] for v in args.variants}
+    plain = [v for v in args.variants if not v.startswith("oracle")]
+    rows: dict[str, list[tuple[float, float, float]]] = {v: [] for v in plain}
     for seed in args.seeds:
         rng = np.random.default_rng(seed)
         worlds = {s: bd.make_world(rng, args.communes, *bd.SCENARIOS[s], "panel") for s in WORLDS}
         if args.check:
             check_replay(worlds, p, args.check)
         for v in args.variants:
-            h = {s: variant_hits(v, w.incidents, w.gate, p) for s, w in worlds.items()}
+            if v.startswith("oracle"):
+                for target in args.fa:
+                    least = p["incident_cusum"]["min_reporters"]
+                    score = tuned(*oracle_variant(v, least, clear), worlds, clear, target)
+                    rows.setdefault(f"{v} at FA {target}", []).append(score)
+                    print(f"# seed {seed} {v} at FA {target}: x2 {score[1]:.3f} x3 {score[2]:.3f}")
+                continue
+            h = {s: variant_hits(v, w.incidents, w.gate, p, w.mean) for s, w in worlds.items()}
             fa = 100 * sum(map(len, openings(h["null"], clear))) / (args.communes * WEEKS)
             x2 = detected(h["incidents x2"], worlds["incidents x2"].change, clear)
             x3 = detected(h["incidents x3"], worlds["incidents x3"].change, clear)
             rows[v].append((fa, x2, x3))
             print(f"# seed {seed} {v}: FA {fa:.3f} x2 {x2:.3f} x3 {x3:.3f}", flush=True)
     print(f"\nseeds {' '.join(map(str, args.seeds))}, {args.communes} communes a world\n")
-    print("| variant | FA by seed | mean FA | x2 by seed | mean x2 | mean x3 |")
-    print("|---|---|---|---|---|---|")
+    print("| variant | FA by seed | mean FA | x2 by seed | mean x2 | x3 by seed | mean x3 |")
+    print("|---|---|---|---|---|---|---|")
     for v, r in rows.items():
         a = np.array(r)
-        fa, x2 = (" / ".join(f"{x:.2f}" for x in a[:, j]) for j in (0, 1))
+        fa, x2, x3 = (" / ".join(f"{x:.2f}" for x in a[:, j]) for j in (0, 1, 2))
         m = a.mean(0)
-        print(f"| {v} | {fa} | {m[0]:.3f} | {x2} | {m[1]:.3f} | {m[2]:.3f} |")
+        print(f"| {v} | {fa} | {m[0]:.3f} | {x2} | {m[1]:.3f} | {x3} | {m[2]:.3f} |")
+    for v in {v.split("+")[0] for v in args.variants if v.startswith("oracle")}:
+        for target in args.fa:
+            fa, x2, x3 = exact_bound(target, float(v.split(":")[1]) if ":" in v else 2.0)
+            print(f"# {v}+nogate in expectation at FA {fa:.2f}: x2 {x2:.3f} x3 {x3:.3f}")
+            for band in ((0.0, 0.5), (0.5, 1.0), (1.0, np.inf)):
+                _, x2, x3 = exact_bound(target, 2.0, band=band)
+                print(f"#   weekly mean in {band}: x2 {x2:.3f} x3 {x3:.3f}")
     print(f"# {time.monotonic() - started:.0f} s")
 
 
