@@ -67,9 +67,12 @@ class Env:
         return lang if lang in self.menu.languages else self.menu.languages[0]
 
     def name(self, place: Place) -> str:
-        # Plain letters, like the texts: some handsets garble accents on USSD.
-        plain = unicodedata.normalize("NFKD", place.name)
-        plain = "".join(c for c in plain if not unicodedata.combining(c))
+        # Plain letters, like the texts: some handsets garble accents on USSD. Most
+        # names are plain already (a step names up to ~10 places): no loop for them.
+        plain = place.name
+        if not plain.isascii():
+            plain = unicodedata.normalize("NFKD", plain)
+            plain = "".join(c for c in plain if not unicodedata.combining(c))
         return clip(plain, self.menu.name_chars) or clip(place.pcode, self.menu.name_chars)
 
     def confirmation(self, place: Place) -> str:

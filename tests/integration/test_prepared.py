@@ -1,4 +1,4 @@
-"""A SELECT compiled once and run on a DBAPI cursor (`gateway.prepared`), and the
+"""A SELECT or an UPDATE compiled once and run on a DBAPI cursor (`gateway.prepared`), and the
 autocommit cursor a USSD step runs it on (`gateway.db.dbapi_autocommit`)."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from gateway.db import dbapi_autocommit, dbapi_transaction, make_engine, transaction
 from gateway.models import Reporter
-from gateway.prepared import prepared
+from gateway.prepared import prepared, prepared_write
 from gateway.runtime import Runtime
 
 NOW = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
@@ -47,6 +47,33 @@ def test_a_prepared_select_gives_the_values_sqlalchemy_gives(rt: Runtime) -> Non
     assert got is not None and got["created_at"] == NOW and got["created_at"].tzinfo is not None
     assert got["pending"] == {"rating": [3, "x"]} and got["extra"] == 7
     assert missing is None
+
+
+def test_a_prepared_update_changes_what_sqlalchemy_would_and_counts_its_rows(
+    rt: Runtime,
+) -> None:
+    """Its parameters go through the columns' bind processors (an aware datetime), a
+    NULL parameter under coalesce keeps the column, and rowcount is the rows changed."""
+    _reporter(rt)
+    table = Reporter.__table__
+    language = bindparam("new_language", type_=table.c.language.type)
+    statement = (
+        update(table)
+        .where(table.c.pseudonym == bindparam("who"))
+        .values(
+            language=func.coalesce(language, table.c.language),
+            pending_until=bindparam("until", type_=table.c.pending_until.type),
+        )
+    )
+    later = NOW + dt.timedelta(days=1)
+    with dbapi_transaction(rt.engine) as cursor:
+        write = prepared_write(statement, rt.engine.dialect)
+        changed = write.run(cursor, {"who": "p-prepared", "new_language": None, "until": later})
+        none = write.run(cursor, {"who": "nobody", "new_language": "en", "until": later})
+    assert (changed, none) == (1, 0)
+    with rt.sessions() as session:
+        reporter = session.scalars(select(Reporter)).one()
+    assert reporter.language == "fr" and reporter.pending_until == later
 
 
 @pytest.mark.postgres

@@ -38,14 +38,19 @@ class Identified(Protocol):
 
 
 class UssdCaller(Identified, Protocol):
-    """The caller of a USSD step: their current language and home, and their ORM
-    object, persistent in a session, built only for an effect that changes them."""
+    """The caller of a USSD step: their current language and home, how a new one is
+    stored, and their ORM object, persistent in a session, built only for a
+    subscription."""
 
     @property
     def language(self) -> str | None: ...
 
     @property
     def home_locality_id(self) -> int | None: ...
+
+    def change(
+        self, session: Session, *, language: str | None = None, home: int | None = None
+    ) -> None: ...
 
     def reporter(self, session: Session) -> Reporter: ...
 
@@ -235,19 +240,18 @@ def apply_ussd_effect(
     effect: fx.Effect,
 ) -> None:
     """Apply what a completed USSD step asks for, once per session however often the
-    step is resent. The caller's ORM object is built only to change the caller (a
-    language or home they did not have, a subscription): most effects are an answer
-    stored, which needs their id alone."""
+    step is resent. The caller's ORM object is built only for a subscription: a new
+    language or home is one UPDATE, an answer needs the caller's id alone."""
     now = rt.now()
     ref = f"ussd:{provider}:{session_id}"
     places = gazetteer(rt)
     if isinstance(effect, fx.SetLanguage):
         if caller.language != effect.lang:
-            caller.reporter(session).language = effect.lang
+            caller.change(session, language=effect.lang)
     elif isinstance(effect, fx.SetHome):
         home = places.id_of(effect.pcode)
         if caller.home_locality_id != home:  # each answer of a questionnaire repeats it
-            caller.reporter(session).home_locality_id = home
+            caller.change(session, home=home)
     elif isinstance(effect, fx.RecordRatings):
         record_ratings(
             session,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain.ussd_menu import respond
-from gateway.domain.ussd_types import Place, Screen, UssdContext
+from gateway.domain.ussd_types import Effect, Place, Screen, SetHome, SetLanguage, UssdContext
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.logging_filters import redact
 from gateway.models import UssdSession
@@ -31,6 +31,7 @@ from gateway.services.intake.ussd_steps import (
     add_caller,
     count_step,
     known_caller_step,
+    store_caller,
 )
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,11 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             screen = respond(text[:MAX_PATH], context, rt.reference.menu)
             if caller.language:
                 _remember(known, pseudonym, caller.language)
-            if screen.effects:
+            own = _caller_changes(rt, caller, screen.effects) if counted else None
+            if own is not None:  # a language or home alone: one statement, no session
+                if own != (None, None):
+                    store_caller(rt.engine, caller.id, *own)
+            elif screen.effects:
                 # A step counted on its own (known_caller_step) leaves the effects a
                 # transaction of their own, with the default durable commit.
                 if not counted and session.get_bind().dialect.name == "postgresql":
@@ -72,6 +77,23 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
     except DB_UNAVAILABLE:
         log.warning("database unavailable during a USSD step")
         return Screen("END", rt.reference.catalogues.render(language, "service_unavailable"))
+
+
+def _caller_changes(
+    rt: Runtime, caller: Caller, effects: tuple[Effect, ...]
+) -> tuple[str | None, int | None] | None:
+    """The caller's new language and home (None where unchanged) when every effect of
+    the step is one of these, else None: the effects then go through the session."""
+    language = home = None
+    for effect in effects:
+        if isinstance(effect, SetLanguage):
+            language = effect.lang if effect.lang != caller.language else language
+        elif isinstance(effect, SetHome):
+            place = gazetteer(rt).id_of(effect.pcode)
+            home = place if place != caller.home_locality_id else home
+        else:
+            return None
+    return language, home
 
 
 def _languages(rt: Runtime) -> dict[str, str]:
