@@ -231,33 +231,20 @@ def run(engine: Engine, repeat: int) -> None:
     step("console: dead letters", dead)
     counter = iter(range(10**9))
 
-    def store() -> None:
+    def store_as(provider_id: str) -> None:
         store_inbound(
             engine,
             vault,
             provider="twilio",
-            provider_id=f"new{next(counter)}",
+            provider_id=provider_id,
             channel=Channel.SMS,
             payload={"from": "+22370000000", "text": "x"},
             now=now,
             sender_ref="ffffffffffffffff",
         )
 
-    step("webhook: store (INSERT)", store)
-
-    def redeliver() -> None:
-        store_inbound(
-            engine,
-            vault,
-            provider="twilio",
-            provider_id="new0",
-            channel=Channel.SMS,
-            payload={"from": "+22370000000", "text": "x"},
-            now=now,
-            sender_ref="ffffffffffffffff",
-        )
-
-    step("webhook: redelivery (ignored)", redeliver)
+    step("webhook: store (INSERT)", lambda: store_as(f"new{next(counter)}"))
+    step("webhook: redelivery (ignored)", lambda: store_as("new0"))
 
     def stored_id() -> None:
         from sqlalchemy import select

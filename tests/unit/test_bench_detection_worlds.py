@@ -1,25 +1,13 @@
 """The mixed world of scripts/bench_detection.py: a commune's raters are the share of
 returning people it was drawn with, and communes lie on both sides of within_share."""
 
-import functools
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_detection.py"
+from tests.scripts import script
 
 
-@functools.cache
 def bench():
-    """The script as a module, loaded once."""
-    spec = importlib.util.spec_from_file_location("bench_detection", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_detection"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return script("bench_detection")
 
 
 def test_a_mixed_commune_has_the_share_of_returning_raters_it_was_drawn_with():

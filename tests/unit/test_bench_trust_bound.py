@@ -1,28 +1,11 @@
 """The likelihood ratio of scripts/bench_trust_bound.py: a person's answers, their
 tendency integrated, against scipy's normal distribution and quadrature."""
 
-import functools
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import integrate, stats
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-
-
-@functools.cache
-def script(name: str):
-    """A script as a module, loaded once (bench_trust_bound imports bench_detection)."""
-    sys.path.insert(0, str(SCRIPTS))
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+from tests.scripts import script
 
 
 def p_answer(x: int, centre: float, sd: float) -> float:

@@ -3,26 +3,16 @@ Poisson log-likelihood ratio, they alarm where that says, and the privacy gate o
 ever takes alarms away."""
 
 import functools
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_incident_frontier.py"
+from tests.scripts import script
 
 
-@functools.cache
 def frontier():
-    """The script as a module, loaded once."""
-    spec = importlib.util.spec_from_file_location("bench_incident_frontier", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_incident_frontier"] = module
-    spec.loader.exec_module(module)
-    return module
+    return script("bench_incident_frontier")
 
 
 @pytest.mark.parametrize(
