@@ -82,9 +82,10 @@ class Caller:
         when the caller was loaded in it, else by one UPDATE (no object, no flush)."""
         if self.loaded is None:
             session.execute(_caller_update(), caller_update_values(self.id, language, home))
-        elif language is not None:
+            return
+        if language is not None:
             self.loaded.language = language
-        elif home is not None:
+        if home is not None:
             self.loaded.home_locality_id = home
 
     def reporter(self, session: Session) -> Reporter:
