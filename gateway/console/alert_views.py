@@ -4,10 +4,8 @@ happened since. The actions (acknowledge, close, reopen) are in alert_action_vie
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flask import abort, redirect, request, url_for
@@ -17,7 +15,9 @@ from werkzeug.wrappers import Response
 
 from gateway.console.access import area_of, area_page, current_user, runtime, with_descendants
 from gateway.console.blueprint import bp
+from gateway.console.i18n import language
 from gateway.console.pages import day_start, parse_day, render
+from gateway.console.wording import alert_figures
 from gateway.gazetteer.index import gazetteer
 from gateway.models import (
     Alert,
@@ -30,19 +30,7 @@ from gateway.models import (
 )
 from gateway.runtime import Runtime
 from gateway.services.alerts.lifecycle import OUTCOMES
-
-RULES_FILE = Path(__file__).resolve().parent.parent / "data" / "rules.json"
-
-
-def rule_params(rt: Runtime) -> dict[str, set[str]]:
-    """Each rule's parameter names, to tell rule values from measured figures."""
-
-    def load() -> dict[str, set[str]]:
-        rules = json.loads(RULES_FILE.read_text("utf-8"))["rules"]
-        return {name: set(rule.get("params", {})) for name, rule in rules.items()}
-
-    return rt.cached("console_rule_params", load)
-
+from gateway.services.alerts.messages import render_alert
 
 @dataclass(frozen=True)
 class Filters:
@@ -121,7 +109,7 @@ def alerts() -> str:
         alerts=page.rows,
         names={a.locality_id: places.name_of(a.locality_id) for a in page.rows},
         filters=f,
-        rules=sorted(rule_params(rt)),
+        rules=sorted(rt.reference.rules),
         states=[s.value for s in AlertState],
         page=page.number,
         more=page.more,
@@ -175,13 +163,18 @@ def alert_detail(alert_id: int) -> str:
             )
         }
     places = gazetteer(rt)
-    params = rule_params(rt).get(alert.rule, set())
-    figures = [(key, value, key in params) for key, value in (alert.figures or {}).items()]
+    spec = rt.reference.rules.get(alert.rule)
+    figures = alert_figures(alert.figures or {}, spec.params if spec else {})
+    said = render_alert(
+        rt.reference.alert_texts, language(), alert.rule, alert.code,
+        places.name_of(alert.locality_id), alert.figures or {},
+    )
     return render(
         "alert.html",
         alert=alert,
         chain=[(places.pcodes[i], places.name_of(i)) for i in places.chain(alert.locality_id)],
         figures=figures,
+        said=said,
         notified=notified,
         events=events,
         members=members,

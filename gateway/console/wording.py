@@ -11,6 +11,7 @@ from typing import Any
 
 from gateway.console.blueprint import bp
 from gateway.console.i18n import number, translate, translate_or
+from gateway.domain.rules import ParamSpec
 
 # Notes the engine writes in an alert's history, in English, and their catalogue key.
 NOTES = (
@@ -68,6 +69,31 @@ def figure_value(key: str, value: Any) -> str:
             return number(value, 0)
         return number(value, 2)
     return "—" if value is None else str(value)
+
+
+# The units of measured figures; a rule's values take theirs from rules.json.
+FIGURE_UNITS = {
+    "window_days": "days",
+    "period_days": "days",
+    "baseline_days": "days",
+    "run_weeks": "weeks",
+    "weeks_in_baseline": "weeks",
+}
+
+
+def alert_figures(
+    figures: Mapping[str, Any], params: Mapping[str, ParamSpec]
+) -> list[tuple[str, str, bool]]:
+    """An alert's figures as its page lists them, (key, value as read, is a rule
+    value): what was measured first, then the rule's values, each with its unit."""
+    rows = []
+    for key, value in figures.items():
+        spec = params.get(key)
+        unit = spec.unit if spec else FIGURE_UNITS.get(key, "")
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        shown = with_unit(value, unit) if unit and numeric and key not in WORDED else None
+        rows.append((key, shown or figure_value(key, value), spec is not None))
+    return sorted(rows, key=lambda row: row[2])  # stable: each group keeps its order
 
 
 @bp.app_template_global("history_note")

@@ -378,7 +378,7 @@ def check_incident_spike(
         "p": _p(p),
         "reporters": reporters_28d,
         "period_days": 7,
-        "baseline_weeks": n,
+        "weeks_in_baseline": n,
         "guard_weeks": guard,
         "alpha": params["alpha"],
     }
@@ -434,7 +434,7 @@ def check_incident_cusum(
         "reporters": reporters_28d,
         "period_days": 7,
         "window_days": 7 * state.run,
-        "baseline_weeks": int(state.baseline_n),
+        "weeks_in_baseline": int(state.baseline_n),
     }
     return Finding("incident_cusum", sv.severity_of_p(p), figures)
 

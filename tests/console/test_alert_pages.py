@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from flask import Flask
@@ -154,3 +155,34 @@ def test_a_trust_shift_alert_says_in_words_which_chart_saw_the_fall(
     html = client.get(f"/console/alerts/{alert.id}").get_data(as_text=True)
     assert "Comparaison" in html and "chaque personne à ses réponses précédentes" in html
     assert "residuals" not in html
+
+
+def test_an_alert_page_says_first_what_the_members_read_then_what_was_measured(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    """A walk read a rising-incidents alert as a table of 21 rows starting with ten rule
+    parameters, the weeks its baseline really had labelled a rule value, and numbers
+    without units. The page now says first, in words, what the members' SMS said;
+    then the measured figures, with units; then the rule's values."""
+    client, _ = as_role(Role.ANALYST)
+    figures = {
+        "baseline_weeks": 52,  # the rule's value, as the engine stores it first
+        "arl_weeks": 160,
+        "count": 13,
+        "run_weeks": 17,
+        "usual": 0.45,
+        "weeks_in_baseline": 21,  # measured: the locality's history was shorter
+        "window_days": 119,
+    }
+    alert = add_alert(rt, ids[SOCOURA], rule="incident_cusum", code="A104", figures=figures)
+    html = client.get(f"/console/alerts/{alert.id}").get_data(as_text=True)
+    said = html.index("13 en 17 semaines, contre 8 d&#39;habitude")
+    rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">([^<]+)</td><td>([^<]+)</td>", html)
+    assert said < html.index(rows[0][0])
+    kinds = [kind for _, _, kind in rows]
+    assert kinds == sorted(kinds, key=lambda k: k != "mesurée"), kinds  # measured first
+    shown = {label: (value, kind) for label, value, kind in rows}
+    assert shown["Semaines de référence disponibles"] == ("21 semaines", "mesurée")
+    assert shown["Semaines de référence"] == ("52 semaines", "paramètre de la règle")
+    assert shown["Semaines de la série"] == ("17 semaines", "mesurée")
+    assert shown["Fenêtre"][0] == "119 jours"

@@ -25,7 +25,9 @@ TEXTS: dict[str, dict[str, Any]] = {
 }
 # What render_alert and the digest fill in; a template naming anything else would fail
 # at send time, in the clock, for that language only.
-ALERT_FIELDS = {"code", "place", "index", "delta", "days", "n", "count", "usual", "kind"}
+ALERT_FIELDS = {
+    "code", "place", "index", "delta", "days", "weeks", "n", "count", "usual", "expected", "kind"
+}
 DIGEST_FIELDS = {"place", "index", "trend", "n", "incidents", "open"}
 TEMPLATE_KEYS = [*sorted(RULE_KINDS), "escalated", "digest", "digest_few"]
 
@@ -86,3 +88,24 @@ def test_counts_and_means_are_shown_whole(count: int, usual: float, shown: str) 
     figures = {"count": float(count), "usual": usual, "period_days": 7}
     body = render_alert(TEXTS, "fr", "incident_spike", "A101", "Niono", figures)
     assert shown in body
+
+
+@pytest.mark.parametrize(
+    ("lang", "run_weeks", "usual", "shown"),
+    [
+        ("fr", 17, 0.45, "13 en 17 semaines, contre 8 d'habitude"),
+        ("fr", 1, 0.45, "13 en 1 semaine, contre 0,5 d'habitude"),
+        ("en", 17, 0.45, "13 in 17 weeks against 8 usually"),
+        ("en", 1, 3.0, "13 in 1 week against 3 usually"),
+    ],
+)
+def test_a_rising_trend_compares_the_count_with_the_usual_count_of_the_same_weeks(
+    lang: str, run_weeks: int, usual: float, shown: str
+) -> None:
+    """A walk of scripts/run read "13 en 119 j (habituel 0,5 par semaine)": days against
+    a weekly mean, left for a committee chair to multiply. The SMS now puts the count of
+    the run's weeks beside what those weeks usually hold."""
+    figures = {"count": 13.0, "usual": usual, "run_weeks": run_weeks, "window_days": 7 * run_weeks}
+    body = render_alert(TEXTS, lang, "incident_cusum", "A104", "M'bouna", figures)
+    assert shown in body, body
+    assert segments(body) <= 2

@@ -51,6 +51,10 @@ def render_alert(
     template = catalogue.get(rule) or texts["fr"][rule]
     kinds = catalogue.get("kinds") or texts["fr"]["kinds"]
     delta = figures.get("delta")
+    usual = figures.get("usual") or figures.get("baseline_mean")
+    weeks = int(figures.get("run_weeks") or 0)
+    expected = None if usual is None else float(usual) * weeks  # the run's usual count
+    week_words = catalogue.get("weeks") or texts["fr"]["weeks"]
     values = {
         "code": code,
         "place": to_gsm7(place)[:25],
@@ -59,11 +63,13 @@ def render_alert(
         "days": int(figures.get("window_days") or figures.get("period_days") or 0),
         "n": int(figures.get("reporters") or 0),
         "count": _number(figures.get("count"), 0),
-        "usual": _number(figures.get("usual") or figures.get("baseline_mean"), 1),
+        "usual": _number(usual, 1),
+        "weeks": week_words["one" if weeks == 1 else "other"].format(n=weeks),
+        "expected": _number(expected, 0 if (expected or 0) >= 2 else 1),
         "kind": kinds.get(str(figures.get("kind")), kinds["other"]),
     }
     point = str(catalogue.get("decimal") or ".")  # French and Bambara write 2,1
-    for key in ("index", "delta", "usual"):
+    for key in ("index", "delta", "usual", "expected"):
         values[key] = str(values[key]).replace(".", point)
     prefix = (catalogue.get("escalated") or "") if escalated else ""
     return to_gsm7(prefix + template.format(**values))
