@@ -23,7 +23,7 @@ from gateway.console.blueprint import bp
 from gateway.console.locality_views import source_label
 from gateway.console.pages import notify, render
 from gateway.db import transaction
-from gateway.domain.rules import OverrideKey, replay_openings, week_start
+from gateway.domain.rules import DEFAULT_SCOPE, OverrideKey, replay_openings, week_start
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Role
 from gateway.runtime import Runtime
@@ -83,11 +83,14 @@ def rule_table(
             }
             for p, v in sorted(values.items())
         ]
+        # The settings that tune the rule, and any set somewhere, first; the rest folded.
+        shown = [p for p in params if p["spec"].main or p["source"] != DEFAULT_SCOPE]
         out.append(
             {
                 "rule": name,
                 "description": spec.description,
-                "params": params,
+                "params": shown,
+                "other_params": [p for p in params if p not in shown],
                 "backtest": name in WINDOW_RULES,
             }
         )

@@ -75,6 +75,7 @@ class ParamSpec:
     integer: bool
     unit: str
     description: str
+    main: bool = False  # one of the few that tune the rule (the console shows these first)
 
     def check(self, value: float) -> float:
         """`value` if it is allowed for this parameter, else ValueError."""
@@ -112,6 +113,7 @@ def _param(name: str, raw: Mapping[str, Any]) -> ParamSpec:
         integer=bool(raw.get("integer", False)),
         unit=str(raw.get("unit", "")),
         description=str(raw["description"]),
+        main=bool(raw.get("main", False)),
     )
     if name == "min_reporters" and spec.minimum < MIN_REPORTERS_FLOOR:
         raise ValueError(f"min_reporters may not allow fewer than {MIN_REPORTERS_FLOOR}")

@@ -189,3 +189,31 @@ def test_alert_outcomes_per_rule_and_area(
     committee, _ = as_role(Role.COMMITTEE)
     theirs = committee.get("/console/thresholds").get_data(as_text=True)
     assert "Kayes" not in theirs.split('id="outcomes"')[1]
+
+
+def test_the_thresholds_page_puts_each_rules_main_settings_first(
+    as_role: Client, rt: Runtime
+) -> None:
+    """A walk read 6,500 pixels of 60 parameters in alphabetical order. Each rule now
+    says in a sentence what it watches; the settings that tune it are shown, the others
+    folded under "other settings", unless someone set them (then they show too)."""
+    with rt.sessions.begin() as s:
+        s.add(
+            Threshold(
+                rule="incident_cusum",
+                param="guard_weeks",
+                locality_id=None,
+                value=6,
+                updated_at=rt.now(),
+                updated_by="x",
+            )
+        )
+    client, _ = as_role(Role.ADMIN)
+    html = client.get("/console/thresholds").get_data(as_text=True)
+    section = html[html.index('id="rule-incident_cusum"') : html.index('id="rule-incident_spike"')]
+    shown, _, folded = section.partition("<details")
+    assert "Plusieurs semaines" in shown  # what the rule watches, in words
+    assert "Semaines entre fausses alertes" in shown and "Hausse visée" in shown  # main
+    assert "Semaines de garde" in shown  # set nationally, so not folded away
+    assert "Clôture automatique après" in folded and "Clôture automatique après" not in shown
+    assert 'href="#rule-incident_cusum"' in html  # the contents at the top
