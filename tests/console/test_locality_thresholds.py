@@ -217,3 +217,29 @@ def test_the_thresholds_page_puts_each_rules_main_settings_first(
     assert "Semaines de garde" in shown  # set nationally, so not folded away
     assert "Clôture automatique après" in folded and "Clôture automatique après" not in shown
     assert 'href="#rule-incident_cusum"' in html  # the contents at the top
+
+
+def test_an_admin_turns_on_an_urgent_kind_from_the_console(as_role: Client, rt: Runtime) -> None:
+    """The page showed the urgent kinds' switches with no way to change them but the
+    CLI. Each switch now has a yes/no choice that leads to the save page (which says
+    such a rule is not replayed on the past), and saving it is audited."""
+    client, _ = as_role(Role.ADMIN)
+    html = client.get("/console/thresholds").get_data(as_text=True)
+    section = html[html.index('id="rule-incident_urgent"') : html.index('id="rule-reporting_silence"')]
+    form = re.search(r'<form[^>]*>(?:(?!</form>).)*value="urgent_banditry".*?</form>', section, re.S)
+    assert form and '<select name="value"' in form.group(0), section
+    assert '<option value="1">oui</option>' in form.group(0)
+    page = client.get(
+        "/console/thresholds/backtest?rule=incident_urgent&param=urgent_banditry&value=1"
+    )
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "ne se rejoue pas sur le passé" in text
+    saved = client.post(
+        "/console/thresholds",
+        data={"rule": "incident_urgent", "param": "urgent_banditry", "value": "1"},
+    )
+    assert saved.status_code == 302
+    with rt.sessions() as s:
+        row = s.scalars(select(Threshold).where(Threshold.param == "urgent_banditry")).one()
+        assert row.value == 1 and row.locality_id is None
+        assert s.scalars(select(AuditLog).where(AuditLog.action == "threshold.set")).first()
