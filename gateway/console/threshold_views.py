@@ -230,7 +230,8 @@ def threshold_backtest() -> str | Response:
         loc = gaz.ids[proposal.scope] if proposal.scope else None
         current = resolved(rt, gaz, stored, proposal.rule, loc)[proposal.param]
         weeks: list[tuple[dt.datetime, int, int]] = []
-        rows = backtest(session, rt, gaz, proposal, rt.now(), weeks)
+        replayable = proposal.rule in WINDOW_RULES
+        rows = backtest(session, rt, gaz, proposal, rt.now(), weeks) if replayable else []
     return render(
         "backtest.html",
         p=proposal,
@@ -243,7 +244,7 @@ def threshold_backtest() -> str | Response:
         weeks=weeks,
         peak=max([1, *(max(a, b) for _, a, b in weeks)]),
         can_save=current_user().role == Role.ADMIN,
-        replayable=proposal.rule in WINDOW_RULES,
+        replayable=replayable,
     )
 
 

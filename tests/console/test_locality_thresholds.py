@@ -234,6 +234,7 @@ def test_an_admin_turns_on_an_urgent_kind_from_the_console(as_role: Client, rt: 
     )
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "ne se rejoue pas sur le passé" in text
+    assert "Changer un réglage" in text and "Semaine par semaine" not in text  # no zeros
     saved = client.post(
         "/console/thresholds",
         data={"rule": "incident_urgent", "param": "urgent_banditry", "value": "1"},
