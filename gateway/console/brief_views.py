@@ -36,6 +36,7 @@ from gateway.models import (
 from gateway.services.figures.tables import CURRENT, K_MIN, figures, table, top_pcodes
 
 BRIEF_ALERTS = 8  # rows of alerts that still fit the page
+DIGEST_ROUND = dt.timedelta(hours=1)  # a digest round is queued well within this
 
 
 @dataclass(frozen=True)
@@ -44,16 +45,23 @@ class Digest:
     body: str
 
 
-def last_digest(session: Session, committee_id: int) -> Digest | None:
-    """The newest weekly digest queued for a member of the committee."""
-    row = session.execute(
-        select(OutboxMessage.created_at, OutboxMessage.body)
+def last_digest(session: Session, committee_id: int, language: str) -> Digest | None:
+    """The newest weekly digest queued for a member of the committee, in `language`
+    when a member got that round in it (a round is queued within minutes)."""
+    mine = (
+        select(OutboxMessage.created_at, OutboxMessage.body, CommitteeMember.language)
         .join(CommitteeMember, CommitteeMember.id == OutboxMessage.member_id)
         .where(CommitteeMember.committee_id == committee_id, OutboxMessage.purpose == "digest")
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-        .limit(1)
-    ).first()
-    return Digest(row[0], row[1]) if row else None
+    )
+    newest = session.execute(mine.limit(1)).first()
+    if newest is None:
+        return None
+    same_round = mine.where(OutboxMessage.created_at >= newest[0] - DIGEST_ROUND)
+    for at, body, lang in session.execute(same_round):
+        if lang == language:
+            return Digest(at, body)
+    return Digest(newest[0], newest[1])
 
 
 def committee_of(session: Session, user: ConsoleUser) -> Committee | None:

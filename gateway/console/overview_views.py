@@ -95,7 +95,7 @@ def overview() -> str:
         alerts = open_alerts(session, scope)
         committee = committee_of(session, user) if pcode is None else None
         home = (
-            {"name": committee.name, "digest": last_digest(session, committee.id)}
+            {"name": committee.name, "digest": last_digest(session, committee.id, language())}
             if committee is not None
             else None
         )

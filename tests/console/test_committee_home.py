@@ -3,6 +3,7 @@ digest, the trend; and the monthly brief of the area, kept to their area."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from flask.testing import FlaskClient
@@ -10,7 +11,7 @@ from flask.testing import FlaskClient
 from gateway.db import transaction
 from gateway.models import CommitteeMember, ConsoleUser, OutboxMessage, OutboxStatus, Role
 from gateway.runtime import Runtime
-from tests.console.conftest import KAYES, MOPTI, add_alert
+from tests.console.conftest import KAYES, MOPTI, SOCOURA, add_alert
 
 AsRole = Callable[[Role], tuple[FlaskClient, ConsoleUser]]
 
@@ -67,3 +68,57 @@ def test_the_brief_covers_the_viewers_area_only(
     assert "Bulletin mensuel · Mali (national)" in analyst.get("/console/brief").get_data(
         as_text=True
     )
+
+
+def test_the_chair_reads_the_last_digest_in_the_consoles_language(
+    as_role: AsRole, rt: Runtime
+) -> None:
+    """A walk showed a French chair the Bambara digest: whichever member's copy was
+    queued last. The same round's copy in the reader's language is shown when a member
+    got one; an older round never replaces the newest."""
+    client, user = as_role(Role.COMMITTEE)
+    now = rt.now()
+    with transaction(rt.sessions) as session:
+        for n, (lang, body, minutes_ago) in enumerate(
+            [
+                ("fr", "Mopti cette semaine: ancienne semaine.", 7 * 24 * 60),
+                ("fr", "Mopti cette semaine: confiance FDS 2,7/5.", 2),
+                ("bm", "Mopti dogokun: danaya FDS 2,7/5.", 1),
+            ]
+        ):
+            member = CommitteeMember(
+                committee_id=user.committee_id,
+                name=f"M{n}",
+                phone_hash=f"{n}" * 64,
+                phone_enc="x",
+                phone_hint=f"+223******0{n}",
+                language=lang,
+            )
+            session.add(member)
+            session.flush()
+            at = now - dt.timedelta(minutes=minutes_ago)
+            session.add(
+                OutboxMessage(
+                    created_at=at,
+                    purpose="digest",
+                    recipient_hint=member.phone_hint,
+                    body=body,
+                    status=OutboxStatus.SENT,
+                    attempts=1,
+                    next_attempt_at=at,
+                    member_id=member.id,
+                )
+            )
+    html = client.get("/console/").get_data(as_text=True)
+    assert "confiance FDS 2,7/5" in html and "danaya" not in html and "ancienne" not in html
+
+
+def test_a_communes_overview_has_no_empty_table_of_areas_below_it(
+    as_role: AsRole, ids: dict[str, int]
+) -> None:
+    """A commune has nothing below it: the walk saw a second table, headed by nothing,
+    that said only "Aucun élément"."""
+    client, _ = as_role(Role.ADMIN)
+    html = client.get(f"/console/?area={SOCOURA}").get_data(as_text=True)
+    tables = html[html.index("Les tableaux") :]
+    assert "Aucun élément" not in tables and tables.count("<table") == 1
