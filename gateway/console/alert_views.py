@@ -32,6 +32,7 @@ from gateway.runtime import Runtime
 from gateway.services.alerts.lifecycle import OUTCOMES
 from gateway.services.alerts.messages import render_alert
 
+
 @dataclass(frozen=True)
 class Filters:
     state: str
@@ -166,8 +167,12 @@ def alert_detail(alert_id: int) -> str:
     spec = rt.reference.rules.get(alert.rule)
     figures = alert_figures(alert.figures or {}, spec.params if spec else {})
     said = render_alert(
-        rt.reference.alert_texts, language(), alert.rule, alert.code,
-        places.name_of(alert.locality_id), alert.figures or {},
+        rt.reference.alert_texts,
+        language(),
+        alert.rule,
+        alert.code,
+        places.name_of(alert.locality_id),
+        alert.figures or {},
     )
     return render(
         "alert.html",

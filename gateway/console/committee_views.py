@@ -5,6 +5,8 @@ Numbers are shown masked."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import abort, redirect, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,6 +28,7 @@ from gateway.services.admin.committees import (
     deactivate_member,
     set_committee_active,
 )
+from gateway.services.alerts.recipients import NATIONAL, coverage
 
 MEMBER_ERRORS = {"phone": "committees.error.phone", "duplicate": "committees.error.duplicate"}
 
@@ -44,7 +47,8 @@ def committees() -> str:
             .where(CommitteeMember.committee_id.in_([c.id for c in rows]))
             .order_by(CommitteeMember.name, CommitteeMember.id)
         ).all()
-    places = gazetteer(rt)
+        places = gazetteer(rt)
+        reach = coverage(session, places) if area is None else None
     by_committee: dict[int, list[CommitteeMember]] = {c.id: [] for c in rows}
     for member in members:
         by_committee[member.committee_id].append(member)
@@ -54,7 +58,23 @@ def committees() -> str:
         members=by_committee,
         places={c.id: _place(places, c.locality_id) for c in rows},
         languages=LANGUAGES,
+        coverage=None if reach is None else coverage_rows(places, reach),
     )
+
+
+COVERAGE_LEVELS = ("commune", "camp", "cercle", "region", NATIONAL, None)
+UNREACHED_SHOWN = 12  # names listed of the places an alert would reach nobody from
+
+
+def coverage_rows(places: Gazetteer, reach: Mapping[str | None, list[int]]) -> dict[str, object]:
+    """How many communes and camps each level covers, and the first places whose
+    alerts would reach nobody."""
+    nobody = sorted(places.name_of(loc) for loc in reach.get(None, []))
+    return {
+        "counts": [(level or "nobody", len(reach.get(level, []))) for level in COVERAGE_LEVELS],
+        "nobody": nobody[:UNREACHED_SHOWN],
+        "more": max(0, len(nobody) - UNREACHED_SHOWN),
+    }
 
 
 def _place(places: Gazetteer, locality_id: int | None) -> tuple[str, str]:

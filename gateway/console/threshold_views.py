@@ -84,7 +84,9 @@ def rule_table(
             for p, v in sorted(values.items())
         ]
         # The settings that tune the rule, and any set somewhere, first; the rest folded.
-        shown = [p for p in params if p["spec"].main or p["source"] != DEFAULT_SCOPE]
+        shown = [
+            p for p in params if spec.params[str(p["name"])].main or p["source"] != DEFAULT_SCOPE
+        ]
         out.append(
             {
                 "rule": name,

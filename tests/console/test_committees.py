@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from gateway.models import AuditLog, Committee, CommitteeMember, ConsoleUser, Role
+from gateway.db import transaction
+from gateway.models import AuditLog, Committee, CommitteeMember, ConsoleUser, Locality, Role
 from gateway.runtime import Runtime
-from tests.console.conftest import KAYES, MOPTI, add_committee
+from tests.console.conftest import KAYES, MOPTI, MOPTI_CERCLE, add_committee
 
 AsRole = Callable[[Role], tuple[FlaskClient, ConsoleUser]]
 
@@ -157,3 +158,51 @@ def test_a_committee_user_of_a_deactivated_committee_sees_nothing(
     with rt.sessions() as session:
         assert session.get_one(Committee, committee_id).active is False
     assert _actions(rt) == ["committee.deactivate"]
+
+
+def add_member(rt: Runtime, committee_id: int) -> None:
+    with transaction(rt.sessions) as session:
+        n = session.scalar(select(func.count()).select_from(CommitteeMember))
+        session.add(
+            CommitteeMember(
+                committee_id=committee_id,
+                name=f"M{n}",
+                phone_hash=f"{n:064d}",
+                phone_enc="x",
+                phone_hint="+223******01",
+                language="fr",
+            )
+        )
+
+
+def _coverage(client: FlaskClient) -> str:
+    html = client.get("/console/committees").get_data(as_text=True)
+    return html[html.index('id="coverage"') : html.index("</section>", html.index('id="coverage"'))]
+
+
+def test_the_committees_page_says_where_an_alert_would_reach_nobody(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    """An admin setting up committees saw the committees, never the gaps: the communes
+    whose alerts would reach nobody, or only the national committee."""
+    client, _ = as_role(Role.ADMIN)
+    with rt.sessions() as session:
+        places = session.scalar(
+            select(func.count()).select_from(Locality).where(Locality.kind.in_(["commune", "camp"]))
+        )
+    nobody = _coverage(client)
+    assert f"Personne : {places}" in nobody and 'class="unreached"' in nobody
+    national = add_committee(rt, None, name="CCS national")  # no member yet: skipped
+    assert f"Personne : {places}" in _coverage(client)
+    add_member(rt, national)
+    add_member(rt, add_committee(rt, ids[MOPTI_CERCLE], name="CCS cercle de Mopti"))
+    covered = _coverage(client)
+    assert "Personne : 0" in covered and 'class="unreached"' not in covered
+    with rt.sessions() as session:
+        in_cercle = session.scalar(
+            select(func.count())
+            .select_from(Locality)
+            .where(Locality.kind == "commune", Locality.pcode.like(f"{MOPTI_CERCLE}%"))
+        )
+    assert f"Comité du cercle : {in_cercle}" in covered
+    assert f"Comité national seulement : {places - in_cercle}" in covered

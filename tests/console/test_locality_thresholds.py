@@ -225,8 +225,12 @@ def test_an_admin_turns_on_an_urgent_kind_from_the_console(as_role: Client, rt: 
     such a rule is not replayed on the past), and saving it is audited."""
     client, _ = as_role(Role.ADMIN)
     html = client.get("/console/thresholds").get_data(as_text=True)
-    section = html[html.index('id="rule-incident_urgent"') : html.index('id="rule-reporting_silence"')]
-    form = re.search(r'<form[^>]*>(?:(?!</form>).)*value="urgent_banditry".*?</form>', section, re.S)
+    section = html[
+        html.index('id="rule-incident_urgent"') : html.index('id="rule-reporting_silence"')
+    ]
+    form = re.search(
+        r'<form[^>]*>(?:(?!</form>).)*value="urgent_banditry".*?</form>', section, re.S
+    )
     assert form and '<select name="value"' in form.group(0), section
     assert '<option value="1">oui</option>' in form.group(0)
     page = client.get(

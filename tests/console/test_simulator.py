@@ -46,7 +46,7 @@ def test_ussd_shows_the_first_screen_then_one_answer_at_a_time(
 def test_an_sms_shows_the_gateway_replies(as_role: AsRole, rt: Runtime) -> None:
     client, _ = as_role(Role.ADMIN)
     page = play(client, "sms", "AIDE")
-    assert "Réponses SMS" in page and "CONFIANCE 1 a 5" in page
+    assert "Réponses SMS" in page and "CONFIANCE 1 à 5" in page
     with rt.sessions() as session:
         keys = session.scalars(select(OutboxMessage.dedupe_key)).all()
     assert keys and all(k and k.startswith("reply:africastalking:sim-") for k in keys)

@@ -261,7 +261,7 @@ def test_the_console_simulator_still_shows_the_reply(client: FlaskClient, rt: Ru
     assert login(client, user.email).status_code == 302
     form = {"phone": "+22370000001", "channel": "sms", "text": "AIDE", "action": "send"}
     page = client.post("/console/simulator", data=form).get_data(as_text=True)
-    assert "CONFIANCE 1 a 5" in page
+    assert "CONFIANCE 1 à 5" in page
     assert outcomes(rt) and Outcome.RECEIVED not in outcomes(rt).values()
 
 

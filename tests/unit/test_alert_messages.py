@@ -26,7 +26,17 @@ TEXTS: dict[str, dict[str, Any]] = {
 # What render_alert and the digest fill in; a template naming anything else would fail
 # at send time, in the clock, for that language only.
 ALERT_FIELDS = {
-    "code", "place", "index", "delta", "days", "weeks", "n", "count", "usual", "expected", "kind"
+    "code",
+    "place",
+    "index",
+    "delta",
+    "days",
+    "weeks",
+    "n",
+    "count",
+    "usual",
+    "expected",
+    "kind",
 }
 DIGEST_FIELDS = {"place", "index", "trend", "n", "incidents", "open"}
 TEMPLATE_KEYS = [*sorted(RULE_KINDS), "escalated", "digest", "digest_few"]

@@ -15,7 +15,7 @@ the alert jobs to know whom to text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -74,8 +74,16 @@ def route(session: Session, gaz: Gazetteer, locality_id: int, *, urgent: bool) -
     """The routing of an alert (or report) for `locality_id` (a gazetteer id; use
     `gaz.id_of(pcode)` from a P-code). Reads the committees and members as they are
     in `session`; writes nothing."""
+    reachable = reachable_committees(session, gaz.chain(locality_id))
+    return routing_of(gaz, locality_id, reachable, urgent=urgent)
+
+
+def routing_of(
+    gaz: Gazetteer, locality_id: int, reachable: Mapping[int | None, set[int]], *, urgent: bool
+) -> Routing:
+    """The routing rule itself, given the reachable committees by locality (None: the
+    national ones)."""
     chain: list[int | None] = [*gaz.chain(locality_id), None]
-    reachable = _reachable_committees(session, chain)
     links = tuple(
         Link(loc, _level(gaz, loc), tuple(sorted(reachable[loc])))
         for loc in chain
@@ -87,22 +95,40 @@ def route(session: Session, gaz: Gazetteer, locality_id: int, *, urgent: bool) -
     return Routing(links, tuple(told))
 
 
-def _reachable_committees(
-    session: Session, chain: Sequence[int | None]
+def reachable_committees(
+    session: Session, places: Sequence[int] | None = None
 ) -> dict[int | None, set[int]]:
-    """Active committees on the chain with at least one active member, by locality."""
-    places = [loc for loc in chain if loc is not None]
-    where_place = Committee.locality_id.in_(places) | Committee.locality_id.is_(None)
-    rows = session.execute(
+    """Active committees with at least one active member, by locality (None: the
+    national ones): on `places` and the nation, or everywhere when None."""
+    query = (
         select(Committee.id, Committee.locality_id)
         .join(CommitteeMember, CommitteeMember.committee_id == Committee.id)
-        .where(where_place, Committee.active.is_(True), CommitteeMember.active.is_(True))
+        .where(Committee.active.is_(True), CommitteeMember.active.is_(True))
         .group_by(Committee.id, Committee.locality_id)
         .having(func.count(CommitteeMember.id) > 0)
-    ).all()
+    )
+    if places is not None:
+        query = query.where(
+            Committee.locality_id.in_(list(places)) | Committee.locality_id.is_(None)
+        )
     out: dict[int | None, set[int]] = {}
-    for committee_id, loc in rows:
+    for committee_id, loc in session.execute(query).all():
         out.setdefault(loc, set()).add(committee_id)
+    return out
+
+
+# The places people report from, whose alerts `coverage` follows.
+REPORTING_KINDS = ("commune", "camp")
+
+
+def coverage(session: Session, gaz: Gazetteer) -> dict[str | None, list[int]]:
+    """Every commune and camp by the level an alert there reaches at once (commune,
+    cercle, region, camp, NATIONAL; None: nobody), for the console's committees page."""
+    reachable = reachable_committees(session)
+    out: dict[str | None, list[int]] = {}
+    for loc in gaz.pcodes:
+        if gaz.entry(loc).kind in REPORTING_KINDS:
+            out.setdefault(routing_of(gaz, loc, reachable, urgent=False).level, []).append(loc)
     return out
 
 
