@@ -77,18 +77,22 @@ def test_committee_cannot_open_another_area(as_role: Client, rt: Runtime) -> Non
     assert client.get(f"/console/thresholds?area={KAYES}").status_code == 404
 
 
-def test_thresholds_show_values_with_where_they_come_from(as_role: Client, rt: Runtime) -> None:
+def set_nationally(rt: Runtime, rule: str, param: str, value: float) -> None:
     with rt.sessions.begin() as s:
         s.add(
             Threshold(
-                rule="trust_low",
-                param="level",
+                rule=rule,
+                param=param,
                 locality_id=None,
-                value=2.4,
+                value=value,
                 updated_at=rt.now(),
                 updated_by="x",
             )
         )
+
+
+def test_thresholds_show_values_with_where_they_come_from(as_role: Client, rt: Runtime) -> None:
+    set_nationally(rt, "trust_low", "level", 2.4)
     client, _ = as_role(Role.ANALYST)
     html = client.get(f"/console/thresholds?area={MOPTI}").get_data(as_text=True)
     level = re.search(r"<td>Niveau d&#39;alerte<br>.*?</tr>", html, re.S)
@@ -197,17 +201,7 @@ def test_the_thresholds_page_puts_each_rules_main_settings_first(
     """A walk read 6,500 pixels of 60 parameters in alphabetical order. Each rule now
     says in a sentence what it watches; the settings that tune it are shown, the others
     folded under "other settings", unless someone set them (then they show too)."""
-    with rt.sessions.begin() as s:
-        s.add(
-            Threshold(
-                rule="incident_cusum",
-                param="guard_weeks",
-                locality_id=None,
-                value=6,
-                updated_at=rt.now(),
-                updated_by="x",
-            )
-        )
+    set_nationally(rt, "incident_cusum", "guard_weeks", 6)
     client, _ = as_role(Role.ADMIN)
     html = client.get("/console/thresholds").get_data(as_text=True)
     section = html[html.index('id="rule-incident_cusum"') : html.index('id="rule-incident_spike"')]
