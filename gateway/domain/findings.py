@@ -148,10 +148,12 @@ def check_trust_drop(
     return Finding("trust_drop", sv.severity_of_p(p), figures)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class WeeklyAnswers:
     """One locality's answers week by week, oldest first, as three columns: answers n,
-    their sum and their sum of squares (what `check_trust_shift` reads of each week)."""
+    their sum and their sum of squares (what `check_trust_shift` reads of each week).
+    Not frozen: a pass makes ~5,000 (a frozen dataclass's __init__ costs 3 calls to
+    object.__setattr__); nothing changes one once made."""
 
     n: list[float]
     total: list[float]
@@ -170,8 +172,10 @@ class WeeklyAnswers:
         )
 
     def last(self, weeks: int) -> WeeklyAnswers:
-        """The last `weeks` weeks (all of them when there are fewer)."""
-        cut = max(0, len(self.n) - weeks)
+        """The last `weeks` weeks (all of them when there are fewer: itself)."""
+        cut = len(self.n) - weeks
+        if cut <= 0:
+            return self
         return WeeklyAnswers(self.n[cut:], self.total[cut:], self.total_sq[cut:])
 
 

@@ -195,6 +195,35 @@ def test_the_kept_cells_give_the_figures_of_the_scans(
             assert cells._complete is True  # the cells answered (not a second scan)
 
 
+def test_windows_sharing_whole_weeks_read_them_once(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass's 30-day window and its 28-day gate end on the same Monday: the 28
+    days of whole weeks are one part of both, read once, and each window still has
+    the figures of the scan."""
+    locs, people = _reset(rt)
+    made = [Made(False, i % 2, i % 5, PRIMARY, 1 + i % 5, i * 30_000, False) for i in range(200)]
+    with transaction(rt.sessions) as s:
+        _store(s, made, locs, people)
+        rollup.roll_up(s, PRIMARY)
+    read: list[tuple[Any, ...]] = []
+    part = kept_module._part
+
+    def counted(session: Session, *key: Any) -> list[tuple[Any, ...]]:
+        read.append(key)
+        return part(session, *key)
+
+    monkeypatch.setattr(kept_module, "_part", counted)
+    now = ORIGIN + dt.timedelta(weeks=8)
+    with rt.sessions() as s:
+        m, scan = Measures(s, PRIMARY, now), Measures(s, PRIMARY, now, scan=True)
+        for length in (30, 28):
+            start = now - dt.timedelta(days=length)
+            assert m.trust(start, now) == scan.trust(start, now)
+    week_parts = [key for key in read if key[0] == rollup.weekly(rollup.trust_stream(PRIMARY))]
+    assert len(week_parts) == 1 and len(read) == 2  # the 30 days' first two days, apart
+
+
 def test_a_report_not_rolled_up_yet_sends_the_pass_back_to_the_scan(rt: Runtime) -> None:
     locs, people = _reset(rt)
     now = ORIGIN + dt.timedelta(days=60)

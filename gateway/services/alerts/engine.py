@@ -113,6 +113,9 @@ class Measures:
         self._answers: dict[int, dict[int, WeeklyAnswers]] = {}
         self._residuals: dict[int, dict[int, WeeklyAnswers]] = {}
         self._complete: bool | None = False if scan else None
+        # Per locality, the weeks from its first report to `now` (None: no report).
+        self._since: dict[int, int | None] = {}
+        self._parts: kept.Parts = {}  # the windows' parts read, by their bounds
 
     def _kept(self, *times: dt.datetime) -> bool:
         """Whether the kept cells answer windows bounded by `times` exactly."""
@@ -135,10 +138,15 @@ class Measures:
 
     def _active(self, loc: int, periods: int) -> int:
         """How many of `periods` weeks ending at `now` follow the locality's first report."""
-        first = self.first_seen().get(loc)
-        if first is None:
+        if loc in self._since:
+            weeks = self._since[loc]
+        else:  # once per locality: the rules ask ~5 times each
+            first = self.first_seen().get(loc)
+            weeks = self._since[loc] = (
+                None if first is None else math.ceil((self.now - first) / WEEK)
+            )
+        if weeks is None:
             return periods
-        weeks = math.ceil((self.now - first) / WEEK)
         return min(weeks, periods) if weeks > 0 else 0
 
     def _week_cells(self, stream: str, weeks: int) -> dict[int, WeeklyAnswers] | None:
@@ -163,10 +171,12 @@ class Measures:
                 found = measures.residual_weeks(self.session, self.question, start, weeks)
             self._residuals[weeks] = found
         cols = self._residuals[weeks].get(loc)
-        if cols is None:
-            zeros = [0.0] * weeks
-            cols = WeeklyAnswers(zeros, zeros, zeros)
-        return cols.divided(rollup.RESIDUAL_SCALE).last(self._active(loc, weeks))
+        active = self._active(loc, weeks)
+        if cols is None:  # no residual in these weeks (most localities): zeros, undivided
+            zeros = [0.0] * min(active, weeks)
+            return WeeklyAnswers(zeros, zeros, zeros)
+        # Cut, then divided: the same values, fewer divisions.
+        return cols.last(active).divided(rollup.RESIDUAL_SCALE)
 
     def trust_weeks(self, loc: int, weeks: int) -> WeeklyAnswers:
         """The locality's trust aggregates of the `weeks` calendar weeks ending at `now`,
@@ -209,8 +219,11 @@ class Measures:
     def trust(self, start: dt.datetime, end: dt.datetime) -> dict[int, Any]:
         key = (start, end)
         if key not in self._trust:
-            read = kept if self._kept(start, end) and kept.answers(start, end) else measures
-            self._trust[key] = read.trust_aggregates(self.session, self.question, start, end)
+            if self._kept(start, end) and kept.answers(start, end):
+                found = kept.trust_aggregates(self.session, self.question, start, end, self._parts)
+            else:
+                found = measures.trust_aggregates(self.session, self.question, start, end)
+            self._trust[key] = found
         return self._trust[key]
 
     def counts(self, window: float, baseline: float) -> dict[int, Any]:

@@ -90,34 +90,44 @@ def _split(a: int, b: int) -> list[tuple[bool, int, int]]:
 
 
 Sums = dict[int, list[int]]
+# A window part's rows by (stream, lo, hi, end): two windows of a pass share a part
+# (the 30-day window's whole weeks are the 28-day gate's), read once.
+Parts = dict[tuple[str, int, int, int], list[tuple[Any, ...]]]
 
 
-def _sums(session: Session, stream: str, a: int, b: int) -> Sums:
-    """Per locality, n, Σx, Σx², low of each author's latest report in days [a, b)."""
+def _sums(session: Session, stream: str, a: int, b: int, parts: Parts | None = None) -> Sums:
+    """Per locality, n, Σx, Σx², low of each author's latest report in days [a, b);
+    the parts read are kept in `parts`, and found there."""
     out: Sums = {}
     for by_week, lo, hi in _split(a, b):
-        rows = _run(
-            session,
-            select(
-                C.locality_id,
-                func.sum(C.n),
-                func.sum(C.total),
-                func.sum(C.total_sq),
-                func.sum(C.low),
-            )
-            .where(
-                C.stream == (rollup.weekly(stream) if by_week else stream),
-                C.day >= lo,
-                C.day < hi,
-                C.until >= b,
-            )
-            .group_by(C.locality_id),
-        )
-        for loc, *sums in rows:
-            into = out.setdefault(int(loc), [0, 0, 0, 0])
-            for i, x in enumerate(sums):
-                into[i] += int(x)
+        key = (rollup.weekly(stream) if by_week else stream, lo, hi, b)
+        rows = parts.get(key) if parts is not None else None
+        if rows is None:
+            rows = _part(session, *key)
+            if parts is not None:
+                parts[key] = rows
+        for loc, n, s, sq, low in rows:
+            into = out.get(loc)
+            if into is None:
+                out[loc] = [int(n), int(s), int(sq), int(low)]
+            else:
+                into[0] += int(n)
+                into[1] += int(s)
+                into[2] += int(sq)
+                into[3] += int(low)
     return out
+
+
+def _part(session: Session, stream: str, lo: int, hi: int, b: int) -> list[tuple[Any, ...]]:
+    """Per locality, the sums of the cells of `stream` in days [lo, hi) whose author's
+    next report comes on day b or later."""
+    return _run(
+        session,
+        select(C.locality_id, func.sum(C.n), func.sum(C.total), func.sum(C.total_sq),
+               func.sum(C.low))
+        .where(C.stream == stream, C.day >= lo, C.day < hi, C.until >= b)
+        .group_by(C.locality_id),
+    )  # fmt: skip
 
 
 def _aggregates(sums: Sums) -> dict[int, Aggregate]:
@@ -129,10 +139,10 @@ def _aggregates(sums: Sums) -> dict[int, Aggregate]:
 
 
 def window(
-    session: Session, stream: str, start: dt.datetime, end: dt.datetime
+    session: Session, stream: str, start: dt.datetime, end: dt.datetime, parts: Parts | None = None
 ) -> dict[int, Aggregate]:
-    """Per locality, the sums of each author's latest report in [start, end)."""
-    return _aggregates(_sums(session, stream, rollup.day_of(start), rollup.day_of(end)))
+    """Per locality, the sums of each author's latest report in [start, end) (`_sums`)."""
+    return _aggregates(_sums(session, stream, rollup.day_of(start), rollup.day_of(end), parts))
 
 
 def _whole_weeks(stream: str, a: int, periods: int) -> tuple[Any, ...]:
@@ -209,10 +219,14 @@ def weekly_answers(
 
 
 def trust_aggregates(
-    session: Session, question: str, start: dt.datetime, end: dt.datetime
+    session: Session,
+    question: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    parts: Parts | None = None,
 ) -> dict[int, Aggregate]:
-    """`measures.trust_aggregates` from the cells."""
-    return window(session, rollup.trust_stream(question), start, end)
+    """`measures.trust_aggregates` from the cells (`_sums`'s `parts`)."""
+    return window(session, rollup.trust_stream(question), start, end, parts)
 
 
 # Per locality, (locality, plain, burst) of a stream's reports in the Mondays [a, b), from
@@ -336,13 +350,16 @@ def first_seen(session: Session) -> dict[int, dt.datetime]:
     """`measures.first_seen`, one index probe per locality instead of a scan of all
     reports (the (locality_id, time) indexes answer each minimum)."""
     out: dict[int, dt.datetime] = {}
-    for model, when in ((TrustRating, TrustRating.rated_at), (Incident, Incident.reported_at)):
-        first_of = select(func.min(when)).where(model.locality_id == Locality.id).scalar_subquery()
-        for loc, first in session.execute(select(Locality.id, first_of)):
-            if first is None:
-                continue
-            first = first if first.tzinfo is not None else first.replace(tzinfo=dt.UTC)
-            out[int(loc)] = min(first, out.get(int(loc), first))
+    firsts = [
+        select(func.min(when)).where(model.locality_id == Locality.id).scalar_subquery()
+        for model, when in ((TrustRating, TrustRating.rated_at), (Incident, Incident.reported_at))
+    ]
+    for loc, *times in session.execute(select(Locality.id, *firsts)):  # one statement
+        seen = [
+            t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC) for t in times if t is not None
+        ]
+        if seen:
+            out[int(loc)] = min(seen)
     return out
 
 
