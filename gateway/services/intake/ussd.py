@@ -28,7 +28,6 @@ from gateway.services.intake.routing import is_urgent, someone_will_be_told
 from gateway.services.intake.ussd_steps import (
     Caller,
     Start,
-    add_caller,
     count_step,
     known_caller_step,
     store_caller,
@@ -152,11 +151,10 @@ def _count_step(
     now = rt.now()
     if session.get_bind().dialect.name == "postgresql":
         ids = {"provider": provider, "session_id": session_id, "pseudonym": pseudonym}
-        known = known_caller_step(rt.engine, **ids, now=now)
-        if known is None and not rt.pseudonyms.previous_key:
-            # First contact (a caller known under a rotated key is re-keyed below).
-            add_caller(rt.engine, pseudonym=pseudonym, key_version=rt.pseudonyms.version, now=now)
-            known = known_caller_step(rt.engine, **ids, now=now)
+        # First contact adds the caller, unless one may be known under a rotated key
+        # (re-keyed below).
+        version = None if rt.pseudonyms.previous_key else rt.pseudonyms.version
+        known = known_caller_step(rt.engine, **ids, now=now, key_version=version)
         if known is not None:
             return known[0], known[1], True
     reporter = identify_reporter(session, rt.pseudonyms, e164, now)
