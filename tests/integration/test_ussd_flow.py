@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event, func, select
 
@@ -299,6 +300,26 @@ def test_a_step_that_records_nothing_is_one_statement_on_postgresql(
     expected = ["WITH"] if rt.engine.dialect.name == "postgresql" else ["SELECT", "INSERT"]
     assert statements == expected
     assert scalar(rt, select(UssdSession.steps).where(UssdSession.session_id == "lean")) == 4
+
+
+@pytest.mark.postgres
+def test_a_step_that_records_nothing_begins_no_session_transaction_on_postgresql(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    """Its one statement runs on a DBAPI cursor: the ORM session is not committed
+    (an empty commit still built and ended a session transaction)."""
+    walk(client, ["1", "1"], session="lean")
+    begun: list[object] = []
+
+    def created(session: object, transaction: object) -> None:
+        begun.append(transaction)
+
+    event.listen(rt.sessions, "after_transaction_create", created)
+    try:
+        dial(client, "1*1*mopti", session="lean")
+    finally:
+        event.remove(rt.sessions, "after_transaction_create", created)
+    assert begun == []
 
 
 def test_a_session_begun_before_its_start_was_recorded_uses_the_current_subscription(

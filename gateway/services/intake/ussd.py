@@ -71,7 +71,8 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
                     reports.apply_ussd_effect(
                         session, rt, caller, e164, provider, session_id, effect
                     )
-            session.commit()
+            if session.in_transaction():  # else nothing to commit (a step counted alone)
+                session.commit()
         return screen
     except DB_UNAVAILABLE:
         log.warning("database unavailable during a USSD step")
