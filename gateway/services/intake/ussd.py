@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from gateway.db import DB_UNAVAILABLE, transaction
-from gateway.domain.ussd_menu import respond
+from gateway.domain.ussd_menu import Replays, respond
 from gateway.domain.ussd_types import Effect, Place, Screen, SetHome, SetLanguage, UssdContext
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.logging_filters import redact
@@ -36,6 +36,7 @@ from gateway.services.intake.ussd_steps import (
 log = logging.getLogger(__name__)
 MAX_PATH = 2000
 LANGUAGE_MEMORY = 50_000
+REPLAY_MEMORY = 20_000  # paths' stacks kept: a few states each, mostly shared
 SEARCH_LIMIT = 3  # candidates listed for a typed name, with "none of these" after
 
 
@@ -53,7 +54,7 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             caller, start, counted = _count_step(session, rt, provider, session_id, e164, pseudonym)
             language = start.language or language
             context = _context(session, rt, session_id, start)
-            screen = respond(text[:MAX_PATH], context, rt.reference.menu)
+            screen = respond(text[:MAX_PATH], context, rt.reference.menu, _replays(rt))
             if caller.language:
                 _remember(known, pseudonym, caller.language)
             own = _caller_changes(rt, caller, screen.effects) if counted else None
@@ -100,6 +101,24 @@ def _languages(rt: Runtime) -> dict[str, str]:
     """Callers' languages seen by this process, so the apology during a database
     outage is in the caller's language (keyed by pseudonym, never by number)."""
     return rt.cached("ussd_languages", dict)
+
+
+class _Replays:
+    """The menu's replays (`ussd_menu.respond`) for one gazetteer: emptied when the
+    gazetteer is rebuilt, and when full (a crude bound: forgetting costs a replay)."""
+
+    def __init__(self) -> None:
+        self.places: Gazetteer | None = None
+        self.stacks: Replays = {}
+
+    def of(self, places: Gazetteer) -> Replays:
+        if places is not self.places or len(self.stacks) >= REPLAY_MEMORY:
+            self.places, self.stacks = places, {}
+        return self.stacks
+
+
+def _replays(rt: Runtime) -> Replays:
+    return rt.cached("ussd_replays", _Replays).of(gazetteer(rt))
 
 
 def _remember(known: dict[str, str], pseudonym: str, language: str) -> None:
