@@ -333,3 +333,17 @@ def test_a_session_begun_before_its_start_was_recorded_uses_the_current_subscrip
     screens = [dial(client, "4", session="old"), dial(client, "4*1", session="old")]
     assert screens[-1].startswith("END ")
     assert scalar(rt, select(func.count()).select_from(Subscription)) == 0  # it was a leave
+
+
+def test_the_kept_replays_are_emptied_for_a_new_gazetteer_and_when_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gateway.services.intake import ussd
+
+    replays, old, new = ussd._Replays(), object(), object()
+    replays.of(old)[("start", "1")] = ()  # type: ignore[arg-type]
+    assert replays.of(old) and not replays.of(new)  # type: ignore[arg-type]
+    monkeypatch.setattr(ussd, "REPLAY_MEMORY", 2)
+    kept = replays.of(new)  # type: ignore[arg-type]
+    kept.update({("s", "1"): (), ("s", "2"): ()})
+    assert not replays.of(new)  # type: ignore[arg-type]
