@@ -347,3 +347,12 @@ def test_the_kept_replays_are_emptied_for_a_new_gazetteer_and_when_full(
     kept = replays.of(new)  # type: ignore[arg-type]
     kept.update({("s", "1"): (), ("s", "2"): ()})
     assert not replays.of(new)  # type: ignore[arg-type]
+
+
+def test_only_short_paths_are_kept_for_the_next_step(client: FlaskClient, rt: Runtime) -> None:
+    from gateway.services.intake import ussd
+
+    dial(client, "1*" + "9" * 300, session="long")
+    dial(client, "1*1", session="short")
+    kept = rt.cached("ussd_replays", ussd._Replays).stacks
+    assert [path for _start, path in kept] == ["1*1"]

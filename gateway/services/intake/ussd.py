@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_PATH = 2000
 LANGUAGE_MEMORY = 50_000
 REPLAY_MEMORY = 20_000  # paths' stacks kept: a few states each, mostly shared
+REPLAY_PATH = 200  # longer paths (no menu needs one) are replayed whole, never kept
 SEARCH_LIMIT = 3  # candidates listed for a typed name, with "none of these" after
 
 
@@ -54,7 +55,9 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             caller, start, counted = _count_step(session, rt, provider, session_id, e164, pseudonym)
             language = start.language or language
             context = _context(session, rt, session_id, start)
-            screen = respond(text[:MAX_PATH], context, rt.reference.menu, _replays(rt))
+            path = text[:MAX_PATH]
+            replays = _replays(rt) if len(path) <= REPLAY_PATH else None
+            screen = respond(path, context, rt.reference.menu, replays)
             if caller.language:
                 _remember(known, pseudonym, caller.language)
             own = _caller_changes(rt, caller, screen.effects) if counted else None
