@@ -2,7 +2,9 @@
 
 Africa's Talking resends every answer of the session, joined by `*`, on each request.
 `respond` replays that path from the first screen, so a resent step gives the same
-screen and the same effects, and nothing is kept between requests.
+screen and the same effects. Nothing of the session is kept between requests; the
+caller may keep the stacks of states that paths reached (`Replays`), which only
+spares replaying a path's prefix again.
 """
 
 from __future__ import annotations
