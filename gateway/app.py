@@ -14,8 +14,9 @@ from werkzeug.wrappers import Response
 
 from gateway.config import load_settings
 from gateway.runtime import EXTENSION, Runtime, utcnow
+from gateway.web.lean import LeanRoutes
 from gateway.web.sessions import ConsoleSessionInterface
-from handlers.registry import check_channels, sender_factories
+from handlers.registry import check_channels, lean_routes, sender_factories
 
 ENV_NAMES = {
     "DATABASE_URL",
@@ -96,22 +97,28 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in overrides.items() if k.isupper()})
     app.session_interface = ConsoleSessionInterface()
     app.extensions[EXTENSION] = runtime
+    app.after_request(_strict_transport)
+    _configure_logging(app)
+    _register(app)
+    # The USSD steps answered in front of Flask's request machinery (gateway.web.lean).
+    app.wsgi_app = LeanRoutes(app, lean_routes(app), strict_transport)  # type: ignore[method-assign]
     if settings.trusted_proxies:
         # Only as many hops as there are proxies of ours: a client's own
         # X-Forwarded-For entries beyond them are not believed.
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
-    app.after_request(_strict_transport)
-    _configure_logging(app)
-    _register(app)
     return app
 
 
 def _strict_transport(response: Response) -> Response:
-    """HSTS on every answer given over https (directly or through a trusted proxy)."""
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    strict_transport(response, request.is_secure)
     return response
+
+
+def strict_transport(response: Response, secure: bool) -> None:
+    """HSTS on every answer given over https (directly or through a trusted proxy)."""
+    if secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
 
 
 def _configure_logging(app: Flask) -> None:

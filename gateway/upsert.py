@@ -39,6 +39,17 @@ def insert_ignore(db: Session | Connection, table: Any, values: dict[str, Any]) 
     return int(new_id) if new_id is not None else None
 
 
+def insert_ignore_on(
+    cursor: Any, dialect: Dialect, table: Any, values: dict[str, Any]
+) -> int | None:
+    """`insert_ignore` on a DBAPI cursor (`gateway.db.dbapi_autocommit`'s), with the
+    statement compiled once (`_Prepared`): the new row's id, or None."""
+    prepared = _prepared(table, dialect, tuple(values))
+    cursor.execute(prepared.sql, prepared.parameters(values))
+    row = cursor.fetchone()
+    return int(row[0]) if row is not None else None
+
+
 def insert_ignore_committed(engine: Engine, table: Any, values: dict[str, Any]) -> int | None:
     """`insert_ignore` in a transaction of its own, committed before it returns, run on
     a pooled DBAPI connection with the statement compiled once (`_Prepared`): the SMS

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hmac
 from collections.abc import Callable, Mapping
+from typing import ParamSpec
 
 from flask import Response
 
@@ -74,15 +75,18 @@ def same_secret(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def webhook(view: Callable[[], Response]) -> Callable[[], Response]:
+P = ParamSpec("P")
+
+
+def webhook(view: Callable[P, Response]) -> Callable[P, Response]:
     """Answer what every webhook refuses the same way: a missing or NUL-bearing field
     or a refused phone number is 400 naming it; a database outage is 503, so the
     provider retries."""
 
     @functools.wraps(view)
-    def guarded() -> Response:
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> Response:
         try:
-            return view()
+            return view(*args, **kwargs)
         except MissingField as exc:
             return missing(exc)
         except PhoneError as exc:

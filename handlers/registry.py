@@ -10,6 +10,7 @@ from flask import Flask
 
 from gateway.config import ConfigError, Settings, provider_of, variant_of
 from gateway.ports import Sender, SenderFactory
+from gateway.web.lean import LeanView
 from handlers.provider import Provider
 
 MODULES: dict[str, str] = {
@@ -81,6 +82,23 @@ def check_channels(settings: Settings) -> None:
             raise ConfigError(f"{setting}: {channel!r} is not a provider ({known})")
         if variant_of(channel) and not _has_variants(name):
             raise ConfigError(f"{setting}: {name} has no channel variants ({channel!r})")
+
+
+def lean_routes(app: Flask) -> dict[str, LeanView]:
+    """The USSD steps' paths in `app` (as registered by `register_webhooks`), each with
+    its view's twin served without Flask's request machinery (gateway.web.lean)."""
+    from handlers import ussd_gateway
+    from handlers.africastalking import webhooks as africastalking
+
+    views = {
+        "africastalking.ussd_step": africastalking.lean_ussd_step,
+        "ussd_gateway.ussd_step": ussd_gateway.lean_ussd_step,
+    }
+    return {
+        rule.rule: views[rule.endpoint]
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint in views
+    }
 
 
 def register_webhooks(app: Flask) -> None:

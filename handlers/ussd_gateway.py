@@ -10,9 +10,14 @@ URL must carry it as `?token=`."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from collections.abc import Mapping
 
+from flask import Blueprint, Response, request
+from werkzeug.wrappers import Request
+
+from gateway.config import Settings
 from gateway.domain.ussd_types import Screen
+from gateway.runtime import Runtime
 from gateway.services.intake import ussd
 from handlers.common import plain, required, runtime, same_secret, webhook
 
@@ -22,13 +27,18 @@ bp = Blueprint("ussd_gateway", __name__)
 
 @bp.before_request
 def check_token() -> Response | None:
-    settings = runtime().settings
+    return token_refusal(runtime().settings, request.args)
+
+
+def token_refusal(settings: Settings, args: Mapping[str, str]) -> Response | None:
+    """403 unless the query carries USSD_WEBHOOK_TOKEN (or none is set, outside
+    production); None when the request may go on."""
     expected = settings.ussd_webhook_token
     if expected is None:
         if settings.is_production:
             return plain("USSD_WEBHOOK_TOKEN is not configured", 403)
         return None
-    if not same_secret(request.args.get("token"), expected):
+    if not same_secret(args.get("token"), expected):
         return plain("forbidden", 403)
     return None
 
@@ -43,13 +53,25 @@ def answer(screen: Screen, convention: str) -> Response:
 
 
 @bp.route("", methods=["GET", "POST"])
-@webhook
 def ussd_step() -> Response:
-    settings = runtime().settings
+    return ussd_reply(runtime(), request.values)
+
+
+def lean_ussd_step(rt: Runtime, lean: Request) -> Response:
+    """A POST served without Flask's request machinery (gateway.web.lean): the
+    blueprint's token check, then the same view."""
+    return token_refusal(rt.settings, lean.args) or ussd_reply(rt, lean.values)
+
+
+@webhook
+def ussd_reply(rt: Runtime, values: Mapping[str, str]) -> Response:
+    """The step's answer; `values` are the query's and the form's fields (the
+    query's first, as Werkzeug's `request.values`)."""
+    settings = rt.settings
     session_field, phone_field, text_field = settings.ussd_fields
-    f = required(request.values, session_field, phone_field, text_field)
+    f = required(values, session_field, phone_field, text_field)
     screen = ussd.answer_ussd(
-        runtime(),
+        rt,
         provider=PROVIDER,
         session_id=f[session_field],
         phone=f[phone_field],

@@ -2,11 +2,14 @@
 
 Africa's Talking resends every answer of the session, joined by `*`, on each request.
 `respond` replays that path from the first screen, so a resent step gives the same
-screen and the same effects, and nothing is kept between requests.
+screen and the same effects. Nothing of the session is kept between requests; the
+caller may keep the stacks of states that paths reached (`Replays`), which only
+spares replaying a path's prefix again.
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +39,7 @@ __all__ = [
     "Question",
     "RecordIncident",
     "RecordRatings",
+    "Replays",
     "Screen",
     "SetHome",
     "SetLanguage",
@@ -56,14 +60,31 @@ def load_menu(directory: Path | str | None = None) -> Menu:
     return menu
 
 
-def respond(path: str, ctx: UssdContext, menu: Menu) -> Screen:
+# The stacks of states that paths reached, kept by the caller between requests (see
+# `respond`): keyed by what the caller had at the session's start and the path.
+Replays = MutableMapping[tuple[object, ...], tuple[State, ...]]
+
+
+def respond(path: str, ctx: UssdContext, menu: Menu, replays: Replays | None = None) -> Screen:
     """The screen for the session whose answers so far are `path` (`*`-joined, "" at
     the first request). Never raises on any `path`; every body is GSM 7-bit and at most
-    `menu.max_septets` long."""
+    `menu.max_septets` long.
+
+    With `replays`, the stack each path reached is kept there, and a path whose prefix
+    (all but its last answer) is found replays only its last answer: the network
+    resends the whole path at every step. A stack depends only on the path, `menu`,
+    the caller's start (language, home, subscription, default language) and the
+    place look-ups (`search`, `children`): the session's id, `reaches` and
+    `emergency_number` only shape a last screen (END), never a kept stack. So the
+    caller gives one `replays` per menu and gazetteer, and bounds it."""
     env = Env(ctx, menu)
-    stack = [first_state(env)]
+    keys = path.split("*") if path else []
+    start = (ctx.language, ctx.home, ctx.subscribed, ctx.default_language)
+    prefix = path.rpartition("*")[0]  # "" has no answer, not one empty answer: not kept
+    kept = replays.get((start, prefix)) if replays is not None and prefix else None
+    stack = list(kept) if kept else [first_state(env)]
     effects: tuple[Effect, ...] = ()
-    for raw in path.split("*") if path else ():
+    for raw in keys[len(keys) - 1 :] if kept else keys:
         key = raw.strip()
         effects = ()
         if key == BACK:
@@ -83,6 +104,8 @@ def respond(path: str, ctx: UssdContext, menu: Menu) -> Screen:
             effects = outcome.effects
         else:
             stack[-1] = outcome
+    if replays is not None:
+        replays[(start, path)] = tuple(stack)
     return _final(Screen("CON", render(stack[-1], env), effects), menu)
 
 

@@ -4,8 +4,13 @@ is set (always in production) each callback URL must carry it as `?token=`."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from collections.abc import Mapping
 
+from flask import Blueprint, Response, request
+from werkzeug.wrappers import Request
+
+from gateway.config import Settings
+from gateway.runtime import Runtime
 from gateway.services.intake import sms, ussd
 from handlers.africastalking.status import map_status
 from handlers.common import (
@@ -24,11 +29,16 @@ bp = Blueprint(PROVIDER, __name__)
 
 @bp.before_request
 def check_token() -> Response | None:
-    settings = runtime().settings
+    return token_refusal(runtime().settings, request.args)
+
+
+def token_refusal(settings: Settings, args: Mapping[str, str]) -> Response | None:
+    """403 unless the query carries AT_WEBHOOK_TOKEN (or none is set, outside
+    production); None when the request may go on."""
     expected = settings.at_webhook_token
     if expected is None:
         return plain("AT_WEBHOOK_TOKEN is not configured", 403) if settings.is_production else None
-    if not same_secret(request.args.get("token"), expected):
+    if not same_secret(args.get("token"), expected):
         return plain("forbidden", 403)
     return None
 
@@ -49,11 +59,21 @@ def inbound_sms() -> Response:
 
 
 @bp.post("/ussd")
-@webhook
 def ussd_step() -> Response:
-    f = required(request.form, "sessionId", "phoneNumber", "text")
+    return ussd_reply(runtime(), request.form)
+
+
+def lean_ussd_step(rt: Runtime, lean: Request) -> Response:
+    """`/ussd` served without Flask's request machinery (gateway.web.lean): the
+    blueprint's token check, then the same view."""
+    return token_refusal(rt.settings, lean.args) or ussd_reply(rt, lean.form)
+
+
+@webhook
+def ussd_reply(rt: Runtime, form: Mapping[str, str]) -> Response:
+    f = required(form, "sessionId", "phoneNumber", "text")
     screen = ussd.answer_ussd(
-        runtime(),
+        rt,
         provider=PROVIDER,
         session_id=f["sessionId"],
         phone=f["phoneNumber"],

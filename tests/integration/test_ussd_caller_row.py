@@ -82,6 +82,37 @@ def test_a_step_that_only_chooses_a_language_is_two_statements_on_postgresql(
 
 
 @pytest.mark.postgres
+def test_a_first_contact_is_counted_on_one_pooled_connection_without_a_transaction(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    """A new caller's first step: the count finds no reporter, the reporter is
+    inserted, the step counted, all on one autocommit cursor."""
+    dial(client, "", session="warm", phone="+22376000002")  # the gazetteer is loaded
+    checkouts: list[object] = []
+    begun: list[object] = []
+
+    def checkout(*args: object) -> None:
+        checkouts.append(args)
+
+    def began(conn: object) -> None:
+        begun.append(conn)
+
+    event.listen(rt.engine, "checkout", checkout)
+    event.listen(rt.engine, "begin", began)
+    try:
+        with statements_sent(rt.engine) as statements:
+            dial(client, "", session="first")
+    finally:
+        event.remove(rt.engine, "checkout", checkout)
+        event.remove(rt.engine, "begin", began)
+    assert statements == ["WITH", "INSERT", "WITH"]
+    assert (len(checkouts), begun) == (1, [])
+    with rt.sessions() as session:
+        versions = session.scalars(select(Reporter.key_version)).all()
+    assert versions == [rt.pseudonyms.version] * 2
+
+
+@pytest.mark.postgres
 def test_two_first_steps_of_one_new_caller_at_once_make_one_row_and_no_error(
     app: Flask, rt: Runtime
 ) -> None:

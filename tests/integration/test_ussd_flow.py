@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, event, func, select
 
@@ -301,6 +302,26 @@ def test_a_step_that_records_nothing_is_one_statement_on_postgresql(
     assert scalar(rt, select(UssdSession.steps).where(UssdSession.session_id == "lean")) == 4
 
 
+@pytest.mark.postgres
+def test_a_step_that_records_nothing_begins_no_session_transaction_on_postgresql(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    """Its one statement runs on a DBAPI cursor: the ORM session is not committed
+    (an empty commit still built and ended a session transaction)."""
+    walk(client, ["1", "1"], session="lean")
+    begun: list[object] = []
+
+    def created(session: object, transaction: object) -> None:
+        begun.append(transaction)
+
+    event.listen(rt.sessions, "after_transaction_create", created)
+    try:
+        dial(client, "1*1*mopti", session="lean")
+    finally:
+        event.remove(rt.sessions, "after_transaction_create", created)
+    assert begun == []
+
+
 def test_a_session_begun_before_its_start_was_recorded_uses_the_current_subscription(
     client: FlaskClient, rt: Runtime
 ) -> None:
@@ -312,3 +333,26 @@ def test_a_session_begun_before_its_start_was_recorded_uses_the_current_subscrip
     screens = [dial(client, "4", session="old"), dial(client, "4*1", session="old")]
     assert screens[-1].startswith("END ")
     assert scalar(rt, select(func.count()).select_from(Subscription)) == 0  # it was a leave
+
+
+def test_the_kept_replays_are_emptied_for_a_new_gazetteer_and_when_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gateway.services.intake import ussd
+
+    replays, old, new = ussd._Replays(), object(), object()
+    replays.of(old)[("start", "1")] = ()  # type: ignore[arg-type]
+    assert replays.of(old) and not replays.of(new)  # type: ignore[arg-type]
+    monkeypatch.setattr(ussd, "REPLAY_MEMORY", 2)
+    kept = replays.of(new)  # type: ignore[arg-type]
+    kept.update({("s", "1"): (), ("s", "2"): ()})
+    assert not replays.of(new)  # type: ignore[arg-type]
+
+
+def test_only_short_paths_are_kept_for_the_next_step(client: FlaskClient, rt: Runtime) -> None:
+    from gateway.services.intake import ussd
+
+    dial(client, "1*" + "9" * 300, session="long")
+    dial(client, "1*1", session="short")
+    kept = rt.cached("ussd_replays", ussd._Replays).stacks
+    assert [path for _start, path in kept] == ["1*1"]

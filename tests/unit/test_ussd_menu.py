@@ -23,6 +23,7 @@ from gateway.domain.ussd_menu import (
     Place,
     RecordIncident,
     RecordRatings,
+    Replays,
     Screen,
     SetHome,
     SetLanguage,
@@ -522,3 +523,42 @@ def test_the_end_of_an_incident_tells_the_truth_and_the_number_in_danger(
     assert ("comite" in end.body) is reached
     assert ("117" in end.body) is danger
     assert_screen_rules(end, "incident end")
+
+
+# --- replays kept between steps ---------------------------------------------------------
+
+
+def test_every_reachable_screen_is_the_same_from_kept_replays(menu: Menu) -> None:
+    """One `replays` for every context, filled breadth-first as sessions would fill it:
+    each path's screen (body, kind and effects) is the one replayed from the start."""
+    replays: Replays = {}
+    for ctx in CONTEXTS.values():
+        for path, screen in walk(ctx, menu, depth=8):
+            assert respond(path, ctx, menu, replays) == screen, path
+
+
+@given(path=PATH, ctx=st.sampled_from(list(CONTEXTS.values())))
+def test_a_session_step_by_step_with_kept_replays_gives_the_same_screens(
+    path: str, ctx: UssdContext
+) -> None:
+    menu = load_menu()
+    replays: Replays = {}
+    answers = path.split("*")
+    for n in range(len(answers) + 1):
+        so_far = "*".join(answers[:n])
+        assert respond(so_far, ctx, menu, replays) == respond(so_far, ctx, menu), so_far
+
+
+def test_a_step_after_a_kept_path_replays_only_its_last_answer(menu: Menu) -> None:
+    replays: Replays = {}
+    respond("1*1", caller(), menu, replays)
+    searched: list[str] = []
+
+    def counting(text: str) -> list[Place]:
+        searched.append(text)
+        return search(text)
+
+    ctx = caller(search=counting)
+    respond("1*1*mopti", ctx, menu, replays)
+    respond("1*1*mopti*1", ctx, menu, replays)
+    assert searched == ["mopti"]  # the typed name was looked up once, at its own step

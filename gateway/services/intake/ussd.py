@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from gateway.db import DB_UNAVAILABLE, transaction
-from gateway.domain.ussd_menu import respond
+from gateway.domain.ussd_menu import Replays, respond
 from gateway.domain.ussd_types import Effect, Place, Screen, SetHome, SetLanguage, UssdContext
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.logging_filters import redact
@@ -28,7 +28,6 @@ from gateway.services.intake.routing import is_urgent, someone_will_be_told
 from gateway.services.intake.ussd_steps import (
     Caller,
     Start,
-    add_caller,
     count_step,
     known_caller_step,
     store_caller,
@@ -37,6 +36,8 @@ from gateway.services.intake.ussd_steps import (
 log = logging.getLogger(__name__)
 MAX_PATH = 2000
 LANGUAGE_MEMORY = 50_000
+REPLAY_MEMORY = 20_000  # paths' stacks kept: a few states each, mostly shared
+REPLAY_PATH = 200  # longer paths (no menu needs one) are replayed whole, never kept
 SEARCH_LIMIT = 3  # candidates listed for a typed name, with "none of these" after
 
 
@@ -54,7 +55,9 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             caller, start, counted = _count_step(session, rt, provider, session_id, e164, pseudonym)
             language = start.language or language
             context = _context(session, rt, session_id, start)
-            screen = respond(text[:MAX_PATH], context, rt.reference.menu)
+            path = text[:MAX_PATH]
+            replays = _replays(rt) if len(path) <= REPLAY_PATH else None
+            screen = respond(path, context, rt.reference.menu, replays)
             if caller.language:
                 _remember(known, pseudonym, caller.language)
             own = _caller_changes(rt, caller, screen.effects) if counted else None
@@ -72,7 +75,8 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
                     reports.apply_ussd_effect(
                         session, rt, caller, e164, provider, session_id, effect
                     )
-            session.commit()
+            if session.in_transaction():  # else nothing to commit (a step counted alone)
+                session.commit()
         return screen
     except DB_UNAVAILABLE:
         log.warning("database unavailable during a USSD step")
@@ -100,6 +104,24 @@ def _languages(rt: Runtime) -> dict[str, str]:
     """Callers' languages seen by this process, so the apology during a database
     outage is in the caller's language (keyed by pseudonym, never by number)."""
     return rt.cached("ussd_languages", dict)
+
+
+class _Replays:
+    """The menu's replays (`ussd_menu.respond`) for one gazetteer: emptied when the
+    gazetteer is rebuilt, and when full (a crude bound: forgetting costs a replay)."""
+
+    def __init__(self) -> None:
+        self.places: Gazetteer | None = None
+        self.stacks: Replays = {}
+
+    def of(self, places: Gazetteer) -> Replays:
+        if places is not self.places or len(self.stacks) >= REPLAY_MEMORY:
+            self.places, self.stacks = places, {}
+        return self.stacks
+
+
+def _replays(rt: Runtime) -> Replays:
+    return rt.cached("ussd_replays", _Replays).of(gazetteer(rt))
 
 
 def _remember(known: dict[str, str], pseudonym: str, language: str) -> None:
@@ -152,11 +174,10 @@ def _count_step(
     now = rt.now()
     if session.get_bind().dialect.name == "postgresql":
         ids = {"provider": provider, "session_id": session_id, "pseudonym": pseudonym}
-        known = known_caller_step(rt.engine, **ids, now=now)
-        if known is None and not rt.pseudonyms.previous_key:
-            # First contact (a caller known under a rotated key is re-keyed below).
-            add_caller(rt.engine, pseudonym=pseudonym, key_version=rt.pseudonyms.version, now=now)
-            known = known_caller_step(rt.engine, **ids, now=now)
+        # First contact adds the caller, unless one may be known under a rotated key
+        # (re-keyed below).
+        version = None if rt.pseudonyms.previous_key else rt.pseudonyms.version
+        known = known_caller_step(rt.engine, **ids, now=now, key_version=version)
         if known is not None:
             return known[0], known[1], True
     reporter = identify_reporter(session, rt.pseudonyms, e164, now)

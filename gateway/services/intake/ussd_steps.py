@@ -40,7 +40,7 @@ from gateway.db import dbapi_autocommit
 from gateway.models import Reporter, Subscription, UssdSession
 from gateway.prepared import prepared, prepared_write
 from gateway.services.intake.reporters import new_reporter_row
-from gateway.upsert import insert_ignore
+from gateway.upsert import insert_ignore_on
 
 
 @dataclass(frozen=True)
@@ -108,18 +108,31 @@ class Caller:
 
 
 def known_caller_step(
-    engine: Engine, *, provider: str, session_id: str, pseudonym: str, now: dt.datetime
+    engine: Engine,
+    *,
+    provider: str,
+    session_id: str,
+    pseudonym: str,
+    now: dt.datetime,
+    key_version: int | None = None,
 ) -> tuple[Caller, Start] | None:
-    """PostgreSQL: count the step of a caller already known under `pseudonym` in one
-    statement, committed on its own (autocommit: no BEGIN, no COMMIT, and no wait for
-    the disk); the caller and what the session began with. None, with nothing
-    counted, when no reporter has that pseudonym: the caller is then identified and
+    """PostgreSQL: count the step of a caller known under `pseudonym` in one statement,
+    committed on its own (autocommit: no BEGIN, no COMMIT, and no wait for the disk);
+    the caller and what the session began with. When no reporter has that pseudonym
+    and `key_version` is given (first contact), the reporter is inserted on the same
+    cursor (ignored when a concurrent step created it) and the step then counted as a
+    known caller's. Else None, with nothing counted: the caller is then identified and
     the step counted in the request's transaction (`count_step`)."""
     params = {"pseudonym": pseudonym, "provider": provider, "session_id": session_id, "now": now}
     with dbapi_autocommit(engine) as cursor:
         # Compiled once, run on the DBAPI cursor: SQLAlchemy's execution machinery cost
         # more CPU than the rest of a menu step (callgrind, BENCHMARKS.md).
-        values = prepared(_known_caller_statement(), engine.dialect).first(cursor, params)
+        step = prepared(_known_caller_statement(), engine.dialect)
+        values = step.first(cursor, params)
+        if values is None and key_version is not None:
+            row = new_reporter_row(pseudonym, key_version, now)
+            insert_ignore_on(cursor, engine.dialect, _reporters(), row)
+            values = step.first(cursor, params)
         if values is None:
             return None
         caller = Caller(values["language"], row=values)
@@ -146,13 +159,6 @@ def store_caller(engine: Engine, caller_id: int, language: str | None, home: int
 def caller_update_values(caller_id: int, language: str | None, home: int | None) -> dict[str, Any]:
     """The parameters of `_caller_update`: None leaves that column as it is."""
     return {"caller_id": caller_id, "new_language": language, "new_home": home}
-
-
-def add_caller(engine: Engine, *, pseudonym: str, key_version: int, now: dt.datetime) -> None:
-    """PostgreSQL, first contact: the reporter on its own (autocommit, ignored when a
-    concurrent step created it), so the step is then counted as a known caller's."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        insert_ignore(conn, _reporters(), new_reporter_row(pseudonym, key_version, now))
 
 
 def count_step(
