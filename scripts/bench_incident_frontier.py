@@ -35,7 +35,14 @@ world (they must agree everywhere). Variants measured beside the defaults:
   true m0 and one cut for all, a detector with perfect baselines that does not know
   when the change came (optimal for detection delay, Moustakides 1986; not a proven
   bound on the 4-week sensitivity); `cusum:A+truem0` is the real chart (its design,
-  grid and limit for ARL A) fed the true m0 instead of its baseline's.
+  grid and limit for ARL A) fed the true m0 instead of its baseline's;
+- `mix:A[:Q]`, the real chart (its grid and k from m0 = (T + 1/2)/b) with the limit
+  designed for the baseline's uncertainty: the smallest H whose false-alarm rate
+  averaged over the posterior of the mean, Gamma(T + 1/2, rate b) at Q (16)
+  equal-probability nodes, mean_j 1/ARL0(m_j, H), is <= 1/A (`mixture_design`);
+  `mix:A:1` is `cusum:A`;
+- `+base:N` (with `cusum`, `mix`, `eb`) sets the CUSUM's baseline_weeks to N (the
+  bench's worlds have up to 87 weeks before an evaluated week's guard).
 
     .venv/bin/python scripts/bench_incident_frontier.py --check 80 \\
         cusum:160 cusum:160+nospike glr:4:3.4 lagrange:25 eb:160
@@ -115,6 +122,45 @@ def chart_curves(m0: float, ratio: float, weeks: int = 4, n: int = 240) -> tuple
     return np.where(arl0 > 1e7, np.inf, arl0), 1 - alive.sum(1), r, ku
 
 
+@functools.cache
+def arl_curve(mean: float, r: int, ku: int, n: int) -> np.ndarray:
+    """ARL0 from S = 0 for every limit H = 1..n grid units of the chart (r, ku) when the
+    weekly counts are Poisson(`mean`) (the leading-block LU of `chart_curves`)."""
+    m = np.eye(n) - _transitions(mean, r, ku, n)
+    for c in range(n - 1):
+        f = m[c + 1 :, c] / m[c, c]
+        m[c + 1 :, c + 1 :] -= np.outer(f, m[c, c + 1 :])
+        m[c + 1 :, c] = f
+    y = linalg.solve_triangular(np.tril(m, -1) + np.eye(n), np.ones(n), lower=True)
+    w = linalg.solve_triangular(np.triu(m).T, np.eye(n)[0], lower=True)
+    return np.cumsum(w * y)
+
+
+def posterior_nodes(total: float, b: int, q: int) -> np.ndarray:
+    """`q` equal-probability nodes of the baseline's posterior of the weekly mean,
+    Gamma(shape total + 1/2, rate b) (the mid-quantiles (j + 1/2)/q)."""
+    return stats.gamma.ppf((np.arange(q) + 0.5) / q, total + 0.5, scale=1.0 / b)
+
+
+@functools.cache
+def mixture_design(total: float, b: int, arl: float, ratio: float, q: int):
+    """The chart of m0 = (total + 1/2)/b (its grid and k) with the smallest limit whose
+    false-alarm rate averaged over the posterior of the mean, mean_j 1/ARL0(m_j, H),
+    is <= 1/arl: the limit for what the baseline leaves plausible, not for m0 alone."""
+    m0 = (total + 0.5) / b
+    r = sv.grid_resolution(m0)
+    ku = max(1, round(sv.poisson_reference(m0, ratio) * r))
+    nodes = posterior_nodes(total, b, q) if q > 1 else np.array([m0])
+    n = 64
+    while True:
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            rate = np.mean([1.0 / arl_curve(round(float(m), 12), r, ku, n) for m in nodes], 0)
+        ok = np.nonzero(rate <= 1.0 / arl)[0]
+        if len(ok):
+            return ku, int(ok[0]) + 1, r
+        n *= 2
+
+
 def lagrange_design(lam: float, ratio: float, gate: bool) -> Design:
     def design(m0: float) -> tuple[float, float, float]:
         arl0, det, r, ku = chart_curves(round(m0, 9), ratio)
@@ -151,6 +197,7 @@ def cusum_hits(
     design: Design,
     eb: bool = False,
     true_m0: np.ndarray | None = None,
+    mix: tuple[float, int] | None = None,
 ):
     """`poisson_cusum_replay` for every commune and evaluated week at once."""
     n, total_weeks = inc.shape
@@ -163,6 +210,10 @@ def cusum_hits(
         m0 = np.round(eb_mean(total, bb), 3) if eb else (total + 0.5) / bb
         m0 = m0 if true_m0 is None else true_m0
         for j, m in enumerate(m0):
+            if mix is not None:
+                got = mixture_design(float(total[j]), int(bb), mix[0], p["ratio"], mix[1])
+                k[j, t], h[j, t], r[j, t] = got
+                continue
             k[j, t], h[j, t], r[j, t] = design(float(m))
     hits = np.zeros((n, WEEKS), bool)
     least = int(p["min_reporters"])
@@ -283,6 +334,9 @@ def detected(hits: np.ndarray, change: np.ndarray, clear_days: float) -> float:
 def variant_hits(name: str, inc, gate, p: dict, mean: np.ndarray | None = None) -> np.ndarray:
     cu, sp = p["incident_cusum"], p["incident_spike"]
     head, *flags = name.split("+")
+    for f in flags:  # +base:N, the CUSUM's baseline_weeks
+        if f.startswith("base:"):
+            cu = {**cu, "baseline_weeks": int(f.split(":")[1])}
     kind, *args = head.split(":")
     if kind in ("glr", "scan"):
         main = window_hits(inc, gate, cu, kind, int(args[0]), float(args[1]), "eb" in flags)
@@ -290,6 +344,9 @@ def variant_hits(name: str, inc, gate, p: dict, mean: np.ndarray | None = None) 
         main = cusum_hits(
             inc, gate, cu, lagrange_design(float(args[0]), cu["ratio"], "gate" in flags)
         )
+    elif kind == "mix":  # mix:A[:Q]
+        q = int(args[1]) if len(args) > 1 else 16
+        main = cusum_hits(inc, gate, cu, arl_design(1.0, cu["ratio"]), mix=(float(args[0]), q))
     else:  # cusum:A or eb:A
         design = arl_design(float(args[0]) if args else cu["arl_weeks"], cu["ratio"])
         true_m0 = mean if "truem0" in flags else None

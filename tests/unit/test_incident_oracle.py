@@ -95,3 +95,38 @@ def test_the_bound_in_expectation_sits_at_the_false_alarm_rate_asked():
     fa, x2, x3 = f.exact_bound(0.6, draws=20_000)
     assert fa == pytest.approx(0.6, abs=1e-3)
     assert 0.3 < x2 < x3 < 0.9
+
+
+@pytest.mark.parametrize("total, b", [(0, 36), (5, 52), (20, 44), (60, 52), (150, 40)])
+def test_the_mixture_limit_is_the_least_whose_posterior_false_alarm_rate_is_within_budget(total, b):
+    """Checked with the gateway's own pure-Python chain (`poisson_cusum_arl`), not the
+    script's numpy one: the mean over the posterior nodes of 1/ARL0 is <= 1/A at the
+    limit and > 1/A one grid step below; the nodes are the Gamma(T + 1/2, b) quantiles."""
+    from gateway.domain import surveillance as sv
+
+    f, arl = frontier(), 115.0
+    ku, hu, r = f.mixture_design(float(total), b, arl, 2.0, 16)
+    nodes = f.posterior_nodes(float(total), b, 16)
+    expected = stats.gamma(total + 0.5, scale=1 / b).ppf((np.arange(16) + 0.5) / 16)
+    assert nodes == pytest.approx(expected, rel=1e-12)
+
+    def rate(h_units: int) -> float:
+        return float(np.mean([1 / sv.poisson_cusum_arl(m, ku, h_units, r) for m in nodes]))
+
+    assert rate(hu) <= 1 / arl < rate(hu - 1)
+    plain = sv.poisson_cusum_design((total + 0.5) / b, arl, 2.0)
+    assert (ku, r) == (plain.k_units, plain.resolution)
+    assert hu >= plain.h_units  # the baseline's uncertainty only ever raises the limit
+
+
+def test_one_node_of_the_mixture_is_todays_design():
+    from gateway.domain import surveillance as sv
+
+    f = frontier()
+    for total, b in ((3, 52), (40, 48), (200, 52)):
+        c = sv.poisson_cusum_design((total + 0.5) / b, 160.0, 2.0)
+        assert f.mixture_design(float(total), b, 160.0, 2.0, 1) == (
+            c.k_units,
+            c.h_units,
+            c.resolution,
+        )
