@@ -1,0 +1,52 @@
+"""The audit log reads in the reader's language: each detail by a label from the
+catalogue with the language's own colon, and language codes by their name."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from gateway.console.i18n import load_catalogues
+from gateway.models import AuditLog, Role
+from gateway.runtime import Runtime
+from tests.console.conftest import add_user, login
+from tests.console.test_words import visible_text
+
+
+def _seeded_admin(app: Flask, rt: Runtime) -> FlaskClient:
+    assert app.test_cli_runner().invoke(args=["demo", "seed", "--seed", "7"]).exit_code == 0
+    user = add_user(rt, Role.ADMIN, email="audit@example.org")
+    client = app.test_client()
+    assert login(client, user.email).status_code == 302
+    return client
+
+
+def test_every_detail_of_the_demo_audit_has_a_label_in_both_languages(
+    app: Flask, rt: Runtime
+) -> None:
+    _seeded_admin(app, rt)
+    with rt.sessions() as session:
+        keys = {k for d in session.scalars(select(AuditLog.details)) if d for k in d}
+    catalogues = load_catalogues()
+    missing = {
+        (lang, key)
+        for lang, catalogue in catalogues.items()
+        for key in keys
+        if f"audit_detail.{key}" not in catalogue
+    }
+    assert keys and missing == set()
+
+
+def test_the_english_audit_log_uses_an_english_colon_and_names_languages(
+    app: Flask, rt: Runtime
+) -> None:
+    client = _seeded_admin(app, rt)
+    client.get("/console/?lang=en")
+    english = visible_text(client.get("/console/audit").get_data(as_text=True))
+    assert "IP address:" in english and " : " not in english
+    assert "Bambara" in english
+    client.get("/console/?lang=fr")
+    french = visible_text(client.get("/console/audit").get_data(as_text=True))
+    assert "adresse IP\u00a0:" in french or "adresse IP :" in french
+    assert "bambara" in french
