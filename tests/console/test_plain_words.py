@@ -1,5 +1,5 @@
-"""The audit log reads in the reader's language: each detail by a label from the
-catalogue with the language's own colon, and language codes by their name."""
+"""Pages say what they show: the audit log in the reader's language (each detail by a
+label, with the language's own colon, languages by name), the overview's withheld mark."""
 
 from __future__ import annotations
 
@@ -50,3 +50,12 @@ def test_the_english_audit_log_uses_an_english_colon_and_names_languages(
     french = visible_text(client.get("/console/audit").get_data(as_text=True))
     assert "adresse IP\u00a0:" in french or "adresse IP :" in french
     assert "bambara" in french
+
+
+def test_the_overview_help_names_the_mark_a_withheld_cell_shows(app: Flask, rt: Runtime) -> None:
+    client = _seeded_admin(app, rt)
+    for lang, quoted in (("en", '("—")'), ("fr", "(« — »)")):
+        client.get(f"/console/?lang={lang}")
+        page = client.get("/console/").get_data(as_text=True)
+        assert quoted in visible_text(page), lang
+        assert "< 5" not in visible_text(page), lang
