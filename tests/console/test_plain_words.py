@@ -3,6 +3,8 @@ label, with the language's own colon, languages by name), the overview's withhel
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -59,3 +61,15 @@ def test_the_overview_help_names_the_mark_a_withheld_cell_shows(app: Flask, rt: 
         page = client.get("/console/").get_data(as_text=True)
         assert quoted in visible_text(page), lang
         assert "< 5" not in visible_text(page), lang
+
+
+def test_every_severity_of_an_alert_list_is_marked_alike() -> None:
+    """Severity 3 and 2 items drop the list's number for a bar, so severity 1 must too:
+    else a list reads "▌ ▌ ▌ 4. 5." on the map and the overview."""
+    from pathlib import Path
+
+    css = (
+        Path(__file__).resolve().parents[2] / "gateway/console/static/console/console.css"
+    ).read_text("utf-8")
+    styled = set(re.findall(r"\bli\.sev(\d)\b[^{]*\{[^}]*list-style:\s*none", css))
+    assert styled == {"1", "2", "3"}
