@@ -73,3 +73,13 @@ def test_every_severity_of_an_alert_list_is_marked_alike() -> None:
     ).read_text("utf-8")
     styled = set(re.findall(r"\bli\.sev(\d)\b[^{]*\{[^}]*list-style:\s*none", css))
     assert styled == {"1", "2", "3"}
+
+
+def test_a_camp_among_the_regions_is_called_a_camp(app: Flask, rt: Runtime) -> None:
+    """The camps sit beside the regions at the top level; a reader must not take
+    Mbera for a region of Mali."""
+    client = _seeded_admin(app, rt)
+    client.get("/console/?lang=en")
+    text = " ".join(visible_text(client.get("/console/").get_data(as_text=True)).split())
+    assert text.count("Mbera refugee camp") == 2  # its card and its row
+    assert "Mopti refugee camp" not in text
