@@ -83,3 +83,20 @@ def test_a_camp_among_the_regions_is_called_a_camp(app: Flask, rt: Runtime) -> N
     text = " ".join(visible_text(client.get("/console/").get_data(as_text=True)).split())
     assert text.count("Mbera refugee camp") == 2  # its card and its row
     assert "Mopti refugee camp" not in text
+
+
+def test_low_trusts_probability_speaks_of_a_mean_not_of_a_count(
+    app: Flask, rt: Runtime
+) -> None:
+    """`alpha` is shared by rules on counts and by low trust, a test on a mean."""
+    client = _seeded_admin(app, rt)
+    for lang, count, mean in (("en", "count", "mean"), ("fr", "nombre", "moyenne")):
+        client.get(f"/console/?lang={lang}")
+        text = visible_text(client.get("/console/thresholds").get_data(as_text=True))
+        low = text[text.index(t_in(lang, "rule_help.trust_low")) :]
+        low = low[: low.index(t_in(lang, "param.level"))]
+        assert mean in low and count not in low, lang
+
+
+def t_in(lang: str, key: str) -> str:
+    return load_catalogues()[lang][key]
