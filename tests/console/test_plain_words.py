@@ -85,9 +85,7 @@ def test_a_camp_among_the_regions_is_called_a_camp(app: Flask, rt: Runtime) -> N
     assert "Mopti refugee camp" not in text
 
 
-def test_low_trusts_probability_speaks_of_a_mean_not_of_a_count(
-    app: Flask, rt: Runtime
-) -> None:
+def test_low_trusts_probability_speaks_of_a_mean_not_of_a_count(app: Flask, rt: Runtime) -> None:
     """`alpha` is shared by rules on counts and by low trust, a test on a mean."""
     client = _seeded_admin(app, rt)
     for lang, count, mean in (("en", "count", "mean"), ("fr", "nombre", "moyenne")):
