@@ -98,3 +98,12 @@ def test_low_trusts_probability_speaks_of_a_mean_not_of_a_count(app: Flask, rt: 
 
 def t_in(lang: str, key: str) -> str:
     return load_catalogues()[lang][key]
+
+
+def test_the_second_admin_threshold_is_written_as_the_reader_writes_numbers(
+    app: Flask, rt: Runtime
+) -> None:
+    client = _seeded_admin(app, rt)
+    for lang, written in (("en", "1,000 recipients"), ("fr", "1\u202f000 destinataires")):
+        client.get(f"/console/?lang={lang}")
+        assert written in visible_text(client.get("/console/messages").get_data(as_text=True))
