@@ -107,3 +107,12 @@ def test_the_second_admin_threshold_is_written_as_the_reader_writes_numbers(
     for lang, written in (("en", "1,000 recipients"), ("fr", "1\u202f000 destinataires")):
         client.get(f"/console/?lang={lang}")
         assert written in visible_text(client.get("/console/messages").get_data(as_text=True))
+
+
+def test_an_incidents_today_is_said_to_be_the_reports_day(app: Flask, rt: Runtime) -> None:
+    """A report of 30 Nov saying "today" is shown on 2 Dec: the column must say that
+    "today" counts from the report, not from the reader's day."""
+    client = _seeded_admin(app, rt)
+    for lang, header in (("en", "relative to the report"), ("fr", "par rapport au signalement")):
+        client.get(f"/console/?lang={lang}")
+        assert header in visible_text(client.get("/console/incidents").get_data(as_text=True))
