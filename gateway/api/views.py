@@ -41,7 +41,7 @@ def runtime() -> Runtime:
 @bp.before_request
 def check_token() -> None:
     """401 without a valid, unrevoked `Authorization: Bearer <token>`; then 400 for
-    a query parameter the endpoint does not know."""
+    a query parameter the endpoint does not know or one given twice."""
     if request.endpoint in PUBLIC:
         return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -55,6 +55,9 @@ def check_token() -> None:
     unknown = set(request.args) - PARAMETERS.get(request.endpoint or "", set())
     if unknown:
         raise ApiError(400, "unknown parameter: " + ", ".join(sorted(unknown))[:200])
+    repeated = sorted(name for name in request.args if len(request.args.getlist(name)) > 1)
+    if repeated:  # reading only the first would answer another question than asked
+        raise ApiError(400, "parameter given more than once: " + ", ".join(repeated))
 
 
 @bp.after_request
@@ -86,7 +89,10 @@ def _since() -> dt.datetime | None:
         when = dt.datetime.fromisoformat(raw)
         when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
     except (ValueError, OverflowError):
-        raise ApiError(400, "since must be an ISO 8601 date or date-time") from None
+        message = "since must be an ISO 8601 date or date-time"
+        if " " in raw:  # a '+' left unencoded in the query string arrives as a space
+            message += " (write the '+' of an offset as %2B)"
+        raise ApiError(400, message) from None
     return when
 
 

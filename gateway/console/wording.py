@@ -34,8 +34,10 @@ def param_label(name: str) -> str:
 
 
 @bp.app_template_global("param_help")
-def param_help(name: str, fallback: str = "") -> str:
-    return translate_or(f"param_help.{name}", fallback)
+def param_help(name: str, fallback: str = "", rule: str = "") -> str:
+    """The rule's own help for a shared name (`alpha` of a mean, not of a count), else
+    the name's."""
+    return translate_or(f"param_help.{rule}.{name}", translate_or(f"param_help.{name}", fallback))
 
 
 @bp.app_template_global("with_unit")

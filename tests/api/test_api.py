@@ -216,3 +216,18 @@ def test_the_cli_prints_a_token_once_that_the_api_accepts(api_app: Flask, rt: Ru
     with rt.sessions() as session:
         actions = session.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
     assert actions == ["api_token.create", "api_token.revoke"]
+
+
+def test_an_unencoded_plus_in_since_is_explained(api_app: Flask, token: str) -> None:
+    """`?since=...T00:00:00+01:00` typed as is arrives with a space for the `+`."""
+    response = get(api_app, "/api/v1/alerts", token, since="2026-12-01T00:00:00 01:00")
+    assert response.status_code == 400
+    assert "%2B" in response.json["message"]
+
+
+def test_a_parameter_given_twice_is_refused_not_half_read(api_app: Flask, token: str) -> None:
+    response = api_app.test_client().get(
+        "/api/v1/alerts?state=open&state=closed", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 400
+    assert "state" in response.json["message"]

@@ -48,3 +48,24 @@ def test_every_alert_error_and_state_has_a_text() -> None:
     expected |= {f"nav.{page}" for page in ("overview", "map", "thresholds", "messages")}
     expected |= {"nav.simulator", "error.400", "error.403", "error.404"}
     assert expected - keys == set()
+
+
+def test_a_switchs_help_speaks_of_yes_and_no_not_of_1_and_0() -> None:
+    """The console shows a flag as a yes/no choice, so its help must not say "1 when"."""
+    import json
+
+    rules = json.loads((CONSOLE.parent / "data" / "rules.json").read_text("utf-8"))
+    flags = {
+        name
+        for rule in rules["rules"].values()
+        for name, param in rule["params"].items()
+        if param.get("unit") == "flag"
+    }
+    catalogues = load_catalogues()
+    bare = {
+        (lang, name)
+        for lang, catalogue in catalogues.items()
+        for name in flags
+        if re.search(r"(?<![\d,.])[01](?![\d,.])", catalogue[f"param_help.{name}"])
+    }
+    assert flags and bare == set()
