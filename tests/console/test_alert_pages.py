@@ -138,7 +138,9 @@ def test_an_alert_that_reached_nobody_is_shown_red_in_the_inbox_page_and_overvie
     assert badge in row and "prévenu" in row
     page = client.get(f"/console/alerts/{lost.id}").get_data(as_text=True)
     assert badge in page and "aucun comité avec un membre actif" in page
-    assert badge not in client.get(f"/console/alerts/{told.id}").get_data(as_text=True)
+    assert "personne ne l&#39;a encore reçu" in page  # not "SMS aux membres"
+    told_page = client.get(f"/console/alerts/{told.id}").get_data(as_text=True)
+    assert badge not in told_page and "SMS aux membres" in told_page
     overview = client.get("/console/").get_data(as_text=True)
     assert badge in overview and "1 alerte ouverte n&#39;a prévenu personne" in overview
     add_alert(rt, ids[MOPTI], recipients=0)

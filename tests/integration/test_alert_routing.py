@@ -249,3 +249,26 @@ def test_the_engine_closes_alerts_only_through_the_lifecycle_with_an_event(
         actions = [e.action for e in s.scalars(select(lifecycle.AlertEvent))]
     assert alert.state is AlertState.CLOSED and alert.outcome == "resolved"
     assert actions[-1] == "autoclose"
+
+
+def test_an_alert_that_reached_nobody_goes_out_once_someone_can_be_told(
+    rt: Runtime, clock: Clock
+) -> None:
+    """A walk: an urgent report in Tessalit while the only committee was deactivated
+    reached nobody (shown red), then the admin reactivated it; the alert stayed unsent
+    for good, since escalation only looks past the link first told and none was. The
+    clock's escalation check now sends an open alert that reached nobody as soon as a
+    committee with an active member covers it, once."""
+    code = urgent_report(rt, locality(rt, GAO).id, clock())[0]
+    assert the_alert(rt).recipients == 0 and alert_sms(rt) == []
+    clock.advance(minutes=5)
+    assert check_escalations(rt, clock()) == 0  # still nobody to tell
+    national(rt, ["+22370000009"], clock())
+    clock.advance(minutes=5)
+    assert check_escalations(rt, clock()) == 1
+    alert = the_alert(rt)
+    assert alert.code == code and alert.recipients == 1 and alert.escalation_level == 0
+    assert hints(rt) == ["+223******09"]
+    clock.advance(minutes=5)
+    assert check_escalations(rt, clock()) == 0  # told now: not again
+    assert len(alert_sms(rt)) == 1
