@@ -242,3 +242,16 @@ def test_an_admin_turns_on_an_urgent_kind_from_the_console(as_role: Client, rt: 
         row = s.scalars(select(Threshold).where(Threshold.param == "urgent_banditry")).one()
         assert row.value == 1 and row.locality_id is None
         assert s.scalars(select(AuditLog).where(AuditLog.action == "threshold.set")).first()
+
+
+def test_a_switch_has_no_bounds_and_an_alert_list_shows_severity_out_of_three(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    """The walk read "Bornes: non – oui" beside each yes/no switch, and a bare "3" in
+    the alerts list where the alert's page says "3/3"."""
+    client, _ = as_role(Role.ADMIN)
+    html = client.get("/console/thresholds").get_data(as_text=True)
+    assert "non – oui" not in html and "1 jour – 180 jours" in html
+    add_alert(rt, ids[MOPTI], severity=3)
+    inbox = client.get("/console/alerts").get_data(as_text=True)
+    assert "<td>3/3</td>" in inbox
