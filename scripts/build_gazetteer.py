@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gateway.domain.text import fold, squash  # noqa: E402
+from gateway.gazetteer.files import LOCALITY_COLUMNS, PLACE_COLUMNS  # noqa: E402
 
 DEFAULT_SRC = ROOT.parent / "shared" / "data" / "gazetteer"
 OUT = ROOT / "gateway" / "data" / "gazetteer"
@@ -378,22 +379,8 @@ def main(argv: list[str]) -> int:
     src = Path(argv[1]) if len(argv) > 1 else DEFAULT_SRC
     localities, places = build(src)
     OUT.mkdir(parents=True, exist_ok=True)
-    write(
-        OUT / "localities.csv",
-        localities,
-        [
-            "pcode",
-            "kind",
-            "name",
-            "parent_pcode",
-            "lat",
-            "lon",
-            "country",
-            "code_scheme",
-            "aliases",
-        ],
-    )
-    write(OUT / "places.csv", places, ["name", "commune_pcode", "lat", "lon", "kind"])
+    write(OUT / "localities.csv", localities, list(LOCALITY_COLUMNS))
+    write(OUT / "places.csv", places, list(PLACE_COLUMNS))
     counts: dict[str, int] = {}
     for r in localities:
         counts[r["kind"]] = counts.get(r["kind"], 0) + 1

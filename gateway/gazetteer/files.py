@@ -36,7 +36,8 @@ _PARENT_KIND = {"region": None, "cercle": "region", "commune": "cercle", "camp":
 EXPECTED_COUNTS = {"region": 11, "cercle": 53, "camp": 5}
 MIN_COMMUNES = 700
 
-_LOCALITY_COLUMNS = (
+# The files' columns, in order (the reader checks them; scripts/build_gazetteer.py writes them).
+LOCALITY_COLUMNS = (
     "pcode",
     "kind",
     "name",
@@ -47,7 +48,7 @@ _LOCALITY_COLUMNS = (
     "code_scheme",
     "aliases",
 )
-_PLACE_COLUMNS = ("name", "commune_pcode", "lat", "lon", "kind")
+PLACE_COLUMNS = ("name", "commune_pcode", "lat", "lon", "kind")
 
 
 class GazetteerError(ValueError):
@@ -131,7 +132,7 @@ def read_localities(path: Path | str | None = None) -> list[LocalityRow]:
     name = file.name
     rows: list[LocalityRow] = []
     lines: dict[str, int] = {}
-    for line, r in _rows(file, _LOCALITY_COLUMNS):
+    for line, r in _rows(file, LOCALITY_COLUMNS):
         where = f"{name}:{line}"
         _check_locality(r, where, lines)
         lines[r["pcode"]] = line
@@ -213,7 +214,7 @@ def read_places(path: Path | str | None = None, communes: set[str] | None = None
         communes = {r.pcode for r in read_localities() if r.kind == "commune"}
     name = file.name
     rows: list[PlaceRow] = []
-    for line, r in _rows(file, _PLACE_COLUMNS):
+    for line, r in _rows(file, PLACE_COLUMNS):
         where = f"{name}:{line}"
         if not r["name"]:
             raise GazetteerError(f"{where}: empty name")
