@@ -14,6 +14,7 @@ from gateway.api.blueprint import bp
 from gateway.api.errors import ApiError
 from gateway.api.openapi import document, known_rules
 from gateway.api.tokens import authenticate
+from gateway.domain.trust_index import COUNTRY_NAME, COUNTRY_PCODE
 from gateway.gazetteer.index import gazetteer
 from gateway.models import Alert, AlertState, Locality
 from gateway.runtime import Runtime, current_runtime
@@ -163,6 +164,8 @@ def alert(code: str) -> ResponseReturnValue:
 @bp.get("/localities/<pcode>")
 def locality(pcode: str) -> ResponseReturnValue:
     found = None
+    if pcode.upper() == COUNTRY_PCODE:
+        return {"pcode": COUNTRY_PCODE, "name": COUNTRY_NAME, "kind": "national", "parent": None}
     if PCODE.fullmatch(pcode):
         with runtime().sessions() as session:
             found = session.scalar(select(Locality).where(Locality.pcode == pcode.upper()))

@@ -20,7 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-NATIONAL = "national"
+NATIONAL = "national"  # the whole country's key among the areas' aggregates
+COUNTRY_PCODE = "ML"  # the whole country as people name it (API, CSV, `--locality ML`)
+COUNTRY_NAME = "Mali"
 LOW_ANSWER_MAX = 2  # answers 1 and 2 count as low trust
 Z95 = 1.96
 

@@ -131,6 +131,14 @@ def test_a_locality_has_its_parent(api_app: Flask, token: str) -> None:
     assert region["kind"] == "region" and region["parent"] is None
 
 
+def test_the_country_is_a_locality_by_its_code(api_app: Flask, token: str) -> None:
+    """The national area's P-code in the trust aggregates and the CSV export, "ML", is one
+    the localities endpoint knows (lower case too, as every P-code)."""
+    for code in ("ML", "ml"):
+        body = get(api_app, f"/api/v1/localities/{code}", token).json
+        assert body == {"pcode": "ML", "name": "Mali", "kind": "national", "parent": None}
+
+
 @pytest.mark.parametrize(
     ("path", "args", "status"),
     [

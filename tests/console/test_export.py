@@ -54,7 +54,8 @@ def test_admin_export_shows_small_cells(as_role: Client, rt: Runtime, ids: dict[
     rows = rows_of(client.get("/console/export.csv?level=commune").get_data(as_text=True))
     assert rows[SOCOURA]["reporters"] == "3" and rows[SOCOURA]["index"] == "3.333"
     national = rows_of(client.get("/console/export.csv?level=national").get_data(as_text=True))
-    assert national["national"]["reporters"] == "16"
+    # The country is known by its code, as the committees' `--locality ML` and the API.
+    assert national["ML"]["reporters"] == "16" and national["ML"]["kind"] == "national"
 
 
 def test_committee_export_holds_its_area_only(
@@ -101,5 +102,7 @@ def test_api_aggregates_for_admin_tokens_and_bad_level(
     client = api_client(make_app(), Role.ADMIN)
     areas = {a["pcode"]: a for a in client.get("/t/trust?level=commune").get_json()["areas"]}
     assert areas[SOCOURA]["index"] == 3.333
+    country = client.get("/t/trust?level=national").get_json()["areas"]
+    assert [(a["pcode"], a["name"], a["kind"]) for a in country] == [("ML", "Mali", "national")]
     refused = client.get("/t/trust?level=planet")
     assert refused.status_code == 400 and "level must be" in refused.get_json()["message"]

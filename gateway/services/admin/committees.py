@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gateway.crypto import mask_phone
 from gateway.domain.text import LANGUAGES, fold
+from gateway.domain.trust_index import COUNTRY_PCODE
 from gateway.gazetteer.index import Gazetteer, unresolved
 from gateway.models import Committee, CommitteeMember
 from gateway.phones import PhoneError, normalize_phone
@@ -25,7 +26,7 @@ from gateway.services import audit
 MAX_NAME = 120
 
 
-NATIONAL_CODE = "ML"
+NATIONAL_CODE = COUNTRY_PCODE
 
 
 class CommitteeError(ValueError):

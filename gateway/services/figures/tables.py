@@ -24,7 +24,15 @@ from gateway.domain.findings import welch_p
 from gateway.domain.rules import MIN_REPORTERS_FLOOR
 from gateway.domain.suppression import suppress
 from gateway.domain.surveillance import benjamini_hochberg
-from gateway.domain.trust_index import NATIONAL, Aggregate, difference_ci, mean_ci, roll_up
+from gateway.domain.trust_index import (
+    COUNTRY_NAME,
+    COUNTRY_PCODE,
+    NATIONAL,
+    Aggregate,
+    difference_ci,
+    mean_ci,
+    roll_up,
+)
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Incident
 from gateway.runtime import Runtime
@@ -175,7 +183,7 @@ def cell(fig: Figures, gaz: Gazetteer, pcode: str, show_small: bool) -> Cell:
     entry = gaz.index.by_pcode(pcode) if loc is not None else None
     return Cell(
         pcode=pcode,
-        name=entry.name if entry is not None else "Mali",
+        name=entry.name if entry is not None else COUNTRY_NAME,
         kind=entry.kind if entry is not None else "national",
         locality_id=loc,
         reporters=agg.n,
@@ -263,7 +271,7 @@ def as_record(c: Cell) -> dict[str, object]:
         return None if x is None else round(x, 3)
 
     return {
-        "pcode": c.pcode,
+        "pcode": COUNTRY_PCODE if c.pcode == NATIONAL else c.pcode,
         "name": c.name,
         "kind": c.kind,
         "reporters": None if c.suppressed else c.reporters,
