@@ -244,6 +244,7 @@ def threshold_backtest() -> str | Response:
         rows=[(gaz.pcodes[r[0]], gaz.name_of(r[0]), r[1], r[2]) for r in rows],
         totals=(sum(r[1] for r in rows), sum(r[2] for r in rows)),
         weeks=weeks,
+        one_day=dt.timedelta(days=1),  # a step is Monday 00:00: its week ends the day before
         peak=max([1, *(max(a, b) for _, a, b in weeks)]),
         can_save=current_user().role == Role.ADMIN,
         replayable=replayable,
