@@ -275,3 +275,17 @@ def test_the_backtest_names_each_week_by_its_last_day_and_its_period_plainly(
     last = re.findall(r"<tr><td>([^<]+)</td>", weeks)[-1]
     sunday = week_start(rt.now()) - dt.timedelta(days=1)
     assert last.startswith(f"{sunday.day} "), last
+
+
+def test_a_zone_typed_by_name_opens_it_and_an_unknown_one_says_so(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    """The zone box of the thresholds page answered a bare 404 to a name (a walk typed
+    "Mopti"); a name that names one place opens it, else the page says what to type."""
+    client, _ = as_role(Role.ANALYST)
+    named = client.get("/console/thresholds?area=Socoura")
+    assert named.status_code == 200
+    assert "Socoura" in named.get_data(as_text=True).split("<h1>")[1].split("</h1>")[0]
+    unknown = client.get("/console/thresholds?area=Zzzqx")
+    assert unknown.status_code == 200
+    assert "P-code" in unknown.get_data(as_text=True).split("<h1>")[0]
