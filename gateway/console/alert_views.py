@@ -4,7 +4,6 @@ happened since. The actions (acknowledge, close, reopen) are in alert_action_vie
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ from gateway.console.access import area_of, area_page, current_user, runtime, wi
 from gateway.console.blueprint import bp
 from gateway.console.i18n import language
 from gateway.console.pages import day_start, parse_day, render
-from gateway.console.wording import alert_figures
+from gateway.console.wording import alert_figures, member_names
 from gateway.gazetteer.index import gazetteer
 from gateway.models import (
     Alert,
@@ -154,15 +153,7 @@ def alert_detail(alert_id: int) -> str:
             .where(AlertEvent.alert_id == alert.id)
             .order_by(AlertEvent.at, AlertEvent.id)
         ).all()
-        member_ids = [int(e.actor[7:]) for e in events if re.fullmatch(r"member:\d+", e.actor)]
-        members = {
-            f"member:{mid}": name
-            for mid, name in session.execute(
-                select(CommitteeMember.id, CommitteeMember.name).where(
-                    CommitteeMember.id.in_(member_ids)
-                )
-            )
-        }
+        members = member_names(session, (e.actor for e in events))
     places = gazetteer(rt)
     spec = rt.reference.rules.get(alert.rule)
     figures = alert_figures(alert.figures or {}, spec.params if spec else {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from gateway.console.access import PAGE_SIZE, page_number, require, runtime
 from gateway.console.blueprint import bp
 from gateway.console.pages import render
+from gateway.console.wording import member_names
 from gateway.models import Role
 from gateway.services import audit
 
@@ -14,4 +15,7 @@ from gateway.services import audit
 def audit_log() -> str:
     with runtime().sessions() as session:
         rows, pages = audit.page(session, page_number(), PAGE_SIZE)
-    return render("audit.html", rows=rows, page=min(page_number(), pages), pages=pages)
+        members = member_names(session, (row.actor for row in rows))
+    return render(
+        "audit.html", rows=rows, members=members, page=min(page_number(), pages), pages=pages
+    )

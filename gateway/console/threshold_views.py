@@ -60,6 +60,9 @@ def scope_of(gaz: Gazetteer, area: set[int] | None, raw: str | None) -> str | No
     if not pcode:
         return None if area is None else next(iter(top_pcodes(gaz, area)), None)
     loc = gaz.ids.get(pcode)
+    if loc is None:  # a name that names one place clearly
+        loc = gaz.lookup((raw or "")[:120])
+        pcode = gaz.pcodes[loc] if loc is not None else pcode
     if loc is None or (area is not None and loc not in area):
         abort(404)
     return pcode
@@ -131,7 +134,11 @@ def thresholds() -> str:
     gaz = gazetteer(rt)
     with rt.sessions() as session:
         area = area_of(user, session)
-        scope = scope_of(gaz, area, request.args.get("area"))
+        typed = request.args.get("area")
+        if typed and typed.strip().upper() not in gaz.ids and gaz.lookup(typed[:120]) is None:
+            notify("thresholds.error.area", "error")  # unknown or ambiguous: say what to type
+            typed = None
+        scope = scope_of(gaz, area, typed)
         stored = overrides(session)
         seen = outcomes(session, gaz, scope, area)
     loc = gaz.ids[scope] if scope else None
@@ -244,6 +251,7 @@ def threshold_backtest() -> str | Response:
         rows=[(gaz.pcodes[r[0]], gaz.name_of(r[0]), r[1], r[2]) for r in rows],
         totals=(sum(r[1] for r in rows), sum(r[2] for r in rows)),
         weeks=weeks,
+        one_day=dt.timedelta(days=1),  # a step is Monday 00:00: its week ends the day before
         peak=max([1, *(max(a, b) for _, a, b in weeks)]),
         can_save=current_user().role == Role.ADMIN,
         replayable=replayable,

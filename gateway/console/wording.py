@@ -6,12 +6,16 @@ exists for it, and a test walking every page fails when that happens."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gateway.console.blueprint import bp
 from gateway.console.i18n import number, translate, translate_or
 from gateway.domain.rules import ParamSpec
+from gateway.models import CommitteeMember
 
 # Notes the engine writes in an alert's history, in English, and their catalogue key.
 NOTES = (
@@ -117,4 +121,35 @@ def actor_name(actor: str, members: Mapping[str, str] | None = None) -> str:
         return translate("history.system")
     if members and actor in members:
         return members[actor]
-    return actor
+    return translate_or(f"audit_actor.{actor}", actor)
+
+
+# Details of an audit row whose value is a code with a label of its own.
+VALUE_LABELS = {
+    "state": "state",
+    "outcome": "outcome",
+    "role": "role",
+    "level": "place_kind",
+    "language": "language",
+}
+
+
+@bp.app_template_global("audit_value")
+def audit_value(key: str, value: object) -> str | None:
+    """The words for an audit detail's coded value ("clôturée" for state closed), or
+    None when the value is shown as stored (a P-code, a number, a name)."""
+    prefix = VALUE_LABELS.get(key)
+    if prefix is None or not isinstance(value, str):
+        return None
+    return translate_or(f"{prefix}.{value}", value)
+
+
+def member_names(session: Session, actors: Iterable[str]) -> dict[str, str]:
+    """{"member:12": that member's name} for the committee members among `actors`."""
+    ids = {int(a[7:]) for a in actors if re.fullmatch(r"member:\d+", a)}
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(CommitteeMember.id, CommitteeMember.name).where(CommitteeMember.id.in_(ids))
+    )
+    return {f"member:{mid}": name for mid, name in rows}

@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gateway.domain.gsm7 import septets
 from gateway.domain.text import fold
 from gateway.domain.ussd_catalog import Menu
 from gateway.domain.ussd_render import Choices, clip, render_choices
@@ -85,11 +86,17 @@ class Env:
 
     def label(self, place: Place, lang: str) -> str:
         """A choice a caller can tell from the others, within `name_chars`: "Menaka
-        (commune, Menaka)", "Menaka (cercle)"; the name is cut, never what it is."""
+        (commune, Menaka)", "Menaka (cercle)"; the cercle is cut first, then the name,
+        never what it is."""
         if f"level.{place.kind}" not in self.menu.texts[lang]:
             return self.name(place)
         word = self.menu.t(lang, f"level.{place.kind}")
         parent = self.name(Place(place.parent, place.parent)) if place.parent else ""
+        name, limit = self.name(place), self.menu.name_chars
+        # The name typed is what a caller looks for: cut the cercle before it.
+        room = limit - septets(f"{name} ({word}, )")
+        if place.kind == "commune" and parent and room >= min(3, septets(parent)):
+            return f"{name} ({word}, {clip(parent, room)})"
         detail = f"{word}, {parent}" if place.kind == "commune" and parent else word
         detail = clip(detail, self.menu.name_chars - 9)
         room = self.menu.name_chars - len(detail) - 3

@@ -206,3 +206,14 @@ def test_the_committees_page_says_where_an_alert_would_reach_nobody(
         )
     assert f"Comité du cercle : {in_cercle}" in covered
     assert f"Comité national seulement : {places - in_cercle}" in covered
+
+
+def test_a_committee_without_an_active_member_says_it_gets_no_alert(
+    as_role: AsRole, rt: Runtime
+) -> None:
+    """A walk added a committee for Ménaka and read only "Aucun membre.": nothing said
+    that its area's alerts still go past it, up to the next level."""
+    client, _ = as_role(Role.ADMIN)
+    client.post("/console/committees", data={"name": "CCS Mopti", "locality": MOPTI})
+    page = client.get("/console/committees?lang=fr").get_data(as_text=True)
+    assert "ne reçoit aucune alerte" in page

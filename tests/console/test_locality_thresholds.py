@@ -3,6 +3,8 @@ alerts) and the thresholds page: inheritance, backtest before saving, audit, rol
 
 from __future__ import annotations
 
+import datetime as dt
+import html as html_lib
 import json
 import re
 from collections.abc import Callable
@@ -10,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from gateway.domain.rules import week_start
 from gateway.models import AlertState, AuditLog, Role, Threshold
 from gateway.runtime import Runtime
 from tests.console.conftest import KAYES, MOPTI, MOPTI_CERCLE, SOCOURA, add_alert
@@ -255,3 +258,34 @@ def test_a_switch_has_no_bounds_and_an_alert_list_shows_severity_out_of_three(
     add_alert(rt, ids[MOPTI], severity=3)
     inbox = client.get("/console/alerts").get_data(as_text=True)
     assert "<td>3/3</td>" in inbox
+
+
+def test_the_backtest_names_each_week_by_its_last_day_and_its_period_plainly(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    """A walk read "Semaine finissant le 30 nov." for the week the pass of Monday 30
+    November looks at, which ends on Sunday 29; and "180 derniers jours, pas d'une
+    semaine", where "pas" reads as "not"."""
+    seed(rt, ids)
+    client, _ = as_role(Role.ADMIN)
+    query = "rule=trust_low&param=level&value=3.5&days=180"
+    html = client.get(f"/console/thresholds/backtest?{query}&lang=fr").get_data(as_text=True)
+    assert "pas d'une semaine" not in html_lib.unescape(html)
+    weeks = html[html.index('id="backtest-weeks"') : html.index('id="backtest"')]
+    last = re.findall(r"<tr><td>([^<]+)</td>", weeks)[-1]
+    sunday = week_start(rt.now()) - dt.timedelta(days=1)
+    assert last.startswith(f"{sunday.day} "), last
+
+
+def test_a_zone_typed_by_name_opens_it_and_an_unknown_one_says_so(
+    as_role: Client, rt: Runtime, ids: dict[str, int]
+) -> None:
+    """The zone box of the thresholds page answered a bare 404 to a name (a walk typed
+    "Mopti"); a name that names one place opens it, else the page says what to type."""
+    client, _ = as_role(Role.ANALYST)
+    named = client.get("/console/thresholds?area=Socoura")
+    assert named.status_code == 200
+    assert "Socoura" in named.get_data(as_text=True).split("<h1>")[1].split("</h1>")[0]
+    unknown = client.get("/console/thresholds?area=Zzzqx")
+    assert unknown.status_code == 200
+    assert "P-code" in unknown.get_data(as_text=True).split("<h1>")[0]

@@ -116,3 +116,43 @@ def test_an_incidents_today_is_said_to_be_the_reports_day(app: Flask, rt: Runtim
     for lang, header in (("en", "relative to the report"), ("fr", "par rapport au signalement")):
         client.get(f"/console/?lang={lang}")
         assert header in visible_text(client.get("/console/incidents").get_data(as_text=True))
+
+
+def test_an_alert_a_member_closed_by_sms_reads_in_words_in_the_audit_log(
+    app: Flask, rt: Runtime
+) -> None:
+    """A walk read "member:6  alert.close  state : closed  outcome : resolved" on the
+    French audit log: the codes the lifecycle stores, not what happened or who."""
+    from gateway.db import transaction
+    from gateway.models import Alert, AlertState, CommitteeMember, Locality
+    from gateway.services.alerts import lifecycle
+
+    client = _seeded_admin(app, rt)
+    with transaction(rt.sessions) as session:
+        member = session.scalars(select(CommitteeMember).order_by(CommitteeMember.id)).first()
+        place = session.scalars(select(Locality).where(Locality.kind == "commune")).first()
+        assert member is not None and place is not None
+        alert = Alert(
+            code="A900",
+            rule="trust_drop",
+            locality_id=place.id,
+            severity=1,
+            state=AlertState.OPEN,
+            opened_at=rt.now(),
+            figures={},
+            last_seen_at=rt.now(),
+        )
+        session.add(alert)
+        session.flush()
+        name, actor = member.name, f"member:{member.id}"
+        lifecycle.acknowledge(session, alert.id, actor, rt.now())
+        lifecycle.close(session, alert.id, actor, "false_alarm", rt.now())
+    for lang, words in (("fr", ("clôturée", "fausse alerte")), ("en", ("closed", "false alarm"))):
+        client.get(f"/console/?lang={lang}")
+        page = client.get("/console/audit").get_data(as_text=True)
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+        assert "alert.close" not in text and "alert.acknowledge" not in text, lang
+        assert actor not in text and name in text, lang
+        assert all(word in text for word in words), lang
+        if lang == "fr":
+            assert "closed" not in text and "false_alarm" not in text

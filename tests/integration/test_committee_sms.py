@@ -97,6 +97,16 @@ def test_ok_from_a_stranger_or_another_area_changes_nothing(
     assert state(rt) == (AlertState.OPEN, None, [])
 
 
+@pytest.mark.parametrize("text", ["ok 123", "OK A0123", "vu a 0123"])
+def test_a_code_typed_without_its_letter_or_with_a_leading_zero_is_the_alert(
+    client: FlaskClient, rt: Runtime, alert_code: str, text: str
+) -> None:
+    """A chair on a walk typed "ok 104" for A104 and was told "Code ? inconnu"."""
+    reply = texted(client, rt, MEMBER, text, 1)
+    assert "A123" in reply and "?" not in reply
+    assert state(rt)[0] is AlertState.ACKNOWLEDGED
+
+
 def test_an_unknown_code_is_answered_clearly(
     client: FlaskClient, rt: Runtime, alert_code: str
 ) -> None:

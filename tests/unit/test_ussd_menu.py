@@ -562,3 +562,16 @@ def test_a_step_after_a_kept_path_replays_only_its_last_answer(menu: Menu) -> No
     respond("1*1*mopti", ctx, menu, replays)
     respond("1*1*mopti*1", ctx, menu, replays)
     assert searched == ["mopti"]  # the typed name was looked up once, at its own step
+
+
+@pytest.mark.parametrize("lang", ["fr", "en", "bm"])
+def test_a_long_name_is_kept_whole_and_its_cercle_cut_first(menu: Menu, lang: str) -> None:
+    """A walk typed "tombouctou" and was offered "Tombou (commune, Tombouctou)": the
+    name a caller looks for was cut to keep the cercle whole."""
+    place = Place("ML060106", "Tombouctou", "commune", "Tombouctou")
+    ctx = caller(language=lang, search=lambda text: [place], children=lambda pcode: [])
+    picks = respond("3*tombouctou", ctx, menu)
+    first = next(line for line in picks.body.splitlines() if line.startswith("1. "))
+    assert first.startswith("1. Tombouctou ("), first
+    assert len(first) - 3 <= menu.name_chars
+    assert_screen_rules(picks, f"tombouctou {lang}")

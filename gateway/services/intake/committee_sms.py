@@ -61,7 +61,7 @@ def _alert_and_member(
     if not memberships:
         convo.say("not_committee")
         return None
-    code = command.alert_code
+    code = command.alert_code and as_alert_code(command.alert_code)
     if not code:
         convo.say("alert_code_missing")
         return None
@@ -133,6 +133,15 @@ def completes_close(convo: Conversation, pending: Pending, text: str) -> Outcome
 # What a member is reminded of: the codes of their open alerts, a few at most.
 SHOWN_CODES = 4
 ALERT_CODE = re.compile(r"^[A-Z][0-9]{1,6}$")
+
+
+def as_alert_code(typed: str) -> str:
+    """The alert code a member meant: "104" and "A0104" are A104, since every code is
+    `A` and a number (`lifecycle.next_code`); anything else is left as typed."""
+    letter, digits = (typed[:1], typed[1:]) if typed[:1].isalpha() else ("A", typed)
+    if not digits.isdigit():
+        return typed
+    return f"{letter.upper()}{int(digits)}"
 
 
 def members_among(session: Session, phone_hashes: Collection[str]) -> dict[str, str]:
