@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from gateway.config import load_settings
@@ -64,6 +65,7 @@ ENV_NAMES = {
     "GATEWAY_INSTANCE_PATH",
 }
 MAX_BODY_BYTES = 64 * 1024
+MAX_ROW_ID = 2**31 - 1  # the ids are INTEGER columns
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -84,6 +86,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     now = overrides.get("NOW")
     runtime = Runtime(settings, now or utcnow, sender_factories())
     app = Flask("gateway", instance_path=settings.instance_path)
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
@@ -108,6 +111,16 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     return app
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in an address: a row id, so at most the largest INTEGER of the
+    database; a longer number matches no route (404) instead of overflowing SQLite's
+    or PostgreSQL's integers into a 500."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _strict_transport(response: Response) -> Response:

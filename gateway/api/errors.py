@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from gateway.api.blueprint import bp
+from gateway.db import DB_UNAVAILABLE
 
 CODES = {
     400: "bad_parameter",
@@ -15,6 +16,7 @@ CODES = {
     405: "method_not_allowed",
     413: "too_large",
     500: "internal_error",
+    503: "unavailable",
 }
 
 
@@ -29,6 +31,8 @@ def error_response(status: int, message: str) -> ResponseReturnValue:
     headers = {"Cache-Control": "no-store"}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    if status == 503:
+        headers["Retry-After"] = "10"
     body = {"error": CODES.get(status, "error"), "message": message}
     return body, status, headers
 
@@ -42,6 +46,8 @@ def api_error(error: ApiError) -> ResponseReturnValue:
 def api_crash(error: Exception) -> ResponseReturnValue:
     if isinstance(error, HTTPException):
         return error_response(error.code or 500, error.description or "error")
+    if isinstance(error, DB_UNAVAILABLE):  # an outage, not a bug: the client retries
+        return error_response(503, "the database cannot be reached just now; retry")
     current_app.logger.exception("API request failed")
     return error_response(500, "internal error")
 

@@ -153,6 +153,7 @@ def template_helpers() -> dict[str, Any]:
 
 
 PAGE_SIZE = 50
+MAX_PAGE = 100_000  # 5 million rows: further is no page anyone reads, and its offset overflows
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ class Page:
 
 def page_number() -> int:
     try:
-        return max(1, int(request.args.get("page", "1")))
+        return min(MAX_PAGE, max(1, int(request.args.get("page", "1"))))
     except ValueError:
         return 1
 

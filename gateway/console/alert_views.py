@@ -82,7 +82,7 @@ def place_and_days(
         query = query.where(locality.in_(places_matching(session, rt, text)))
     if since:
         query = query.where(column >= day_start(since))
-    if until:
+    if until and until < dt.date.max:  # the last day there is bounds nothing (no day after it)
         query = query.where(column < day_start(until + dt.timedelta(days=1)))
     return query
 

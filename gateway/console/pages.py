@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from gateway.console.blueprint import bp
 from gateway.console.i18n import number, translate
+from gateway.db import DB_UNAVAILABLE
 
 
 def render(template: str, **context: Any) -> str:
@@ -74,3 +75,13 @@ def no_such_page(_rest: str) -> NoReturn:
 def error_page(error: HTTPException) -> tuple[str, int]:
     code = error.code or 500
     return render("error.html", code=code), code
+
+
+def database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
+    """The database cannot be reached (down, restarting, cut): 503 and a page that says
+    to try again in a moment, not a 500 and a traceback in the log for each page."""
+    return render("error.html", code=503), 503, {"Retry-After": "10"}
+
+
+for _unavailable in DB_UNAVAILABLE:
+    bp.register_error_handler(_unavailable, database_unavailable)

@@ -48,10 +48,14 @@ def envelope() -> tuple[dict[str, str], Mapping[str, Any]]:
     """The event's name and id, and its payload; MissingField names what is wrong."""
     try:
         body = json.loads(request.get_data(cache=True))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise MissingField("body", "not JSON") from None
     if not isinstance(body, dict):
         raise MissingField("body", "not a JSON object")
+    try:  # a `\ud800` escape parses to a lone surrogate, which UTF-8 cannot store
+        json.dumps(body, ensure_ascii=False).encode()
+    except (UnicodeEncodeError, RecursionError):
+        raise MissingField("body", "lone surrogate in a string, or nested too deep") from None
     fields = {k: v for k, v in body.items() if isinstance(v, str)}
     f = required(fields, "event", "id")
     payload = body.get("payload")

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
 import pytest
-from sqlalchemy import select
+from flask.testing import FlaskClient
+from sqlalchemy import insert, select, text
 
 from gateway.db import transaction
-from gateway.models import AlertEvent, AlertState, AuditLog
+from gateway.models import Alert, AlertEvent, AlertState, AuditLog, ConsoleUser, Role
 from gateway.runtime import Runtime
 from gateway.services.alerts import lifecycle as alert_actions
 from gateway.services.alerts.lifecycle import AlertActionError
-from tests.console.conftest import MOPTI, add_alert
+from tests.console.conftest import KAYES, MOPTI, add_alert
+
+AsRole = Callable[[Role], tuple[FlaskClient, ConsoleUser]]
 
 
 def _events(rt: Runtime, alert_id: int) -> list[tuple[str, str, str]]:
@@ -107,3 +114,54 @@ def test_reopen_refused_while_another_alert_of_the_rule_is_open(
 def test_an_unknown_alert_is_an_error(rt: Runtime) -> None:
     with pytest.raises(alert_actions.AlertNotFound), transaction(rt.sessions) as s:
         alert_actions.acknowledge(s, 999_999, "x", rt.now())
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(60)
+def test_a_reopen_racing_a_new_alert_of_its_place_and_rule_says_so_and_changes_nothing(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    """The check for another open alert passes, then the clock's new alert of the same
+    place and rule commits first: the unique index refuses the reopen, which is told
+    as `other_open` (it was a 500)."""
+    client, _ = as_role(Role.ADMIN)
+    closed = add_alert(rt, ids[KAYES], state=AlertState.CLOSED, outcome="resolved")
+    outcome: dict[str, Any] = {}
+
+    def reopen() -> None:
+        try:
+            data = {"comment": "seen again"}
+            outcome["status"] = client.post(f"/console/alerts/{closed.id}/reopen", data=data)
+        except Exception as exc:  # TESTING raises what would be a 500
+            outcome["error"] = exc
+
+    with rt.engine.connect() as clock:
+        clock.execute(
+            insert(Alert).values(
+                code="A999",
+                rule=closed.rule,
+                locality_id=closed.locality_id,
+                severity=1,
+                state=AlertState.OPEN,
+                opened_at=rt.now(),
+                last_seen_at=rt.now(),
+                figures={},
+            )
+        )  # not committed yet: the reopen's check cannot see it
+        worker = threading.Thread(target=reopen)
+        worker.start()
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        for _ in range(500):  # until the reopen waits on the new alert's index entry
+            if clock.execute(text(waiting)).scalar():
+                break
+            worker.join(0.02)
+        clock.commit()
+        worker.join(30)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["status"].status_code == 302
+    page = client.get(f"/console/alerts/{closed.id}").get_data(as_text=True)
+    assert "déjà ouverte pour cette localité" in page
+    with rt.sessions() as session:
+        assert session.get_one(Alert, closed.id).state == AlertState.CLOSED
+        actions = session.scalars(select(AlertEvent.action)).all()
+    assert "reopen" not in actions

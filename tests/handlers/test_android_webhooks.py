@@ -65,6 +65,17 @@ def count(rt: Runtime, model: type) -> int:
         ("foreign number", android_event(phoneNumber="+33612345678"), 400, "FR"),
         ("nul in text", android_event(message="a\x00b"), 400, "NUL"),
         ("no message id", android_event("sms:delivered", messageId=None), 400, "messageId"),
+        # JSON's \ud800 escapes give lone surrogates, which no UTF-8 text can hold.
+        ("lone surrogate in text", android_event(message="4 \ud800"), 400, "surrogate"),
+        ("lone surrogate in number", android_event(phoneNumber="7612\udc003456"), 400, "surrogate"),
+        (
+            "lone surrogate in reason",
+            android_event("sms:failed", reason="\udfff"),
+            400,
+            "surrogate",
+        ),
+        ("lone surrogate in a key", {**android_event(), "\ud800": 1}, 400, "surrogate"),
+        ("nested past the parser's depth", b"[" * 30_000 + b"]" * 30_000, 400, "body"),
     ],
 )
 def test_android_webhook(

@@ -17,6 +17,7 @@ import datetime as dt
 from typing import Any, Literal, get_args
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.models import Alert, AlertEvent, AlertState
@@ -189,11 +190,18 @@ def reopen(
         raise AlertActionError(
             f"alert {other} is already open for this locality and rule", "other_open"
         )
-    alert.state = AlertState.OPEN
-    alert.closed_at = None
-    alert.acknowledged_at = None
-    alert.outcome = None
-    alert.clear_since = None
+    try:  # the check above cannot see an alert another transaction is opening now
+        with session.begin_nested():  # flushed as the savepoint ends
+            alert.state = AlertState.OPEN
+            alert.closed_at = None
+            alert.acknowledged_at = None
+            alert.outcome = None
+            alert.clear_since = None
+    except IntegrityError:
+        raise AlertActionError(
+            f"an alert of this rule was just opened for the locality of {alert.code}",
+            "other_open",
+        ) from None
     _log(session, alert, actor, "reopen", now, comment)
     return alert
 
