@@ -168,7 +168,10 @@ def alert_detail(alert_id: int) -> str:
     return render(
         "alert.html",
         alert=alert,
-        chain=[(places.pcodes[i], places.name_of(i)) for i in places.chain(alert.locality_id)],
+        chain=[
+            (places.pcodes[i], places.name_of(i), places.entry(i).kind)
+            for i in places.chain(alert.locality_id)
+        ],
         figures=figures,
         said=said,
         notified=notified,

@@ -83,6 +83,11 @@ def test_an_alert_page_says_why_where_who_and_what_happened(
     ):
         assert expected in html, expected
     assert "min_reporters" not in html and ">open<" not in html
+    # Each place of the chain says what it is: "Mopti" alone is a commune, a cercle or a region.
+    place = re.search(r"<dd>([^\n]*Socoura.*?)</dd>", html)
+    assert place is not None
+    words = re.sub(r"<[^>]+>", " ", place.group(1)).split()
+    assert words[:2] == ["Socoura", "commune"] and "cercle" in words and "région" in words
 
 
 def test_an_unknown_alert_is_not_found(as_role: AsRole) -> None:
