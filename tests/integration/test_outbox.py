@@ -85,6 +85,20 @@ def test_enqueue_stores_no_number_in_clear(rt: Runtime, clock: Clock) -> None:
     )
 
 
+@pytest.mark.parametrize("purpose", ["reply", "info"])
+def test_a_citizens_number_leaves_no_digit_in_its_hint(
+    rt: Runtime, clock: Clock, purpose: str
+) -> None:
+    """A reply's or an information message's hint keeps the country only: the Envois page
+    showed a reporter's last two digits beside the minute of the reply."""
+    with transaction(rt.sessions) as session:
+        new_id = enqueue(
+            session, rt.vault, to_e164=NUMBER, body="Merci", purpose=purpose, now=clock()
+        )
+    assert new_id is not None
+    assert row(rt, new_id).recipient_hint == "+223********"
+
+
 def test_dedupe_key_makes_a_second_enqueue_a_no_op(rt: Runtime, clock: Clock) -> None:
     first = add(rt, clock(), body="first", dedupe_key="alert:1:member:2:sev:3")
     with transaction(rt.sessions) as session:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.crypto import mask_phone
+from gateway.crypto import hide_phone
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain.sms_grammar import Command, Intent, parse
 from gateway.models import Channel, InboundMessage, OutboxMessage, OutboxStatus, Outcome
@@ -300,7 +300,7 @@ def _deliver(
                     created_at=now,
                     purpose="reply",
                     recipient_enc=None,
-                    recipient_hint=mask_phone(e164),
+                    recipient_hint=hide_phone(e164),
                     body=body,
                     status=OutboxStatus.SENT,
                     attempts=1,

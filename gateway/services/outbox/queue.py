@@ -23,7 +23,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from gateway.crypto import DecryptionError, Vault, mask_phone
+from gateway.crypto import DecryptionError, Vault, hide_phone, mask_phone
 from gateway.db import is_postgres, transaction
 from gateway.models import OutboxMessage, OutboxStatus
 from gateway.upsert import insert_ignore, insert_ignore_many
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 FINAL = frozenset({OutboxStatus.DELIVERED, OutboxStatus.FAILED})
 _E164 = re.compile(r"\+[1-9]\d{5,14}")
 _PURPOSE_MAX = 12
+# Messages to citizens (a reply, an information message): their hint keeps no digit.
+CITIZEN_PURPOSES = frozenset({"reply", "info"})
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def outbox_row(
         "created_at": now,
         "purpose": purpose,
         "recipient_enc": vault.encrypt(to_e164),
-        "recipient_hint": mask_phone(to_e164),
+        "recipient_hint": (hide_phone if purpose in CITIZEN_PURPOSES else mask_phone)(to_e164),
         "body": body,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
