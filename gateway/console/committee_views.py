@@ -62,6 +62,7 @@ def committees() -> str:
     )
 
 
+MAX_CANDIDATES = 6  # places named in the refusal of a name several share
 COVERAGE_LEVELS = ("commune", "camp", "cercle", "region", NATIONAL, None)
 UNREACHED_SHOWN = 12  # names listed of the places an alert would reach nobody from
 
@@ -84,9 +85,9 @@ def _place(places: Gazetteer, locality_id: int | None) -> tuple[str, str]:
     return places.pcodes[locality_id], places.name_of(locality_id)
 
 
-def find_locality(session: Session, text: str) -> Locality | str | None:
-    """The locality typed as a P-code or an exact name (any case); "ambiguous" when
-    several share the name."""
+def find_locality(session: Session, text: str) -> Locality | list[Locality] | None:
+    """The locality typed as a P-code or an exact name (any case); the candidates (a
+    few, by P-code) when several share the name."""
     text = text.strip()
     if not text:
         return None
@@ -94,10 +95,13 @@ def find_locality(session: Session, text: str) -> Locality | str | None:
     if by_code is not None:
         return by_code
     named = session.scalars(
-        select(Locality).where(func.lower(Locality.name) == text.lower()).limit(2)
+        select(Locality)
+        .where(func.lower(Locality.name) == text.lower())
+        .order_by(Locality.pcode)
+        .limit(MAX_CANDIDATES)
     ).all()
     if len(named) > 1:
-        return "ambiguous"
+        return list(named)
     return named[0] if named else None
 
 
@@ -112,8 +116,9 @@ def committee_add() -> Response:
         pcode = place.pcode if isinstance(place, Locality) else place
         if not name:
             notify("committees.error.name", "error")
-        elif pcode == "ambiguous":
-            notify("committees.error.ambiguous", "error")
+        elif isinstance(pcode, list):
+            codes = ", ".join(f"{c.pcode} ({t('place_kind.' + c.kind.value)})" for c in pcode)
+            notify("committees.error.ambiguous", "error", codes=codes)
         elif pcode is None:
             notify("committees.error.locality", "error")
         else:

@@ -17,9 +17,11 @@ def render(template: str, **context: Any) -> str:
     return render_template(f"console/{template}", **context)
 
 
-def notify(key: str, category: str = "ok") -> None:
-    """Show the catalogue text `key` on the next page (category ok or error)."""
-    flash(key, category)
+def notify(key: str, category: str = "ok", **values: str) -> None:
+    """Show the catalogue text `key` on the next page (category ok or error). With
+    `values` its `{placeholders}` are filled now, in the reader's language of this
+    request (the page shows a text no catalogue has as it is)."""
+    flash(translate(key, **values) if values else key, category)
 
 
 def parse_day(raw: str | None) -> dt.date | None:

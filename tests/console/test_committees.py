@@ -31,6 +31,8 @@ def test_an_admin_adds_a_committee_by_pcode_or_name(as_role: AsRole, rt: Runtime
     assert [c.name for c in rows] == ["CCS Mopti"]  # "Kayes" names a region, cercle, commune
     page = client.get("/console/committees").get_data(as_text=True)
     assert "CCS Mopti" in page and "P-code" in page
+    # The refusal names the places the name could be, so the admin can pick one.
+    assert "ML01 (région)" in page and f"{KAYES} (commune)" in page and "(cercle)" in page
     assert _actions(rt) == ["committee.create"]
 
 
