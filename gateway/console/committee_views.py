@@ -113,11 +113,14 @@ def committee_add() -> Response:
     typed = request.form.get("locality", "").strip()
     with transaction(rt.sessions) as session:
         place = NATIONAL_CODE if typed.upper() == NATIONAL_CODE else find_locality(session, typed)
+        codes = ""  # the candidates, when several places bear the name
+        if isinstance(place, list):
+            codes = ", ".join(f"{c.pcode} ({t('place_kind.' + c.kind.value)})" for c in place)
+            place = None
         pcode = place.pcode if isinstance(place, Locality) else place
         if not name:
             notify("committees.error.name", "error")
-        elif isinstance(pcode, list):
-            codes = ", ".join(f"{c.pcode} ({t('place_kind.' + c.kind.value)})" for c in pcode)
+        elif codes:
             notify("committees.error.ambiguous", "error", codes=codes)
         elif pcode is None:
             notify("committees.error.locality", "error")

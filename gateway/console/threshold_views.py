@@ -56,16 +56,13 @@ class Proposal:
 def scope_of(gaz: Gazetteer, area: set[int] | None, raw: str | None) -> str | None:
     """The chosen area's P-code (None: national); 404 when unknown or outside the
     viewer's area; a committee user without a choice gets its own area's top."""
-    pcode = (raw or "").strip().upper()[:24]
-    if not pcode:
+    text = (raw or "").strip()[:120]
+    if not text:
         return None if area is None else next(iter(top_pcodes(gaz, area)), None)
-    loc = gaz.ids.get(pcode)
-    if loc is None:  # a name that names one place clearly
-        loc = gaz.lookup((raw or "")[:120])
-        pcode = gaz.pcodes[loc] if loc is not None else pcode
+    loc = gaz.lookup(text)  # a P-code, or a name that names one place clearly
     if loc is None or (area is not None and loc not in area):
         abort(404)
-    return pcode
+    return gaz.pcodes[loc]
 
 
 def rule_table(
@@ -135,7 +132,7 @@ def thresholds() -> str:
     with rt.sessions() as session:
         area = area_of(user, session)
         typed = request.args.get("area")
-        if typed and typed.strip().upper() not in gaz.ids and gaz.lookup(typed[:120]) is None:
+        if typed and gaz.lookup(typed.strip()[:120]) is None:
             notify("thresholds.error.area", "error")  # unknown or ambiguous: say what to type
             typed = None
         scope = scope_of(gaz, area, typed)
