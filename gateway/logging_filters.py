@@ -66,9 +66,12 @@ def scrubbed_traceback(exc: BaseException) -> str:
 
 
 def scrub(record: logging.LogRecord) -> logging.LogRecord:
-    """The record as it may be written: an exception given as an argument named by
-    its type, the message redacted, the traceback scrubbed and the exception itself
-    dropped (a formatter prints `exc_text` when it is set), the stack redacted."""
+    """The record as it may be written: an exception given as the message or an
+    argument named by its type, the message redacted, the traceback scrubbed and the
+    exception itself dropped (a formatter prints `exc_text` when it is set), the
+    stack redacted."""
+    if isinstance(record.msg, BaseException):  # log.error(exc)
+        record.msg = exception_name(record.msg)
     if isinstance(record.args, tuple) and any(isinstance(a, BaseException) for a in record.args):
         record.args = tuple(
             exception_name(a) if isinstance(a, BaseException) else a for a in record.args

@@ -154,7 +154,7 @@ def test_a_clock_jobs_error_is_logged_without_its_message(
     assert_logged_without_secrets(caplog)
 
 
-def test_an_exception_given_as_a_log_argument_is_named_by_its_type(
+def test_an_exception_given_as_a_log_message_or_argument_is_named_by_its_type(
     rt: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
     try:
@@ -162,4 +162,5 @@ def test_an_exception_given_as_a_log_argument_is_named_by_its_type(
     except ValueError as exc:
         with caplog.at_level(logging.INFO):
             logging.getLogger("gateway.test").warning("could not: %s", exc)
-    assert caplog.messages == ["could not: ValueError"]
+            logging.getLogger("gateway.test").warning(exc)
+    assert caplog.messages == ["could not: ValueError", "ValueError"]
