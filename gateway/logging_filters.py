@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import traceback
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 # International numbers (+223..., 00223...) and Malian/Nigerien/Mauritanian local
@@ -100,12 +102,20 @@ class _Scrubbing:
         return scrub(self.make(*args, **kwargs))
 
 
+def print_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    """`sys.excepthook`: an error nothing caught, printed as a log would write it."""
+    sys.stderr.write(redact(scrubbed_traceback(exc.with_traceback(tb))) + "\n")
+
+
 def scrub_every_record() -> None:
     """Every record this process makes is scrubbed as it is made, whichever handler
-    writes it (gunicorn's error log, the clock's stderr, a test's capture); once."""
+    writes it (gunicorn's error log, the clock's stderr, a test's capture), and so is
+    an error nothing caught (Python's own hook, unless another was set); once."""
     make = logging.getLogRecordFactory()
     if not isinstance(make, _Scrubbing):
         logging.setLogRecordFactory(_Scrubbing(make))
+    if sys.excepthook is sys.__excepthook__:
+        sys.excepthook = print_uncaught
 
 
 class RedactingFilter(logging.Filter):

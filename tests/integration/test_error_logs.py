@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import logging
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,6 +18,7 @@ from flask import Flask
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
+from gateway.cli.worker_loop import run_until_signalled
 from gateway.models import Reporter
 from gateway.ports import SendResult
 from gateway.runtime import Runtime
@@ -164,3 +167,44 @@ def test_an_exception_given_as_a_log_message_or_argument_is_named_by_its_type(
             logging.getLogger("gateway.test").warning("could not: %s", exc)
             logging.getLogger("gateway.test").warning(exc)
     assert caplog.messages == ["could not: ValueError", "ValueError"]
+
+
+def test_a_worker_loops_failing_step_is_logged_without_its_message_and_the_loop_goes_on(
+    rt: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`outbox work` and `inbound work` died on any error but an outage, and Python
+    printed the whole traceback, messages and all, on stderr."""
+    steps: list[str] = []
+
+    def step(_worker: str) -> int:
+        steps.append("step")
+        if len(steps) == 1:
+            explode()
+        signal.raise_signal(signal.SIGTERM)  # the loop's own handler: stop after this
+        return 0
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with caplog.at_level(logging.INFO):
+            run_until_signalled("outbox", 0.001, step)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert steps == ["step", "step"]
+    assert "outbox: a step failed; trying again" in caplog.text
+    assert_logged_without_secrets(caplog)
+
+
+def test_an_uncaught_error_is_printed_without_its_message(
+    app: Flask, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command's error that nothing caught (an import, a worker's start) reaches
+    stderr through the app's hook, as scrubbed as a logged one."""
+    try:
+        explode()
+    except ValueError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    printed = capsys.readouterr().err
+    assert "ValueError" in printed and "LookupError" in printed and "explode" in printed
+    for secret in SECRETS:
+        assert secret not in printed, secret
