@@ -135,8 +135,9 @@ def strict_transport(response: Response, secure: bool) -> None:
 
 
 def _configure_logging(app: Flask) -> None:
-    from gateway.logging_filters import RedactingFilter
+    from gateway.logging_filters import RedactingFilter, scrub_every_record
 
+    scrub_every_record()
     for handler in logging.getLogger().handlers + app.logger.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())

@@ -23,7 +23,8 @@ def worker_id() -> str:
 
 def run_until_signalled(name: str, interval: float, step: Callable[[str], int]) -> None:
     """Call `step(worker_id)` until SIGTERM or Ctrl-C; it returns how many rows it
-    claimed. A batch claimed means more is probably due: go on without waiting."""
+    claimed. A batch claimed means more is probably due: go on without waiting. A step
+    that raises is logged and tried again after `interval`, as a clock job is."""
     if interval <= 0:
         raise click.BadParameter("must be more than 0", param_hint="--interval")
     stop = threading.Event()
@@ -40,6 +41,9 @@ def run_until_signalled(name: str, interval: float, step: Callable[[str], int]) 
             claimed = step(worker)
         except DB_UNAVAILABLE:
             log.warning("%s: database unavailable; trying again", name)
+            claimed = 0
+        except Exception:  # a bug in one step: logged (scrubbed), the next one tried
+            log.exception("%s: a step failed; trying again", name)
             claimed = 0
         if claimed == 0:
             stop.wait(interval)

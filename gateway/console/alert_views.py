@@ -164,6 +164,7 @@ def alert_detail(alert_id: int) -> str:
         alert.code,
         places.name_of(alert.locality_id),
         alert.figures or {},
+        place_kind=places.entry(alert.locality_id).kind,
     )
     return render(
         "alert.html",

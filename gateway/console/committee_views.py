@@ -78,11 +78,20 @@ def coverage_rows(places: Gazetteer, reach: Mapping[str | None, list[int]]) -> d
     }
 
 
-def _place(places: Gazetteer, locality_id: int | None) -> tuple[str, str]:
-    """(P-code, name) of a committee's area; the country's code for a national one."""
+def _place(places: Gazetteer, locality_id: int | None) -> list[tuple[str, str, str | None]]:
+    """A committee's area as its alert page names one: (name, kind, P-code) of the
+    area and of each place above it, the P-code on the area only; the country's
+    code and no kind for a national committee."""
     if locality_id is None:
-        return NATIONAL_CODE, t("committees.national")
-    return places.pcodes[locality_id], places.name_of(locality_id)
+        return [(t("committees.national"), "", NATIONAL_CODE)]
+    return [
+        (
+            places.name_of(i),
+            t(f"place_kind.{places.entry(i).kind}"),
+            None if n else places.pcodes[i],
+        )
+        for n, i in enumerate(places.chain(locality_id))
+    ]
 
 
 def find_locality(session: Session, text: str) -> Locality | list[Locality] | None:

@@ -53,6 +53,7 @@ KEYS: Mapping[str, tuple[str, ...]] = {
     "outcome_confirmed": (),
     "outcome_resolved": (),
     "alert_already_closed": ("code",),
+    "alert_already_acknowledged": ("code",),
     "alert_unknown": ("code",),
     "alert_not_yours": ("code",),
     "service_unavailable": (),

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, request
 from werkzeug.wrappers import Request
 
 from gateway.config import Settings
+from gateway.logging_filters import redact
 from gateway.runtime import Runtime
 from gateway.services.intake import sms, ussd
 from handlers.africastalking.status import map_status
@@ -100,5 +101,6 @@ def ussd_event() -> Response:
 @webhook
 def delivery_report() -> Response:
     f = required(request.form, "id", "status")
-    failure = optional(request.form, "failureReason")
+    reason = optional(request.form, "failureReason")  # free text of AT's: scrubbed, short
+    failure = redact(reason)[:200] if reason else None
     return delivery_answer(PROVIDER, f["id"], f["status"], map_status, failure)

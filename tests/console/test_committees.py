@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from flask.testing import FlaskClient
@@ -219,3 +220,18 @@ def test_a_committee_without_an_active_member_says_it_gets_no_alert(
     client.post("/console/committees", data={"name": "CCS Mopti", "locality": MOPTI})
     page = client.get("/console/committees?lang=fr").get_data(as_text=True)
     assert "ne reçoit aucune alerte" in page
+
+
+def test_a_committee_says_its_area_as_people_name_it_not_its_row_id(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    committee_id = add_committee(rt, ids[MOPTI], name="CCS Mopti commune")
+    client, _ = as_role(Role.ADMIN)
+    page = client.get("/console/committees?lang=fr").get_data(as_text=True)
+    card = page[page.index("CCS Mopti commune") :]
+    area = re.search(r'<p class="muted">(.*?)</p>', card)
+    assert area is not None
+    words = re.sub(r"<[^>]+>", " ", area.group(1)).split()
+    # "Mopti" alone is a commune, a cercle or a region: each says which, as on an alert.
+    assert words == ["Mopti", "commune", MOPTI, "›", "Mopti", "cercle", "›", "Mopti", "région"]
+    assert f"#{committee_id}" not in page

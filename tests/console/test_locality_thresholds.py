@@ -144,6 +144,11 @@ def test_a_change_is_backtested_then_saved_and_audited(
     # of 6, sd 0.41) only under 3.5 (one-sided t test, p = 0.005).
     assert rows[MOPTI] == '1</td><td class="num">1' and rows[KAYES] == '0</td><td class="num">1'
     assert SOCOURA not in rows  # too few reporters for the rule either way
+    # The difference says "=" for no change, as the weeks do, not "+0".
+    change = dict(
+        re.findall(r'/console/locality/(ML\d+)">.*?<td class="num">([^<]+)</td></tr>', html, re.S)
+    )
+    assert (change[MOPTI], change[KAYES]) == ("=", "+1")
     weeks = html[html.index('id="backtest-weeks"') : html.index('id="backtest"')]
     assert weeks.count("<tr>") == 1 + 180 // 7 + 1  # the heading, a row a week up to now
     counts = re.findall(r"</svg> (\d+)</td>", weeks)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from gateway.models import InboundMessage, OutboxMessage, TrustRating
 from gateway.runtime import Runtime
-from tests.handlers.payloads import at_delivery, at_sms, at_ussd, at_ussd_event, without
+from tests.handlers.payloads import PHONE, at_delivery, at_sms, at_ussd, at_ussd_event, without
 
 TOKEN = "at-token-0123456789abcdef"
 
@@ -135,3 +135,32 @@ def test_a_ussd_end_event_keeps_the_whole_error_message(client: FlaskClient, rt:
     with rt.sessions() as session:
         stored = session.scalars(select(UssdSession)).one()
     assert stored.status == "Failed" and stored.end_cause == message
+
+
+@pytest.mark.parametrize(
+    ("reason", "kept"),
+    [
+        ("UserInBlacklist", "UserInBlacklist"),
+        ("DeliveryFailure for +22376123456 (76 12 34 56)", "DeliveryFailure for [phone] ([phone])"),
+        ("x" * 5000, "x" * 200),
+    ],
+)
+def test_a_failed_delivery_keeps_its_reason_scrubbed_and_short(
+    client: FlaskClient, rt: Runtime, reason: str, kept: str
+) -> None:
+    from gateway.db import transaction
+    from gateway.models import OutboxStatus
+    from gateway.services.outbox.queue import enqueue
+
+    with transaction(rt.sessions) as session:
+        outbox_id = enqueue(
+            session, rt.vault, to_e164=PHONE, body="Alerte", purpose="alert", now=rt.now()
+        )
+        row = session.get_one(OutboxMessage, outbox_id)
+        row.status, row.provider = OutboxStatus.SENT, "africastalking"
+        row.provider_message_id = at_delivery()["id"]
+    form = at_delivery(status="Failed", failureReason=reason)
+    assert client.post("/webhooks/africastalking/delivery", data=form).status_code == 200
+    with rt.sessions() as session:
+        row = session.get_one(OutboxMessage, outbox_id)
+    assert (row.status, row.last_error) == (OutboxStatus.FAILED, kept)

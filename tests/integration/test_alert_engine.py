@@ -397,6 +397,10 @@ def test_each_member_reads_the_alert_in_their_language_without_reporter_data(
     assert bodies["01"].startswith("ALERTE ")
     assert bodies["02"].startswith("ALERT ")
     assert bodies["03"].startswith("LASOMINI ")
+    # The place says what it is, in the member's language, as the alert page does.
+    name = locality(rt, SMALL_COMMUNE).name
+    for end, kind in (("01", "commune"), ("02", "commune"), ("03", "komini")):
+        assert f" {name} ({kind}): " in bodies[end], bodies[end]
     with rt.sessions() as s:
         pseudonyms = list(s.scalars(select(Reporter.pseudonym)))
         stamps = [t.strftime("%H:%M") for t in s.scalars(select(TrustRating.rated_at))]

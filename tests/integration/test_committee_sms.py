@@ -78,6 +78,19 @@ def test_ok_from_a_member_acknowledges_and_records_who(
     assert actors and actors[-1].startswith("member:")
 
 
+def test_a_second_ok_says_the_alert_was_already_seen_and_changes_nothing(
+    client: FlaskClient, rt: Runtime, alert_code: str
+) -> None:
+    first = texted(client, rt, MEMBER, f"OK {alert_code}", 1)
+    assert "notée comme vue" in first and "déjà" not in first
+    _, _, actors = state(rt)
+    again = texted(client, rt, MEMBER, f"VU {alert_code}", 2)
+    assert again.startswith("L'alerte A123 est déjà notée comme vue. Rien n'a été changé.")
+    assert "Merci" not in again and "Membre" not in again and "+223" not in again
+    assert state(rt) == (AlertState.ACKNOWLEDGED, None, actors)  # no second event
+    assert "déjà" not in texted(client, rt, MEMBER, f"CLOS {alert_code} vrai", 3)
+
+
 def test_close_with_a_word_records_the_outcome(
     client: FlaskClient, rt: Runtime, alert_code: str
 ) -> None:

@@ -15,6 +15,7 @@ from gateway.domain.gsm7 import is_gsm7, segments
 from gateway.domain.rules import RULE_KINDS
 from gateway.domain.sms_grammar import INCIDENT_KINDS
 from gateway.domain.text import LANGUAGES
+from gateway.gazetteer.files import KINDS
 from gateway.services.alerts.messages import render_alert
 
 TEXTS: dict[str, dict[str, Any]] = {
@@ -55,6 +56,8 @@ def test_every_rule_and_kind_has_a_text_in_each_language(lang: str) -> None:
         allowed = DIGEST_FIELDS if key.startswith("digest") else ALERT_FIELDS
         assert fields(catalogue[key]) <= allowed, (lang, key)
         assert is_gsm7(catalogue[key]), (lang, key)
+    assert set(catalogue["levels"]) == set(KINDS)  # what a place is, as the alert page says
+    assert all(is_gsm7(word) for word in catalogue["levels"].values())
     for rule in RULE_KINDS:
         assert {"code"} <= fields(catalogue[rule]), (lang, rule)
         assert "OK {code}" in catalogue[rule] and "{place}" in catalogue[rule]
@@ -119,3 +122,22 @@ def test_a_rising_trend_compares_the_count_with_the_usual_count_of_the_same_week
     body = render_alert(TEXTS, lang, "incident_cusum", "A104", "M'bouna", figures)
     assert shown in body, body
     assert segments(body) <= 2
+
+
+@pytest.mark.parametrize(
+    ("lang", "kind", "shown"),
+    [
+        ("fr", "commune", "ALERTE A12 Ménaka (commune): "),
+        ("fr", "cercle", "ALERTE A12 Ménaka (cercle): "),
+        ("fr", "region", "ALERTE A12 Ménaka (région): "),
+        ("en", "region", "ALERT A12 Ménaka (region): "),
+        ("bm", "cercle", "LASOMINI A12 Ménaka (sèrikili): "),
+        ("fr", None, "ALERTE A12 Ménaka: "),  # a kind unknown: the name alone
+    ],
+)
+def test_the_place_says_what_it_is(lang: str, kind: str | None, shown: str) -> None:
+    """The alert page says "Ménaka commune › Ménaka cercle"; the SMS said "Ménaka",
+    which names a commune, a cercle and a region."""
+    figures = {"index": 1.8, "window_days": 30, "reporters": 12}
+    body = render_alert(TEXTS, lang, "trust_low", "A12", "Ménaka", figures, place_kind=kind)
+    assert body.startswith(shown), body

@@ -43,7 +43,11 @@ RULES = ["trust_low", "trust_drop", "incident_spike", "incident_urgent", "report
 def test_alerts_fit_two_segments_and_say_how_to_answer(
     lang: str, rule: str, escalated: bool
 ) -> None:
-    body = render_alert(TEXTS, lang, rule, "A99999", LONGEST_PLACE, WORST, escalated)
+    kind = max(TEXTS[lang]["levels"], key=lambda k: len(TEXTS[lang]["levels"][k]))
+    body = render_alert(
+        TEXTS, lang, rule, "A99999", LONGEST_PLACE, WORST, escalated, place_kind=kind
+    )
+    assert f"({TEXTS[lang]['levels'][kind]})" in body
     assert is_gsm7(body)
     assert segments(body) <= 2
     assert "OK A99999" in body and "A99999" in body

@@ -45,11 +45,18 @@ def render_alert(
     place: str,
     figures: Mapping[str, Any],
     escalated: bool = False,
+    place_kind: str | None = None,
 ) -> str:
-    """The alert SMS in `lang` (French when a text is missing), GSM 7-bit."""
+    """The alert SMS in `lang` (French when a text is missing), GSM 7-bit. The place
+    says what it is (`Ménaka (cercle)`: a commune, a cercle and a region share the
+    name) when `place_kind` is a gazetteer kind."""
     catalogue = texts.get(lang) or texts["fr"]
     template = catalogue.get(rule) or texts["fr"][rule]
     kinds = catalogue.get("kinds") or texts["fr"]["kinds"]
+    levels = catalogue.get("levels") or texts["fr"]["levels"]
+    named = to_gsm7(place)[:25]
+    if place_kind in levels:
+        named += f" ({levels[place_kind]})"
     delta = figures.get("delta")
     usual = figures.get("usual") or figures.get("baseline_mean")
     weeks = int(figures.get("run_weeks") or 0)
@@ -57,7 +64,7 @@ def render_alert(
     week_words = catalogue.get("weeks") or texts["fr"]["weeks"]
     values = {
         "code": code,
-        "place": to_gsm7(place)[:25],
+        "place": named,
         "index": _number(figures.get("index")),
         "delta": ("+" if (delta or 0) > 0 else "") + _number(delta),
         "days": int(figures.get("window_days") or figures.get("period_days") or 0),
@@ -104,12 +111,19 @@ def notify(
     urgent = alert.rule == URGENT_RULE
     routing = route(session, gaz, alert.locality_id, urgent=urgent)
     texts = rt.reference.alert_texts
-    place = gaz.name_of(alert.locality_id)
+    place = gaz.entry(alert.locality_id)
     queued = 0
     for committee_id in committees_at(routing, level, urgent):
         for member in members(session, committee_id):
             body = render_alert(
-                texts, member.language, alert.rule, alert.code, place, alert.figures, level > 0
+                texts,
+                member.language,
+                alert.rule,
+                alert.code,
+                place.name,
+                alert.figures,
+                level > 0,
+                place_kind=place.kind,
             )
             key = f"alert:{alert.id}:{round_key}:m{member.member_id}"
             queued += send_to_member(session, rt, member, body, "alert", now, key, alert.id)

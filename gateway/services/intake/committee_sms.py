@@ -65,7 +65,8 @@ def _alert_and_member(
     if not code:
         convo.say("alert_code_missing")
         return None
-    alert = convo.session.scalar(select(Alert).where(Alert.code == code))
+    # Locked: of two members answering at once, the second reads what the first did.
+    alert = convo.session.scalar(select(Alert).where(Alert.code == code).with_for_update())
     if alert is None:
         _unknown_code(convo, code, memberships)
         return None
@@ -86,6 +87,9 @@ def acknowledge(convo: Conversation, command: Command) -> Outcome:
     if found is None:
         return Outcome.REJECTED
     alert, member = found
+    if alert.state == AlertState.ACKNOWLEDGED:  # said so, not thanked again; no one named
+        convo.say("alert_already_acknowledged", code=alert.code)
+        return Outcome.PROCESSED
     try:
         alert_actions.acknowledge(convo.session, alert.id, f"member:{member.id}", convo.now)
     except alert_actions.AlertActionError:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from gateway.crypto import Pseudonymizer
 from gateway.db import transaction
+from gateway.logging_filters import redact
 from gateway.models import OutboxStatus, Reporter, Subscription
 from gateway.runtime import Runtime
 from gateway.services.outbox.queue import record_status
@@ -27,7 +28,7 @@ def record_delivery(
             provider=provider,
             provider_message_id=provider_message_id,
             status=status,
-            error=error[:300] if error else None,
+            error=redact(error)[:300] if error else None,  # a provider's words: scrubbed
             now=rt.now(),
         )
 
