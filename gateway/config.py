@@ -84,6 +84,8 @@ class Settings:
     ussd_fields: tuple[str, str, str] = ("sessionId", "phoneNumber", "text")
     ussd_answer: str = "prefix"
     ussd_webhook_token: str | None = None
+    # How long a report cut off mid-way is offered to the next call (0: never).
+    ussd_resume: dt.timedelta = dt.timedelta(minutes=15)
     twilio_webhook_key: str | None = None
     public_base_url: str | None = None
     trusted_proxies: int = 0
@@ -296,6 +298,7 @@ def load_settings(
         ussd_fields=ussd_fields,
         ussd_answer=ussd_answer,
         ussd_webhook_token=_blank_to_none(env.get("USSD_WEBHOOK_TOKEN")),
+        ussd_resume=dt.timedelta(minutes=_int(env, "USSD_RESUME_MINUTES", 15)),
         twilio_webhook_key=_blank_to_none(env.get("TWILIO_WEBHOOK_KEY")),
         public_base_url=(_blank_to_none(env.get("PUBLIC_BASE_URL")) or "").rstrip("/") or None,
         trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
@@ -320,8 +323,7 @@ def check(settings: Settings) -> None:
         raise ConfigError("TRUSTED_PROXIES must be between 0 and 5 (the proxies in front)")
     if settings.sms_fallback_provider == settings.sms_provider:
         raise ConfigError("SMS_FALLBACK_PROVIDER must differ from SMS_PROVIDER")
-    if settings.android_ping_max <= dt.timedelta(0):
-        raise ConfigError("ANDROID_PING_MAX must be a positive number of minutes")
+    _check_durations(settings)
     _check_data_key(settings.data_key, "DATA_KEY")
     if settings.data_key_previous:
         _check_data_key(settings.data_key_previous, "DATA_KEY_PREVIOUS")
@@ -333,6 +335,13 @@ def check(settings: Settings) -> None:
         raise ConfigError(f"{sorted(settings.dev_secrets)[0]} must be set in production")
     if "console" in settings.providers:
         raise ConfigError("SMS_PROVIDER=console cannot be used in production")
+
+
+def _check_durations(settings: Settings) -> None:
+    if settings.android_ping_max <= dt.timedelta(0):
+        raise ConfigError("ANDROID_PING_MAX must be a positive number of minutes")
+    if not dt.timedelta(0) <= settings.ussd_resume <= dt.timedelta(hours=24):
+        raise ConfigError("USSD_RESUME_MINUTES must be between 0 (never) and 1440 minutes")
 
 
 def _check_provider(settings: Settings, provider: str) -> None:

@@ -29,6 +29,8 @@ EVERY = {
     "escalate": 300,
     "digest": 3600,
     "purge": 86400,
+    # A USSD report kept for the next call lasts minutes (USSD_RESUME_MINUTES).
+    "pending": 300,
     "channels": 60,
 }
 
@@ -44,7 +46,7 @@ def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
     from gateway.services.intake.worker import drain
     from gateway.services.outbox.dispatch import dispatch_due
     from gateway.services.outbox.watch import watch_channels
-    from gateway.services.upkeep.purge import purge_expired
+    from gateway.services.upkeep.purge import forget_pending, purge_expired
 
     return {
         "evaluate": lambda: run_alert_cycle(rt, rt.now()),
@@ -54,6 +56,7 @@ def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
         "escalate": lambda: check_escalations(rt, rt.now()),
         "digest": lambda: send_digests(rt, rt.now()),
         "purge": lambda: purge_expired(rt, rt.now()),
+        "pending": lambda: forget_pending(rt, rt.now()),
         "channels": lambda: watch_channels(rt, rt.now()),
     }
 

@@ -27,7 +27,7 @@ _PLAIN_KEYS = (
     *("loc_home", "loc_other", "loc_ask", "loc_browse", "loc_pick", "browse_region"),
     *("browse_cercle", "browse_commune", "trust_done", "kind_title", "when_title"),
     *("danger_title", "yes", "no", "send", "sub_title", "unsub_title", "unsub_yes"),
-    *("unsub_done", "bye", "loc_none"),
+    *("unsub_done", "bye", "loc_none", "resume_title", "resume_continue", "resume_restart"),
     *("level.commune", "level.cercle", "level.region", "level.camp"),
 )
 FIXED_KEYS: Mapping[str, tuple[str, ...]] = {key: () for key in _PLAIN_KEYS} | {

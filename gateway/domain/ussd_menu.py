@@ -106,7 +106,8 @@ def respond(path: str, ctx: UssdContext, menu: Menu, replays: Replays | None = N
             stack[-1] = outcome
     if replays is not None:
         replays[(start, path)] = tuple(stack)
-    return _final(Screen("CON", render(stack[-1], env), effects), menu)
+    in_report = stack[-1].flow == "incident"
+    return _final(Screen("CON", render(stack[-1], env), effects, in_report), menu)
 
 
 def _is_root(state: State) -> bool:

@@ -63,6 +63,8 @@ class Screen:
     kind: Literal["CON", "END"]
     body: str
     effects: tuple[Effect, ...] = ()
+    # A question of an incident report: a call cut off here may continue it later.
+    in_report: bool = field(default=False, compare=False)
 
 
 def _no_search(text: str) -> list[Place]:

@@ -54,6 +54,8 @@ def test_production_starts_with_every_secret_given(tmp_path: Path) -> None:
         ({"SMS_ROUTES": "orange"}, "SMS_ROUTES"),
         ({"OPS_PHONES": "76123456"}, "OPS_PHONES"),
         ({"ANDROID_PING_MAX": "0"}, "ANDROID_PING_MAX"),
+        ({"USSD_RESUME_MINUTES": "-1"}, "USSD_RESUME_MINUTES"),
+        ({"USSD_RESUME_MINUTES": "soon"}, "USSD_RESUME_MINUTES"),
         ({"DATA_KEY": "not-a-fernet-key"}, "DATA_KEY"),
         ({"DEFAULT_LANGUAGE": "de"}, "DEFAULT_LANGUAGE"),
         ({"PHONE_REGIONS": "Mali"}, "PHONE_REGIONS"),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from gateway.crypto import DecryptionError
 from gateway.models import Reporter
 from gateway.runtime import Runtime
+from gateway.services.intake import pending_parts
 
 PENDING_FOR = dt.timedelta(days=1)
 
@@ -87,18 +88,24 @@ class Conversation:
     def pending(self) -> Pending | None:
         """The reporter's pending question, if one is still open."""
         r = self.reporter
-        if not (r.pending and r.pending_until and r.pending_until > self.now):
+        sealed = pending_parts.part(r.pending, r.pending_until, pending_parts.SMS, self.now)
+        if sealed is None:
             return None
         try:
-            return Pending.from_json(self.rt.vault.decrypt(str(r.pending["enc"])))
+            return Pending.from_json(self.rt.vault.decrypt(sealed))
         except (KeyError, ValueError, TypeError, DecryptionError):
             return None  # an old or unreadable state: ask again rather than fail
 
     def set_pending(self, pending: Pending) -> None:
         # The whole state is encrypted: it holds what the reporter typed.
-        self.reporter.pending = {"enc": self.rt.vault.encrypt(pending.to_json())}
-        self.reporter.pending_until = self.now + PENDING_FOR
+        self._store(self.rt.vault.encrypt(pending.to_json()), self.now + PENDING_FOR)
 
     def clear_pending(self) -> None:
-        self.reporter.pending = None
-        self.reporter.pending_until = None
+        self._store(None, None)
+
+    def _store(self, sealed: str | None, end: dt.datetime | None) -> None:
+        """Set the SMS part; a USSD report kept beside it stays (pending_parts)."""
+        r = self.reporter
+        r.pending, r.pending_until = pending_parts.with_part(
+            r.pending, r.pending_until, pending_parts.SMS, sealed, end, self.now
+        )

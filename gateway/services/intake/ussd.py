@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from gateway.db import DB_UNAVAILABLE, transaction
+from gateway.domain import ussd_resume as resumes
 from gateway.domain.ussd_menu import Replays, respond
 from gateway.domain.ussd_types import Effect, Place, Screen, SetHome, SetLanguage, UssdContext
 from gateway.gazetteer.index import Gazetteer, gazetteer
@@ -21,7 +22,7 @@ from gateway.logging_filters import redact
 from gateway.models import UssdSession
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
-from gateway.services.intake import reports
+from gateway.services.intake import reports, ussd_resume
 from gateway.services.intake.places import offered, parent_name
 from gateway.services.intake.reporters import identify_reporter
 from gateway.services.intake.routing import is_urgent, someone_will_be_told
@@ -31,6 +32,7 @@ from gateway.services.intake.ussd_steps import (
     count_step,
     known_caller_step,
     store_caller,
+    store_pending,
 )
 
 log = logging.getLogger(__name__)
@@ -54,33 +56,82 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
         with rt.sessions() as session:
             caller, start, counted = _count_step(session, rt, provider, session_id, e164, pseudonym)
             language = start.language or language
-            context = _context(session, rt, session_id, start)
-            path = text[:MAX_PATH]
-            replays = _replays(rt) if len(path) <= REPLAY_PATH else None
-            screen = respond(path, context, rt.reference.menu, replays)
+            now = rt.now()
+            resume = ussd_resume.kept(rt, caller, now)
+            planned = resumes.plan(resume, session_id, text[:MAX_PATH])
+            screen = _screen(session, rt, planned, session_id, start)
             if caller.language:
                 _remember(known, pseudonym, caller.language)
-            own = _caller_changes(rt, caller, screen.effects) if counted else None
-            if own is not None:  # a language or home alone: one statement, no session
-                if own != (None, None):
-                    store_caller(rt.engine, caller.id, *own)
-            elif screen.effects:
-                # A step counted on its own (known_caller_step) leaves the effects a
-                # transaction of their own, with the default durable commit.
-                if not counted and session.get_bind().dialect.name == "postgresql":
-                    # A step that only counts itself may be lost in a crash, so its
-                    # commit does not wait for the disk (ussd_steps); a report does.
-                    session.execute(sql("SET LOCAL synchronous_commit TO ON"))
-                for effect in screen.effects:
-                    reports.apply_ussd_effect(
-                        session, rt, caller, e164, provider, session_id, effect
-                    )
-            if session.in_transaction():  # else nothing to commit (a step counted alone)
-                session.commit()
+            kept = resumes.after(
+                planned, screen, provider=provider, session=session_id, start=_start_tuple(start)
+            )
+            changed = kept != resume and ussd_resume.enabled(rt)
+            pending = ussd_resume.column(rt, caller, kept, now) if changed else None
+            # A continued report is keyed by the session it began in: stored once.
+            left = planned.left
+            key = (left.provider, left.origin) if left else (provider, session_id)
+            _store(session, rt, caller, e164, key, screen, counted, pending)
         return screen
     except DB_UNAVAILABLE:
         log.warning("database unavailable during a USSD step")
         return Screen("END", rt.reference.catalogues.render(language, "service_unavailable"))
+
+
+def _screen(
+    session: Session, rt: Runtime, planned: resumes.Plan, session_id: str, start: Start
+) -> Screen:
+    """The menu's answer to the path `planned` gives, from the start of the session it
+    continues; or the offer to continue a report; or the end the continued one had."""
+    if planned.end:
+        return Screen("END", planned.end)
+    if planned.path is None:
+        lang = start.language if start.language in rt.reference.menu.languages else None
+        return resumes.offer(lang or rt.settings.default_language, rt.reference.menu, planned.hint)
+    left = planned.left
+    if left is not None:
+        session_id, start = left.origin, Start(*left.start)
+    context = _context(session, rt, session_id, start)
+    path = planned.path[:MAX_PATH]
+    replays = _replays(rt) if len(path) <= REPLAY_PATH else None
+    return respond(path, context, rt.reference.menu, replays)
+
+
+def _start_tuple(start: Start) -> tuple[str | None, int | None, bool]:
+    return (start.language, start.home_id, start.subscribed)
+
+
+def _store(
+    session: Session,
+    rt: Runtime,
+    caller: Caller,
+    e164: str,
+    key: tuple[str, str],
+    screen: Screen,
+    counted: bool,
+    pending: ussd_resume.Column | None,
+) -> None:
+    """Apply the step's effects under `key` (provider, session) and store what is kept
+    for the next call (`pending`, None when unchanged), in one transaction with them."""
+    own = _caller_changes(rt, caller, screen.effects) if counted else None
+    if own is not None:  # a language or home alone: one statement, no session
+        if own != (None, None):
+            store_caller(rt.engine, caller.id, *own)
+        if pending is not None:
+            store_pending(rt.engine, caller.id, *pending)
+        return
+    if screen.effects:
+        # A step counted on its own (known_caller_step) leaves the effects a
+        # transaction of their own, with the default durable commit.
+        if not counted and session.get_bind().dialect.name == "postgresql":
+            # A step that only counts itself may be lost in a crash, so its
+            # commit does not wait for the disk (ussd_steps); a report does.
+            session.execute(sql("SET LOCAL synchronous_commit TO ON"))
+        for effect in screen.effects:
+            reports.apply_ussd_effect(session, rt, caller, e164, *key, effect)
+    if pending is not None:
+        caller.set_pending(session, *pending)
+    if session.in_transaction():  # else nothing to commit (a step counted alone)
+        session.commit()
 
 
 def _caller_changes(

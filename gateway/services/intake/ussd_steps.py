@@ -75,6 +75,23 @@ class Caller:
         home = self._row()["home_locality_id"]
         return int(home) if home is not None else None
 
+    @property
+    def pending(self) -> tuple[dict[str, Any] | None, dt.datetime | None]:
+        """The reporter's pending column (pending_parts) as the step read it."""
+        if self.loaded is not None:
+            return self.loaded.pending, self.loaded.pending_until
+        row = self._row()
+        return row["pending"], row["pending_until"]
+
+    def set_pending(
+        self, session: Session, pending: dict[str, Any] | None, until: dt.datetime | None
+    ) -> None:
+        """Store a new pending column in `session`'s transaction (see `change`)."""
+        if self.loaded is None:
+            session.execute(_pending_update(), pending_values(self.id, pending, until))
+            return
+        self.loaded.pending, self.loaded.pending_until = pending, until
+
     def change(
         self, session: Session, *, language: str | None = None, home: int | None = None
     ) -> None:
@@ -156,6 +173,23 @@ def store_caller(engine: Engine, caller_id: int, language: str | None, home: int
         prepared_write(_caller_update(), engine.dialect).run(cursor, values)
 
 
+def store_pending(
+    engine: Engine, caller_id: int, pending: dict[str, Any] | None, until: dt.datetime | None
+) -> None:
+    """PostgreSQL: a counted step that changes only what is kept for the next call
+    stores it by one UPDATE committed on its own, as `store_caller`."""
+    with dbapi_autocommit(engine) as cursor:
+        prepared_write(_pending_update(), engine.dialect).run(
+            cursor, pending_values(caller_id, pending, until)
+        )
+
+
+def pending_values(
+    caller_id: int, pending: dict[str, Any] | None, until: dt.datetime | None
+) -> dict[str, Any]:
+    return {"caller_id": caller_id, "new_pending": pending, "new_pending_until": until}
+
+
 def caller_update_values(caller_id: int, language: str | None, home: int | None) -> dict[str, Any]:
     """The parameters of `_caller_update`: None leaves that column as it is."""
     return {"caller_id": caller_id, "new_language": language, "new_home": home}
@@ -219,6 +253,20 @@ def _caller_update() -> Update:
         .values(
             language=func.coalesce(language, table.c.language),
             home_locality_id=func.coalesce(home, table.c.home_locality_id),
+        )
+    )
+
+
+@functools.cache
+def _pending_update() -> Update:
+    """UPDATE reporters SET pending, pending_until WHERE id; built once."""
+    table = _reporters()
+    return (
+        update(table)
+        .where(table.c.id == bindparam("caller_id", type_=table.c.id.type))
+        .values(
+            pending=bindparam("new_pending", type_=table.c.pending.type),
+            pending_until=bindparam("new_pending_until", type_=table.c.pending_until.type),
         )
     )
 

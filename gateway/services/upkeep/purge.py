@@ -6,7 +6,8 @@
   never confirmed): 7 days after it was sent; dead letters after 30 days;
 - the body of a reply to a citizen with its number (7 days after it was sent; a
   Twilio reply, which never kept a number, as long): it says what they reported;
-- what a reporter still had to answer (the pending state, encrypted): once expired.
+- what a reporter still had to answer (the pending state, encrypted: an SMS question, a
+  USSD report kept for the next call): once expired.
 Ratings and incidents themselves stay, under pseudonyms, for the trends.
 """
 
@@ -15,11 +16,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_, select, update
 
 from gateway.db import transaction
 from gateway.models import InboundMessage, Incident, OutboxMessage, OutboxStatus, Reporter
 from gateway.runtime import Runtime
+from gateway.services.intake import pending_parts
 
 PAYLOADS = dt.timedelta(days=30)
 FREE_TEXT = dt.timedelta(days=90)
@@ -84,15 +86,40 @@ def purge_expired(rt: Runtime, now: dt.datetime) -> Purged:
             )
             .values(body="")
         )
-        pending = session.execute(
-            update(Reporter)
-            .where(Reporter.pending_until < now)
-            .values(pending=None, pending_until=None)
-        )
     return Purged(
         payloads.rowcount or 0,  # type: ignore[attr-defined]
         texts.rowcount or 0,  # type: ignore[attr-defined]
         numbers.rowcount or 0,  # type: ignore[attr-defined]
         bodies.rowcount or 0,  # type: ignore[attr-defined]
-        pending.rowcount or 0,  # type: ignore[attr-defined]
+        forget_pending(rt, now),
     )
+
+
+def forget_pending(rt: Runtime, now: dt.datetime) -> int:
+    """Erase what reporters still had to answer once it is over: a row whose parts are
+    all over at once, then a part over in a row whose other part runs (an SMS question
+    lasts a day, a USSD report kept for the next call minutes: pending_parts). Run by
+    the daily purge and by the clock's `pending` job every few minutes; how many rows
+    changed."""
+    with transaction(rt.sessions) as session:
+        over = session.execute(
+            update(Reporter)
+            .where(Reporter.pending_until < now)
+            .values(pending=None, pending_until=None)
+        )
+        changed = int(over.rowcount or 0)  # type: ignore[attr-defined]
+        running = session.execute(
+            select(Reporter.id, Reporter.pending, Reporter.pending_until).where(
+                Reporter.pending.is_not(None), Reporter.pending_until >= now
+            )
+        )
+        for reporter_id, pending, until in running:
+            tidied = pending_parts.tidy(pending, until, now)
+            if tidied != (pending, until):
+                session.execute(
+                    update(Reporter)
+                    .where(Reporter.id == reporter_id)
+                    .values(pending=tidied[0], pending_until=tidied[1])
+                )
+                changed += 1
+    return changed
