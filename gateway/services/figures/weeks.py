@@ -121,7 +121,7 @@ def _answers_query(stream: str, lo: int, hi: int) -> Any:
     return (
         select(C.locality_id, C.day, func.sum(C.n), func.sum(C.total), func.sum(C.total_sq))
         .where(C.stream == stream, C.day >= lo, C.day < hi, C.until >= C.day + 7)
-        .group_by(C.locality_id, C.day)
+        .group_by(C.day, C.locality_id)  # the key's order: read by kept._run(in_key_order)
     )
 
 
@@ -221,9 +221,10 @@ class WeekCells:
             # What is kept and what is read must make one run of weeks: [lo, hi) whole.
             missing = [(lo, hi) for lo, hi in ((a, kept.lo), (kept.hi, b)) if lo < hi]
             kept.widen(a, b)
-            read = _answers_query if kind == ANSWERS else _counts_query
+            answers = kind == ANSWERS
+            read = _answers_query if answers else _counts_query
             for lo, hi in missing:
-                kept.put(_run(session, read(stream, lo, hi)))
+                kept.put(_run(session, read(stream, lo, hi), in_key_order=answers))
         except BaseException:
             self.forget()  # nothing half read is kept
             raise
