@@ -35,18 +35,43 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 class Relay:
-    """One WSGI server for the module; the app it serves is swapped per test."""
+    """One WSGI server for the module; the app it serves is swapped per test.
+
+    `detach` waits until no request is inside the app any more: a delivery report
+    Kannel sends late must not be mid-transaction when the test's tables are emptied.
+    """
 
     def __init__(self) -> None:
         self.app: Flask | None = None
+        self._inside = 0
+        self._quiet = threading.Condition()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        if self.app is None:
+        with self._quiet:
+            app = self.app
+            if app is not None:
+                self._inside += 1
+        if app is None:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"no gateway in this test"]
-        return self.app.wsgi_app(environ, start_response)  # type: ignore[no-any-return]
+        try:
+            body = app.wsgi_app(environ, start_response)
+            try:
+                return list(body)
+            finally:
+                getattr(body, "close", lambda: None)()
+        finally:
+            with self._quiet:
+                self._inside -= 1
+                self._quiet.notify_all()
+
+    def detach(self, timeout: float) -> None:
+        with self._quiet:
+            self.app = None
+            if not self._quiet.wait_for(lambda: self._inside == 0, timeout):
+                raise AssertionError(f"a request from Kannel still inside after {timeout} s")
 
 
 @pytest.fixture(scope="module")
@@ -102,4 +127,4 @@ def kannel_app(
     )
     relay.app = app
     yield app
-    relay.app = None
+    relay.detach(timeout=30)
