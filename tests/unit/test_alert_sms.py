@@ -87,3 +87,24 @@ def test_digests_fit_and_hide_small_numbers(lang: str) -> None:
 
 def test_bambara_is_marked_unreviewed() -> None:
     assert TEXTS["bm"]["_meta"]["reviewed_by_speaker"] is False
+
+
+COMMAND = re.compile(r"\b([A-Z]{2,}) (?:\{code\}|A123|\+ (?:code|kode))")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_replies_to_a_committee_name_the_words_its_alert_sms_taught(lang: str) -> None:
+    """A member who read "CLOS A103" in the alert is not told to send another word."""
+    taught = {
+        w for text in TEXTS[lang].values() if isinstance(text, str) for w in COMMAND.findall(text)
+    }
+    catalogue = json.loads(
+        resources.files("gateway").joinpath(f"data/catalogue/{lang}.json").read_text("utf-8")
+    )
+    told = {
+        word
+        for key, text in catalogue.items()
+        if key.startswith(("alert_", "committee_")) and isinstance(text, str)
+        for word in COMMAND.findall(text)
+    }
+    assert told and told <= taught, (lang, told - taught)
