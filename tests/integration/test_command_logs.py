@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.logging import default_handler
 
 from gateway import scheduler
 from gateway.cli import inbound, outbox
@@ -57,6 +58,7 @@ def test_the_clock_writes_each_job_run_to_stderr_scrubbed(
             pass
 
     monkeypatch.setattr(scheduler, "build_scheduler", lambda _rt: OneRun())
+    app.logger.addHandler(default_handler)  # as Flask adds it outside pytest
     handler = signal.getsignal(signal.SIGTERM)
     try:
         with app.app_context():  # as `flask` pushes it
