@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from types import TracebackType
@@ -25,16 +26,19 @@ def redact(text: str) -> str:
     return _TOKEN.sub(r"\1[redacted]", _PHONE.sub("[phone]", text))
 
 
-def exception_name(exc: BaseException) -> str:
-    """An exception as a log may name it: its type, and a database error's SQLSTATE
-    and constraint (names from the schema); never its message, which can quote a
-    number, a report's text or a row's values (psycopg's `DETAIL: Key (...)=(...)`)."""
-    kind = type(exc)
-    name = (
+def type_name(kind: type[BaseException]) -> str:
+    return (
         kind.__qualname__
         if kind.__module__ == "builtins"
         else f"{kind.__module__}.{kind.__qualname__}"
     )
+
+
+def exception_name(exc: BaseException) -> str:
+    """An exception as a log may name it: its type, and a database error's SQLSTATE
+    and constraint (names from the schema); never its message, which can quote a
+    number, a report's text or a row's values (psycopg's `DETAIL: Key (...)=(...)`)."""
+    name = type_name(type(exc))
     sqlstate = getattr(exc, "sqlstate", None)
     constraint = getattr(getattr(exc, "diag", None), "constraint_name", None)
     details = [f"SQLSTATE {sqlstate}"] * isinstance(sqlstate, str)
@@ -107,15 +111,31 @@ def print_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackT
     sys.stderr.write(redact(scrubbed_traceback(exc.with_traceback(tb))) + "\n")
 
 
+def print_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    """`threading.excepthook`: an error a thread let out (a clock job's, in
+    APScheduler's threads), headed by the thread's name as Python's hook does."""
+    if args.exc_type is SystemExit or sys.stderr is None:
+        return  # Python's own hook stays silent on both
+    name = args.thread.name if args.thread is not None else threading.get_ident()
+    sys.stderr.write(redact(f"Exception in thread {name}:") + "\n")
+    if args.exc_value is None:
+        sys.stderr.write(f"{type_name(args.exc_type)}: {WITHHELD}\n")
+    else:
+        print_uncaught(args.exc_type, args.exc_value, args.exc_traceback)
+
+
 def scrub_every_record() -> None:
     """Every record this process makes is scrubbed as it is made, whichever handler
     writes it (gunicorn's error log, the clock's stderr, a test's capture), and so is
-    an error nothing caught (Python's own hook, unless another was set); once."""
+    an error nothing caught, in the main thread or another (Python's own hooks, unless
+    another was set); once."""
     make = logging.getLogRecordFactory()
     if not isinstance(make, _Scrubbing):
         logging.setLogRecordFactory(_Scrubbing(make))
     if sys.excepthook is sys.__excepthook__:
         sys.excepthook = print_uncaught
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = print_uncaught_in_thread
 
 
 class RedactingFilter(logging.Filter):

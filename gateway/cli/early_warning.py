@@ -10,6 +10,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from gateway.cli.command_logging import log_to_stderr
 from gateway.cli.errors import Commands
 from gateway.db import transaction
 from gateway.domain.rules import RULE_KINDS
@@ -166,6 +167,7 @@ def clock_command() -> None:
     retention) until stopped. Run exactly one (a second one is harmless)."""
     from gateway.scheduler import build_scheduler
 
+    log_to_stderr()
     scheduler = build_scheduler(_rt())
 
     def stop(*_: Any) -> None:

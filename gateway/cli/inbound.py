@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from gateway.cli.command_logging import log_to_stderr
 from gateway.cli.errors import Commands
 from gateway.cli.worker_loop import run_until_signalled, worker_id
 from gateway.db import transaction
@@ -30,6 +31,7 @@ def inbound_handle() -> None:
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between passes.")
 def inbound_work(interval: float) -> None:
     """Handle stored SMS until SIGTERM or Ctrl-C (the Procfile's inbound process)."""
+    log_to_stderr()
     rt = current_runtime()
     run_until_signalled(
         "inbound", interval, lambda worker: handle_due(rt, rt.now(), worker_id=worker).claimed

@@ -5,7 +5,8 @@ answers it reached, the session the report is keyed by (its reference code and i
 "stored once" key), and what that session began with (the menu replays the path from
 it). The next call's first screen offers to continue or to start again; that call is
 then `Offered`, and each of its paths (`1*...`, `2*...`, as the network resends the
-whole of them) is turned into the path the menu replays by `plan`. `after` says what
+whole of them) is turned into the path the menu replays by `plan`; `0` there ends the
+call with a goodbye and keeps the report for the next one. `after` says what
 is kept once the menu answered. The service keeps a `Resume` encrypted, for a short
 time, and forgets it when the report is finished or declined.
 """
@@ -21,7 +22,7 @@ from gateway.domain.ussd_catalog import Menu
 from gateway.domain.ussd_render import Choices, render_choices
 from gateway.domain.ussd_types import Screen
 
-CONTINUE, RESTART = "1", "2"
+CONTINUE, RESTART, LEAVE = "1", "2", "0"
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,15 @@ def _left(data: dict[str, Any] | None) -> Left | None:
 @dataclass(frozen=True)
 class Plan:
     """What the menu is asked for one step. `path` None: the offer is the screen (with
-    a hint after a wrong answer). `left`: the path continues that report (replayed from
-    its start, keyed by its origin). `end`: the continued report ended, this screen is
-    the answer. `resume` is what is kept before the menu answers."""
+    a hint after a wrong answer), or the goodbye when she `leave`s. `left`: the path
+    continues that report (replayed from its start, keyed by its origin). `end`: the
+    continued report ended, this screen is the answer. `resume` is what is kept before
+    the menu answers."""
 
     resume: Resume
     path: str | None = None
     hint: bool = False
+    leave: bool = False
     left: Left | None = None
     end: str = ""
 
@@ -120,9 +123,13 @@ def _answering(resume: Resume, offered: Offered, text: str) -> Plan:
     if offered.choice is Choice.FINISHED:
         return Plan(resume, end=offered.end)
     keys = text.split("*") if text else []
-    picked = next((i for i, key in enumerate(keys) if key.strip() in (CONTINUE, RESTART)), None)
+    picked = next(
+        (i for i, key in enumerate(keys) if key.strip() in (CONTINUE, RESTART, LEAVE)), None
+    )
     if picked is None:
         return Plan(resume, hint=bool(keys))
+    if keys[picked].strip() == LEAVE:
+        return Plan(resume, leave=True)  # kept as it is: the next call is offered it
     rest = "*".join(keys[picked + 1 :])
     if offered.choice is Choice.RESTART or keys[picked].strip() == RESTART or not offered.left:
         if offered.choice is Choice.RESTART:
@@ -169,6 +176,11 @@ def offer(lang: str, menu: Menu, hint: bool = False) -> Screen:
     choices = Choices(
         menu.t(lang, "resume_title"),
         (menu.t(lang, "resume_continue"), menu.t(lang, "resume_restart")),
-        nav="",
+        nav="exit",
     )
     return Screen("CON", render_choices(choices, 0, "hint_choice" if hint else "", lang, menu))
+
+
+def goodbye(lang: str, menu: Menu) -> Screen:
+    """The end of a call that left the offer with `0`."""
+    return Screen("END", menu.t(lang, "bye"))

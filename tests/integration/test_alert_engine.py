@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.db import transaction
+from gateway.domain.gsm7 import to_gsm7
 from gateway.domain.rules import week_start
 from gateway.models import (
     Alert,
@@ -299,6 +300,9 @@ def test_the_weekly_digest_goes_once_per_week_and_hides_small_numbers(
         bodies = dict(s.execute(select(OutboxMessage.recipient_hint, OutboxMessage.body)).all())
     assert "20 personnes" in bodies["+223******01"]
     assert "pas assez" in bodies["+223******02"]
+    for hint, pcode in (("01", SMALL_COMMUNE), ("02", OTHER_COMMUNE)):  # as an alert SMS
+        named = f"{to_gsm7(locality(rt, pcode).name)} (commune) cette semaine"
+        assert bodies[f"+223******{hint}"].startswith(named)
 
 
 def test_the_digest_withholds_an_index_that_subtraction_would_turn_against_a_small_cell(

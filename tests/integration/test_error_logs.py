@@ -10,6 +10,7 @@ import io
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -205,6 +206,25 @@ def test_an_uncaught_error_is_printed_without_its_message(
     except ValueError as exc:
         sys.excepthook(type(exc), exc, exc.__traceback__)
     printed = capsys.readouterr().err
+    assert "ValueError" in printed and "LookupError" in printed and "explode" in printed
+    for secret in SECRETS:
+        assert secret not in printed, secret
+
+
+def test_an_error_uncaught_in_a_thread_is_printed_without_its_message(
+    make_app: Callable[..., Flask],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The clock's jobs run in APScheduler's threads: an error one of them let out
+    went through Python's thread hook, message and all."""
+    monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)  # not pytest's
+    make_app()
+    thread = threading.Thread(target=explode, name="clock-job")
+    thread.start()
+    thread.join()
+    printed = capsys.readouterr().err
+    assert "Exception in thread clock-job" in printed
     assert "ValueError" in printed and "LookupError" in printed and "explode" in printed
     for secret in SECRETS:
         assert secret not in printed, secret

@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 
+from gateway.domain.gsm7 import is_gsm7, septets
 from gateway.domain.ussd_resume import Resume
 from gateway.domain.ussd_screens import ref_code
 from gateway.models import Incident, Locality, Reporter
@@ -130,6 +131,33 @@ def test_a_wrong_answer_to_the_offer_asks_again_with_a_hint(client: FlaskClient)
     wrong = step(client, ["7"], session="s2")
     assert wrong.startswith("CON ") and wrong != offer and OFFER[0] in wrong
     assert step(client, ["7", "1"], session="s2") == before[-1]
+
+
+BYE = {"fr": "Au revoir. Merci.", "en": "Goodbye. Thank you.", "bm": "K'an ben. I ni ce."}
+LANGUAGE_KEY = {"fr": "1", "bm": "2", "en": "3"}  # the first screen's order
+
+
+@pytest.mark.parametrize("lang", ["fr", "en", "bm"])
+def test_zero_at_the_offer_says_goodbye_and_keeps_the_report_for_a_later_call(
+    client: FlaskClient, rt: Runtime, clock: Clock, lang: str
+) -> None:
+    """The contract's `0` exits: she may have dialled for something else, or cannot
+    talk now; her report waits for the next call, as after a drop."""
+    report = [LANGUAGE_KEY[lang], *REPORT[1:]]
+    before = call(client, report[:6], session="s1")
+    offer = step(client, [], session="s2")
+    assert offer.startswith("CON ") and "\n0. " in offer
+    bye = step(client, ["0"], session="s2")
+    assert bye == f"END {BYE[lang]}"
+    assert is_gsm7(bye[4:]) and septets(bye[4:]) <= 160
+    assert step(client, ["0"], session="s2") == bye  # resent
+    assert step(client, ["7", "0"], session="s2") == bye  # after a wrong answer too
+    clock.advance(minutes=14)
+    assert step(client, [], session="s3") == offer
+    assert step(client, ["1"], session="s3") == before[-1]  # where she was
+    end = step(client, ["1", *report[6:]], session="s3")
+    assert end.startswith("END ") and ref_code("s1", 6) in end
+    assert len(incidents(rt)) == 1 and no_answers_kept(rt)
 
 
 def test_an_offer_expires_after_the_setting_and_the_purge_forgets_it(

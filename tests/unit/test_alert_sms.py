@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from gateway.domain.gsm7 import is_gsm7, segments
+from gateway.domain.gsm7 import is_gsm7, segments, to_gsm7
 from gateway.domain.text import LANGUAGES
 from gateway.domain.trust_index import Aggregate
 from gateway.services.alerts.digest import digest_text
-from gateway.services.alerts.messages import render_alert
+from gateway.services.alerts.messages import place_name, render_alert
 
 TEXTS: dict[str, dict[str, Any]] = {
     lang: json.loads(
@@ -43,7 +43,7 @@ RULES = ["trust_low", "trust_drop", "incident_spike", "incident_urgent", "report
 def test_alerts_fit_two_segments_and_say_how_to_answer(
     lang: str, rule: str, escalated: bool
 ) -> None:
-    kind = max(TEXTS[lang]["levels"], key=lambda k: len(TEXTS[lang]["levels"][k]))
+    kind = longest_level(lang)
     body = render_alert(
         TEXTS, lang, rule, "A99999", LONGEST_PLACE, WORST, escalated, place_kind=kind
     )
@@ -72,17 +72,38 @@ def test_english_alerts_keep_the_decimal_point() -> None:
     assert "2.1/5" in body
 
 
+def longest_level(lang: str) -> str:
+    return max(TEXTS[lang]["levels"], key=lambda k: len(TEXTS[lang]["levels"][k]))
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_digests_fit_and_hide_small_numbers(lang: str) -> None:
     many = Aggregate.of([4] * 20)
     few = Aggregate.of([1, 1])
-    full = digest_text(TEXTS, lang, LONGEST_PLACE, many, Aggregate.of([5] * 20), 9999, 999)
-    hidden = digest_text(TEXTS, lang, LONGEST_PLACE, few, many, 1, 0)
+    kind = longest_level(lang)
+    full = digest_text(
+        TEXTS, lang, LONGEST_PLACE, many, Aggregate.of([5] * 20), 9999, 999, place_kind=kind
+    )
+    hidden = digest_text(TEXTS, lang, LONGEST_PLACE, few, many, 1, 0, place_kind=kind)
     for body in (full, hidden):
         assert is_gsm7(body) and segments(body) <= 2
+        assert f"({TEXTS[lang]['levels'][kind]})" in body
     point = "." if lang == "en" else ","
     assert f"4{point}0/5" in full and f"-1{point}0" in full
     assert not re.search(r"\b1\.0/5\b", hidden)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("kind", ["commune", "cercle", "region", "camp"])
+def test_a_digest_names_its_place_as_the_alert_sms_does(lang: str, kind: str) -> None:
+    """Menaka is a commune, a cercle and a region: the kind says which."""
+    alert = render_alert(TEXTS, lang, "trust_low", "A1", "Ménaka", WORST, place_kind=kind)
+    named = place_name(TEXTS, lang, "Ménaka", kind)
+    assert named == to_gsm7(f"Ménaka ({TEXTS[lang]['levels'][kind]})") and named in alert
+    few = Aggregate.of([1])
+    assert digest_text(TEXTS, lang, "Ménaka", few, few, 0, 0, place_kind=kind).startswith(named)
+    national = digest_text(TEXTS, lang, "Mali", few, few, 0, 0)
+    assert national.startswith("Mali ") and "(" not in national.split()[0]
 
 
 def test_bambara_is_marked_unreviewed() -> None:

@@ -6,12 +6,23 @@ import pytest
 
 from gateway.domain.gsm7 import is_gsm7, septets
 from gateway.domain.ussd_menu import load_menu
-from gateway.domain.ussd_resume import Choice, Left, Offered, Plan, Resume, after, offer, plan
+from gateway.domain.ussd_resume import (
+    Choice,
+    Left,
+    Offered,
+    Plan,
+    Resume,
+    after,
+    goodbye,
+    offer,
+    plan,
+)
 from gateway.domain.ussd_types import Screen
 
 START = ("fr", 12, False)
 LEFT = Left("africastalking", "s1", START, "2*2*sevare*1", "s1")
 QUESTION = Screen("CON", "Quand?", in_report=True)
+AFTER = {"provider": "africastalking", "session": "s2", "start": START}
 
 
 @pytest.mark.parametrize("lang", ["fr", "en", "bm"])
@@ -32,6 +43,24 @@ def test_a_new_call_is_offered_then_its_paths_continue_the_report() -> None:
     assert going.path == "2*2*sevare*1*2" and going.left == LEFT
     assert plan(kept, "s2", "9").hint and plan(kept, "s2", "9").path is None
     assert plan(kept, "s2", "9*1*2").path == going.path
+
+
+def test_zero_at_the_offer_leaves_and_keeps_what_was_kept() -> None:
+    kept = plan(Resume(LEFT), "s2", "").resume
+    for text in ("0", "9*0"):
+        leaving = plan(kept, "s2", text)
+        assert leaving == Plan(kept, leave=True)
+        assert after(leaving, goodbye("fr", load_menu()), **AFTER) == kept
+    assert plan(kept, "s2", "1*0").path == f"{LEFT.path}*0"  # back, inside the report
+    assert plan(kept, "s3", "").resume.offered == Offered("s3", LEFT)  # offered again
+
+
+@pytest.mark.parametrize("lang", ["fr", "en", "bm"])
+def test_the_goodbye_ends_the_session_in_every_language(lang: str) -> None:
+    menu = load_menu()
+    screen = goodbye(lang, menu)
+    assert screen.kind == "END" and screen.body == menu.t(lang, "bye")
+    assert "\n0. " + menu.t(lang, "exit") in offer(lang, menu).body
 
 
 def test_a_step_of_the_same_call_or_a_call_that_sends_text_is_not_offered() -> None:

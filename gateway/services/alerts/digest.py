@@ -16,7 +16,7 @@ from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Committee, Incident
 from gateway.runtime import Runtime
 from gateway.services.alerts.jobstate import days
-from gateway.services.alerts.messages import send_to_member
+from gateway.services.alerts.messages import place_name, send_to_member
 from gateway.services.alerts.recipients import members
 from gateway.services.figures import measures, tables
 
@@ -75,6 +75,7 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
                     before,
                     sum(incidents[i] for i in area),
                     sum(open_alerts[i] for i in area),
+                    place_kind=None if loc is None else gaz.entry(loc).kind,
                 )
                 key = f"digest:{_week_key(now)}:c{committee.id}:m{member.member_id}"
                 queued += send_to_member(session, rt, member, body, "digest", now, key)
@@ -113,9 +114,13 @@ def digest_text(
     baseline: Aggregate,
     incidents: int,
     open_alerts: int,
+    place_kind: str | None = None,
 ) -> str:
+    """The digest SMS in `lang`; the place named as an alert SMS names it, with its
+    kind (`place_name`), the country without."""
     catalogue = texts.get(lang) or texts["fr"]
-    values = {"place": to_gsm7(place)[:25], "incidents": incidents, "open": open_alerts}
+    named = place_name(texts, lang, place, place_kind)
+    values = {"place": named, "incidents": incidents, "open": open_alerts}
     if current.n < MIN_REPORTERS_FLOOR or current.mean is None:
         return to_gsm7(str(catalogue["digest_few"]).format(**values))
     trend = "="

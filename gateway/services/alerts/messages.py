@@ -37,6 +37,17 @@ def _number(value: Any, digits: int = 1) -> str:
     return shown.rstrip("0").rstrip(".") if "." in shown else shown
 
 
+def place_name(
+    texts: Mapping[str, Mapping[str, Any]], lang: str, place: str, place_kind: str | None
+) -> str:
+    """A place as an SMS to a committee names it, in `lang`: GSM 7-bit, cut to 25
+    characters, with what it is when `place_kind` is a gazetteer kind (`Menaka
+    (cercle)`: a commune, a cercle and a region share the name)."""
+    levels = (texts.get(lang) or texts["fr"]).get("levels") or texts["fr"]["levels"]
+    named = to_gsm7(place)[:25]
+    return f"{named} ({to_gsm7(levels[place_kind])})" if place_kind in levels else named
+
+
 def render_alert(
     texts: Mapping[str, Mapping[str, Any]],
     lang: str,
@@ -48,15 +59,10 @@ def render_alert(
     place_kind: str | None = None,
 ) -> str:
     """The alert SMS in `lang` (French when a text is missing), GSM 7-bit. The place
-    says what it is (`Ménaka (cercle)`: a commune, a cercle and a region share the
-    name) when `place_kind` is a gazetteer kind."""
+    is named by `place_name`."""
     catalogue = texts.get(lang) or texts["fr"]
     template = catalogue.get(rule) or texts["fr"][rule]
     kinds = catalogue.get("kinds") or texts["fr"]["kinds"]
-    levels = catalogue.get("levels") or texts["fr"]["levels"]
-    named = to_gsm7(place)[:25]
-    if place_kind in levels:
-        named += f" ({levels[place_kind]})"
     delta = figures.get("delta")
     usual = figures.get("usual") or figures.get("baseline_mean")
     weeks = int(figures.get("run_weeks") or 0)
@@ -64,7 +70,7 @@ def render_alert(
     week_words = catalogue.get("weeks") or texts["fr"]["weeks"]
     values = {
         "code": code,
-        "place": named,
+        "place": place_name(texts, lang, place, place_kind),
         "index": _number(figures.get("index")),
         "delta": ("+" if (delta or 0) > 0 else "") + _number(delta),
         "days": int(figures.get("window_days") or figures.get("period_days") or 0),

@@ -81,12 +81,20 @@ def _screen(
     session: Session, rt: Runtime, planned: resumes.Plan, session_id: str, start: Start
 ) -> Screen:
     """The menu's answer to the path `planned` gives, from the start of the session it
-    continues; or the offer to continue a report; or the end the continued one had."""
+    continues; or the offer to continue a report, or the goodbye of `0` there; or the
+    end the continued one had."""
     if planned.end:
         return Screen("END", planned.end)
     if planned.path is None:
-        lang = start.language if start.language in rt.reference.menu.languages else None
-        return resumes.offer(lang or rt.settings.default_language, rt.reference.menu, planned.hint)
+        menu = rt.reference.menu
+        lang = (start.language if start.language in menu.languages else None) or (
+            rt.settings.default_language
+        )
+        return (
+            resumes.goodbye(lang, menu)
+            if planned.leave
+            else resumes.offer(lang, menu, planned.hint)
+        )
     left = planned.left
     if left is not None:
         session_id, start = left.origin, Start(*left.start)
