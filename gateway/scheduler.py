@@ -9,6 +9,7 @@ is harmless: the evaluation takes an advisory lock, alerts and SMS have unique k
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -65,11 +66,20 @@ def guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
     def run() -> None:
         try:
             result = job()
-            log.info("clock %s: %s", name, result)
+            level = logging.INFO if did_something(result) else logging.DEBUG
+            log.log(level, "clock %s: %s", name, result)
         except Exception:
             log.exception("clock job %s failed; it runs again at its next time", name)
 
     return run
+
+
+def did_something(result: object) -> bool:
+    """False for a job's idle answer: None, 0, or a summary whose counts are all 0."""
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        counts = [v for v in dataclasses.asdict(result).values() if isinstance(v, int | float)]
+        return any(counts) or len(counts) < len(dataclasses.fields(result))
+    return bool(result)
 
 
 def build_scheduler(rt: Runtime) -> BlockingScheduler:

@@ -17,6 +17,7 @@ from gateway.db import make_engine, make_sessionmaker
 from gateway.models import JobState
 from gateway.runtime import Runtime
 from gateway.scheduler import EVERY, build_scheduler, guarded, jobs
+from gateway.services.outbox.dispatch import DispatchSummary
 from tests.conftest import TEST_KEYS
 
 
@@ -89,3 +90,23 @@ def test_the_clock_command_runs_its_jobs_until_sigterm(
         engine.dispose()
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.parametrize(
+    ("result", "level"),
+    [
+        (0, logging.DEBUG),
+        (None, logging.DEBUG),
+        (DispatchSummary(), logging.DEBUG),
+        (3, logging.INFO),
+        (DispatchSummary(claimed=2, sent=2), logging.INFO),
+        ("a cycle summary", logging.INFO),
+    ],
+)
+def test_a_job_that_did_nothing_is_logged_below_info(
+    result: object, level: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The inbound drain runs every 2 s: its idle runs would be 43,000 lines a day."""
+    with caplog.at_level(logging.DEBUG, logger="gateway.scheduler"):
+        guarded("job", lambda: result)()
+    assert [r.levelno for r in caplog.records] == [level]
