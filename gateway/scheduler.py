@@ -33,6 +33,8 @@ EVERY = {
     # A USSD report kept for the next call lasts minutes (USSD_RESUME_MINUTES).
     "pending": 300,
     "channels": 60,
+    # Information messages being sent: a few batches of recipients each run.
+    "broadcast": 5,
 }
 
 
@@ -40,6 +42,7 @@ START_DELAY = {"escalate": 60, "digest": 60, "purge": 60}
 
 
 def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
+    from gateway.services.admin.broadcast import broadcast_due
     from gateway.services.alerts.digest import send_digests
     from gateway.services.alerts.engine import run_alert_cycle
     from gateway.services.alerts.escalation import check_escalations
@@ -59,6 +62,7 @@ def jobs(rt: Runtime) -> dict[str, Callable[[], Any]]:
         "purge": lambda: purge_expired(rt, rt.now()),
         "pending": lambda: forget_pending(rt, rt.now()),
         "channels": lambda: watch_channels(rt, rt.now()),
+        "broadcast": lambda: broadcast_due(rt, rt.now()),
     }
 
 

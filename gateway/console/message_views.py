@@ -118,7 +118,8 @@ def message_detail(message_id: int) -> str:
 
 
 def _step(message_id: int, action: str) -> Response:
-    """Cancel, or submit/approve then send at once when the message may go."""
+    """Cancel, or submit/approve then send when the message may go: a small area at
+    once, a large one marked sending for the clock to queue in batches."""
     rt = runtime()
     who, now = actor(current_user()), rt.now()
     try:
@@ -135,12 +136,19 @@ def _step(message_id: int, action: str) -> Response:
                 done = "messages.done.awaiting"
                 if message.status == InfoMessageStatus.APPROVED:
                     info_messages.send(session, rt, message_id, now, user_actor=who)
-                    done = "messages.done.sent"
+                    done = _sent_notice(message)
     except InfoMessageError as exc:
         notify(f"messages.error.{exc.reason}", "error")
     else:
         notify(done)
     return redirect(url_for("console.message_detail", message_id=message_id))
+
+
+def _sent_notice(message: InfoMessage) -> str:
+    """Sent at once (a small area), or being sent by the clock."""
+    if message.status == InfoMessageStatus.SENT:
+        return "messages.done.sent"
+    return "messages.done.sending"
 
 
 @bp.route("/messages/<int:message_id>/send", methods=["POST"])

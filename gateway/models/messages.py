@@ -16,7 +16,7 @@ class InfoMessageStatus(enum.StrEnum):
     DRAFT = "draft"  # composed and previewed, not sent
     AWAITING_APPROVAL = "awaiting_approval"  # many recipients: a second admin must approve
     APPROVED = "approved"  # may be sent
-    SENDING = "sending"  # being handed to the outbox
+    SENDING = "sending"  # being handed to the outbox by the clock, a batch at a time
     SENT = "sent"  # every recipient has a row in the outbox (sent at a bounded rate)
     CANCELLED = "cancelled"
 
@@ -41,3 +41,7 @@ class InfoMessage(Base):
     approved_by: Mapped[str | None] = mapped_column(String(120))
     approved_at: Mapped[dt.datetime | None]
     sent_at: Mapped[dt.datetime | None]
+    # While sending: the last subscription id queued (batches go in id order), and
+    # how many recipients the outbox has so far (the console's "x of N").
+    fanout_after: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    queued: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

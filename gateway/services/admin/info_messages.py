@@ -18,10 +18,10 @@ reporters are never counted nor sent to. Every step is in the audit log.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import TypeVarTuple
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Row, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.crypto import DecryptionError
@@ -31,14 +31,23 @@ from gateway.gazetteer.index import gazetteer
 from gateway.models import InfoMessage, InfoMessageStatus, OutboxMessage, Reporter, Subscription
 from gateway.runtime import Runtime
 from gateway.services import audit
-from gateway.services.outbox.queue import enqueue
+from gateway.services.outbox.queue import enqueue_counted, outbox_row
 
 MAX_SEGMENTS = 3
 APPROVAL_THRESHOLD = 1000
+# Recipients queued per transaction by the clock; an area this small goes at once.
+BATCH = 500
+RATE_PER_MINUTE = 60
 PURPOSE = "info"
 Ts = TypeVarTuple("Ts")
+# Cancelling a message being sent stops its batches; rows already queued still go.
 CANCELLABLE = frozenset(
-    {InfoMessageStatus.DRAFT, InfoMessageStatus.AWAITING_APPROVAL, InfoMessageStatus.APPROVED}
+    {
+        InfoMessageStatus.DRAFT,
+        InfoMessageStatus.AWAITING_APPROVAL,
+        InfoMessageStatus.APPROVED,
+        InfoMessageStatus.SENDING,
+    }
 )
 
 
@@ -50,6 +59,10 @@ class InfoMessageError(Exception):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class BatchRaced(Exception):
+    """Another clock queued this batch, or the message was cancelled, meanwhile."""
 
 
 def clean_body(body: str) -> str:
@@ -186,49 +199,138 @@ def send(
     rt: Runtime,
     message_id: int,
     now: dt.datetime,
-    rate_per_minute: int = 60,
+    rate_per_minute: int = RATE_PER_MINUTE,
     user_actor: str = "system",
 ) -> int:
-    """Enqueue the approved message for every current subscriber of its area, the
-    i-th one due `i * 60 / rate_per_minute` seconds after `now`; the number of rows
-    added. A message already sent adds nothing (and neither would a replay: each row
-    is keyed by message and subscription)."""
+    """Start sending the approved message: it becomes `sending`, and the clock's
+    broadcast job hands it to the outbox a batch at a time (`queue_batch`). A message
+    of at most BATCH recipients goes at once, in this transaction. The number of rows
+    added now; a message already sending or sent adds nothing."""
     message = _locked(session, message_id)
-    if message.status == InfoMessageStatus.SENT:
+    if message.status in (InfoMessageStatus.SENDING, InfoMessageStatus.SENT):
         return 0
     if message.status != InfoMessageStatus.APPROVED:
         raise InfoMessageError(f"message {message_id} is {message.status}", "not_approved")
     message.status = InfoMessageStatus.SENDING
-    gap = dt.timedelta(seconds=60 / max(1, rate_per_minute))
-    added = unreadable = 0
-    query = select(Subscription.id, Subscription.phone_enc, Reporter.language).order_by(
-        Subscription.id
+    details = {"recipients": message.recipients, "rate_per_minute": rate_per_minute}
+    audit.record(session, user_actor, "message.send", _target(message), details, now)
+    if message.recipients > BATCH:
+        return 0
+    return queue_batch(session, rt, message, now, rate_per_minute)
+
+
+def sending(session: Session) -> list[InfoMessage]:
+    """The messages the clock still has to queue, oldest first, unlocked."""
+    query = select(InfoMessage).where(InfoMessage.status == InfoMessageStatus.SENDING)
+    return list(session.scalars(query.order_by(InfoMessage.id)))
+
+
+def lock_sending(session: Session, message_id: int) -> InfoMessage | None:
+    """The message locked for one batch, or None when it is no longer sending (sent by
+    another clock, cancelled)."""
+    message = _locked(session, message_id)
+    return message if message.status == InfoMessageStatus.SENDING else None
+
+
+def queue_batch(
+    session: Session,
+    rt: Runtime,
+    message: InfoMessage,
+    now: dt.datetime,
+    rate_per_minute: int = RATE_PER_MINUTE,
+) -> int:
+    """Queue the next BATCH subscribers (in subscription id order, after
+    `fanout_after`) of the locked, sending message, in the caller's transaction; the
+    rows added. Each row is keyed by message and subscription, so a batch replayed
+    (a clock killed before its commit, a second clock) adds nobody twice; reporters
+    who opted out since the send are left out. The last batch marks the message sent."""
+    query = (
+        select(Subscription.id, Subscription.phone_enc, Reporter.language)
+        .where(Subscription.id > message.fanout_after)
+        .order_by(Subscription.id)
+        .limit(BATCH + 1)  # one more: is this batch the last?
     )
-    rows = session.execute(_subscribed(query, rt, message.locality_id)).all()
+    batch = session.execute(_subscribed(query, rt, message.locality_id)).all()
+    last, batch = len(batch) <= BATCH, batch[:BATCH]
+    gap = dt.timedelta(seconds=60 / max(1, rate_per_minute))
+    rows = _outbox_rows(rt, message, batch, _next_due(session, message, now, gap), gap, now)
+    added = enqueue_counted(session, rows)
+    _advance(session, message, batch[-1][0] if batch else message.fanout_after, added, last, now)
+    if len(batch) != len(rows):
+        details = {"unreadable": len(batch) - len(rows)}
+        audit.record(session, "system", "message.unreadable", _target(message), details, now)
+    if last:
+        details = {"enqueued": message.queued, "recipients": message.recipients}
+        audit.record(session, "system", "message.queued", _target(message), details, now)
+    return added
+
+
+def _outbox_rows(
+    rt: Runtime,
+    message: InfoMessage,
+    batch: Sequence[Row[int, str, str | None]],
+    due: dt.datetime,
+    gap: dt.timedelta,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """The batch's outbox rows, the i-th one due at `due + i * gap`; a number that
+    cannot be decrypted is left out (a key problem: counted in the audit, never a stop)."""
     default = rt.settings.default_language
-    for subscription_id, phone_enc, language in rows:
+    rows: list[dict[str, Any]] = []
+    for subscription_id, phone_enc, language in batch:
         try:
             number = rt.vault.decrypt(phone_enc)
         except DecryptionError:
-            unreadable += 1  # a key problem: counted in the audit, never a stop
             continue
-        key = f"info:{message.id}:{subscription_id}"
-        row_id = enqueue(
-            session,
+        row = outbox_row(
             rt.vault,
             to_e164=number,
             body=text_for(message, language, default),
             purpose=PURPOSE,
             now=now,
-            dedupe_key=key,
+            dedupe_key=f"info:{message.id}:{subscription_id}",
         )
-        if row_id is not None:
-            _not_before(session, row_id, now + gap * added)
-            added += 1
-    message.status, message.sent_at = InfoMessageStatus.SENT, now
-    details = {"enqueued": added, "unreadable": unreadable, "rate_per_minute": rate_per_minute}
-    audit.record(session, user_actor, "message.send", _target(message), details, now)
-    return added
+        # The outbox makes a row due at once; this spreads the first attempts.
+        row["next_attempt_at"] = due + gap * len(rows)
+        rows.append(row)
+    return rows
+
+
+def _advance(
+    session: Session, message: InfoMessage, after: int, added: int, last: bool, now: dt.datetime
+) -> None:
+    """Move the message past its batch, only from where this batch began: on SQLite
+    the message row is not locked, so a second clock that read the same place (or a
+    cancel since) makes the batch fail and roll back instead of counting it twice."""
+    values: dict[str, object] = {"fanout_after": after, "queued": InfoMessage.queued + added}
+    if last:
+        values.update(status=InfoMessageStatus.SENT, sent_at=now)
+    moved = session.execute(
+        update(InfoMessage)
+        .where(
+            InfoMessage.id == message.id,
+            InfoMessage.fanout_after == message.fanout_after,
+            InfoMessage.status == InfoMessageStatus.SENDING,
+        )
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise BatchRaced(f"message {message.id} moved on while this batch was queued")
+    session.refresh(message)
+
+
+def _next_due(
+    session: Session, message: InfoMessage, now: dt.datetime, gap: dt.timedelta
+) -> dt.datetime:
+    """When the batch's first row is due: a gap after the previous batch's last row,
+    so the batches keep the rate of one message sent in one go; never in the past."""
+    last = session.scalar(
+        select(OutboxMessage.next_attempt_at).where(
+            OutboxMessage.dedupe_key == f"info:{message.id}:{message.fanout_after}"
+        )
+    )
+    return max(now, last + gap) if last is not None else now
 
 
 def progress(session: Session, message_id: int) -> dict[str, int]:
@@ -239,16 +341,6 @@ def progress(session: Session, message_id: int) -> dict[str, int]:
         .group_by(OutboxMessage.status)
     ).all()
     return {str(status): int(count) for status, count in rows}
-
-
-def _not_before(session: Session, outbox_id: int, when: dt.datetime) -> None:
-    # The outbox's enqueue makes a row due at once; this spreads the first attempts.
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id)
-        .values(next_attempt_at=when)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _locked(session: Session, message_id: int) -> InfoMessage:

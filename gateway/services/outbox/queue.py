@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from gateway.crypto import DecryptionError, Vault, hide_phone, mask_phone
 from gateway.db import is_postgres, transaction
 from gateway.models import OutboxMessage, OutboxStatus
-from gateway.upsert import insert_ignore, insert_ignore_many
+from gateway.upsert import insert_ignore, insert_ignore_many, insert_ignore_rows
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,12 @@ def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Add the rows `outbox_row` made in one statement (a row whose `dedupe_key` is
     already there is skipped), in the caller's transaction."""
     insert_ignore_many(session, OutboxMessage.__table__, rows)
+
+
+def enqueue_counted(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """`enqueue_many`, telling how many rows were new (the others' `dedupe_key` was
+    already there): for a caller that must count exactly, at the cost of RETURNING."""
+    return insert_ignore_rows(session, OutboxMessage.__table__, rows)
 
 
 def outbox_row(
