@@ -1,18 +1,20 @@
 """Information messages to the subscribers of an area, closing the loop with citizens.
 
-    draft ──submit──▶ approved ──send──▶ sent
+    draft ──submit──▶ approved ──send──▶ sending ──(the clock, batch by batch)──▶ sent
       │        └────▶ awaiting_approval ──approve (a second admin)──▶ approved
-      └──cancel (draft, awaiting_approval, approved)──▶ cancelled
+      └──cancel (draft, awaiting_approval, approved, sending)──▶ cancelled
 
 A message has one text per language (fr, en, bm; at least one); each subscriber gets
 the text of their own language, else the default language's, else the first given.
 Each text is stored as typed: the preview shows its SMS segments (GSM 7-bit or
 Unicode), and more than MAX_SEGMENTS in any of them is refused. A message to more than
 APPROVAL_THRESHOLD recipients needs the approval of an admin who did not compose it
-(the caller checks the approver's role). Sending enqueues one outbox row per
-subscriber, keyed by message and subscription so a second send adds nothing, and
-spreads their first attempts so the outbox sends at a bounded rate. Opted-out
-reporters are never counted nor sent to. Every step is in the audit log.
+(the caller checks the approver's role). Sending marks the message `sending`; the
+clock's broadcast job then enqueues BATCH subscribers a transaction (an area that
+small goes at once, in the request), one outbox row each, keyed by message and
+subscription so a replayed batch adds nothing, their first attempts spread so the
+outbox sends at a bounded rate. Opted-out reporters are never counted nor sent to,
+read again for each batch. Every step is in the audit log.
 """
 
 from __future__ import annotations
