@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, request
-from werkzeug.wrappers import Request
 
 from gateway.config import Settings
 from gateway.domain.ussd_types import Screen
 from gateway.runtime import Runtime
 from gateway.services.intake import ussd
+from gateway.web.lean import LeanRequest
 from handlers.common import plain, required, runtime, same_secret, webhook
 
 PROVIDER = "ussd"
@@ -57,7 +57,7 @@ def ussd_step() -> Response:
     return ussd_reply(runtime(), request.values)
 
 
-def lean_ussd_step(rt: Runtime, lean: Request) -> Response:
+def lean_ussd_step(rt: Runtime, lean: LeanRequest) -> Response:
     """A POST served without Flask's request machinery (gateway.web.lean): the
     blueprint's token check, then the same view."""
     return token_refusal(rt.settings, lean.args) or ussd_reply(rt, lean.values)

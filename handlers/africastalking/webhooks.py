@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, request
-from werkzeug.wrappers import Request
 
 from gateway.config import Settings
 from gateway.logging_filters import redact
 from gateway.runtime import Runtime
 from gateway.services.intake import sms, ussd
+from gateway.web.lean import LeanRequest
 from handlers.africastalking.status import map_status
 from handlers.common import (
     delivery_answer,
@@ -64,7 +64,7 @@ def ussd_step() -> Response:
     return ussd_reply(runtime(), request.form)
 
 
-def lean_ussd_step(rt: Runtime, lean: Request) -> Response:
+def lean_ussd_step(rt: Runtime, lean: LeanRequest) -> Response:
     """`/ussd` served without Flask's request machinery (gateway.web.lean): the
     blueprint's token check, then the same view."""
     return token_refusal(rt.settings, lean.args) or ussd_reply(rt, lean.form)

@@ -8,6 +8,7 @@ last step stores its report once.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import text as sql
 from sqlalchemy import update
@@ -16,13 +17,21 @@ from sqlalchemy.orm import Session
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain import ussd_resume as resumes
 from gateway.domain.ussd_menu import Replays, respond
-from gateway.domain.ussd_types import Effect, Place, Screen, SetHome, SetLanguage, UssdContext
+from gateway.domain.ussd_types import (
+    Effect,
+    Place,
+    RecordRatings,
+    Screen,
+    SetHome,
+    SetLanguage,
+    UssdContext,
+)
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.logging_filters import redact
 from gateway.models import UssdSession
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
-from gateway.services.intake import reports, ussd_resume
+from gateway.services.intake import reports, ussd_answers, ussd_resume
 from gateway.services.intake.places import offered, parent_name
 from gateway.services.intake.reporters import identify_reporter
 from gateway.services.intake.routing import is_urgent, someone_will_be_told
@@ -31,6 +40,7 @@ from gateway.services.intake.ussd_steps import (
     Start,
     count_step,
     known_caller_step,
+    step_cursor,
     store_caller,
     store_pending,
 )
@@ -53,8 +63,9 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
     language = known.get(pseudonym) or rt.settings.default_language
     try:
         # The session connects only when the menu or the effects need the database.
-        with rt.sessions() as session:
-            caller, start, counted = _count_step(session, rt, provider, session_id, e164, pseudonym)
+        with rt.sessions() as session, step_cursor(rt.engine) as cursor:
+            ids = (provider, session_id, e164, pseudonym)
+            caller, start, counted = _count_step(session, cursor, rt, *ids)
             language = start.language or language
             now = rt.now()
             resume = ussd_resume.kept(rt, caller, now)
@@ -70,7 +81,7 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             # A continued report is keyed by the session it began in: stored once.
             left = planned.left
             key = (left.provider, left.origin) if left else (provider, session_id)
-            _store(session, rt, caller, e164, key, screen, counted, pending)
+            _store(session, cursor, rt, caller, e164, key, screen, counted, pending)
         return screen
     except DB_UNAVAILABLE:
         log.warning("database unavailable during a USSD step")
@@ -110,6 +121,7 @@ def _start_tuple(start: Start) -> tuple[str | None, int | None, bool]:
 
 def _store(
     session: Session,
+    cursor: Any,
     rt: Runtime,
     caller: Caller,
     e164: str,
@@ -121,11 +133,8 @@ def _store(
     """Apply the step's effects under `key` (provider, session) and store what is kept
     for the next call (`pending`, None when unchanged), in one transaction with them."""
     own = _caller_changes(rt, caller, screen.effects) if counted else None
-    if own is not None:  # a language or home alone: one statement, no session
-        if own != (None, None):
-            store_caller(rt.engine, caller.id, *own)
-        if pending is not None:
-            store_pending(rt.engine, caller.id, *pending)
+    if own is not None:  # answers, a language or a home: no session
+        _store_own(rt, cursor, caller, key, own, pending)
         return
     if screen.effects:
         # A step counted on its own (known_caller_step) leaves the effects a
@@ -142,21 +151,49 @@ def _store(
         session.commit()
 
 
+def _store_own(
+    rt: Runtime,
+    cursor: Any,
+    caller: Caller,
+    key: tuple[str, str],
+    own: tuple[str | None, int | None, RecordRatings | None],
+    pending: ussd_resume.Column | None,
+) -> None:
+    """PostgreSQL, a counted step: its answers with the caller's changes and `pending`
+    by one statement (ussd_answers); else the changes by one, `pending` by another."""
+    language, home, answers = own
+    if answers is not None:
+        locality = gazetteer(rt).id_of(answers.pcode)
+        ref = reports.ussd_source_ref(*key)
+        ussd_answers.store_answers(
+            rt.engine, caller.id, locality, answers.answers, source_ref=ref,
+            now=rt.now(), language=language, home=home, pending=pending, cursor=cursor,
+        )  # fmt: skip
+        return
+    if (language, home) != (None, None):
+        store_caller(rt.engine, caller.id, language, home, cursor)
+    if pending is not None:
+        store_pending(rt.engine, caller.id, *pending, cursor)
+
+
 def _caller_changes(
     rt: Runtime, caller: Caller, effects: tuple[Effect, ...]
-) -> tuple[str | None, int | None] | None:
-    """The caller's new language and home (None where unchanged) when every effect of
-    the step is one of these, else None: the effects then go through the session."""
-    language = home = None
+) -> tuple[str | None, int | None, RecordRatings | None] | None:
+    """The caller's new language and home (None where unchanged) and the answers to
+    store (none or one RecordRatings) when every effect of the step is one of these,
+    else None: the effects then go through the session."""
+    language = home = answers = None
     for effect in effects:
         if isinstance(effect, SetLanguage):
             language = effect.lang if effect.lang != caller.language else language
         elif isinstance(effect, SetHome):
             place = gazetteer(rt).id_of(effect.pcode)
             home = place if place != caller.home_locality_id else home
+        elif isinstance(effect, RecordRatings) and answers is None and effect.answers:
+            answers = effect
         else:
             return None
-    return language, home
+    return language, home, answers
 
 
 def _languages(rt: Runtime) -> dict[str, str]:
@@ -224,7 +261,13 @@ def _search(places: Gazetteer, typed: str) -> list[Place]:
 
 
 def _count_step(
-    session: Session, rt: Runtime, provider: str, session_id: str, e164: str, pseudonym: str
+    session: Session,
+    cursor: Any,
+    rt: Runtime,
+    provider: str,
+    session_id: str,
+    e164: str,
+    pseudonym: str,
 ) -> tuple[Caller, Start, bool]:
     """The caller (created on first contact), what the session began with, and whether
     the step's count is already committed: on PostgreSQL a known caller's step is one
@@ -236,7 +279,7 @@ def _count_step(
         # First contact adds the caller, unless one may be known under a rotated key
         # (re-keyed below).
         version = None if rt.pseudonyms.previous_key else rt.pseudonyms.version
-        known = known_caller_step(rt.engine, **ids, now=now, key_version=version)
+        known = known_caller_step(rt.engine, **ids, now=now, key_version=version, cursor=cursor)
         if known is not None:
             return known[0], known[1], True
     reporter = identify_reporter(session, rt.pseudonyms, e164, now)
