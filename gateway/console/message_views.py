@@ -111,6 +111,7 @@ def message_detail(message_id: int) -> str:
         characters=len(message.body),
         progress=progress,
         Status=InfoMessageStatus,
+        cancellable=info_messages.cancellable(message, progress),
         can_act=user.role != Role.ANALYST,
         can_approve=user.role == Role.ADMIN and actor(user) != message.created_by,
         threshold=APPROVAL_THRESHOLD,
@@ -122,12 +123,14 @@ def _step(message_id: int, action: str) -> Response:
     once, a large one marked sending for the clock to queue in batches."""
     rt = runtime()
     who, now = actor(current_user()), rt.now()
+    values: dict[str, str] = {}
     try:
         with transaction(rt.sessions) as session:
             visible_message(session, message_id)
             if action == "cancel":
-                info_messages.cancel(session, message_id, who, now)
-                done = "messages.done.cancel"
+                withdrawn = info_messages.cancel(session, message_id, who, now)
+                done = "messages.done.cancel_withdrawn" if withdrawn else "messages.done.cancel"
+                values = {"n": str(withdrawn)} if withdrawn else {}
             else:
                 if action == "approve":
                     message = info_messages.approve(session, message_id, who, now)
@@ -140,7 +143,7 @@ def _step(message_id: int, action: str) -> Response:
     except InfoMessageError as exc:
         notify(f"messages.error.{exc.reason}", "error")
     else:
-        notify(done)
+        notify(done, **values)
     return redirect(url_for("console.message_detail", message_id=message_id))
 
 

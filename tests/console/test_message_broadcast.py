@@ -4,6 +4,7 @@ so a clock that dies between batches loses and duplicates nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections import Counter
 from collections.abc import Callable
@@ -14,10 +15,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gateway.db import transaction
-from gateway.models import ConsoleUser, InfoMessageStatus, Reporter, Role
+from gateway.models import ConsoleUser, InfoMessageStatus, OutboxStatus, Reporter, Role
 from gateway.runtime import Runtime
 from gateway.scheduler import EVERY, jobs
 from gateway.services.admin import broadcast, info_messages
+from gateway.services.outbox.dispatch import dispatch_due
 from tests.conftest import is_postgres_run
 from tests.console.conftest import KAYES, MOPTI
 from tests.console.test_messages import only_message, outbox_rows, subscribe
@@ -143,7 +145,41 @@ def test_a_cancelled_message_stops_being_queued(
     client.post(f"/console/messages/{message_id}/cancel")
     assert only_message(rt).status == InfoMessageStatus.CANCELLED
     assert broadcast.broadcast_due(rt, rt.now()).queued == 0
-    assert len(outbox_rows(rt)) == BATCH
+    assert outbox_rows(rt) == []  # the batch queued but not yet sent is withdrawn
+
+
+def test_cancelling_withdraws_what_is_queued_and_not_yet_sent(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    """At 60 a minute a national message trickles out for hours after it is `sent`:
+    cancelling it then still stops what has not left, and says how many."""
+    subscribe(rt, ids[KAYES], 10)
+    message_id = sent_by_admin(rt, ids[KAYES])
+    broadcast.broadcast_due(rt, rt.now())
+    assert only_message(rt).status == InfoMessageStatus.SENT
+    dispatch_due(rt, rt.now())  # the first ones leave; the rest wait their turn
+    left = [r for r in outbox_rows(rt) if r.status != OutboxStatus.PENDING]
+    assert 0 < len(left) < 10
+    client, _ = as_role(Role.ADMIN)
+    page = client.get(f"/console/messages/{message_id}").get_data(as_text=True)
+    assert "Annuler le message" in page
+    answer = client.post(f"/console/messages/{message_id}/cancel", follow_redirects=True)
+    assert f"{10 - len(left)} SMS" in html.unescape(answer.get_data(as_text=True))
+    assert only_message(rt).status == InfoMessageStatus.CANCELLED
+    assert [r.id for r in outbox_rows(rt)] == [r.id for r in left]  # those that left stay
+
+
+def test_a_message_whose_every_sms_has_left_cannot_be_cancelled(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    subscribe(rt, ids[MOPTI], 2)
+    message_id = sent_by_admin(rt, ids[MOPTI])
+    dispatch_due(rt, rt.now() + dt.timedelta(hours=1))
+    client, _ = as_role(Role.ADMIN)
+    page = client.get(f"/console/messages/{message_id}").get_data(as_text=True)
+    assert "Annuler le message" not in page
+    client.post(f"/console/messages/{message_id}/cancel")
+    assert only_message(rt).status == InfoMessageStatus.SENT
 
 
 def test_opt_outs_after_the_request_but_before_their_batch_are_not_sent(
@@ -183,3 +219,14 @@ def test_two_clocks_at_once_queue_each_recipient_once(rt: Runtime, ids: dict[str
         clock.join()
     assert queued_numbers(rt) == Counter(numbers)
     assert only_message(rt).queued == 40
+
+
+def test_cancelling_one_message_withdraws_none_of_another(rt: Runtime, ids: dict[str, int]) -> None:
+    subscribe(rt, ids[KAYES], 10)
+    first = sent_by_admin(rt, ids[KAYES], "Premier")
+    second = sent_by_admin(rt, ids[KAYES], "Second")
+    broadcast.broadcast_due(rt, rt.now())
+    with transaction(rt.sessions) as session:
+        assert info_messages.cancel(session, first, "admin", rt.now()) == 10
+    keys = {r.dedupe_key.split(":")[1] for r in outbox_rows(rt)}
+    assert keys == {str(second)} and len(outbox_rows(rt)) == 10

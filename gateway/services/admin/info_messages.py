@@ -30,10 +30,17 @@ from gateway.crypto import DecryptionError
 from gateway.domain import gsm7
 from gateway.domain.text import LANGUAGES
 from gateway.gazetteer.index import gazetteer
-from gateway.models import InfoMessage, InfoMessageStatus, OutboxMessage, Reporter, Subscription
+from gateway.models import (
+    InfoMessage,
+    InfoMessageStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Reporter,
+    Subscription,
+)
 from gateway.runtime import Runtime
 from gateway.services import audit
-from gateway.services.outbox.queue import enqueue_counted, outbox_row
+from gateway.services.outbox.queue import enqueue_counted, outbox_row, withdraw_pending
 
 MAX_SEGMENTS = 3
 APPROVAL_THRESHOLD = 1000
@@ -42,7 +49,7 @@ BATCH = 500
 RATE_PER_MINUTE = 60
 PURPOSE = "info"
 Ts = TypeVarTuple("Ts")
-# Cancelling a message being sent stops its batches; rows already queued still go.
+# Cancelling a message being sent stops its batches and withdraws its unsent rows.
 CANCELLABLE = frozenset(
     {
         InfoMessageStatus.DRAFT,
@@ -187,13 +194,28 @@ def approve(session: Session, message_id: int, approver: str, now: dt.datetime) 
     return message
 
 
-def cancel(session: Session, message_id: int, user_actor: str, now: dt.datetime) -> InfoMessage:
+def cancel(session: Session, message_id: int, user_actor: str, now: dt.datetime) -> int:
+    """Cancel the message: its batches stop, and its SMS queued but not yet sent are
+    withdrawn (their numbers erased with them). A message already `sent` to the outbox
+    may still be cancelled while some of its SMS wait their turn (at 60 a minute a
+    national one trickles out for hours). The number of SMS withdrawn."""
     message = _locked(session, message_id)
-    if message.status not in CANCELLABLE:
+    withdrawn = 0
+    if message.status in (InfoMessageStatus.SENDING, InfoMessageStatus.SENT):
+        withdrawn = withdraw_pending(session, f"info:{message.id}:")
+    if message.status not in CANCELLABLE and not withdrawn:
         raise InfoMessageError(f"message {message_id} is {message.status}", "not_cancellable")
     message.status = InfoMessageStatus.CANCELLED
-    audit.record(session, user_actor, "message.cancel", _target(message), None, now)
-    return message
+    details = {"withdrawn": withdrawn} if withdrawn else None
+    audit.record(session, user_actor, "message.cancel", _target(message), details, now)
+    return withdrawn
+
+
+def cancellable(message: InfoMessage, progress: dict[str, int]) -> bool:
+    """Whether cancelling would still stop something (`progress` from `progress`)."""
+    if message.status == InfoMessageStatus.SENT:
+        return progress.get(str(OutboxStatus.PENDING), 0) > 0
+    return message.status in CANCELLABLE
 
 
 def send(

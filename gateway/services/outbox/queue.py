@@ -19,7 +19,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -249,6 +249,21 @@ def record_status(
     if status == OutboxStatus.FAILED and error:
         row.last_error = error[:300]
     return True
+
+
+def withdraw_pending(session: Session, key_prefix: str) -> int:
+    """Delete the rows whose dedupe key starts with `key_prefix` that still wait (never
+    claimed, or waiting to be tried again), numbers and bodies with them; a row a
+    dispatcher holds goes on. The number withdrawn."""
+    result = session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.dedupe_key.startswith(key_prefix, autoescape=True),
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def retry_dead(session: Session, outbox_id: int, now: dt.datetime) -> bool:
