@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -497,6 +497,43 @@ def test_a_statement_compiled_once_gives_what_its_own_compile_gives(
         params = compiled.construct_params()
         positions = tuple(compiled.positiontup or ()) if compiled.positional else None
         assert kept_module._compiled(stmt, dialect) == (compiled.string, params, positions)
+
+
+def test_the_cells_read_off_the_cursor_are_the_rows_sqlalchemy_gives(rt: Runtime) -> None:
+    """Issue 15: `kept._run` reads its rows straight off the driver's cursor (on
+    psycopg in PostgreSQL's binary format): the same values, of the same Python types,
+    as SQLAlchemy's own execution of each shape the pass reads."""
+    locs, people = _reset(rt)
+    made = [
+        Made(i % 4 == 0, i % 3, i % 5, PRIMARY, 1 + i % 5, 86400 * i + 3600 * (i % 7), i % 9 == 0)
+        for i in range(80)
+    ]
+    with transaction(rt.sessions) as s:
+        _store(s, made, locs, people)
+        rollup.roll_up(s, PRIMARY)
+        lo, hi = rollup.day_of(ORIGIN), rollup.day_of(ORIGIN) + 7 * 12
+        trust = rollup.weekly(rollup.trust_stream(PRIMARY))
+        index = (DayCount.day - lo) // 7
+        shapes = [
+            (weeks_module._answers_query(trust, lo, hi), True),
+            (weeks_module._changed_answers_query(trust, lo, hi, -1), False),
+            (weeks_module._counts_query(rollup.weekly(rollup.INCIDENT), lo, hi), False),
+            (weeks_module._counts_query(rollup.weekly(rollup.INCIDENT), lo, hi, -1), False),
+            (
+                select(DayCount.locality_id, index, func.sum(DayCount.plain))
+                .where(DayCount.stream == rollup.INCIDENT, DayCount.day >= lo)
+                .group_by(DayCount.locality_id, index),
+                False,
+            ),
+        ]
+        for stmt, in_key_order in shapes:
+            read = kept_module._run(s, stmt, in_key_order=in_key_order)
+            expected = [tuple(row) for row in s.execute(stmt)]
+            assert read, str(stmt)
+            assert sorted(read) == sorted(expected)
+            assert sorted(tuple(map(type, r)) for r in read) == sorted(
+                tuple(map(type, r)) for r in expected
+            )
 
 
 @pytest.mark.postgres
