@@ -163,26 +163,3 @@ def test_the_statement_flags_a_burst_as_the_session_path_does(
     by_session = [r for r in ratings(rt, ids["me"]) if r[2] == "ussd"]
     assert [r for r in ratings(rt, ids["me2"]) if r[2] == "ussd"] == by_session
     assert len(by_session) == len(answers) and {r[4] for r in by_session} == {burst}
-
-
-@pytest.mark.postgres
-@pytest.mark.parametrize(
-    ("label", "path"),
-    [("an answer", QUESTIONNAIRE[:5]), ("a report's question, kept", ["1", "2", "1", "sevare"])],
-)
-def test_a_step_that_stores_shares_the_counts_pooled_connection(
-    client: FlaskClient, rt: Runtime, label: str, path: list[str]
-) -> None:
-    walk(client, path[:-1], session="one")
-    checkouts: list[object] = []
-
-    def checkout(*args: object) -> None:
-        checkouts.append(args)
-
-    event.listen(rt.engine, "checkout", checkout)
-    try:
-        with statements_sent(rt.engine) as statements:
-            dial(client, "*".join(path), session="one")
-    finally:
-        event.remove(rt.engine, "checkout", checkout)
-    assert statements[0] == "WITH" and len(statements) == 2 and len(checkouts) == 1

@@ -8,7 +8,6 @@ last step stores its report once.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy import text as sql
 from sqlalchemy import update
@@ -40,7 +39,6 @@ from gateway.services.intake.ussd_steps import (
     Start,
     count_step,
     known_caller_step,
-    step_cursor,
     store_caller,
     store_pending,
 )
@@ -63,9 +61,8 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
     language = known.get(pseudonym) or rt.settings.default_language
     try:
         # The session connects only when the menu or the effects need the database.
-        with rt.sessions() as session, step_cursor(rt.engine) as cursor:
-            ids = (provider, session_id, e164, pseudonym)
-            caller, start, counted = _count_step(session, cursor, rt, *ids)
+        with rt.sessions() as session:
+            caller, start, counted = _count_step(session, rt, provider, session_id, e164, pseudonym)
             language = start.language or language
             now = rt.now()
             resume = ussd_resume.kept(rt, caller, now)
@@ -81,7 +78,7 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             # A continued report is keyed by the session it began in: stored once.
             left = planned.left
             key = (left.provider, left.origin) if left else (provider, session_id)
-            _store(session, cursor, rt, caller, e164, key, screen, counted, pending)
+            _store(session, rt, caller, e164, key, screen, counted, pending)
         return screen
     except DB_UNAVAILABLE:
         log.warning("database unavailable during a USSD step")
@@ -121,7 +118,6 @@ def _start_tuple(start: Start) -> tuple[str | None, int | None, bool]:
 
 def _store(
     session: Session,
-    cursor: Any,
     rt: Runtime,
     caller: Caller,
     e164: str,
@@ -134,7 +130,7 @@ def _store(
     for the next call (`pending`, None when unchanged), in one transaction with them."""
     own = _caller_changes(rt, caller, screen.effects) if counted else None
     if own is not None:  # answers, a language or a home: no session
-        _store_own(rt, cursor, caller, key, own, pending)
+        _store_own(rt, caller, key, own, pending)
         return
     if screen.effects:
         # A step counted on its own (known_caller_step) leaves the effects a
@@ -153,7 +149,6 @@ def _store(
 
 def _store_own(
     rt: Runtime,
-    cursor: Any,
     caller: Caller,
     key: tuple[str, str],
     own: tuple[str | None, int | None, RecordRatings | None],
@@ -167,13 +162,13 @@ def _store_own(
         ref = reports.ussd_source_ref(*key)
         ussd_answers.store_answers(
             rt.engine, caller.id, locality, answers.answers, source_ref=ref,
-            now=rt.now(), language=language, home=home, pending=pending, cursor=cursor,
+            now=rt.now(), language=language, home=home, pending=pending,
         )  # fmt: skip
         return
     if (language, home) != (None, None):
-        store_caller(rt.engine, caller.id, language, home, cursor)
+        store_caller(rt.engine, caller.id, language, home)
     if pending is not None:
-        store_pending(rt.engine, caller.id, *pending, cursor)
+        store_pending(rt.engine, caller.id, *pending)
 
 
 def _caller_changes(
@@ -261,13 +256,7 @@ def _search(places: Gazetteer, typed: str) -> list[Place]:
 
 
 def _count_step(
-    session: Session,
-    cursor: Any,
-    rt: Runtime,
-    provider: str,
-    session_id: str,
-    e164: str,
-    pseudonym: str,
+    session: Session, rt: Runtime, provider: str, session_id: str, e164: str, pseudonym: str
 ) -> tuple[Caller, Start, bool]:
     """The caller (created on first contact), what the session began with, and whether
     the step's count is already committed: on PostgreSQL a known caller's step is one
@@ -279,7 +268,7 @@ def _count_step(
         # First contact adds the caller, unless one may be known under a rotated key
         # (re-keyed below).
         version = None if rt.pseudonyms.previous_key else rt.pseudonyms.version
-        known = known_caller_step(rt.engine, **ids, now=now, key_version=version, cursor=cursor)
+        known = known_caller_step(rt.engine, **ids, now=now, key_version=version)
         if known is not None:
             return known[0], known[1], True
     reporter = identify_reporter(session, rt.pseudonyms, e164, now)

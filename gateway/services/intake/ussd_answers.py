@@ -38,10 +38,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
+from gateway.db import dbapi_autocommit
 from gateway.models import Reporter, TrustRating
 from gateway.prepared import prepared_write
 from gateway.services.intake.reports import BURST_MIN_SUBMISSIONS, BURST_WINDOW
-from gateway.services.intake.ussd_steps import on_cursor
 
 Pending = tuple[dict[str, Any] | None, dt.datetime | None]
 
@@ -57,11 +57,10 @@ def store_answers(
     language: str | None = None,
     home: int | None = None,
     pending: Pending | None = None,
-    cursor: Any = None,
 ) -> None:
     """PostgreSQL: store `answers` as `reports.record_ratings` does (source "ussd"),
     and the caller's new `language`, `home` and `pending` (None: unchanged), in one
-    statement committed on its own (on the step's `cursor`, if given)."""
+    statement committed on its own."""
     if not answers:
         raise ValueError("no answers to store")
     for _, value in answers:
@@ -85,7 +84,7 @@ def store_answers(
         "new_pending": kept,
         "new_pending_until": until,
     }
-    with on_cursor(engine, cursor) as cursor:
+    with dbapi_autocommit(engine) as cursor:
         prepared_write(_statement(), engine.dialect).run(cursor, values)
 
 

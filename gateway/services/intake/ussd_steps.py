@@ -12,10 +12,9 @@ caller known under a rotated key keep the two statements in the request's transa
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -42,29 +41,6 @@ from gateway.models import Reporter, Subscription, UssdSession
 from gateway.prepared import prepared, prepared_write
 from gateway.services.intake.reporters import new_reporter_row
 from gateway.upsert import insert_ignore_on
-
-
-@contextlib.contextmanager
-def step_cursor(engine: Engine) -> Iterator[Any]:
-    """PostgreSQL: the one autocommit DBAPI cursor a step's statements share (the count,
-    then what the step stores), so a step checks one connection out of the pool, not one
-    per statement (each checkout, its autocommit switches and its return cost about as
-    much CPU as the statement, callgrind); None on SQLite."""
-    if engine.dialect.name != "postgresql":
-        yield None
-        return
-    with dbapi_autocommit(engine) as cursor:
-        yield cursor
-
-
-@contextlib.contextmanager
-def on_cursor(engine: Engine, cursor: Any = None) -> Iterator[Any]:
-    """`cursor` when the step has one, else an autocommit cursor of its own."""
-    if cursor is not None:
-        yield cursor
-        return
-    with dbapi_autocommit(engine) as own:
-        yield own
 
 
 @dataclass(frozen=True)
@@ -156,7 +132,6 @@ def known_caller_step(
     pseudonym: str,
     now: dt.datetime,
     key_version: int | None = None,
-    cursor: Any = None,
 ) -> tuple[Caller, Start] | None:
     """PostgreSQL: count the step of a caller known under `pseudonym` in one statement,
     committed on its own (autocommit: no BEGIN, no COMMIT, and no wait for the disk);
@@ -166,7 +141,7 @@ def known_caller_step(
     known caller's. Else None, with nothing counted: the caller is then identified and
     the step counted in the request's transaction (`count_step`)."""
     params = {"pseudonym": pseudonym, "provider": provider, "session_id": session_id, "now": now}
-    with on_cursor(engine, cursor) as cursor:
+    with dbapi_autocommit(engine) as cursor:
         # Compiled once, run on the DBAPI cursor: SQLAlchemy's execution machinery cost
         # more CPU than the rest of a menu step (callgrind, BENCHMARKS.md).
         step = prepared(_known_caller_statement(), engine.dialect)
@@ -189,30 +164,24 @@ def known_caller_step(
         )
 
 
-def store_caller(
-    engine: Engine, caller_id: int, language: str | None, home: int | None, cursor: Any = None
-) -> None:
+def store_caller(engine: Engine, caller_id: int, language: str | None, home: int | None) -> None:
     """PostgreSQL: a counted step whose only effects change the caller stores their new
     language or home by one UPDATE committed on its own (no BEGIN, COMMIT or ORM flush:
     most of a language step's CPU went to the session's transaction, callgrind)."""
     values = caller_update_values(caller_id, language, home)
-    with on_cursor(engine, cursor) as cursor:
+    with dbapi_autocommit(engine) as cursor:
         prepared_write(_caller_update(), engine.dialect).run(cursor, values)
 
 
 def store_pending(
-    engine: Engine,
-    caller_id: int,
-    pending: dict[str, Any] | None,
-    until: dt.datetime | None,
-    cursor: Any = None,
+    engine: Engine, caller_id: int, pending: dict[str, Any] | None, until: dt.datetime | None
 ) -> None:
     """PostgreSQL: a counted step that changes only what is kept for the next call
     stores it by one UPDATE committed on its own, as `store_caller`, and, as the
     count, without waiting for the disk: what a crash could lose is a report's path
     so far (she would start it again, as without USSD_RESUME_MINUTES), never a
     report; the commit that stores or forgets a report is durable and flushes it."""
-    with on_cursor(engine, cursor) as cursor:
+    with dbapi_autocommit(engine) as cursor:
         prepared_write(_pending_update(asynchronous=True), engine.dialect).run(
             cursor, pending_values(caller_id, pending, until)
         )
