@@ -177,12 +177,9 @@ def store_pending(
     engine: Engine, caller_id: int, pending: dict[str, Any] | None, until: dt.datetime | None
 ) -> None:
     """PostgreSQL: a counted step that changes only what is kept for the next call
-    stores it by one UPDATE committed on its own, as `store_caller`, and, as the
-    count, without waiting for the disk: what a crash could lose is a report's path
-    so far (she would start it again, as without USSD_RESUME_MINUTES), never a
-    report; the commit that stores or forgets a report is durable and flushes it."""
+    stores it by one UPDATE committed on its own, as `store_caller`."""
     with dbapi_autocommit(engine) as cursor:
-        prepared_write(_pending_update(asynchronous=True), engine.dialect).run(
+        prepared_write(_pending_update(), engine.dialect).run(
             cursor, pending_values(caller_id, pending, until)
         )
 
@@ -261,12 +258,10 @@ def _caller_update() -> Update:
 
 
 @functools.cache
-def _pending_update(asynchronous: bool = False) -> Update:
-    """UPDATE reporters SET pending, pending_until WHERE id; built once. Asynchronous
-    (PostgreSQL, autocommit only): its commit does not wait for the disk (SET LOCAL
-    riding on the statement, as the count's)."""
+def _pending_update() -> Update:
+    """UPDATE reporters SET pending, pending_until WHERE id; built once."""
     table = _reporters()
-    statement = (
+    return (
         update(table)
         .where(table.c.id == bindparam("caller_id", type_=table.c.id.type))
         .values(
@@ -274,9 +269,6 @@ def _pending_update(asynchronous: bool = False) -> Update:
             pending_until=bindparam("new_pending_until", type_=table.c.pending_until.type),
         )
     )
-    if asynchronous:
-        return statement.returning(func.set_config("synchronous_commit", "off", True))
-    return statement
 
 
 def _reporters() -> Table:
