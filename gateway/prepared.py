@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Insert, Select, Update
+from sqlalchemy import Select, Update
 from sqlalchemy.engine import Dialect
 
 Processor = Callable[[Any], Any]
@@ -24,7 +24,7 @@ Processor = Callable[[Any], Any]
 class PreparedWrite:
     """`statement` compiled for `dialect`: its SQL and its parameters' processors."""
 
-    def __init__(self, statement: Select[Any] | Update | Insert, dialect: Dialect) -> None:
+    def __init__(self, statement: Select[Any] | Update, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
         self._compiled = compiled
@@ -84,7 +84,7 @@ def prepared(statement: Select[Any], dialect: Dialect) -> PreparedSelect:
     return cast(PreparedSelect, _once(statement, dialect, PreparedSelect))
 
 
-def prepared_write(statement: Update | Insert, dialect: Dialect) -> PreparedWrite:
+def prepared_write(statement: Update, dialect: Dialect) -> PreparedWrite:
     """As `prepared`, for a statement that returns no rows."""
     return _once(statement, dialect, PreparedWrite)
 

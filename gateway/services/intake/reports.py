@@ -230,11 +230,6 @@ def unsubscribe(session: Session, reporter: Identified) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def ussd_source_ref(provider: str, session_id: str) -> str:
-    """What a USSD session's reports are keyed by (an answer adds its question)."""
-    return f"ussd:{provider}:{session_id}"
-
-
 def apply_ussd_effect(
     session: Session,
     rt: Runtime,
@@ -248,7 +243,7 @@ def apply_ussd_effect(
     step is resent. The caller's ORM object is built only for a subscription: a new
     language or home is one UPDATE, an answer needs the caller's id alone."""
     now = rt.now()
-    ref = ussd_source_ref(provider, session_id)
+    ref = f"ussd:{provider}:{session_id}"
     places = gazetteer(rt)
     if isinstance(effect, fx.SetLanguage):
         if caller.language != effect.lang:

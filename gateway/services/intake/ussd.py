@@ -16,21 +16,13 @@ from sqlalchemy.orm import Session
 from gateway.db import DB_UNAVAILABLE, transaction
 from gateway.domain import ussd_resume as resumes
 from gateway.domain.ussd_menu import Replays, respond
-from gateway.domain.ussd_types import (
-    Effect,
-    Place,
-    RecordRatings,
-    Screen,
-    SetHome,
-    SetLanguage,
-    UssdContext,
-)
+from gateway.domain.ussd_types import Effect, Place, Screen, SetHome, SetLanguage, UssdContext
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.logging_filters import redact
 from gateway.models import UssdSession
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
-from gateway.services.intake import reports, ussd_answers, ussd_resume
+from gateway.services.intake import reports, ussd_resume
 from gateway.services.intake.places import offered, parent_name
 from gateway.services.intake.reporters import identify_reporter
 from gateway.services.intake.routing import is_urgent, someone_will_be_told
@@ -129,8 +121,11 @@ def _store(
     """Apply the step's effects under `key` (provider, session) and store what is kept
     for the next call (`pending`, None when unchanged), in one transaction with them."""
     own = _caller_changes(rt, caller, screen.effects) if counted else None
-    if own is not None:  # answers, a language or a home: no session
-        _store_own(rt, caller, key, own, pending)
+    if own is not None:  # a language or home alone: one statement, no session
+        if own != (None, None):
+            store_caller(rt.engine, caller.id, *own)
+        if pending is not None:
+            store_pending(rt.engine, caller.id, *pending)
         return
     if screen.effects:
         # A step counted on its own (known_caller_step) leaves the effects a
@@ -147,48 +142,21 @@ def _store(
         session.commit()
 
 
-def _store_own(
-    rt: Runtime,
-    caller: Caller,
-    key: tuple[str, str],
-    own: tuple[str | None, int | None, RecordRatings | None],
-    pending: ussd_resume.Column | None,
-) -> None:
-    """PostgreSQL, a counted step: its answers with the caller's changes and `pending`
-    by one statement (ussd_answers); else the changes by one, `pending` by another."""
-    language, home, answers = own
-    if answers is not None:
-        locality = gazetteer(rt).id_of(answers.pcode)
-        ref = reports.ussd_source_ref(*key)
-        ussd_answers.store_answers(
-            rt.engine, caller.id, locality, answers.answers, source_ref=ref,
-            now=rt.now(), language=language, home=home, pending=pending,
-        )  # fmt: skip
-        return
-    if (language, home) != (None, None):
-        store_caller(rt.engine, caller.id, language, home)
-    if pending is not None:
-        store_pending(rt.engine, caller.id, *pending)
-
-
 def _caller_changes(
     rt: Runtime, caller: Caller, effects: tuple[Effect, ...]
-) -> tuple[str | None, int | None, RecordRatings | None] | None:
-    """The caller's new language and home (None where unchanged) and the answers to
-    store (none or one RecordRatings) when every effect of the step is one of these,
-    else None: the effects then go through the session."""
-    language = home = answers = None
+) -> tuple[str | None, int | None] | None:
+    """The caller's new language and home (None where unchanged) when every effect of
+    the step is one of these, else None: the effects then go through the session."""
+    language = home = None
     for effect in effects:
         if isinstance(effect, SetLanguage):
             language = effect.lang if effect.lang != caller.language else language
         elif isinstance(effect, SetHome):
             place = gazetteer(rt).id_of(effect.pcode)
             home = place if place != caller.home_locality_id else home
-        elif isinstance(effect, RecordRatings) and answers is None and effect.answers:
-            answers = effect
         else:
             return None
-    return language, home, answers
+    return language, home
 
 
 def _languages(rt: Runtime) -> dict[str, str]:
