@@ -79,9 +79,11 @@ def guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
 
 
 def did_something(result: object) -> bool:
-    """False for a job's idle answer: None, 0, or a summary whose counts are all 0."""
+    """False for a job's idle answer: None, 0, or a summary whose counts are all 0 and
+    whose lists are all empty."""
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        counts = [v for v in dataclasses.asdict(result).values() if isinstance(v, int | float)]
+        kinds = (int, float, list, tuple, set, dict)
+        counts = [v for v in dataclasses.asdict(result).values() if isinstance(v, kinds)]
         return any(counts) or len(counts) < len(dataclasses.fields(result))
     return bool(result)
 

@@ -17,6 +17,7 @@ from gateway.db import make_engine, make_sessionmaker
 from gateway.models import JobState
 from gateway.runtime import Runtime
 from gateway.scheduler import EVERY, build_scheduler, guarded, jobs
+from gateway.services.alerts.urgent import UrgentCheck
 from gateway.services.outbox.dispatch import DispatchSummary
 from tests.conftest import TEST_KEYS
 
@@ -98,6 +99,8 @@ def test_the_clock_command_runs_its_jobs_until_sigterm(
         (0, logging.DEBUG),
         (None, logging.DEBUG),
         (DispatchSummary(), logging.DEBUG),
+        (UrgentCheck(), logging.DEBUG),
+        (UrgentCheck(opened=["A1"]), logging.INFO),
         (3, logging.INFO),
         (DispatchSummary(claimed=2, sent=2), logging.INFO),
         ("a cycle summary", logging.INFO),
