@@ -106,12 +106,15 @@ def delivery_answer(
     unknown_status: int = 200,
 ) -> Response:
     """A delivery report or status callback: 400 for a status we do not know, else the
-    outbox row updated ("unknown message", answered `unknown_status`, when no row has
-    that id: never sent, or not yet recorded)."""
+    outbox row updated ("ok"), or the status kept for its send's commit ("kept": the
+    callback came first), or "unknown message", answered `unknown_status`, for a
+    status that changes nothing and has no row."""
     status = map_status(raw_status)
     if status is None:
         return plain(f"unknown status: {raw_status[:40]}", 400)
-    found = delivery.record_delivery(
+    done = delivery.record_delivery(
         runtime(), provider=provider, provider_message_id=message_id, status=status, error=error
     )
-    return plain("ok") if found else plain("unknown message", unknown_status)
+    if done == delivery.Delivery.UNKNOWN:
+        return plain("unknown message", unknown_status)
+    return plain("ok" if done == delivery.Delivery.APPLIED else "kept")

@@ -154,6 +154,24 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
 
 
+class KeptStatus(Base):
+    """A delivery report or status callback that came before the commit of its own send
+    (the provider answers our API call, then calls us back, before the dispatcher has
+    recorded the provider's id): kept until that commit or the next outbox pass applies
+    it, or it expires. Neither a number nor a text of the message is kept."""
+
+    __tablename__ = "outbox_kept_status"
+    __table_args__ = (Index("ix_outbox_kept_status_message", "provider", "provider_message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_message_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus, "outbox_status"))
+    # A provider's words, redacted (as `outbox.last_error`).
+    error: Mapped[str | None] = mapped_column(String(300))
+    received_at: Mapped[dt.datetime]
+
+
 class JobState(Base):
     """A clock job's watermark: how far it has processed, so a stopped clock catches up."""
 

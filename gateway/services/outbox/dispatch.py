@@ -23,7 +23,7 @@ from gateway.models import OutboxMessage, OutboxStatus
 from gateway.ports import Sender, SenderFactory, SendResult
 from gateway.runtime import Runtime
 from gateway.services.outbox import health, routing
-from gateway.services.outbox.delivery import record_opt_out
+from gateway.services.outbox.delivery import apply_kept, record_opt_out, sweep_kept
 from gateway.services.outbox.queue import Claim, claim_due
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,7 @@ def dispatch_due(
         alert_ids=alert_ids,
     )
     summary = DispatchSummary(claimed=len(claims))
+    sweep_kept(rt, now)
     for claim in claims:
         provider, failover = provider_for(rt.settings, claim, policy)
         result = _send(senders.get(provider), provider, claim)
@@ -205,6 +206,8 @@ def record_send_result(
             return None
         if result.outcome == "accepted":
             health.note_success(session, provider, now)
+            if result.provider_message_id:  # its callback may have come first
+                apply_kept(session, provider, result.provider_message_id)
         else:
             health.note_error(session, provider, error or result.outcome, now)
         if result.opted_out:
