@@ -14,20 +14,20 @@ import datetime as dt
 import enum
 import logging
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from gateway.crypto import Pseudonymizer
 from gateway.db import transaction
 from gateway.logging_filters import redact
-from gateway.models import KeptStatus, OutboxStatus, Reporter, Subscription
+from gateway.models import KeptStatus, OutboxMessage, OutboxStatus, Reporter, Subscription
 from gateway.runtime import Runtime
 from gateway.services.outbox.queue import FINAL, record_status
 
 log = logging.getLogger(__name__)
 
 KEEP_FOR = dt.timedelta(hours=1)
-SWEEP_LIMIT = 200  # kept statuses looked at per outbox pass
+SWEEP_LIMIT = 200  # kept statuses applied per outbox pass
 
 
 class Delivery(enum.StrEnum):
@@ -94,17 +94,29 @@ def sweep_kept(rt: Runtime, now: dt.datetime) -> int:
     (their callback and the send's commit overlapped), drop those older than
     KEEP_FOR; the number applied."""
     with transaction(rt.sessions) as session:
-        kept = session.scalars(select(KeptStatus).order_by(KeptStatus.id).limit(SWEEP_LIMIT))
-        applied, expired = [], []
-        for status in kept:
-            if _apply(session, status):
-                applied.append(status.id)
-            elif status.received_at < now - KEEP_FOR:
-                expired.append(status.id)
-        _drop(session, applied + expired)
+        matched = session.scalars(
+            select(KeptStatus)
+            .join(
+                OutboxMessage,
+                and_(
+                    OutboxMessage.provider == KeptStatus.provider,
+                    OutboxMessage.provider_message_id == KeptStatus.provider_message_id,
+                ),
+            )
+            .order_by(KeptStatus.id)
+            .limit(SWEEP_LIMIT)
+        ).all()
+        for status in matched:
+            _apply(session, status)
+        _drop(session, [status.id for status in matched])
+        expired = session.execute(
+            delete(KeptStatus)
+            .where(KeptStatus.received_at < now - KEEP_FOR)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
     if expired:
-        log.info("outbox: %d kept delivery status(es) matched no send; dropped", len(expired))
-    return len(applied)
+        log.info("outbox: %d kept delivery status(es) matched no send; dropped", expired)
+    return len(matched)
 
 
 def _apply(session: Session, status: KeptStatus) -> bool:
