@@ -11,11 +11,11 @@ from gateway.console.blueprint import bp
 from gateway.console.pages import render
 from gateway.db import transaction
 from gateway.services import audit
-from gateway.services.admin.auth import authenticate, end_sessions
+from gateway.services.admin.auth import SLOTS_CACHE, VerifySlots, authenticate, end_sessions
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
+def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     if request.method == "GET":
         if g.get("user") is not None:
             return redirect(safe_next(request.args.get("next")))
@@ -28,8 +28,12 @@ def login() -> Response | str | tuple[str, int]:
         request.form.get("password", ""),
         ip,
         rt.now(),
+        rt.cached(SLOTS_CACHE, VerifySlots),
     )
     user_id = result.user.id if result.user is not None else None
+    if result.reason == "busy":
+        page = render("login.html", error="login.busy", next=request.form.get("next", ""))
+        return page, 503, {"Retry-After": "5"}
     if user_id is None:
         error = "login.locked" if result.reason == "ip_limited" else "login.refused"
         return render("login.html", error=error, next=request.form.get("next", "")), 401

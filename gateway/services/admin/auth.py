@@ -7,13 +7,20 @@ counted by atomic updates, so they hold across web workers and concurrent attemp
 Every attempt is audited, without the password; a failed attempt names the account
 only when it exists, because people sometimes type their password into the e-mail
 field.
+
+A process checks at most VERIFY_SLOTS passwords at once (each check holds 64 MiB for
+its duration): a login that gets no slot within SLOT_WAIT is answered "busy" (the
+console asks to try again) before anything is counted or checked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,8 +42,12 @@ LOCK_FOR = dt.timedelta(minutes=15)
 IP_MAX_FAILURES = 20
 IP_WINDOW = dt.timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Two checks at once cost a worker 128 MiB at most; a login waits this long for a turn.
+VERIFY_SLOTS = 2
+SLOT_WAIT = 3.0  # seconds
+SLOTS_CACHE = "login_verify_slots"
 
-LoginReason = Literal["ok", "refused", "locked", "ip_limited"]
+LoginReason = Literal["ok", "refused", "locked", "ip_limited", "busy"]
 
 
 class UserError(ValueError):
@@ -51,6 +62,25 @@ class LoginResult:
     @property
     def ok(self) -> bool:
         return self.user is not None and self.reason == "ok"
+
+
+class VerifySlots:
+    """At most `size` password checks at once in this process (one per Runtime, shared
+    by its threads); a login waits up to `wait` seconds for a turn."""
+
+    def __init__(self, size: int = VERIFY_SLOTS, wait: float = SLOT_WAIT) -> None:
+        self._slots = threading.BoundedSemaphore(size) if size > 0 else threading.Semaphore(0)
+        self.wait = wait
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[bool]:
+        """Whether a slot was free within `wait`; it is held until the block ends."""
+        got = self._slots.acquire(timeout=self.wait)
+        try:
+            yield got
+        finally:
+            if got:
+                self._slots.release()
 
 
 @functools.cache
@@ -166,10 +196,17 @@ def set_password(
 
 
 def authenticate(
-    sessions: sessionmaker[Session], email: str, password: str, ip: str, now: dt.datetime
+    sessions: sessionmaker[Session],
+    email: str,
+    password: str,
+    ip: str,
+    now: dt.datetime,
+    slots: VerifySlots | None = None,
 ) -> LoginResult:
     """Check a login attempt, update the account's failure count or lock, audit it,
-    and return the user on success. Commits its own short transactions.
+    and return the user on success. Commits its own short transactions. With `slots`,
+    it waits its turn first; without one in time it is "busy": nothing counted,
+    checked nor audited (no guess was made).
 
     Each attempt first takes its place in the counts with one atomic UPDATE (per
     address, then per account), committed before the password is checked, and only
@@ -179,6 +216,17 @@ def authenticate(
     whatever the account's state, so timing tells nothing about which accounts exist
     or are locked.
     """
+    if slots is None:
+        return _authenticate(sessions, email, password, ip, now)
+    with slots.turn() as got:
+        if not got:
+            return LoginResult(None, "busy")
+        return _authenticate(sessions, email, password, ip, now)
+
+
+def _authenticate(
+    sessions: sessionmaker[Session], email: str, password: str, ip: str, now: dt.datetime
+) -> LoginResult:
     address = (email or "").strip().lower()[:254]
     with transaction(sessions) as session:
         user = session.scalar(select(ConsoleUser).where(ConsoleUser.email == address))
