@@ -95,6 +95,8 @@ def message_detail(message_id: int) -> str:
     with rt.sessions() as session:
         message = visible_message(session, message_id)
         progress = info_messages.progress(session, message_id)
+        sending = message.status == InfoMessageStatus.SENDING
+        fanout = info_messages.fanout(session, rt, message) if sending else None
     places = gazetteer(rt)
     plain = gsm7.to_gsm7(message.body)
     texts = message.bodies or {rt.settings.default_language: message.body}
@@ -110,6 +112,7 @@ def message_detail(message_id: int) -> str:
         plain_segments=gsm7.segments(plain),
         characters=len(message.body),
         progress=progress,
+        fanout=fanout,
         Status=InfoMessageStatus,
         cancellable=info_messages.cancellable(message, progress),
         can_act=user.role != Role.ANALYST,

@@ -32,7 +32,8 @@ class InfoMessage(Base):
     bodies: Mapped[dict[str, Any] | None]
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime]
-    # Counted when composed (shown in the preview); the send counts again.
+    # Counted when composed (shown in the preview), again at submit; once every recipient
+    # is queued, the page shows `queued` (who joined or left meanwhile makes them differ).
     recipients: Mapped[int] = mapped_column(Integer)
     segments: Mapped[int] = mapped_column(SmallInteger)
     status: Mapped[InfoMessageStatus] = mapped_column(

@@ -230,3 +230,34 @@ def test_cancelling_one_message_withdraws_none_of_another(rt: Runtime, ids: dict
         assert info_messages.cancel(session, first, "admin", rt.now()) == 10
     keys = {r.dedupe_key.split(":")[1] for r in outbox_rows(rt)}
     assert keys == {str(second)} and len(outbox_rows(rt)) == 10
+
+
+def test_the_figures_follow_who_joins_or_leaves_during_the_fanout(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    """ "x sur N" while the clock queues: N is those queued plus those still to queue,
+    counted when the page is read; once all are queued, the recipients shown are the
+    ones queued, the count made at submit beside them."""
+    numbers = subscribe(rt, ids[KAYES], 10)
+    message_id = sent_by_admin(rt, ids[KAYES])
+    broadcast.broadcast_due(rt, rt.now(), max_batches=1)
+    later = [n for n in numbers if n not in set(queued_numbers(rt))]
+    with transaction(rt.sessions) as session:
+        for reporter in session.scalars(select(Reporter)):
+            if reporter.pseudonym[1:] in later[:2]:
+                reporter.opted_out = True  # what STOP does
+    joined = subscribe(rt, ids[KAYES], 3)
+    expected = len(numbers) - 2 + len(joined)
+    client, _ = as_role(Role.ADMIN)
+    page = html.unescape(client.get(f"/console/messages/{message_id}").get_data(as_text=True))
+    assert f"{BATCH} sur {expected} " in page and "comptés maintenant" in page
+    while only_message(rt).status == InfoMessageStatus.SENDING:
+        broadcast.broadcast_due(rt, rt.now(), max_batches=1)
+    assert sum(queued_numbers(rt).values()) == expected
+    message = only_message(rt)
+    assert (message.queued, message.recipients) == (expected, len(numbers))
+    page = html.unescape(client.get(f"/console/messages/{message_id}").get_data(as_text=True))
+    assert f'<dd class="recipients">{expected} ' in page
+    assert f"{len(numbers)} comptés à la soumission" in page
+    listing = client.get("/console/messages").get_data(as_text=True)
+    assert f'<td class="num">{expected}</td>' in listing

@@ -94,7 +94,7 @@ def test_the_preview_shows_recipients_and_segments_before_sending(
     assert (message.recipients, message.segments) == (3, 2)
     assert message.status == InfoMessageStatus.DRAFT
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert '<dd class="recipients">3</dd>' in page
+    assert '<dd class="recipients">3 <small' in page and "comptés à la rédaction" in page
     assert "2 SMS par destinataire" in page and "GSM 7 bits" in page
     assert "Envoyer" in page
     assert outbox_rows(rt) == []  # a preview sends nothing

@@ -357,6 +357,18 @@ def _next_due(
     return max(now, last + gap) if last is not None else now
 
 
+def fanout(session: Session, rt: Runtime, message: InfoMessage) -> tuple[int, int]:
+    """How many recipients of the sending message are queued, and how many subscribers
+    are still to queue (after the clock's place, opted-out ones left out), counted now.
+    One statement, so a batch committed meanwhile is counted once, on one side."""
+    still = _subscribed(select(func.count()).select_from(Subscription), rt, message.locality_id)
+    still = still.where(Subscription.id > InfoMessage.fanout_after).correlate(InfoMessage)
+    row = session.execute(
+        select(InfoMessage.queued, still.scalar_subquery()).where(InfoMessage.id == message.id)
+    ).one()
+    return int(row[0]), int(row[1] or 0)
+
+
 def progress(session: Session, message_id: int) -> dict[str, int]:
     """The message's outbox rows by status (pending, sent, delivered...)."""
     rows = session.execute(
