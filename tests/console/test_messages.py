@@ -306,3 +306,19 @@ def test_the_message_page_names_its_area_with_its_kind_and_the_places_above(
     response = client.post("/console/messages", data={"area": MOPTI, "body": "Bonjour"})
     page = html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
     assert 'Mopti <small class="muted">commune ML050109</small> › Mopti' in page
+
+
+def test_a_small_message_sent_says_it_is_with_the_outbox_and_claims_no_approval(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    # Its composer's own send is no approval: "Approuvé par" the same person read as
+    # if a second admin had checked it, and "envoyé" while every SMS still waited.
+    subscribe(rt, ids[MOPTI], 2)
+    client, _ = as_role(Role.ADMIN)
+    client.post("/console/messages", data={"area": MOPTI, "body": "Bonjour"})
+    message = only_message(rt)
+    response = client.post(f"/console/messages/{message.id}/send", follow_redirects=True)
+    page = html.unescape(response.get_data(as_text=True))
+    assert only_message(rt).status == InfoMessageStatus.SENT
+    assert "Approuvé par" not in page
+    assert '<span class="status sent">remis aux envois</span>' in page
