@@ -322,3 +322,13 @@ def test_a_small_message_sent_says_it_is_with_the_outbox_and_claims_no_approval(
     assert only_message(rt).status == InfoMessageStatus.SENT
     assert "Approuvé par" not in page
     assert '<span class="status sent">remis aux envois</span>' in page
+
+
+def test_the_area_field_offers_only_what_a_message_can_go_to(as_role: AsRole) -> None:
+    # Its hint was the committees' "ou ML pour tout le pays", and ML was then refused.
+    client, _ = as_role(Role.ADMIN)
+    form = html.unescape(client.get("/console/messages").get_data(as_text=True))
+    assert "ML pour tout le pays" not in form
+    response = client.post("/console/messages", data={"area": "ML", "body": "Bonjour"})
+    page = html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert "pas au pays entier" in page
