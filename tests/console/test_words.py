@@ -7,6 +7,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -128,3 +129,16 @@ def test_every_page_reads_in_english_when_chosen(demo: FlaskClient, rt: Runtime)
             if found:
                 problems.append(f"{url}: raw {sorted(found)[:8]}")
     assert problems == [], "\n".join(problems)
+
+
+def test_no_template_writes_a_bare_colon_after_a_label() -> None:
+    # French wants a space before the colon ("Zones en dessous :"): a label's colon is
+    # `common.colon`, which is " :" in French and ":" in English.
+    templates = Path(__file__).parents[2] / "gateway" / "console" / "templates"
+    bare = [
+        f"{path.name}:{n}"
+        for path in sorted(templates.rglob("*.html"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\) \}\}:", line)
+    ]
+    assert bare == []
