@@ -296,7 +296,7 @@ def test_a_zone_typed_by_name_opens_it_and_an_unknown_one_says_so(
     assert "P-code" in unknown.get_data(as_text=True).split("<h1>")[0]
 
 
-def test_the_trail_above_a_locality_names_what_each_place_is(as_role: AsRole) -> None:
+def test_the_trail_above_a_locality_names_what_each_place_is(as_role: Client) -> None:
     # "Mopti › Mopti" above the commune of Mopti: the region and the cercle share its name.
     client, _ = as_role(Role.ANALYST)
     page = client.get(f"/console/locality/{MOPTI}").get_data(as_text=True)
