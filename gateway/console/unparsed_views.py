@@ -1,5 +1,5 @@
 """SMS that matched nothing. Their sender was told "not understood, kept for review":
-an admin lists them (date and channel only) and asks for one text with a POST, each
+an admin lists them (the day only) and asks for one text with a POST, each
 reading audited, as for an incident's free text. The number is never shown."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def unparsed() -> str:
     rt = runtime()
     with rt.sessions() as session:
         rows = session.execute(
-            select(InboundMessage.id, InboundMessage.received_at, InboundMessage.provider)
+            select(InboundMessage.id, InboundMessage.received_at)
             .where(InboundMessage.outcome == Outcome.HELP, InboundMessage.payload_enc.is_not(None))
             .order_by(InboundMessage.id.desc())
             .limit(SHOWN)
