@@ -5,6 +5,7 @@ exists for it, and a test walking every page fails when that happens."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gateway.console.blueprint import bp
 from gateway.console.i18n import number, translate, translate_or
+from gateway.console.pages import when
 from gateway.domain.rules import ParamSpec
 from gateway.models import CommitteeMember
 
@@ -131,13 +133,26 @@ VALUE_LABELS = {
     "role": "role",
     "level": "place_kind",
     "language": "language",
+    "status": "message_status",
+    "from": "role",
+    "to": "role",
+    "channel": "sim_channel",
 }
+# Details that hold a time, stored as ISO 8601, shown as the console shows times.
+TIME_DETAILS = frozenset({"locked_until"})
 
 
 @bp.app_template_global("audit_value")
 def audit_value(key: str, value: object) -> str | None:
     """The words for an audit detail's coded value ("clôturée" for state closed), or
     None when the value is shown as stored (a P-code, a number, a name)."""
+    if isinstance(value, bool):
+        return translate("common.yes" if value else "common.no")
+    if key in TIME_DETAILS and isinstance(value, str):
+        try:
+            return when(dt.datetime.fromisoformat(value))
+        except ValueError:
+            return None
     prefix = VALUE_LABELS.get(key)
     if prefix is None or not isinstance(value, str):
         return None
