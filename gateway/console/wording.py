@@ -72,11 +72,18 @@ def figure_value(key: str, value: Any) -> str:
         return translate_or(f"{key}.{value}", str(value))
     if key in YES_NO or isinstance(value, bool):
         return translate("common.yes") if value else translate("common.no")
+    if key in PROBABILITIES and isinstance(value, int | float):
+        # Three decimals; below them "< 0,001", never a "0,00" that reads as impossible.
+        return f"< {number(P_FLOOR, 3)}" if value < P_FLOOR else number(value, 3)
     if isinstance(value, int | float):
         if float(value).is_integer():
             return number(value, 0)
         return number(value, 2)
     return "—" if value is None else str(value)
+
+
+PROBABILITIES = frozenset({"p"})
+P_FLOOR = 0.001
 
 
 # The units of measured figures; a rule's values take theirs from rules.json.

@@ -239,3 +239,21 @@ def test_who_was_notified_is_named_with_their_committee(
     assert row is not None
     assert "CCS de Mopti-ville" in row.group(0)
     assert "<th>Comité</th>" in page
+
+
+def test_a_tiny_probability_reads_as_under_a_thousandth_not_zero(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    # "Probabilité sans changement (p) 0,00" read as "impossible by chance".
+    tiny = add_alert(rt, ids[SOCOURA], figures={"index": 2.1, "p": 3.2e-7, "reporters": 35})
+    small = add_alert(rt, ids[MOPTI], figures={"index": 2.1, "p": 0.0123, "reporters": 35})
+    client, _ = as_role(Role.ANALYST)
+
+    def p_shown(alert_id: int) -> str:
+        page = client.get(f"/console/alerts/{alert_id}").get_data(as_text=True)
+        row = re.search(r"\(p\)</td>\s*<td[^>]*>([^<]*)</td>", page)
+        assert row is not None, page
+        return row.group(1).strip()
+
+    assert p_shown(tiny.id) == "&lt; 0,001"
+    assert p_shown(small.id) == "0,012"
