@@ -155,6 +155,8 @@ def audit_value(key: str, value: object) -> str | None:
     None when the value is shown as stored (a P-code, a number, a name)."""
     if isinstance(value, bool):
         return translate("common.yes" if value else "common.no")
+    if key == "languages" and isinstance(value, str):  # "fr,bm": a message's texts
+        return ", ".join(translate_or(f"language.{code}", code) for code in value.split(","))
     if key in TIME_DETAILS and isinstance(value, str):
         try:
             return when(dt.datetime.fromisoformat(value))

@@ -149,7 +149,7 @@ LOCKED = "2026-11-02T09:45:00+00:00"
 # The details the gateway writes on audit rows whose keys had no words of their own
 # (a message sent showed "rate_per_minute : 60"), with values of the kinds stored.
 AUDITED = (
-    ("message.compose", {"area": "ML050109", "recipients": 6}),
+    ("message.compose", {"area": "ML050109", "recipients": 6, "segments": 1, "languages": "fr,bm"}),
     ("message.submit", {"status": "approved", "recipients": 6}),
     ("message.send", {"recipients": 6, "rate_per_minute": 60}),
     ("message.cancel", {"withdrawn": 6}),
@@ -179,3 +179,4 @@ def test_every_audited_detail_reads_in_french(app: Flask, rt: Runtime) -> None:
         assert key not in words_in(text), key
     assert LOCKED not in client.get("/console/audit").get_data(as_text=True)
     assert "2 nov. 2026, 09:45" in text
+    assert "français, bambara" in text  # the languages of a message by name
