@@ -27,6 +27,7 @@ def register_console(app: Flask) -> None:
         overview_views,
         simulator_views,
         threshold_views,
+        unparsed_views,
         wording,
     )
     from gateway.console.security import init_csrf

@@ -22,6 +22,7 @@ from gateway.models import (
     Alert,
     AlertEvent,
     AlertState,
+    Committee,
     CommitteeMember,
     Locality,
     OutboxMessage,
@@ -143,8 +144,9 @@ def alert_detail(alert_id: int) -> str:
     with rt.sessions() as session:
         alert = visible_alert(session, alert_id)
         notified = session.execute(
-            select(OutboxMessage, CommitteeMember.name)
+            select(OutboxMessage, CommitteeMember.name, Committee.name)
             .outerjoin(CommitteeMember, CommitteeMember.id == OutboxMessage.member_id)
+            .outerjoin(Committee, Committee.id == CommitteeMember.committee_id)
             .where(OutboxMessage.alert_id == alert.id)
             .order_by(OutboxMessage.created_at, OutboxMessage.id)
         ).all()

@@ -132,7 +132,9 @@ def locality(pcode: str) -> str:
         pcode=gaz.pcodes[loc],
         name=gaz.name_of(loc),
         kind=gaz.entry(loc).kind,
-        chain=[(gaz.pcodes[i], gaz.name_of(i)) for i in reversed(gaz.chain(loc))],
+        chain=[
+            (gaz.pcodes[i], gaz.name_of(i), gaz.entry(i).kind) for i in reversed(gaz.chain(loc))
+        ],
         children=gaz.children(gaz.pcodes[loc]),
         points=points,
         kinds=kinds,

@@ -11,6 +11,8 @@ from werkzeug.wrappers import Response
 
 from gateway.console.access import actor, area_of, area_page, current_user, require, runtime
 from gateway.console.blueprint import bp
+from gateway.console.committee_views import find_locality
+from gateway.console.i18n import translate as t
 from gateway.console.pages import notify, render
 from gateway.db import transaction
 from gateway.domain import gsm7
@@ -35,7 +37,10 @@ def messages() -> str:
     return render(
         "messages.html",
         messages=page.rows,
-        names={m.locality_id: places.name_of(m.locality_id) for m in page.rows},
+        names={
+            m.locality_id: (places.name_of(m.locality_id), places.entry(m.locality_id).kind)
+            for m in page.rows
+        },
         can_compose=user.role != Role.ANALYST,
         home=places.pcodes.get(home) if home else "",
         threshold=APPROVAL_THRESHOLD,
@@ -65,8 +70,11 @@ def message_compose() -> Response:
         bodies[default] = request.form.get("body", "")[:MAX_BODY]
     typed = request.form.get("area", "").strip()[:120]
     with transaction(rt.sessions) as session:
-        locality_id = gazetteer(rt).lookup(typed) if typed else _home_area(session, user)
+        locality_id = _typed_area(session, typed) if typed else _home_area(session, user)
         area = area_of(user, session)
+        if isinstance(locality_id, str):
+            notify("messages.error.ambiguous", "error", codes=locality_id)
+            return redirect(url_for("console.messages"))
         if locality_id is None or (area is not None and locality_id not in area):
             notify("messages.error.unknown_area", "error")
             return redirect(url_for("console.messages"))
@@ -77,6 +85,16 @@ def message_compose() -> Response:
             return redirect(url_for("console.messages"))
         message_id = message.id
     return redirect(url_for("console.message_detail", message_id=message_id))
+
+
+def _typed_area(session: Session, typed: str) -> int | str | None:
+    """The area typed (P-code, or a name that resolves clearly), or, when several
+    areas bear that exact name ("Mopti" is a region, a cercle and a commune), their
+    P-codes and kinds to choose from, so a message does not go to the wrong one."""
+    named = find_locality(session, typed)
+    if isinstance(named, list):
+        return ", ".join(f"{c.pcode} ({t('place_kind.' + c.kind.value)})" for c in named)
+    return named.id if named is not None else gazetteer(runtime()).lookup(typed)
 
 
 def visible_message(session: Session, message_id: int) -> InfoMessage:
@@ -107,7 +125,10 @@ def message_detail(message_id: int) -> str:
             (lang, str(text), gsm7.is_gsm7(str(text)), gsm7.segments(str(text)))
             for lang, text in texts.items()
         ],
-        place=(places.pcodes[message.locality_id], places.name_of(message.locality_id)),
+        chain=[
+            (places.pcodes[i], places.name_of(i), places.entry(i).kind)
+            for i in places.chain(message.locality_id)
+        ],
         gsm=gsm7.is_gsm7(message.body),
         plain_segments=gsm7.segments(plain),
         characters=len(message.body),

@@ -5,6 +5,7 @@ exists for it, and a test walking every page fails when that happens."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gateway.console.blueprint import bp
 from gateway.console.i18n import number, translate, translate_or
+from gateway.console.pages import when
 from gateway.domain.rules import ParamSpec
 from gateway.models import CommitteeMember
 
@@ -70,11 +72,18 @@ def figure_value(key: str, value: Any) -> str:
         return translate_or(f"{key}.{value}", str(value))
     if key in YES_NO or isinstance(value, bool):
         return translate("common.yes") if value else translate("common.no")
+    if key in PROBABILITIES and isinstance(value, int | float):
+        # Three decimals; below them "< 0,001", never a "0,00" that reads as impossible.
+        return f"< {number(P_FLOOR, 3)}" if value < P_FLOOR else number(value, 3)
     if isinstance(value, int | float):
         if float(value).is_integer():
             return number(value, 0)
         return number(value, 2)
     return "—" if value is None else str(value)
+
+
+PROBABILITIES = frozenset({"p"})
+P_FLOOR = 0.001
 
 
 # The units of measured figures; a rule's values take theirs from rules.json.
@@ -131,13 +140,28 @@ VALUE_LABELS = {
     "role": "role",
     "level": "place_kind",
     "language": "language",
+    "status": "message_status",
+    "from": "role",
+    "to": "role",
+    "channel": "sim_channel",
 }
+# Details that hold a time, stored as ISO 8601, shown as the console shows times.
+TIME_DETAILS = frozenset({"locked_until"})
 
 
 @bp.app_template_global("audit_value")
 def audit_value(key: str, value: object) -> str | None:
     """The words for an audit detail's coded value ("clôturée" for state closed), or
     None when the value is shown as stored (a P-code, a number, a name)."""
+    if isinstance(value, bool):
+        return translate("common.yes" if value else "common.no")
+    if key == "languages" and isinstance(value, str):  # "fr,bm": a message's texts
+        return ", ".join(translate_or(f"language.{code}", code) for code in value.split(","))
+    if key in TIME_DETAILS and isinstance(value, str):
+        try:
+            return when(dt.datetime.fromisoformat(value))
+        except ValueError:
+            return None
     prefix = VALUE_LABELS.get(key)
     if prefix is None or not isinstance(value, str):
         return None

@@ -144,7 +144,19 @@ def placeholders(template: str) -> set[str]:
 def _fit(name: str, value: object) -> str:
     width = len(placeholder_examples[name])
     text = " ".join(to_gsm7(str(value)).split())
+    if len(text) > width and text.endswith(")") and " (" in text:
+        return _fit_bracketed(text, width)
     return text[:width].rstrip()
+
+
+def _fit_bracketed(text: str, width: int) -> str:
+    """ "Name (Cercle)" cut to `width`: the bracket shortened ("Name (Cer.)") or left
+    out, never left open."""
+    head, _, detail = text[:-1].partition(" (")
+    room = width - len(head) - len(" (.)")
+    if room < 3:
+        return head[:width].rstrip()
+    return f"{head} ({detail[:room].rstrip()}.)"
 
 
 def _read(path: Path) -> dict[str, str]:

@@ -9,9 +9,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gateway.db import transaction
-from gateway.models import AlertEvent, AlertState, ConsoleUser, OutboxMessage, OutboxStatus, Role
+from gateway.models import (
+    AlertEvent,
+    AlertState,
+    CommitteeMember,
+    ConsoleUser,
+    OutboxMessage,
+    OutboxStatus,
+    Role,
+)
 from gateway.runtime import Runtime
-from tests.console.conftest import KAYES, MOPTI, SOCOURA, add_alert, days
+from tests.console.conftest import KAYES, MOPTI, SOCOURA, add_alert, add_committee, days
 
 AsRole = Callable[[Role], tuple[FlaskClient, ConsoleUser]]
 
@@ -193,3 +201,59 @@ def test_an_alert_page_says_first_what_the_members_read_then_what_was_measured(
     assert shown["Semaines de référence"] == ("52 semaines", "paramètre de la règle")
     assert shown["Semaines de la série"] == ("17 semaines", "mesurée")
     assert shown["Fenêtre"][0] == "119 jours"
+
+
+def test_who_was_notified_is_named_with_their_committee(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    # Where the local committee has no member the national one is told: the page
+    # showed only the members' names, not which committee they sit on.
+    committee_id = add_committee(rt, ids[MOPTI], name="CCS de Mopti-ville")
+    alert = add_alert(rt, ids[SOCOURA], code="Z-8")
+    with transaction(rt.sessions) as session:
+        member = CommitteeMember(
+            committee_id=committee_id,
+            name="Awa Diarra",
+            phone_hash="h-awa",
+            phone_enc="x",
+            phone_hint="+223******56",
+        )
+        session.add(member)
+        session.flush()
+        session.add(
+            OutboxMessage(
+                created_at=rt.now(),
+                purpose="alert",
+                recipient_hint="+223******56",
+                body="ALERTE",
+                status=OutboxStatus.SENT,
+                attempts=1,
+                next_attempt_at=rt.now(),
+                alert_id=alert.id,
+                member_id=member.id,
+            )
+        )
+    client, _ = as_role(Role.ADMIN)
+    page = client.get(f"/console/alerts/{alert.id}").get_data(as_text=True)
+    row = re.search(r"<tr><td>[^\n]*Awa Diarra.*?</tr>", page, re.S)
+    assert row is not None
+    assert "CCS de Mopti-ville" in row.group(0)
+    assert "<th>Comité</th>" in page
+
+
+def test_a_tiny_probability_reads_as_under_a_thousandth_not_zero(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    # "Probabilité sans changement (p) 0,00" read as "impossible by chance".
+    tiny = add_alert(rt, ids[SOCOURA], figures={"index": 2.1, "p": 3.2e-7, "reporters": 35})
+    small = add_alert(rt, ids[MOPTI], figures={"index": 2.1, "p": 0.0123, "reporters": 35})
+    client, _ = as_role(Role.ANALYST)
+
+    def p_shown(alert_id: int) -> str:
+        page = client.get(f"/console/alerts/{alert_id}").get_data(as_text=True)
+        row = re.search(r"\(p\)</td>\s*<td[^>]*>([^<]*)</td>", page)
+        assert row is not None, page
+        return row.group(1).strip()
+
+    assert p_shown(tiny.id) == "&lt; 0,001"
+    assert p_shown(small.id) == "0,012"

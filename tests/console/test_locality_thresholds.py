@@ -294,3 +294,13 @@ def test_a_zone_typed_by_name_opens_it_and_an_unknown_one_says_so(
     unknown = client.get("/console/thresholds?area=Zzzqx")
     assert unknown.status_code == 200
     assert "P-code" in unknown.get_data(as_text=True).split("<h1>")[0]
+
+
+def test_the_trail_above_a_locality_names_what_each_place_is(as_role: Client) -> None:
+    # "Mopti › Mopti" above the commune of Mopti: the region and the cercle share its name.
+    client, _ = as_role(Role.ANALYST)
+    page = client.get(f"/console/locality/{MOPTI}").get_data(as_text=True)
+    trail = re.search(r'<p class="trail muted">(.*?)</p>', page)
+    assert trail is not None
+    words = re.sub(r"<[^>]+>", " ", trail.group(1)).split()
+    assert words == ["Mopti", "région", "›", "Mopti", "cercle"]

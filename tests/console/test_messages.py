@@ -280,3 +280,55 @@ def test_a_text_too_long_in_any_language_is_refused(rt: Runtime, ids: dict[str, 
     with transaction(rt.sessions) as session, pytest.raises(InfoMessageError) as refused:
         info_messages.compose(session, rt, "a@x", ids[MOPTI], texts, rt.now())
     assert refused.value.reason == "too_long" and "bm" in str(refused.value)
+
+
+def test_a_name_several_areas_share_is_refused_with_their_codes(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    # "Mopti" is a region, a cercle and a commune: a message for the region's
+    # subscribers must not quietly go to the commune's only.
+    subscribe(rt, ids[MOPTI], 2)
+    client, _ = as_role(Role.ADMIN)
+    response = client.post("/console/messages", data={"area": "mopti", "body": "Bonjour"})
+    assert response.status_code == 302
+    with rt.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(InfoMessage)) == 0
+    page = html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert "Plusieurs zones portent ce nom" in page
+    assert f"{MOPTI_CERCLE} (cercle)" in page and f"{MOPTI} (commune)" in page
+
+
+def test_the_message_page_names_its_area_with_its_kind_and_the_places_above(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    subscribe(rt, ids[MOPTI], 1)
+    client, _ = as_role(Role.ADMIN)
+    response = client.post("/console/messages", data={"area": MOPTI, "body": "Bonjour"})
+    page = html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert 'Mopti <small class="muted">commune ML050109</small> › Mopti' in page
+
+
+def test_a_small_message_sent_says_it_is_with_the_outbox_and_claims_no_approval(
+    as_role: AsRole, rt: Runtime, ids: dict[str, int]
+) -> None:
+    # Its composer's own send is no approval: "Approuvé par" the same person read as
+    # if a second admin had checked it, and "envoyé" while every SMS still waited.
+    subscribe(rt, ids[MOPTI], 2)
+    client, _ = as_role(Role.ADMIN)
+    client.post("/console/messages", data={"area": MOPTI, "body": "Bonjour"})
+    message = only_message(rt)
+    response = client.post(f"/console/messages/{message.id}/send", follow_redirects=True)
+    page = html.unescape(response.get_data(as_text=True))
+    assert only_message(rt).status == InfoMessageStatus.SENT
+    assert "Approuvé par" not in page
+    assert '<span class="status sent">remis aux envois</span>' in page
+
+
+def test_the_area_field_offers_only_what_a_message_can_go_to(as_role: AsRole) -> None:
+    # Its hint was the committees' "ou ML pour tout le pays", and ML was then refused.
+    client, _ = as_role(Role.ADMIN)
+    form = html.unescape(client.get("/console/messages").get_data(as_text=True))
+    assert "ML pour tout le pays" not in form
+    response = client.post("/console/messages", data={"area": "ML", "body": "Bonjour"})
+    page = html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert "pas au pays entier" in page

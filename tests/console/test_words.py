@@ -7,14 +7,16 @@ from __future__ import annotations
 import html as html_lib
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from gateway.db import transaction
 from gateway.domain.ussd_screens import REF_ALPHABET
-from gateway.models import Alert, Role
+from gateway.models import Alert, AuditLog, Role
 from gateway.runtime import Runtime
 from tests.console.conftest import add_user, login
 
@@ -128,3 +130,53 @@ def test_every_page_reads_in_english_when_chosen(demo: FlaskClient, rt: Runtime)
             if found:
                 problems.append(f"{url}: raw {sorted(found)[:8]}")
     assert problems == [], "\n".join(problems)
+
+
+def test_no_template_writes_a_bare_colon_after_a_label() -> None:
+    # French wants a space before the colon ("Zones en dessous :"): a label's colon is
+    # `common.colon`, which is " :" in French and ":" in English.
+    templates = Path(__file__).parents[2] / "gateway" / "console" / "templates"
+    bare = [
+        f"{path.name}:{n}"
+        for path in sorted(templates.rglob("*.html"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\) \}\}:", line)
+    ]
+    assert bare == []
+
+
+LOCKED = "2026-11-02T09:45:00+00:00"
+# The details the gateway writes on audit rows whose keys had no words of their own
+# (a message sent showed "rate_per_minute : 60"), with values of the kinds stored.
+AUDITED = (
+    ("message.compose", {"area": "ML050109", "recipients": 6, "segments": 1, "languages": "fr,bm"}),
+    ("message.submit", {"status": "approved", "recipients": 6}),
+    ("message.send", {"recipients": 6, "rate_per_minute": 60}),
+    ("message.cancel", {"withdrawn": 6}),
+    ("message.queued", {"enqueued": 500, "recipients": 1500}),
+    ("message.unreadable", {"unreadable": 1}),
+    ("simulator.play", {"channel": "ussd", "phone": "+223********"}),
+    ("login.failure", {"email": "a@example.org", "failures": 5, "locked_until": LOCKED}),
+    ("user.set_role", {"from": "analyst", "to": "admin"}),
+    ("export", {"level": "commune", "rows": 12, "suppression": True}),
+)
+
+
+def test_every_audited_detail_reads_in_french(app: Flask, rt: Runtime) -> None:
+    with transaction(rt.sessions) as session:
+        session.add_all(
+            AuditLog(at=rt.now(), actor="admin@example.org", action=a, target=None, details=d)
+            for a, d in AUDITED
+        )
+    user = add_user(rt, Role.ADMIN, email="audit-words@example.org")
+    client = app.test_client()
+    assert login(client, user.email).status_code == 302
+    text = visible_text(client.get("/console/audit").get_data(as_text=True))
+    raw = {found for pattern in RAW for found in pattern.findall(text)}
+    english = words_in(text) & set(ENGLISH)
+    assert (raw, english) == (set(), set())
+    for key in ("approved", "analyst"):  # coded values are put in words
+        assert key not in words_in(text), key
+    assert LOCKED not in client.get("/console/audit").get_data(as_text=True)
+    assert "2 nov. 2026, 09:45" in text
+    assert "français, bambara" in text  # the languages of a message by name

@@ -67,6 +67,19 @@ def test_render_fits_real_values_to_one_segment(catalogues: Catalogues) -> None:
     assert "Ségou" in text and "cà" in text  # ç has no GSM form, à has
 
 
+@pytest.mark.parametrize(
+    "place",
+    ["Andéramboukane (Andéramboukane)", "Sere Moussa Ani Samo Kaffo (Kati)", "Sévaré (Mopti)"],
+)
+def test_a_place_cut_to_fit_keeps_its_brackets_closed(catalogues: Catalogues, place: str) -> None:
+    # A commune named with its cercle was cut mid-word and left "(Andérambo" open.
+    text = catalogues.render("fr", "urgent_received_told", code="R4K7Q2", place=place, number=17)
+    shown = text.removeprefix("Incident à ").split(" enregistré")[0]
+    assert shown.count("(") == shown.count(")") <= 1, shown
+    assert shown.split(" (")[0] in place, shown
+    assert len(shown) <= len(placeholder_examples["place"]), shown
+
+
 def test_a_missing_language_or_key_falls_back_to_french(catalogues: Catalogues) -> None:
     fallback = Catalogues({"fr": catalogues.texts["fr"], "bm": {}})
     assert fallback.render("bm", "help") == catalogues.render("fr", "help")

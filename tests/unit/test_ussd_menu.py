@@ -575,3 +575,28 @@ def test_a_long_name_is_kept_whole_and_its_cercle_cut_first(menu: Menu, lang: st
     assert first.startswith("1. Tombouctou ("), first
     assert len(first) - 3 <= menu.name_chars
     assert_screen_rules(picks, f"tombouctou {lang}")
+
+
+INCIDENT_ENDS = (
+    "incident_done",
+    "incident_done_told",
+    "incident_done_danger",
+    "incident_done_danger_told",
+)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en", "bm"])
+def test_every_end_of_a_report_says_the_same_way_how_to_add_details(lang: str) -> None:
+    # The urgent end said only "Details: SMS INCIDENT R7SD3K.", which does not say that
+    # her own words go after the code, as every other end does.
+    texts = json.loads((DATA_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    tails = {key: texts[key].split("INCIDENT {code}")[-1] for key in INCIDENT_ENDS}
+    assert len(set(tails.values())) == 1, tails
+
+
+def test_bambara_says_people_are_in_danger_as_its_danger_question_does() -> None:
+    # "Mogow bee farati la" ("all the people ...", bɛɛ) was a slip for "be" (bɛ, are).
+    texts = json.loads((DATA_DIR / "bm.json").read_text(encoding="utf-8"))
+    assert "Mogow be farati la" in texts["danger_title"]
+    for key in ("incident_done_danger", "incident_done_danger_told"):
+        assert "Mogow be farati la" in texts[key], texts[key]
