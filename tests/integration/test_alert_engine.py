@@ -322,6 +322,60 @@ def test_the_digest_withholds_an_index_that_subtraction_would_turn_against_a_sma
     assert "9 personnes" in bodies["+223******02"]
 
 
+def test_a_person_who_rated_two_communes_counts_once_in_the_cercles_digest(
+    rt: Runtime, clock: Clock
+) -> None:
+    # Mopti: 5 people; Socoura, in the same cercle: one of them, and one more. The
+    # cercle has 6 people (7 ratings): its committee hears of 6, and of an index;
+    # Socoura's 2 are too few. With 4 people (5 ratings) the cercle's index is hidden.
+    mopti, socoura = locality(rt, SMALL_COMMUNE), locality(rt, "ML050114")
+    people = reporters(rt, 6, clock())
+    when = clock() - dt.timedelta(days=3)
+    ratings(rt, mopti.id, people[:5], [2] * 5, when)
+    ratings(rt, socoura.id, people[4:], [5, 5], when)
+    committee(rt, mopti.parent_id or 0, ["+22370000002"], clock())
+    assert send_digests(rt, clock()) == 1
+    with rt.sessions() as s:
+        (body,) = s.scalars(select(OutboxMessage.body)).all()
+    assert "6 personnes" in body and "7 personnes" not in body
+
+
+def test_a_cercle_of_four_people_who_gave_five_ratings_gets_no_index(
+    rt: Runtime, clock: Clock
+) -> None:
+    mopti, socoura = locality(rt, SMALL_COMMUNE), locality(rt, "ML050114")
+    people = reporters(rt, 4, clock())
+    when = clock() - dt.timedelta(days=3)
+    ratings(rt, mopti.id, people, [2] * 4, when)
+    ratings(rt, socoura.id, people[3:], [5], when)
+    committee(rt, mopti.parent_id or 0, ["+22370000002"], clock())
+    assert send_digests(rt, clock()) == 1
+    with rt.sessions() as s:
+        (body,) = s.scalars(select(OutboxMessage.body)).all()
+    assert "pas assez" in body
+
+
+def test_the_consoles_tables_count_a_person_who_rated_two_communes_once(
+    rt: Runtime, clock: Clock
+) -> None:
+    from gateway.gazetteer.index import gazetteer
+    from gateway.services.figures import tables
+
+    mopti, socoura = locality(rt, SMALL_COMMUNE), locality(rt, "ML050114")
+    people = reporters(rt, 4, clock())
+    when = clock() - dt.timedelta(days=3)
+    ratings(rt, mopti.id, people, [2] * 4, when)
+    ratings(rt, socoura.id, people[3:], [5], when)  # 4 people, 5 answers
+    gaz = gazetteer(rt)
+    with rt.sessions() as s:
+        fig = tables.figures(s, rt, clock())
+    cercle = gaz.pcodes[mopti.parent_id or 0]
+    for pcode in (cercle, tables.NATIONAL):
+        shown = tables.cell(fig, gaz, pcode, show_small=True)
+        assert shown.reporters == 4
+        assert tables.cell(fig, gaz, pcode, show_small=False).suppressed  # under 5 people
+
+
 @pytest.mark.postgres
 def test_two_cycles_at_once_produce_each_alert_and_each_sms_once(
     app: Flask, rt: Runtime, clock: Clock

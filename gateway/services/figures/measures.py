@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, case, func, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from gateway.domain.findings import Tally, WeeklyAnswers
 from gateway.domain.trust_index import LOW_ANSWER_MAX, Aggregate
-from gateway.models import Incident, TrustRating
+from gateway.models import Incident, Locality, TrustRating
 from gateway.services.figures import rollup
 
 
@@ -64,6 +64,43 @@ def trust_aggregates(
         loc: Aggregate(n=int(n), total=float(s), total_sq=float(sq), low=int(low))
         for loc, n, s, sq, low in rows
     }
+
+
+def trust_people(
+    session: Session, question: str, start: dt.datetime, end: dt.datetime
+) -> dict[int | None, int]:
+    """Per area (a locality and every locality under it; None: the country), the
+    distinct people counted in `trust_aggregates` of its localities: one person who
+    rated two communes of a cercle is one person of that cercle, not two."""
+    up = aliased(Locality)
+    areas = select(Locality.id.label("locality_id"), Locality.id.label("area_id")).cte(
+        "areas", recursive=True
+    )
+    areas = areas.union_all(
+        select(areas.c.locality_id, up.parent_id)
+        .join(up, up.id == areas.c.area_id)
+        .where(up.parent_id.is_not(None))
+    )
+    rated = (
+        select(TrustRating.locality_id, TrustRating.reporter_id)
+        .where(
+            TrustRating.question == question,
+            TrustRating.rated_at >= start,
+            TrustRating.rated_at < end,
+            TrustRating.burst.is_(False),
+        )
+        .distinct()
+        .cte("rated")
+    )
+    people = func.count(func.distinct(rated.c.reporter_id))
+    by_area = (
+        select(areas.c.area_id, people)
+        .join(areas, areas.c.locality_id == rated.c.locality_id)
+        .group_by(areas.c.area_id)
+    )
+    out: dict[int | None, int] = {int(a): int(n) for a, n in session.execute(by_area)}
+    out[None] = int(session.scalar(select(people)) or 0)
+    return out
 
 
 def residual_weeks(
