@@ -398,6 +398,29 @@ def test_two_cycles_at_once_produce_each_alert_and_each_sms_once(
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 2
 
 
+def test_a_locality_whose_data_sits_only_in_its_areas_longer_window_is_checked(
+    rt: Runtime, clock: Clock
+) -> None:
+    # Mopti's cercle watches low trust over 180 days; its commune's answers are 150
+    # days old, outside every national window (the longest reaches 120 days back).
+    mopti = locality(rt, SMALL_COMMUNE)
+    with transaction(rt.sessions) as s:
+        set_threshold(
+            s,
+            rt,
+            rule="trust_low",
+            param="window_days",
+            value=180,
+            locality_id=mopti.parent_id,
+            actor="test",
+            now=clock(),
+        )
+    who = reporters(rt, 20, clock())
+    ratings(rt, mopti.id, who, mixed([1, 1, 2], 20), clock() - dt.timedelta(days=150))
+    run_alert_cycle(rt, clock())
+    assert open_alerts(rt) == [("trust_low", SMALL_COMMUNE)]
+
+
 def national_drop(rt: Runtime, clock: Clock, value: float = 0.7) -> None:
     """A national trust_drop threshold under the default, so that a fall of under a
     point fires: these tests are about the lifecycle, not the threshold."""
