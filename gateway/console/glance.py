@@ -27,6 +27,7 @@ from gateway.services.figures.tables import (
     Figures,
     cell,
     parent_map,
+    people_by_pcode,
 )
 
 POINTS = 12  # windows of CURRENT (30 days) in a small chart: a year
@@ -45,13 +46,15 @@ def window(
 ) -> Figures:
     """The tables' figures of one question for the 30 days before `end` (and the 90
     days before those for the trend, when asked)."""
-    previous = rolled(session, gaz, question, end - CURRENT - PREVIOUS, end - CURRENT)
+    before = end - CURRENT - PREVIOUS, end - CURRENT
     return Figures(
         now=end,
         current=rolled(session, gaz, question, end - CURRENT, end),
-        previous=previous if trend else {},
+        previous=rolled(session, gaz, question, *before) if trend else {},
         incidents=Counter(),
         open_alerts=Counter(),
+        people=people_by_pcode(session, gaz, question, end - CURRENT, end),
+        people_before=people_by_pcode(session, gaz, question, *before) if trend else {},
     )
 
 

@@ -21,7 +21,7 @@ from gateway.models import Alert, Incident, Role
 from gateway.runtime import Runtime
 from gateway.services.alerts.thresholds import overrides, resolved
 from gateway.services.figures.measures import trust_aggregates
-from gateway.services.figures.tables import K_MIN, hidden_of_window
+from gateway.services.figures.tables import K_MIN, hidden_of_window, people_by_pcode
 
 POINT = dt.timedelta(days=30)
 POINTS = 12
@@ -43,17 +43,20 @@ def series(
     gaz = gazetteer(rt)
     for i in range(POINTS, 0, -1):
         end = now - POINT * (i - 1)
-        aggs = trust_aggregates(session, rt.reference.primary_question, end - POINT, end)
+        question = rt.reference.primary_question
+        aggs = trust_aggregates(session, question, end - POINT, end)
         agg = sum((a for loc, a in aggs.items() if loc in places), Aggregate())
+        people = people_by_pcode(session, gaz, question, end - POINT, end)
+        n = people.get(pcode, 0)  # distinct people: one who rated two communes is one
         # Hidden as the overview would hide it for that window: small, or derivable
         # from its parent and siblings by subtraction.
-        hidden = not show_small and (agg.n < K_MIN or pcode in hidden_of_window(gaz, aggs))
+        hidden = not show_small and (n < K_MIN or pcode in hidden_of_window(gaz, aggs, people))
         ci = None if hidden else mean_ci(agg)
         points.append(
             {
                 "t": int(end.timestamp()),
                 "day": end.date().isoformat(),
-                "n": None if hidden else agg.n,
+                "n": None if hidden else n,
                 "index": None if hidden or agg.mean is None else round(agg.mean, 3),
                 "low": round(ci.low, 3) if ci else None,
                 "high": round(ci.high, 3) if ci else None,

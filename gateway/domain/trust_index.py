@@ -209,7 +209,8 @@ def roll_up(
     `parent_of` maps commune → cercle → region → None (None means the nation). The
     result holds every key of `children`, all their ancestors, and NATIONAL. Counts
     add up reporter-locality pairs: one person who answered for two communes counts
-    twice in their cercle.
+    twice in their cercle (the people shown and gated are counted apart:
+    `figures.measures.trust_people`).
     """
     out: dict[str, Aggregate] = {NATIONAL: Aggregate()}
     for locality, agg in children.items():

@@ -322,6 +322,60 @@ def test_the_digest_withholds_an_index_that_subtraction_would_turn_against_a_sma
     assert "9 personnes" in bodies["+223******02"]
 
 
+def test_a_person_who_rated_two_communes_counts_once_in_the_cercles_digest(
+    rt: Runtime, clock: Clock
+) -> None:
+    # Mopti: 5 people; Socoura, in the same cercle: one of them, and one more. The
+    # cercle has 6 people (7 ratings): its committee hears of 6, and of an index;
+    # Socoura's 2 are too few. With 4 people (5 ratings) the cercle's index is hidden.
+    mopti, socoura = locality(rt, SMALL_COMMUNE), locality(rt, "ML050114")
+    people = reporters(rt, 6, clock())
+    when = clock() - dt.timedelta(days=3)
+    ratings(rt, mopti.id, people[:5], [2] * 5, when)
+    ratings(rt, socoura.id, people[4:], [5, 5], when)
+    committee(rt, mopti.parent_id or 0, ["+22370000002"], clock())
+    assert send_digests(rt, clock()) == 1
+    with rt.sessions() as s:
+        (body,) = s.scalars(select(OutboxMessage.body)).all()
+    assert "6 personnes" in body and "7 personnes" not in body
+
+
+def test_a_cercle_of_four_people_who_gave_five_ratings_gets_no_index(
+    rt: Runtime, clock: Clock
+) -> None:
+    mopti, socoura = locality(rt, SMALL_COMMUNE), locality(rt, "ML050114")
+    people = reporters(rt, 4, clock())
+    when = clock() - dt.timedelta(days=3)
+    ratings(rt, mopti.id, people, [2] * 4, when)
+    ratings(rt, socoura.id, people[3:], [5], when)
+    committee(rt, mopti.parent_id or 0, ["+22370000002"], clock())
+    assert send_digests(rt, clock()) == 1
+    with rt.sessions() as s:
+        (body,) = s.scalars(select(OutboxMessage.body)).all()
+    assert "pas assez" in body
+
+
+def test_the_consoles_tables_count_a_person_who_rated_two_communes_once(
+    rt: Runtime, clock: Clock
+) -> None:
+    from gateway.gazetteer.index import gazetteer
+    from gateway.services.figures import tables
+
+    mopti, socoura = locality(rt, SMALL_COMMUNE), locality(rt, "ML050114")
+    people = reporters(rt, 4, clock())
+    when = clock() - dt.timedelta(days=3)
+    ratings(rt, mopti.id, people, [2] * 4, when)
+    ratings(rt, socoura.id, people[3:], [5], when)  # 4 people, 5 answers
+    gaz = gazetteer(rt)
+    with rt.sessions() as s:
+        fig = tables.figures(s, rt, clock())
+    cercle = gaz.pcodes[mopti.parent_id or 0]
+    for pcode in (cercle, tables.NATIONAL):
+        shown = tables.cell(fig, gaz, pcode, show_small=True)
+        assert shown.reporters == 4
+        assert tables.cell(fig, gaz, pcode, show_small=False).suppressed  # under 5 people
+
+
 @pytest.mark.postgres
 def test_two_cycles_at_once_produce_each_alert_and_each_sms_once(
     app: Flask, rt: Runtime, clock: Clock
@@ -342,6 +396,29 @@ def test_two_cycles_at_once_produce_each_alert_and_each_sms_once(
     assert open_alerts(rt) == [("trust_drop", SMALL_COMMUNE)]
     with rt.sessions() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+
+
+def test_a_locality_whose_data_sits_only_in_its_areas_longer_window_is_checked(
+    rt: Runtime, clock: Clock
+) -> None:
+    # Mopti's cercle watches low trust over 180 days; its commune's answers are 150
+    # days old, outside every national window (the longest reaches 120 days back).
+    mopti = locality(rt, SMALL_COMMUNE)
+    with transaction(rt.sessions) as s:
+        set_threshold(
+            s,
+            rt,
+            rule="trust_low",
+            param="window_days",
+            value=180,
+            locality_id=mopti.parent_id,
+            actor="test",
+            now=clock(),
+        )
+    who = reporters(rt, 20, clock())
+    ratings(rt, mopti.id, who, mixed([1, 1, 2], 20), clock() - dt.timedelta(days=150))
+    run_alert_cycle(rt, clock())
+    assert open_alerts(rt) == [("trust_low", SMALL_COMMUNE)]
 
 
 def national_drop(rt: Runtime, clock: Clock, value: float = 0.7) -> None:

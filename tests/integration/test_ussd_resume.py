@@ -302,3 +302,61 @@ def test_a_report_question_costs_one_more_statement_and_a_resent_one_none(
     with statements_sent(rt.engine) as statements:
         step(client, REPORT[:5], session="s1")
     assert statements == (["WITH"] if pg else ["SELECT", "INSERT"])
+
+
+def after_the_callers_read(monkeypatch: pytest.MonkeyPatch, then: Callable[[], object]) -> None:
+    """Run `then` once, inside the next USSD step, just after it read the caller's row
+    (PostgreSQL: its one round trip; SQLite: the reporter's SELECT) and before it
+    writes what it keeps: the interleaving of two requests, without threads or sleeps."""
+    from gateway.services.intake import ussd
+
+    done: list[bool] = []
+    for name in ("known_caller_step", "identify_reporter"):
+        original = getattr(ussd, name)
+
+        def read_then(*args: object, _original: Callable[..., object] = original, **kw: object):  # type: ignore[no-untyped-def]
+            found = _original(*args, **kw)
+            if found is not None and not done:
+                done.append(True)
+                then()
+            return found
+
+        monkeypatch.setattr(ussd, name, read_then)
+
+
+def test_an_sms_question_stored_while_a_ussd_step_runs_is_not_lost(
+    client: FlaskClient, rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call(client, REPORT[:4], session="s1")
+    asked: list[str] = []
+    after_the_callers_read(
+        monkeypatch, lambda: asked.extend(texted(client, rt, "CONFIANCE 4", phone=PHONE))
+    )
+    step(client, REPORT[:5], session="s1")  # keeps one more answer, after the SMS
+    assert asked and "LIEU" in asked[0]
+    stored = kept(rt)
+    assert stored is not None and {"enc", "ussd"} <= set(stored)
+    texted(client, rt, "Mopti", phone=PHONE)  # the SMS question was still there
+    assert ratings(rt) == [("Mopti", 4)]
+    assert OFFER[0] in step(client, [], session="s2")  # and so is the USSD report
+
+
+def test_a_ussd_report_kept_while_an_sms_is_handled_is_not_lost(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    """The SMS read her row before the USSD step committed what it keeps, and stores
+    its question after (on SQLite only a read before the SMS's first write can be
+    stale: writers are serialised)."""
+    from gateway.services.intake.conversation import Conversation, Pending, PendingIntent
+
+    call(client, REPORT[:4], session="s1")
+    with rt.sessions() as session:
+        reporter = session.scalars(select(Reporter)).one()
+        step(client, REPORT[:5], session="s1")  # commits one more answer kept
+        convo = Conversation(session, rt, reporter, PHONE, "fr", rt.now(), "sms:t:1")
+        convo.set_pending(Pending(PendingIntent.TRUST, rating=4))
+        session.commit()
+    stored = kept(rt)
+    assert stored is not None and {"enc", "ussd"} <= set(stored)
+    resume = Resume.from_json(rt.vault.decrypt(str(stored["ussd"])))
+    assert resume.left is not None and resume.left.path == "*".join(REPORT[:5])

@@ -38,6 +38,11 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
         question = rt.reference.primary_question
         current = measures.trust_aggregates(session, question, now - days(30), now)
         baseline = measures.trust_aggregates(session, question, now - days(120), now - days(30))
+        # Distinct people per area: one who rated two of its communes is one person.
+        people = tables.people_by_pcode(session, gaz, question, now - days(30), now)
+        people_before = tables.people_by_pcode(
+            session, gaz, question, now - days(120), now - days(30)
+        )
         incidents = Counter(
             dict(
                 session.execute(
@@ -57,13 +62,14 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
             )
         )
         texts = rt.reference.alert_texts
-        hidden = tables.hidden_of_window(gaz, current)
+        hidden = tables.hidden_of_window(gaz, current, people)
         for committee in session.scalars(select(Committee).where(Committee.active.is_(True))):
             loc = committee.locality_id
             area = set(gaz.pcodes) if loc is None else _area(gaz, loc)
             # An area hidden in the console (under 5, or derivable by subtraction from
             # published figures) gets no index here either.
-            hide = (NATIONAL if loc is None else gaz.pcodes[loc]) in hidden
+            pcode = NATIONAL if loc is None else gaz.pcodes[loc]
+            hide = pcode in hidden
             now_agg = Aggregate() if hide else _sum(current, area)
             before = _sum(baseline, area)
             for member in members(session, committee.id):
@@ -76,6 +82,7 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
                     sum(incidents[i] for i in area),
                     sum(open_alerts[i] for i in area),
                     place_kind=None if loc is None else gaz.entry(loc).kind,
+                    people=(0 if hide else people.get(pcode, 0), people_before.get(pcode, 0)),
                 )
                 key = f"digest:{_week_key(now)}:c{committee.id}:m{member.member_id}"
                 queued += send_to_member(session, rt, member, body, "digest", now, key)
@@ -115,22 +122,25 @@ def digest_text(
     incidents: int,
     open_alerts: int,
     place_kind: str | None = None,
+    people: tuple[int, int] | None = None,
 ) -> str:
     """The digest SMS in `lang`; the place named as an alert SMS names it, with its
-    kind (`place_name`), the country without."""
+    kind (`place_name`), the country without. `people`: the distinct people behind
+    `current` and `baseline` (default: their counts of answers)."""
+    n, n_before = people if people is not None else (current.n, baseline.n)
     catalogue = texts.get(lang) or texts["fr"]
     named = place_name(texts, lang, place, place_kind)
     values = {"place": named, "incidents": incidents, "open": open_alerts}
-    if current.n < MIN_REPORTERS_FLOOR or current.mean is None:
+    if n < MIN_REPORTERS_FLOOR or current.mean is None:
         return to_gsm7(str(catalogue["digest_few"]).format(**values))
     trend = "="
-    if baseline.n >= MIN_REPORTERS_FLOOR and baseline.mean is not None:
+    if n_before >= MIN_REPORTERS_FLOOR and baseline.mean is not None:
         delta = current.mean - baseline.mean
         trend = f"{delta:+.1f}" if abs(delta) >= 0.05 else "="
     point = str(catalogue.get("decimal") or ".")  # French and Bambara write 2,1
     values.update(
         index=f"{current.mean:.1f}/5".replace(".", point),
         trend=trend.replace(".", point),
-        n=current.n,
+        n=n,
     )
     return to_gsm7(str(catalogue["digest"]).format(**values))

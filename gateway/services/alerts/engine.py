@@ -423,6 +423,22 @@ def _candidates(rt: Runtime, m: Measures) -> set[int]:
     )
 
 
+# The parameters that set how far back a rule reads.
+WINDOW_PARAMS = frozenset(
+    {"window_days", "baseline_days", "baseline_weeks", "guard_weeks", "horizon_weeks"}
+)
+
+
+def _under_own_windows(gaz: Gazetteer, stored: Mapping[OverrideKey, float]) -> set[int]:
+    """The localities of areas whose windows are set apart from the national ones:
+    their data may sit outside the windows `_candidates` reads. Empty, at no cost,
+    when no area has such a setting; else the rules read those windows once for all."""
+    areas = {pcode for pcode, _, param in stored if pcode is not None and param in WINDOW_PARAMS}
+    if not areas:
+        return set()
+    return {loc for loc in gaz.pcodes if any(gaz.pcodes[i] in areas for i in gaz.chain(loc))}
+
+
 WEEK_CELLS = "figures.week_cells"  # Runtime.cached: the week cells a pass keeps
 
 
@@ -474,7 +490,9 @@ def _cycle(rt: Runtime, now: dt.datetime, force: bool, cells: WeekCells | None) 
         m = Measures(session, question, at, cells=kept_weeks, design=designs.design)
         held = _held(session, now)
         failed: list[tuple[int, str]] = []
-        candidates = _candidates(rt, m) | {loc for loc, _ in open_alerts}
+        candidates = (
+            _candidates(rt, m) | _under_own_windows(gaz, stored) | {loc for loc, _ in open_alerts}
+        )
         summary.localities = len(candidates)
         found_all = findings(rt, gaz, stored, m, candidates, errors=failed)
         if kept_weeks is not None:

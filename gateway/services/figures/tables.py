@@ -36,7 +36,7 @@ from gateway.domain.trust_index import (
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Incident
 from gateway.runtime import Runtime
-from gateway.services.figures.measures import trust_aggregates
+from gateway.services.figures.measures import trust_aggregates, trust_people
 
 K_MIN = MIN_REPORTERS_FLOOR  # the floor below which no figure is published
 CURRENT = dt.timedelta(days=30)
@@ -94,6 +94,21 @@ class Figures:
     # Areas whose figures only admins see: under K_MIN reporters, or recoverable from
     # a published parent minus its published children.
     hidden: frozenset[str] = frozenset()
+    # Distinct people per area in `current` and `previous` (an area's aggregate counts
+    # person-locality pairs: one who rated two communes is two answers, one person).
+    # None: the aggregates' counts.
+    people: dict[str, int] | None = None
+    people_before: dict[str, int] | None = None
+
+
+def people_by_pcode(
+    session: Session, gaz: Gazetteer, question: str, start: dt.datetime, end: dt.datetime
+) -> dict[str, int]:
+    """`measures.trust_people` keyed by P-code (NATIONAL for the country)."""
+    found = trust_people(session, question, start, end)
+    out = {gaz.pcodes[i]: n for i, n in found.items() if i is not None and i in gaz.pcodes}
+    out[NATIONAL] = found.get(None, 0)
+    return out
 
 
 def parent_map(gaz: Gazetteer) -> dict[str, str | None]:
@@ -141,32 +156,45 @@ def figures(session: Session, rt: Runtime, now: dt.datetime) -> Figures:
         .group_by(Alert.locality_id)
     ).all()
     current = rolled(now - CURRENT, now)
+    people = people_by_pcode(session, gaz, question, now - CURRENT, now)
+    before = now - CURRENT - PREVIOUS, now - CURRENT
     return Figures(
         now=now,
         current=current,
-        previous=rolled(now - CURRENT - PREVIOUS, now - CURRENT),
+        previous=rolled(*before),
         incidents=_rolled_counts(gaz, ((int(a), int(b)) for a, b in incidents)),
         open_alerts=_rolled_counts(gaz, ((int(a), int(b)) for a, b in alerts)),
-        hidden=hidden_areas(gaz, parents, current),
+        hidden=hidden_areas(gaz, parents, current, people),
+        people=people,
+        people_before=people_by_pcode(session, gaz, question, *before),
     )
 
 
-def hidden_of_window(gaz: Gazetteer, by_locality: dict[int, Aggregate]) -> frozenset[str]:
-    """The suppression pattern of one window's per-locality aggregates (the digest,
-    a locality's time series): the same rule as the tables, for other windows."""
+def hidden_of_window(
+    gaz: Gazetteer, by_locality: dict[int, Aggregate], people: dict[str, int]
+) -> frozenset[str]:
+    """The suppression pattern of one window's per-locality aggregates and distinct
+    people per area (`people_by_pcode`; the digest, a locality's time series): the
+    same rule as the tables, for other windows."""
     parents = parent_map(gaz)
     by_pcode = {gaz.pcodes[i]: a for i, a in by_locality.items() if i in gaz.pcodes}
-    return hidden_areas(gaz, parents, roll_up(by_pcode, parents))
+    return hidden_areas(gaz, parents, roll_up(by_pcode, parents), people)
 
 
 def hidden_areas(
-    gaz: Gazetteer, parents: dict[str, str | None], current: dict[str, Aggregate]
+    gaz: Gazetteer,
+    parents: dict[str, str | None],
+    current: dict[str, Aggregate],
+    people: dict[str, int],
 ) -> frozenset[str]:
-    """The suppression pattern of every area of the gazetteer and the nation."""
+    """The suppression pattern of every area of the gazetteer and the nation: the
+    areas of fewer than K_MIN distinct people, then the complementary cells on the
+    answers' counts (additive, as the sums a subtraction works on are)."""
     tree: dict[str, str | None] = {p: parent or NATIONAL for p, parent in parents.items()}
     tree[NATIONAL] = None
     counts = {p: current[p].n if p in current else 0 for p in tree}
-    return suppress(counts, tree, K_MIN)
+    few = [p for p in tree if people.get(p, 0) < K_MIN]
+    return suppress(counts, tree, K_MIN, forced=few)
 
 
 def cell(fig: Figures, gaz: Gazetteer, pcode: str, show_small: bool) -> Cell:
@@ -174,10 +202,12 @@ def cell(fig: Figures, gaz: Gazetteer, pcode: str, show_small: bool) -> Cell:
     `show_small` (admins)."""
     agg = fig.current.get(pcode, Aggregate())
     before = fig.previous.get(pcode, Aggregate())
-    suppressed = (pcode in fig.hidden or agg.n < K_MIN) and not show_small
+    n = agg.n if fig.people is None else fig.people.get(pcode, 0)
+    n_before = before.n if fig.people_before is None else fig.people_before.get(pcode, 0)
+    suppressed = (pcode in fig.hidden or n < K_MIN) and not show_small
     interval = None if suppressed else mean_ci(agg)
     trend = None
-    if not suppressed and (show_small or before.n >= K_MIN):
+    if not suppressed and (show_small or n_before >= K_MIN):
         trend = difference_ci(agg, before)
     loc = gaz.ids.get(pcode)
     entry = gaz.index.by_pcode(pcode) if loc is not None else None
@@ -186,7 +216,7 @@ def cell(fig: Figures, gaz: Gazetteer, pcode: str, show_small: bool) -> Cell:
         name=entry.name if entry is not None else COUNTRY_NAME,
         kind=entry.kind if entry is not None else "national",
         locality_id=loc,
-        reporters=agg.n,
+        reporters=n,
         suppressed=suppressed,
         index=None if suppressed else agg.mean,
         low=interval.low if interval else None,

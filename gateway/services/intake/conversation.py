@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from gateway.crypto import DecryptionError
 from gateway.models import Reporter
 from gateway.runtime import Runtime
-from gateway.services.intake import pending_parts
+from gateway.services.intake import pending_parts, pending_store
 
 PENDING_FOR = dt.timedelta(days=1)
 
@@ -105,7 +105,6 @@ class Conversation:
 
     def _store(self, sealed: str | None, end: dt.datetime | None) -> None:
         """Set the SMS part; a USSD report kept beside it stays (pending_parts)."""
-        r = self.reporter
-        r.pending, r.pending_until = pending_parts.with_part(
-            r.pending, r.pending_until, pending_parts.SMS, sealed, end, self.now
+        pending_store.on_reporter(
+            self.session, self.reporter, pending_parts.SMS, sealed, end, self.now
         )

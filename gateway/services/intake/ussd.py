@@ -7,6 +7,7 @@ last step stores its report once.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from sqlalchemy import text as sql
@@ -66,11 +67,11 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
                 planned, screen, provider=provider, session=session_id, start=_start_tuple(start)
             )
             changed = kept != resume and ussd_resume.enabled(rt)
-            pending = ussd_resume.column(rt, caller, kept, now) if changed else None
+            pending = ussd_resume.part(rt, kept, now) if changed else None
             # A continued report is keyed by the session it began in: stored once.
             left = planned.left
             key = (left.provider, left.origin) if left else (provider, session_id)
-            _store(session, rt, caller, e164, key, screen, counted, pending)
+            _store(session, rt, caller, e164, key, screen, counted, pending, now)
         return screen
     except DB_UNAVAILABLE:
         log.warning("database unavailable during a USSD step")
@@ -116,7 +117,8 @@ def _store(
     key: tuple[str, str],
     screen: Screen,
     counted: bool,
-    pending: ussd_resume.Column | None,
+    pending: ussd_resume.Part | None,
+    now: dt.datetime,
 ) -> None:
     """Apply the step's effects under `key` (provider, session) and store what is kept
     for the next call (`pending`, None when unchanged), in one transaction with them."""
@@ -125,7 +127,7 @@ def _store(
         if own != (None, None):
             store_caller(rt.engine, caller.id, *own)
         if pending is not None:
-            store_pending(rt.engine, caller.id, *pending)
+            store_pending(rt.engine, caller, *pending, now)
         return
     if screen.effects:
         # A step counted on its own (known_caller_step) leaves the effects a
@@ -137,7 +139,7 @@ def _store(
         for effect in screen.effects:
             reports.apply_ussd_effect(session, rt, caller, e164, *key, effect)
     if pending is not None:
-        caller.set_pending(session, *pending)
+        caller.set_pending(session, *pending, now)
     if session.in_transaction():  # else nothing to commit (a step counted alone)
         session.commit()
 

@@ -10,7 +10,6 @@ once when she finishes or declines, and the clock's `pending` job erases it when
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from gateway.crypto import DecryptionError
 from gateway.domain.ussd_resume import Resume
@@ -18,7 +17,7 @@ from gateway.runtime import Runtime
 from gateway.services.intake import pending_parts
 from gateway.services.intake.ussd_steps import Caller
 
-Column = tuple[dict[str, Any] | None, dt.datetime | None]
+Part = tuple[str | None, dt.datetime | None]  # (ciphertext, end)
 
 
 def enabled(rt: Runtime) -> bool:
@@ -40,10 +39,9 @@ def kept(rt: Runtime, caller: Caller, now: dt.datetime) -> Resume:
         return Resume()
 
 
-def column(rt: Runtime, caller: Caller, resume: Resume, now: dt.datetime) -> Column:
-    """The caller's pending column holding `resume` (nothing when it is empty) until
-    `USSD_RESUME_MINUTES` from now, beside whatever SMS question it holds."""
-    pending, until = caller.pending
-    sealed = rt.vault.encrypt(resume.to_json()) if resume else None
-    end = now + rt.settings.ussd_resume if resume else None
-    return pending_parts.with_part(pending, until, pending_parts.USSD, sealed, end, now)
+def part(rt: Runtime, resume: Resume, now: dt.datetime) -> Part:
+    """What the caller's row is to keep of `resume`: its ciphertext and end,
+    `USSD_RESUME_MINUTES` from now (None, None when it is empty: nothing kept)."""
+    if not resume:
+        return None, None
+    return rt.vault.encrypt(resume.to_json()), now + rt.settings.ussd_resume

@@ -39,6 +39,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from gateway.db import dbapi_autocommit
 from gateway.models import Reporter, Subscription, UssdSession
 from gateway.prepared import prepared, prepared_write
+from gateway.services.intake import pending_store
+from gateway.services.intake.pending_parts import USSD
 from gateway.services.intake.reporters import new_reporter_row
 from gateway.upsert import insert_ignore_on
 
@@ -84,13 +86,18 @@ class Caller:
         return row["pending"], row["pending_until"]
 
     def set_pending(
-        self, session: Session, pending: dict[str, Any] | None, until: dt.datetime | None
+        self,
+        session: Session,
+        sealed: str | None,
+        end: dt.datetime | None,
+        now: dt.datetime,
     ) -> None:
-        """Store a new pending column in `session`'s transaction (see `change`)."""
+        """Store the report kept for the next call (`sealed` until `end`; None: none)
+        beside the SMS question in `session`'s transaction (pending_store)."""
         if self.loaded is None:
-            session.execute(_pending_update(), pending_values(self.id, pending, until))
+            pending_store.in_session(session, self.id, self.pending, USSD, sealed, end, now)
             return
-        self.loaded.pending, self.loaded.pending_until = pending, until
+        pending_store.on_reporter(session, self.loaded, USSD, sealed, end, now)
 
     def change(
         self, session: Session, *, language: str | None = None, home: int | None = None
@@ -174,20 +181,15 @@ def store_caller(engine: Engine, caller_id: int, language: str | None, home: int
 
 
 def store_pending(
-    engine: Engine, caller_id: int, pending: dict[str, Any] | None, until: dt.datetime | None
+    engine: Engine, caller: Caller, sealed: str | None, end: dt.datetime | None, now: dt.datetime
 ) -> None:
     """PostgreSQL: a counted step that changes only what is kept for the next call
-    stores it by one UPDATE committed on its own, as `store_caller`."""
+    stores it by one UPDATE committed on its own, as `store_caller` (pending_store:
+    a concurrent SMS question is kept)."""
     with dbapi_autocommit(engine) as cursor:
-        prepared_write(_pending_update(), engine.dialect).run(
-            cursor, pending_values(caller_id, pending, until)
+        pending_store.on_cursor(
+            cursor, engine.dialect, caller.id, caller.pending, USSD, sealed, end, now
         )
-
-
-def pending_values(
-    caller_id: int, pending: dict[str, Any] | None, until: dt.datetime | None
-) -> dict[str, Any]:
-    return {"caller_id": caller_id, "new_pending": pending, "new_pending_until": until}
 
 
 def caller_update_values(caller_id: int, language: str | None, home: int | None) -> dict[str, Any]:
@@ -253,20 +255,6 @@ def _caller_update() -> Update:
         .values(
             language=func.coalesce(language, table.c.language),
             home_locality_id=func.coalesce(home, table.c.home_locality_id),
-        )
-    )
-
-
-@functools.cache
-def _pending_update() -> Update:
-    """UPDATE reporters SET pending, pending_until WHERE id; built once."""
-    table = _reporters()
-    return (
-        update(table)
-        .where(table.c.id == bindparam("caller_id", type_=table.c.id.type))
-        .values(
-            pending=bindparam("new_pending", type_=table.c.pending.type),
-            pending_until=bindparam("new_pending_until", type_=table.c.pending_until.type),
         )
     )
 

@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select, update
 from gateway.db import transaction
 from gateway.models import InboundMessage, Incident, OutboxMessage, OutboxStatus, Reporter
 from gateway.runtime import Runtime
-from gateway.services.intake import pending_parts
+from gateway.services.intake import pending_parts, pending_store
 
 PAYLOADS = dt.timedelta(days=30)
 FREE_TEXT = dt.timedelta(days=90)
@@ -115,11 +115,9 @@ def forget_pending(rt: Runtime, now: dt.datetime) -> int:
         )
         for reporter_id, pending, until in running:
             tidied = pending_parts.tidy(pending, until, now)
-            if tidied != (pending, until):
-                session.execute(
-                    update(Reporter)
-                    .where(Reporter.id == reporter_id)
-                    .values(pending=tidied[0], pending_until=tidied[1])
-                )
+            read = (pending, until)
+            if tidied != read and pending_store.replace_if_unchanged(
+                session, reporter_id, read, tidied
+            ):
                 changed += 1
     return changed

@@ -1,0 +1,76 @@
+"""Time `measures.trust_people` (distinct people per area) against `trust_aggregates`
+of the same 30-day window, 1M ratings of 50,000 reporters over a year (the data of
+bench_evaluate), alternated 5 times, medians printed; then checks its counts against
+a Python reference (each pair's chain of areas, as sets).
+
+    .venv/bin/python scripts/bench_people.py sqlite|postgresql
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_evaluate as be
+from sqlalchemy import select
+
+from gateway.models import Locality, TrustRating
+from gateway.runtime import Runtime
+from gateway.services.figures import measures
+
+
+def main(backend: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        rt = be.runtime(be.database(backend, folder), folder)
+        try:
+            communes, people = be.setup(rt, 50_000)
+            be.load_ratings(rt, 1_000_000, 0, communes, people)
+            if backend == "postgresql":
+                with rt.engine.connect() as c:
+                    c.exec_driver_sql("ANALYZE")
+                    c.commit()
+            measure(rt)
+        finally:
+            rt.engine.dispose()
+            if backend == "postgresql":
+                be._pg_admin(f'DROP DATABASE IF EXISTS "{be.PG_NAME}" WITH (FORCE)')
+
+
+def measure(rt: Runtime) -> None:
+    q, end = "trust_dsf", be.NOW
+    start = end - be.dt.timedelta(days=30)
+    times: dict[str, list[float]] = {"trust_aggregates": [], "trust_people": []}
+    with rt.sessions() as s:
+        for _ in range(5):
+            for name in times:
+                t = time.perf_counter()
+                getattr(measures, name)(s, q, start, end)
+                times[name].append(time.perf_counter() - t)
+        parent = dict(s.execute(select(Locality.id, Locality.parent_id)).all())
+        window = (TrustRating.question == q, TrustRating.rated_at >= start)
+        rows = s.execute(
+            select(TrustRating.locality_id, TrustRating.reporter_id).where(
+                *window, TrustRating.rated_at < end, TrustRating.burst.is_(False)
+            )
+        )
+        sets: dict[int | None, set[int]] = defaultdict(set)
+        for loc, reporter in rows:
+            sets[None].add(reporter)
+            area: int | None = loc
+            while area is not None:
+                sets[area].add(reporter)
+                area = parent[area]
+        same = {k: len(v) for k, v in sets.items()} == measures.trust_people(s, q, start, end)
+    medians = {name: round(sorted(v)[2], 3) for name, v in times.items()}
+    print(rt.engine.dialect.name, medians, "same as the reference:", same, os.getloadavg())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "sqlite")
