@@ -35,12 +35,15 @@ DEV_SECRETS_FILE = "dev-secrets.json"
 
 
 # Operator and aggregator USSD gateways: the request's field names (session, phone, the
-# whole `*`-joined path) and how the answer says "continue" or "end".
-USSD_PRESETS: dict[str, tuple[tuple[str, str, str], str]] = {
-    "africastalking": (("sessionId", "phoneNumber", "text"), "prefix"),  # CON / END
-    "freeflow": (("sessionId", "msisdn", "ussdString"), "freeflow"),  # Freeflow: FC / FB
+# input), how the answer says "continue" or "end", and what the input holds: the whole
+# `*`-joined path (`path`) or only the latest answer (`latest`, as Huawei-based
+# gateways, whose Freeflow header the `freeflow` preset answers with, send it).
+USSD_PRESETS: dict[str, tuple[tuple[str, str, str], str, str]] = {
+    "africastalking": (("sessionId", "phoneNumber", "text"), "prefix", "path"),  # CON / END
+    "freeflow": (("sessionId", "msisdn", "ussdString"), "freeflow", "latest"),  # FC / FB
 }
 USSD_ANSWERS = ("prefix", "freeflow")
+USSD_INPUTS = ("path", "latest")
 
 
 class ConfigError(Exception):
@@ -83,6 +86,10 @@ class Settings:
     ops_phones: tuple[str, ...] = ()
     ussd_fields: tuple[str, str, str] = ("sessionId", "phoneNumber", "text")
     ussd_answer: str = "prefix"
+    # `latest`: the gateway keeps each session's path itself (services.intake.ussd_input);
+    # the optional field of the request's sequence number makes a resend idempotent.
+    ussd_input: str = "path"
+    ussd_step_field: str | None = None
     ussd_webhook_token: str | None = None
     # How long a report cut off mid-way is offered to the next call (0: never).
     ussd_resume: dt.timedelta = dt.timedelta(minutes=15)
@@ -170,12 +177,22 @@ def _phones(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return phones
 
 
-def _ussd(env: Mapping[str, str]) -> tuple[tuple[str, str, str], str]:
-    """USSD_PRESET, with USSD_FIELDS (`session=SID,phone=MSISDN,text=INPUT`, any of
-    the three) and USSD_ANSWER (`prefix` or `freeflow`) overriding its parts."""
+@dataclass(frozen=True)
+class UssdConvention:
+    fields: tuple[str, str, str]  # session, phone, input
+    answer: str
+    input: str
+    step_field: str | None
+
+
+def _ussd(env: Mapping[str, str]) -> UssdConvention:
+    """USSD_PRESET, with USSD_FIELDS (`session=SID,phone=MSISDN,text=INPUT,step=SEQ`,
+    any of them), USSD_ANSWER (`prefix` or `freeflow`) and USSD_INPUT (`path` or
+    `latest`) overriding its parts."""
     preset = _choice(env, "USSD_PRESET", tuple(USSD_PRESETS), "africastalking")
-    (session, phone, text), answer = USSD_PRESETS[preset]
-    names = {"session": session, "phone": phone, "text": text}
+    (session, phone, text), answer, kind = USSD_PRESETS[preset]
+    names: dict[str, str | None] = {"session": session, "phone": phone, "text": text}
+    names["step"] = None
     for item in filter(None, (p.strip() for p in (env.get("USSD_FIELDS") or "").split(","))):
         role, sep, field_name = item.partition("=")
         if (
@@ -183,10 +200,12 @@ def _ussd(env: Mapping[str, str]) -> tuple[tuple[str, str, str], str]:
             or not sep
             or not re.fullmatch(r"[A-Za-z_][\w.-]{0,40}", field_name.strip())
         ):
-            raise ConfigError(f"USSD_FIELDS: {item!r} is not session=, phone= or text=NAME")
+            raise ConfigError(f"USSD_FIELDS: {item!r} is not session=, phone=, text= or step=NAME")
         names[role.strip()] = field_name.strip()
     answer = _choice(env, "USSD_ANSWER", USSD_ANSWERS, answer)
-    return (names["session"], names["phone"], names["text"]), answer
+    kind = _choice(env, "USSD_INPUT", USSD_INPUTS, kind)
+    fields = (str(names["session"]), str(names["phone"]), str(names["text"]))
+    return UssdConvention(fields, answer, kind, names["step"])
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -258,7 +277,7 @@ def load_settings(
     values = {n: given[n] or generated[n] for n in _SECRET_NAMES}
     default_db = f"sqlite:///{instance / 'gateway.db'}"
     channels = _channels(env)
-    ussd_fields, ussd_answer = _ussd(env)
+    ussd = _ussd(env)
     settings = Settings(
         database_url=_blank_to_none(env.get("DATABASE_URL")) or default_db,
         secret_key=values["SECRET_KEY"],
@@ -295,8 +314,10 @@ def load_settings(
         android_signing_key=_blank_to_none(env.get("ANDROID_SIGNING_KEY")),
         android_ping_max=dt.timedelta(minutes=_int(env, "ANDROID_PING_MAX", 15)),
         ops_phones=_phones(env, "OPS_PHONES"),
-        ussd_fields=ussd_fields,
-        ussd_answer=ussd_answer,
+        ussd_fields=ussd.fields,
+        ussd_answer=ussd.answer,
+        ussd_input=ussd.input,
+        ussd_step_field=ussd.step_field,
         ussd_webhook_token=_blank_to_none(env.get("USSD_WEBHOOK_TOKEN")),
         ussd_resume=dt.timedelta(minutes=_int(env, "USSD_RESUME_MINUTES", 15)),
         twilio_webhook_key=_blank_to_none(env.get("TWILIO_WEBHOOK_KEY")),

@@ -4,9 +4,11 @@ USSD_ANSWER), the menu machine behind it is the same as for Africa's Talking.
 
 Conventions: `prefix` answers `CON text` / `END text` in the body; `freeflow` answers
 the bare text with a `Freeflow: FC` (continue) or `Freeflow: FB` (break) header, as
-Huawei-based operator gateways do. Either way the request must carry the session's
-whole path joined by `*`. When USSD_WEBHOOK_TOKEN is set (required in production) the
-URL must carry it as `?token=`."""
+Huawei-based operator gateways do. The input is the session's whole path joined by
+`*` (USSD_INPUT=path), or only the latest answer (`latest`: the path is kept by the
+gateway, and the optional `step` field of USSD_FIELDS, the request's sequence number,
+makes a resend idempotent). When USSD_WEBHOOK_TOKEN is set (required in production)
+the URL must carry it as `?token=`."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from gateway.domain.ussd_types import Screen
 from gateway.runtime import Runtime
 from gateway.services.intake import ussd
 from gateway.web.lean import LeanRequest
-from handlers.common import plain, required, runtime, same_secret, webhook
+from handlers.common import optional, plain, required, runtime, same_secret, webhook
 
 PROVIDER = "ussd"
 bp = Blueprint("ussd_gateway", __name__)
@@ -76,5 +78,7 @@ def ussd_reply(rt: Runtime, values: Mapping[str, str]) -> Response:
         session_id=f[session_field],
         phone=f[phone_field],
         text=f[text_field],
+        latest=settings.ussd_input == "latest",
+        step=optional(values, settings.ussd_step_field) if settings.ussd_step_field else None,
     )
     return answer(screen, settings.ussd_answer)

@@ -108,9 +108,21 @@ class InboundMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
 
 
+KEPT_INPUT_SQL = "kept_input IS NOT NULL"
+
+
 class UssdSession(Base):
     __tablename__ = "ussd_sessions"
-    __table_args__ = (UniqueConstraint("provider", "session_id"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "session_id"),
+        # The clock erases the kept paths of sessions that are over (few at a time).
+        Index(
+            "ix_ussd_sessions_kept",
+            "last_step_at",
+            sqlite_where=text(KEPT_INPUT_SQL),
+            postgresql_where=text(KEPT_INPUT_SQL),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(20))
@@ -129,6 +141,9 @@ class UssdSession(Base):
     # older than these columns: the current ones are used).
     start_home_id: Mapped[int | None] = mapped_column(Integer)
     start_subscribed: Mapped[bool | None] = mapped_column(Boolean)
+    # USSD_INPUT=latest: the session's path so far, its last sequence value and when it
+    # changed (domain.ussd_input.Kept), encrypted: what a caller typed is dangerous.
+    kept_input: Mapped[str | None] = mapped_column(Text)
 
 
 class TrustRating(Base):

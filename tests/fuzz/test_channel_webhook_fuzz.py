@@ -36,7 +36,7 @@ def call(client: FlaskClient, method: str, path: str, **kw: Any) -> Any:
 
 @pytest.fixture
 def fuzz_app(make_app: Callable[..., Flask]) -> tuple[FlaskClient, Runtime]:
-    app = make_app(ANDROID_SIGNING_KEY=ANDROID_KEY, USSD_PRESET="freeflow")
+    app = make_app(ANDROID_SIGNING_KEY=ANDROID_KEY, USSD_PRESET="freeflow", USSD_INPUT="path")
     return app.test_client(), app.extensions["gateway"]
 
 
@@ -163,3 +163,32 @@ def test_the_freeflow_ussd_gateway_always_answers_a_screen(
         text = response.get_data(as_text=True)
         assert response.headers["Freeflow"] in ("FC", "FB")
         assert len(text) <= 160 and is_gsm7(text), text
+
+
+@pytest.fixture
+def latest_app(make_app: Callable[..., Flask]) -> FlaskClient:
+    return make_app(USSD_PRESET="freeflow", USSD_FIELDS="step=seq").test_client()
+
+
+@pytest.mark.timeout(180)
+@FUZZ
+@given(
+    session=values(),
+    phone=st.sampled_from(["+22376123456", "+22365432109"]),
+    inputs=st.lists(st.tuples(values(), st.one_of(st.none(), values())), max_size=4),
+)
+def test_the_latest_input_ussd_gateway_always_answers_a_screen(
+    latest_app: FlaskClient, session: str, phone: str, inputs: list[tuple[str, str | None]]
+) -> None:
+    """A session's dial, then arbitrary answers with arbitrary sequence values (or none)."""
+    sid = f"fzl{next(_ids)}{session}"
+    for latest, seq in [("*123#", None), *inputs]:
+        form = {"sessionId": sid, "msisdn": phone, "ussdString": latest}
+        if seq is not None:
+            form["seq"] = seq
+        response = call(latest_app, "POST", "/webhooks/ussd", data=form)
+        assert response.status_code in {200, 400, 413}, response.get_data(as_text=True)
+        if response.status_code == 200:
+            text = response.get_data(as_text=True)
+            assert response.headers["Freeflow"] in ("FC", "FB")
+            assert len(text) <= 160 and is_gsm7(text), text

@@ -72,9 +72,16 @@ CASES: list[tuple[str, dict[str, Any], str, dict[str, Any], str]] = [
     ("JSON (Flask answers)", {}, AT, {"json": at_ussd()}, "400"),
     (
         "the operator's freeflow",
-        {"USSD_PRESET": "freeflow"},
+        {"USSD_PRESET": "freeflow", "USSD_INPUT": "path"},
         OPERATOR,
         {"data": {"sessionId": "o1", "msisdn": PHONE, "ussdString": "1"}},
+        "200",
+    ),
+    (  # the second of the two is a resend: the same screen
+        "the operator's latest input with its step",
+        {"USSD_PRESET": "freeflow", "USSD_FIELDS": "step=seq"},
+        OPERATOR,
+        {"data": {"sessionId": "o2", "msisdn": PHONE, "ussdString": "1", "seq": "3"}},
         "200",
     ),
     (

@@ -36,7 +36,7 @@ URL = "/webhooks/ussd"
         ),
         (
             "freeflow preset breaks with FB",
-            {"USSD_PRESET": "freeflow"},
+            {"USSD_PRESET": "freeflow", "USSD_INPUT": "path"},
             {"sessionId": "s3", "msisdn": PHONE, "ussdString": "1*0"},
             200,
             "",
@@ -116,8 +116,26 @@ def test_a_token_is_required_when_configured(make_app: Callable[..., Flask]) -> 
         ({"USSD_FIELDS": "who=MSISDN"}, "USSD_FIELDS"),
         ({"USSD_FIELDS": "phone="}, "USSD_FIELDS"),
         ({"USSD_ANSWER": "xml"}, "USSD_ANSWER"),
+        ({"USSD_INPUT": "last"}, "USSD_INPUT"),
+        ({"USSD_FIELDS": "step=1seq"}, "USSD_FIELDS"),
     ],
 )
 def test_bad_ussd_settings_stop_start_up(tmp_path: Path, env: dict[str, str], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         load_settings(env, instance_path=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("env", "input_kind", "step_field"),
+    [
+        ({}, "path", None),
+        ({"USSD_PRESET": "freeflow"}, "latest", None),
+        ({"USSD_PRESET": "freeflow", "USSD_INPUT": "path"}, "path", None),
+        ({"USSD_INPUT": "latest", "USSD_FIELDS": "step=SEQ"}, "latest", "SEQ"),
+    ],
+)
+def test_what_the_input_holds_comes_from_the_preset_or_ussd_input(
+    tmp_path: Path, env: dict[str, str], input_kind: str, step_field: str | None
+) -> None:
+    settings = load_settings(env, instance_path=str(tmp_path))
+    assert (settings.ussd_input, settings.ussd_step_field) == (input_kind, step_field)

@@ -2,7 +2,8 @@
 
 The menu is a pure function of the path (gateway.domain.ussd_menu), so a resent step
 gives the same screen; the effects it asks for are keyed by the session, so a resent
-last step stores its report once.
+last step stores its report once. For a gateway that sends only the latest answer,
+the path is kept on the session's row and the latest answer appended (ussd_input).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from gateway.logging_filters import redact
 from gateway.models import UssdSession
 from gateway.phones import normalize_phone
 from gateway.runtime import Runtime
-from gateway.services.intake import reports, ussd_resume
+from gateway.services.intake import reports, ussd_input, ussd_resume
 from gateway.services.intake.places import offered, parent_name
 from gateway.services.intake.reporters import identify_reporter
 from gateway.services.intake.routing import is_urgent, someone_will_be_told
@@ -44,10 +45,21 @@ REPLAY_PATH = 200  # longer paths (no menu needs one) are replayed whole, never 
 SEARCH_LIMIT = 3  # candidates listed for a typed name, with "none of these" after
 
 
-def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text: str) -> Screen:
+def answer_ussd(
+    rt: Runtime,
+    *,
+    provider: str,
+    session_id: str,
+    phone: str,
+    text: str,
+    latest: bool = False,
+    step: str | None = None,
+) -> Screen:
     """The screen answering one USSD request (the handler writes it in its provider's
-    wire format). Raises PhoneError for a
-    number outside PHONE_REGIONS; a database outage ends the session politely."""
+    wire format). `text` is the session's whole path, or with `latest` only the
+    latest answer (`step`: the request's sequence value, when the gateway sends one).
+    Raises PhoneError for a number outside PHONE_REGIONS; a database outage ends the
+    session politely."""
     e164 = normalize_phone(phone, rt.settings.phone_regions)
     known = _languages(rt)
     pseudonym = rt.pseudonyms.pseudonym(e164)
@@ -58,6 +70,16 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             caller, start, counted = _count_step(session, rt, provider, session_id, e164, pseudonym)
             language = start.language or language
             now = rt.now()
+            if latest:
+                text = ussd_input.session_path(
+                    session,
+                    rt,
+                    provider=provider,
+                    session_id=session_id,
+                    latest=text,
+                    step=step,
+                    now=now,
+                )
             resume = ussd_resume.kept(rt, caller, now)
             planned = resumes.plan(resume, session_id, text[:MAX_PATH])
             screen = _screen(session, rt, planned, session_id, start)
@@ -72,6 +94,8 @@ def answer_ussd(rt: Runtime, *, provider: str, session_id: str, phone: str, text
             left = planned.left
             key = (left.provider, left.origin) if left else (provider, session_id)
             _store(session, rt, caller, e164, key, screen, counted, pending, now)
+            if latest and session.in_transaction():  # the kept path, and its row lock
+                session.commit()
         return screen
     except DB_UNAVAILABLE:
         log.warning("database unavailable during a USSD step")

@@ -7,7 +7,8 @@
 - the body of a reply to a citizen with its number (7 days after it was sent; a
   Twilio reply, which never kept a number, as long): it says what they reported;
 - what a reporter still had to answer (the pending state, encrypted: an SMS question, a
-  USSD report kept for the next call): once expired.
+  USSD report kept for the next call) and a USSD session's kept path (USSD_INPUT=latest):
+  once expired.
 Ratings and incidents themselves stay, under pseudonyms, for the trends.
 """
 
@@ -22,6 +23,7 @@ from gateway.db import transaction
 from gateway.models import InboundMessage, Incident, OutboxMessage, OutboxStatus, Reporter
 from gateway.runtime import Runtime
 from gateway.services.intake import pending_parts, pending_store
+from gateway.services.intake.ussd_input import forget_kept_inputs
 
 PAYLOADS = dt.timedelta(days=30)
 FREE_TEXT = dt.timedelta(days=90)
@@ -100,14 +102,15 @@ def forget_pending(rt: Runtime, now: dt.datetime) -> int:
     all over at once, then a part over in a row whose other part runs (an SMS question
     lasts a day, a USSD report kept for the next call minutes: pending_parts). Run by
     the daily purge and by the clock's `pending` job every few minutes; how many rows
-    changed."""
+    changed (with the USSD sessions' kept paths over)."""
     with transaction(rt.sessions) as session:
+        changed = forget_kept_inputs(session, now)
         over = session.execute(
             update(Reporter)
             .where(Reporter.pending_until < now)
             .values(pending=None, pending_until=None)
         )
-        changed = int(over.rowcount or 0)  # type: ignore[attr-defined]
+        changed += int(over.rowcount or 0)  # type: ignore[attr-defined]
         running = session.execute(
             select(Reporter.id, Reporter.pending, Reporter.pending_until).where(
                 Reporter.pending.is_not(None), Reporter.pending_until >= now
