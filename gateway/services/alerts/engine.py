@@ -479,38 +479,55 @@ def _cycle(rt: Runtime, now: dt.datetime, force: bool, cells: WeekCells | None) 
         at = week_start(now)
         mark = session.get(JobState, WEEK_MARK)
         done = mark is not None and mark.watermark is not None and _aware(mark.watermark) >= at
-        if done and not force:
-            _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
-            record_watermark(session, "evaluate", now)
+        if not done or force:
+            # In its own frame: what the rules read and found is freed when it returns,
+            # before the collector is back (`_no_cycle_collection`).
+            _window_rules(session, rt, gaz, stored, open_alerts, cells, now, summary)
+        else:
             summary.skipped_window = True
-            return summary
-        kept_weeks = cells if cells is not None and cells.sync(session) else None
-        designs = cusum_designs.book(rt, session)
-        question = rt.reference.primary_question
-        m = Measures(session, question, at, cells=kept_weeks, design=designs.design)
-        held = _held(session, now)
-        failed: list[tuple[int, str]] = []
-        candidates = (
-            _candidates(rt, m) | _under_own_windows(gaz, stored) | {loc for loc, _ in open_alerts}
-        )
-        summary.localities = len(candidates)
-        found_all = findings(rt, gaz, stored, m, candidates, errors=failed)
-        if kept_weeks is not None:
-            kept_weeks.finish()
-        cusum_designs.save(session, designs)
-        summary.errors += len(failed)
-        by_locality: dict[int, Results] = {}
-        for (loc, rule), (found, p) in found_all.items():
-            by_locality.setdefault(loc, []).append((rule, found, p))
-        writes = _Writes(session, rt, gaz, open_alerts, held, now, at)
-        writes.apply_all(
-            [(loc, results) for loc, results in by_locality.items() if writes.needed(loc, results)],
-            summary,
-        )
         _close_quiet_urgent(session, rt, gaz, stored, open_alerts, now, summary)
         record_watermark(session, "evaluate", now)
-        record_watermark(session, WEEK_MARK, at)
+        if not summary.skipped_window:
+            record_watermark(session, WEEK_MARK, at)
     return summary
+
+
+def _window_rules(
+    session: Session,
+    rt: Runtime,
+    gaz: Gazetteer,
+    stored: Mapping[OverrideKey, float],
+    open_alerts: dict[tuple[int, str], Alert],
+    cells: WeekCells | None,
+    now: dt.datetime,
+    summary: CycleSummary,
+) -> None:
+    """The window rules of the week of `now` for every candidate locality, their
+    findings written (`_Writes`)."""
+    at = week_start(now)
+    kept_weeks = cells if cells is not None and cells.sync(session) else None
+    designs = cusum_designs.book(rt, session)
+    question = rt.reference.primary_question
+    m = Measures(session, question, at, cells=kept_weeks, design=designs.design)
+    held = _held(session, now)
+    failed: list[tuple[int, str]] = []
+    candidates = (
+        _candidates(rt, m) | _under_own_windows(gaz, stored) | {loc for loc, _ in open_alerts}
+    )
+    summary.localities = len(candidates)
+    found_all = findings(rt, gaz, stored, m, candidates, errors=failed)
+    if kept_weeks is not None:
+        kept_weeks.finish()
+    cusum_designs.save(session, designs)
+    summary.errors += len(failed)
+    by_locality: dict[int, Results] = {}
+    for (loc, rule), (found, p) in found_all.items():
+        by_locality.setdefault(loc, []).append((rule, found, p))
+    writes = _Writes(session, rt, gaz, open_alerts, held, now, at)
+    writes.apply_all(
+        [(loc, results) for loc, results in by_locality.items() if writes.needed(loc, results)],
+        summary,
+    )
 
 
 @contextlib.contextmanager
