@@ -21,7 +21,12 @@ from gateway.models import Alert, Incident, Role
 from gateway.runtime import Runtime
 from gateway.services.alerts.thresholds import overrides, resolved
 from gateway.services.figures.measures import trust_aggregates
-from gateway.services.figures.tables import K_MIN, hidden_of_window, people_by_pcode
+from gateway.services.figures.tables import (
+    K_MIN,
+    hidden_of_window,
+    own_people,
+    people_by_pcode,
+)
 
 POINT = dt.timedelta(days=30)
 POINTS = 12
@@ -50,7 +55,8 @@ def series(
         n = people.get(pcode, 0)  # distinct people: one who rated two communes is one
         # Hidden as the overview would hide it for that window: small, or derivable
         # from its parent and siblings by subtraction.
-        hidden = not show_small and (n < K_MIN or pcode in hidden_of_window(gaz, aggs, people))
+        own = own_people(session, gaz, question, end - POINT, end)
+        hidden = not show_small and (n < K_MIN or pcode in hidden_of_window(gaz, own))
         ci = None if hidden else mean_ci(agg)
         points.append(
             {

@@ -62,7 +62,9 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
             )
         )
         texts = rt.reference.alert_texts
-        hidden = tables.hidden_of_window(gaz, current, people)
+        hidden = tables.hidden_of_window(
+            gaz, tables.own_people(session, gaz, question, now - days(30), now)
+        )
         for committee in session.scalars(select(Committee).where(Committee.active.is_(True))):
             loc = committee.locality_id
             area = set(gaz.pcodes) if loc is None else _area(gaz, loc)

@@ -36,7 +36,7 @@ from gateway.domain.trust_index import (
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Incident
 from gateway.runtime import Runtime
-from gateway.services.figures.measures import trust_aggregates, trust_people
+from gateway.services.figures.measures import trust_aggregates, trust_pairs, trust_people
 
 K_MIN = MIN_REPORTERS_FLOOR  # the floor below which no figure is published
 CURRENT = dt.timedelta(days=30)
@@ -157,6 +157,7 @@ def figures(session: Session, rt: Runtime, now: dt.datetime) -> Figures:
     ).all()
     current = rolled(now - CURRENT, now)
     people = people_by_pcode(session, gaz, question, now - CURRENT, now)
+    own = own_people(session, gaz, question, now - CURRENT, now)
     before = now - CURRENT - PREVIOUS, now - CURRENT
     return Figures(
         now=now,
@@ -164,37 +165,37 @@ def figures(session: Session, rt: Runtime, now: dt.datetime) -> Figures:
         previous=rolled(*before),
         incidents=_rolled_counts(gaz, ((int(a), int(b)) for a, b in incidents)),
         open_alerts=_rolled_counts(gaz, ((int(a), int(b)) for a, b in alerts)),
-        hidden=hidden_areas(gaz, parents, current, people),
+        hidden=hidden_areas(gaz, parents, own),
         people=people,
         people_before=people_by_pcode(session, gaz, question, *before),
     )
 
 
-def hidden_of_window(
-    gaz: Gazetteer, by_locality: dict[int, Aggregate], people: dict[str, int]
-) -> frozenset[str]:
-    """The suppression pattern of one window's per-locality aggregates and distinct
-    people per area (`people_by_pcode`; the digest, a locality's time series): the
-    same rule as the tables, for other windows."""
-    parents = parent_map(gaz)
-    by_pcode = {gaz.pcodes[i]: a for i, a in by_locality.items() if i in gaz.pcodes}
-    return hidden_areas(gaz, parents, roll_up(by_pcode, parents), people)
+def own_people(
+    session: Session, gaz: Gazetteer, question: str, start: dt.datetime, end: dt.datetime
+) -> dict[str, set[int]]:
+    """`measures.trust_pairs` keyed by P-code: the people of each locality's own
+    answers, what `hidden_areas` works on."""
+    found = trust_pairs(session, question, start, end)
+    return {gaz.pcodes[i]: who for i, who in found.items() if i in gaz.pcodes}
+
+
+def hidden_of_window(gaz: Gazetteer, own: dict[str, set[int]]) -> frozenset[str]:
+    """The suppression pattern of one window's people per locality (`own_people`; the
+    digest, a locality's time series): the same rule as the tables, for other
+    windows."""
+    return hidden_areas(gaz, parent_map(gaz), own)
 
 
 def hidden_areas(
-    gaz: Gazetteer,
-    parents: dict[str, str | None],
-    current: dict[str, Aggregate],
-    people: dict[str, int],
+    gaz: Gazetteer, parents: dict[str, str | None], own: dict[str, set[int]]
 ) -> frozenset[str]:
     """The suppression pattern of every area of the gazetteer and the nation: the
-    areas of fewer than K_MIN distinct people, then the complementary cells on the
-    answers' counts (additive, as the sums a subtraction works on are)."""
+    areas of fewer than K_MIN distinct people, then the complementary cells, each
+    remainder counted in distinct people (`gateway.domain.suppression`)."""
     tree: dict[str, str | None] = {p: parent or NATIONAL for p, parent in parents.items()}
     tree[NATIONAL] = None
-    counts = {p: current[p].n if p in current else 0 for p in tree}
-    few = [p for p in tree if people.get(p, 0) < K_MIN]
-    return suppress(counts, tree, K_MIN, forced=few)
+    return suppress(own, tree, K_MIN)
 
 
 def cell(fig: Figures, gaz: Gazetteer, pcode: str, show_small: bool) -> Cell:
