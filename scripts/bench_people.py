@@ -18,15 +18,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import importlib.util
+from types import ModuleType
+
 import bench_evaluate as be
 from sqlalchemy import select
 
+from gateway.domain.trust_index import NATIONAL, roll_up
+from gateway.gazetteer.index import gazetteer
 from gateway.models import Locality, TrustRating
 from gateway.runtime import Runtime
-from gateway.services.figures import measures
+from gateway.services.figures import measures, tables
 
 
-def main(backend: str) -> None:
+def main(backend: str, base: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         rt = be.runtime(be.database(backend, folder), folder)
         try:
@@ -37,6 +42,8 @@ def main(backend: str) -> None:
                     c.exec_driver_sql("ANALYZE")
                     c.commit()
             measure(rt)
+            if base is not None:
+                measure_pattern(rt, _base_suppression(base))
         finally:
             rt.engine.dispose()
             if backend == "postgresql":
@@ -72,5 +79,48 @@ def measure(rt: Runtime) -> None:
     print(rt.engine.dialect.name, medians, "same as the reference:", same, os.getloadavg())
 
 
+def _base_suppression(checkout: str) -> ModuleType:
+    """The base checkout's `gateway/domain/suppression.py` (pure, so it loads alone)."""
+    path = Path(checkout) / "gateway" / "domain" / "suppression.py"
+    spec = importlib.util.spec_from_file_location("base_suppression", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def measure_pattern(rt: Runtime, base: ModuleType) -> None:
+    """The overview's suppression pattern, base against this tree, 5 runs alternated;
+    each side given what the overview computes anyway (the aggregates, people per area)."""
+    gaz, q, end = gazetteer(rt), "trust_dsf", be.NOW
+    start = end - be.dt.timedelta(days=30)
+    parents = tables.parent_map(gaz)
+    tree: dict[str, str | None] = {p: parent or NATIONAL for p, parent in parents.items()}
+    tree[NATIONAL] = None
+    times: dict[str, list[float]] = {"base": [], "people": [], "figures": []}
+    with rt.sessions() as s:
+        aggs = measures.trust_aggregates(s, q, start, end)
+        current = roll_up({gaz.pcodes[i]: a for i, a in aggs.items()}, parents)
+        people = tables.people_by_pcode(s, gaz, q, start, end)
+        found: dict[str, frozenset[str]] = {}
+        for _ in range(5):
+            t = time.perf_counter()
+            counts = {p: current[p].n if p in current else 0 for p in tree}
+            few = [p for p in tree if people.get(p, 0) < tables.K_MIN]
+            found["base"] = base.suppress(counts, tree, tables.K_MIN, forced=few)
+            times["base"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            found["people"] = tables.hidden_areas(
+                gaz, parents, tables.own_people(s, gaz, q, start, end)
+            )
+            times["people"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            tables.figures(s, rt, end)
+            times["figures"].append(time.perf_counter() - t)
+    medians = {name: round(sorted(v)[2], 3) for name, v in times.items()}
+    hidden = {name: len(v) for name, v in found.items()}
+    print(rt.engine.dialect.name, "pattern", medians, "hidden", hidden, os.getloadavg())
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "sqlite")
+    main(*sys.argv[1:3])
