@@ -1,9 +1,15 @@
 """Time `measures.trust_people` (distinct people per area) against `trust_aggregates`
 of the same 30-day window, 1M ratings of 50,000 reporters over a year (the data of
 bench_evaluate), alternated 5 times, medians printed; then checks its counts against
-a Python reference (each pair's chain of areas, as sets).
+a Python reference (each pair's chain of areas, as sets). With a base checkout
+(`git worktree add /tmp/base <commit>`), also times the overview's complementary
+suppression as that base computes it (answers' counts rolled up, the base's
+`suppress`) against this tree's (`tables.own_people`, the window's (locality, reporter)
+pairs, then `suppress` over sets of people), alternated, and the whole `figures()`
+(whose people per area now come from those pairs, checked here against
+`people_by_pcode`).
 
-    .venv/bin/python scripts/bench_people.py sqlite|postgresql
+    .venv/bin/python scripts/bench_people.py sqlite|postgresql [BASE_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -117,9 +123,12 @@ def measure_pattern(rt: Runtime, base: ModuleType) -> None:
             t = time.perf_counter()
             tables.figures(s, rt, end)
             times["figures"].append(time.perf_counter() - t)
+        counted = tables.people_of(parents, tables.own_people(s, gaz, q, start, end))
+        same = {p: n for p, n in counted.items() if n} == {p: n for p, n in people.items() if n}
     medians = {name: round(sorted(v)[2], 3) for name, v in times.items()}
     hidden = {name: len(v) for name, v in found.items()}
-    print(rt.engine.dialect.name, "pattern", medians, "hidden", hidden, os.getloadavg())
+    print(rt.engine.dialect.name, "pattern", medians, "hidden", hidden, "people", same)
+    print(os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -64,6 +64,16 @@ def suppress(
     return frozenset(hidden)
 
 
+def people_below(own: Own, parent_of: Mapping[str, str | None]) -> dict[str, int]:
+    """Distinct people of each area of `parent_of` and everything below it (`own` as
+    in `suppress`): one who rated two communes of a cercle is one of the cercle."""
+    children: dict[str, list[str]] = defaultdict(list)
+    for area, parent in parent_of.items():
+        if parent is not None:
+            children[parent].append(area)
+    return _people(sorted(set(parent_of) | set(own)), own, children)
+
+
 def _people(areas: list[str], own: Own, children: Children) -> dict[str, int]:
     """Distinct people of each area and everything below it."""
     below: dict[str, set[Hashable]] = {}

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.findings import welch_p
 from gateway.domain.rules import MIN_REPORTERS_FLOOR
-from gateway.domain.suppression import suppress
+from gateway.domain.suppression import people_below, suppress
 from gateway.domain.surveillance import benjamini_hochberg
 from gateway.domain.trust_index import (
     COUNTRY_NAME,
@@ -156,8 +156,8 @@ def figures(session: Session, rt: Runtime, now: dt.datetime) -> Figures:
         .group_by(Alert.locality_id)
     ).all()
     current = rolled(now - CURRENT, now)
-    people = people_by_pcode(session, gaz, question, now - CURRENT, now)
     own = own_people(session, gaz, question, now - CURRENT, now)
+    people = people_of(parents, own)  # from the same pairs: no second query
     before = now - CURRENT - PREVIOUS, now - CURRENT
     return Figures(
         now=now,
@@ -180,6 +180,19 @@ def own_people(
     return {gaz.pcodes[i]: who for i, who in found.items() if i in gaz.pcodes}
 
 
+def _tree(parents: dict[str, str | None]) -> dict[str, str | None]:
+    """The gazetteer's tree with the nation at its top."""
+    tree: dict[str, str | None] = {p: parent or NATIONAL for p, parent in parents.items()}
+    tree[NATIONAL] = None
+    return tree
+
+
+def people_of(parents: dict[str, str | None], own: dict[str, set[int]]) -> dict[str, int]:
+    """Distinct people per area (NATIONAL for the country) from `own_people`: the
+    counts of `people_by_pcode`, without querying again."""
+    return people_below(own, _tree(parents))
+
+
 def hidden_of_window(gaz: Gazetteer, own: dict[str, set[int]]) -> frozenset[str]:
     """The suppression pattern of one window's people per locality (`own_people`; the
     digest, a locality's time series): the same rule as the tables, for other
@@ -193,9 +206,7 @@ def hidden_areas(
     """The suppression pattern of every area of the gazetteer and the nation: the
     areas of fewer than K_MIN distinct people, then the complementary cells, each
     remainder counted in distinct people (`gateway.domain.suppression`)."""
-    tree: dict[str, str | None] = {p: parent or NATIONAL for p, parent in parents.items()}
-    tree[NATIONAL] = None
-    return suppress(own, tree, K_MIN)
+    return suppress(own, _tree(parents), K_MIN)
 
 
 def cell(fig: Figures, gaz: Gazetteer, pcode: str, show_small: bool) -> Cell:
