@@ -21,7 +21,13 @@ from gateway.models import Alert, Incident, Role
 from gateway.runtime import Runtime
 from gateway.services.alerts.thresholds import overrides, resolved
 from gateway.services.figures.measures import trust_aggregates
-from gateway.services.figures.tables import K_MIN, hidden_of_window, people_by_pcode
+from gateway.services.figures.tables import (
+    K_MIN,
+    hidden_of_window,
+    own_people,
+    parent_map,
+    people_of,
+)
 
 POINT = dt.timedelta(days=30)
 POINTS = 12
@@ -41,16 +47,17 @@ def series(
     reporters a point is withheld (None) from viewers without `show_small`."""
     points = []
     gaz = gazetteer(rt)
+    parents = parent_map(gaz)
     for i in range(POINTS, 0, -1):
         end = now - POINT * (i - 1)
         question = rt.reference.primary_question
         aggs = trust_aggregates(session, question, end - POINT, end)
         agg = sum((a for loc, a in aggs.items() if loc in places), Aggregate())
-        people = people_by_pcode(session, gaz, question, end - POINT, end)
-        n = people.get(pcode, 0)  # distinct people: one who rated two communes is one
+        own = own_people(session, gaz, question, end - POINT, end)
+        n = people_of(parents, own).get(pcode, 0)  # one who rated two communes is one
         # Hidden as the overview would hide it for that window: small, or derivable
         # from its parent and siblings by subtraction.
-        hidden = not show_small and (n < K_MIN or pcode in hidden_of_window(gaz, aggs, people))
+        hidden = not show_small and (n < K_MIN or pcode in hidden_of_window(gaz, own))
         ci = None if hidden else mean_ci(agg)
         points.append(
             {

@@ -798,3 +798,46 @@ def test_on_sqlite_a_write_committed_while_the_pass_reads_loses_no_alert(
     assert summary.errors == 0
     assert open_alerts(rt) == [("trust_drop", SMALL_COMMUNE)]
     assert wrote.wait(30)
+
+
+def _three_people_in_two_hidden_communes(rt: Runtime, clock: Clock) -> tuple[Locality, str]:
+    """Mopti commune: 10 people; Socoura and Konna, in the same cercle: the same 3
+    people each (6 answers). The cercle (13 people) minus Mopti (10) would give the two
+    hidden communes together: 3 people."""
+    mopti = locality(rt, SMALL_COMMUNE)
+    when = clock() - dt.timedelta(days=3)
+    ratings(rt, mopti.id, reporters(rt, 10, clock()), [2] * 10, when)
+    three = reporters(rt, 3, clock())
+    for pcode in ("ML050114", "ML050105"):
+        ratings(rt, locality(rt, pcode).id, three, [5, 5, 5], when)
+    return mopti, SMALL_COMMUNE
+
+
+def test_the_digest_counts_a_hidden_remainder_in_people_not_answers(
+    rt: Runtime, clock: Clock
+) -> None:
+    mopti, _ = _three_people_in_two_hidden_communes(rt, clock)
+    committee(rt, mopti.id, ["+22370000001"], clock())
+    committee(rt, mopti.parent_id or 0, ["+22370000002"], clock())
+    assert send_digests(rt, clock()) == 2
+    with rt.sessions() as s:
+        bodies = dict(s.execute(select(OutboxMessage.recipient_hint, OutboxMessage.body)).all())
+    # Were both told, 13 - 10 would describe the 3 people of Socoura and Konna.
+    told = ["10 personnes" in bodies["+223******01"], "13 personnes" in bodies["+223******02"]]
+    assert told.count(True) <= 1, bodies
+
+
+def test_the_consoles_tables_count_a_hidden_remainder_in_people_not_answers(
+    rt: Runtime, clock: Clock
+) -> None:
+    from gateway.gazetteer.index import gazetteer
+    from gateway.services.figures import tables
+
+    mopti, pcode = _three_people_in_two_hidden_communes(rt, clock)
+    gaz = gazetteer(rt)
+    with rt.sessions() as s:
+        fig = tables.figures(s, rt, clock())
+    cercle = gaz.pcodes[mopti.parent_id or 0]
+    shown = [tables.cell(fig, gaz, p, show_small=False) for p in (cercle, pcode)]
+    assert [c.reporters for c in shown] == [13, 10]  # people, as admins see them
+    assert any(c.suppressed for c in shown)

@@ -39,7 +39,8 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
         current = measures.trust_aggregates(session, question, now - days(30), now)
         baseline = measures.trust_aggregates(session, question, now - days(120), now - days(30))
         # Distinct people per area: one who rated two of its communes is one person.
-        people = tables.people_by_pcode(session, gaz, question, now - days(30), now)
+        own = tables.own_people(session, gaz, question, now - days(30), now)
+        people = tables.people_of(tables.parent_map(gaz), own)
         people_before = tables.people_by_pcode(
             session, gaz, question, now - days(120), now - days(30)
         )
@@ -62,7 +63,7 @@ def send_digests(rt: Runtime, now: dt.datetime) -> int:
             )
         )
         texts = rt.reference.alert_texts
-        hidden = tables.hidden_of_window(gaz, current, people)
+        hidden = tables.hidden_of_window(gaz, own)
         for committee in session.scalars(select(Committee).where(Committee.active.is_(True))):
             loc = committee.locality_id
             area = set(gaz.pcodes) if loc is None else _area(gaz, loc)

@@ -110,6 +110,28 @@ def trust_people(
     return out
 
 
+def trust_pairs(
+    session: Session, question: str, start: dt.datetime, end: dt.datetime
+) -> dict[int, set[int]]:
+    """Per locality, the reporters (ids, never a number) counted in `trust_aggregates`
+    in [start, end): the sets complementary suppression counts people over, since
+    people of several localities make counts that do not subtract."""
+    rows = session.execute(
+        select(TrustRating.locality_id, TrustRating.reporter_id)
+        .where(
+            TrustRating.question == question,
+            TrustRating.rated_at >= start,
+            TrustRating.rated_at < end,
+            TrustRating.burst.is_(False),
+        )
+        .distinct()
+    )
+    out: dict[int, set[int]] = defaultdict(set)
+    for loc, reporter in rows:
+        out[int(loc)].add(int(reporter))
+    return dict(out)
+
+
 def residual_weeks(
     session: Session, question: str, start: dt.datetime, periods: int
 ) -> dict[int, WeeklyAnswers]:

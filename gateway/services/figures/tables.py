@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain.findings import welch_p
 from gateway.domain.rules import MIN_REPORTERS_FLOOR
-from gateway.domain.suppression import suppress
+from gateway.domain.suppression import people_below, suppress
 from gateway.domain.surveillance import benjamini_hochberg
 from gateway.domain.trust_index import (
     COUNTRY_NAME,
@@ -36,7 +36,7 @@ from gateway.domain.trust_index import (
 from gateway.gazetteer.index import Gazetteer, gazetteer
 from gateway.models import Alert, AlertState, Incident
 from gateway.runtime import Runtime
-from gateway.services.figures.measures import trust_aggregates, trust_people
+from gateway.services.figures.measures import trust_aggregates, trust_pairs, trust_people
 
 K_MIN = MIN_REPORTERS_FLOOR  # the floor below which no figure is published
 CURRENT = dt.timedelta(days=30)
@@ -156,7 +156,8 @@ def figures(session: Session, rt: Runtime, now: dt.datetime) -> Figures:
         .group_by(Alert.locality_id)
     ).all()
     current = rolled(now - CURRENT, now)
-    people = people_by_pcode(session, gaz, question, now - CURRENT, now)
+    own = own_people(session, gaz, question, now - CURRENT, now)
+    people = people_of(parents, own)  # from the same pairs: no second query
     before = now - CURRENT - PREVIOUS, now - CURRENT
     return Figures(
         now=now,
@@ -164,37 +165,48 @@ def figures(session: Session, rt: Runtime, now: dt.datetime) -> Figures:
         previous=rolled(*before),
         incidents=_rolled_counts(gaz, ((int(a), int(b)) for a, b in incidents)),
         open_alerts=_rolled_counts(gaz, ((int(a), int(b)) for a, b in alerts)),
-        hidden=hidden_areas(gaz, parents, current, people),
+        hidden=hidden_areas(gaz, parents, own),
         people=people,
         people_before=people_by_pcode(session, gaz, question, *before),
     )
 
 
-def hidden_of_window(
-    gaz: Gazetteer, by_locality: dict[int, Aggregate], people: dict[str, int]
-) -> frozenset[str]:
-    """The suppression pattern of one window's per-locality aggregates and distinct
-    people per area (`people_by_pcode`; the digest, a locality's time series): the
-    same rule as the tables, for other windows."""
-    parents = parent_map(gaz)
-    by_pcode = {gaz.pcodes[i]: a for i, a in by_locality.items() if i in gaz.pcodes}
-    return hidden_areas(gaz, parents, roll_up(by_pcode, parents), people)
+def own_people(
+    session: Session, gaz: Gazetteer, question: str, start: dt.datetime, end: dt.datetime
+) -> dict[str, set[int]]:
+    """`measures.trust_pairs` keyed by P-code: the people of each locality's own
+    answers, what `hidden_areas` works on."""
+    found = trust_pairs(session, question, start, end)
+    return {gaz.pcodes[i]: who for i, who in found.items() if i in gaz.pcodes}
+
+
+def _tree(parents: dict[str, str | None]) -> dict[str, str | None]:
+    """The gazetteer's tree with the nation at its top."""
+    tree: dict[str, str | None] = {p: parent or NATIONAL for p, parent in parents.items()}
+    tree[NATIONAL] = None
+    return tree
+
+
+def people_of(parents: dict[str, str | None], own: dict[str, set[int]]) -> dict[str, int]:
+    """Distinct people per area (NATIONAL for the country) from `own_people`: the
+    counts of `people_by_pcode`, without querying again."""
+    return people_below(own, _tree(parents))
+
+
+def hidden_of_window(gaz: Gazetteer, own: dict[str, set[int]]) -> frozenset[str]:
+    """The suppression pattern of one window's people per locality (`own_people`; the
+    digest, a locality's time series): the same rule as the tables, for other
+    windows."""
+    return hidden_areas(gaz, parent_map(gaz), own)
 
 
 def hidden_areas(
-    gaz: Gazetteer,
-    parents: dict[str, str | None],
-    current: dict[str, Aggregate],
-    people: dict[str, int],
+    gaz: Gazetteer, parents: dict[str, str | None], own: dict[str, set[int]]
 ) -> frozenset[str]:
     """The suppression pattern of every area of the gazetteer and the nation: the
-    areas of fewer than K_MIN distinct people, then the complementary cells on the
-    answers' counts (additive, as the sums a subtraction works on are)."""
-    tree: dict[str, str | None] = {p: parent or NATIONAL for p, parent in parents.items()}
-    tree[NATIONAL] = None
-    counts = {p: current[p].n if p in current else 0 for p in tree}
-    few = [p for p in tree if people.get(p, 0) < K_MIN]
-    return suppress(counts, tree, K_MIN, forced=few)
+    areas of fewer than K_MIN distinct people, then the complementary cells, each
+    remainder counted in distinct people (`gateway.domain.suppression`)."""
+    return suppress(own, _tree(parents), K_MIN)
 
 
 def cell(fig: Figures, gaz: Gazetteer, pcode: str, show_small: bool) -> Cell:
