@@ -1,5 +1,6 @@
 """What the overview shows first, built on the shared tables (services/figures/tables):
-every figure here is a tables `Cell`, so its suppression is the tables' suppression.
+every figure here is a tables `Cell`, and each window's cells are hidden as the tables
+hide them (under 5 people, or recoverable by subtraction).
 
 - `series`: one cell per 30-day window over the last year, per area (small charts);
 - `questions`: every questionnaire item's cell per area, with the share of low answers;
@@ -26,8 +27,11 @@ from gateway.services.figures.tables import (
     Cell,
     Figures,
     cell,
+    hidden_areas,
+    own_people,
     parent_map,
     people_by_pcode,
+    people_of,
 )
 
 POINTS = 12  # windows of CURRENT (30 days) in a small chart: a year
@@ -47,13 +51,17 @@ def window(
     """The tables' figures of one question for the 30 days before `end` (and the 90
     days before those for the trend, when asked)."""
     before = end - CURRENT - PREVIOUS, end - CURRENT
+    parents = parent_map(gaz)
+    own = own_people(session, gaz, question, end - CURRENT, end)
     return Figures(
         now=end,
         current=rolled(session, gaz, question, end - CURRENT, end),
         previous=rolled(session, gaz, question, *before) if trend else {},
         incidents=Counter(),
         open_alerts=Counter(),
-        people=people_by_pcode(session, gaz, question, end - CURRENT, end),
+        # The tables' suppression, complementary cells included, for this window.
+        hidden=hidden_areas(gaz, parents, own),
+        people=people_of(parents, own),
         people_before=people_by_pcode(session, gaz, question, *before) if trend else {},
     )
 

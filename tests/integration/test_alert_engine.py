@@ -841,3 +841,23 @@ def test_the_consoles_tables_count_a_hidden_remainder_in_people_not_answers(
     shown = [tables.cell(fig, gaz, p, show_small=False) for p in (cercle, pcode)]
     assert [c.reporters for c in shown] == [13, 10]  # people, as admins see them
     assert any(c.suppressed for c in shown)
+
+
+def test_the_overviews_small_charts_hide_a_remainder_the_tables_hide(
+    rt: Runtime, clock: Clock
+) -> None:
+    from gateway.console import glance
+    from gateway.gazetteer.index import gazetteer
+
+    mopti, pcode = _three_people_in_two_hidden_communes(rt, clock)
+    cercle = gazetteer(rt).pcodes[mopti.parent_id or 0]
+    with rt.sessions() as s:
+        points = glance.series(s, rt, [cercle, pcode], clock(), show_small=False)
+        items = [
+            glance.questions(s, rt, p, clock(), show_small=False, lang="fr")[0].cell
+            for p in (cercle, pcode)
+        ]
+    latest = [points[cercle][-1], points[pcode][-1]]
+    # Both published, 13 - 10 would describe the 3 people of Socoura and Konna.
+    assert any(c.suppressed for c in latest), latest
+    assert any(c.suppressed for c in items), items
