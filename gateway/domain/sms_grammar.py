@@ -25,7 +25,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ INCIDENT_KINDS = (
     "attack", "kidnapping", "banditry", "intercommunal", "abuse", "explosive", "threat", "other",
 )  # fmt: skip
 _RUN = re.compile(r"[0-9]+|[^\W0-9_]+")  # digit runs and letter runs, so "trust4mopti" splits
+_WORD = re.compile(r"[^\W_]+")
+_CODE_TAIL = re.compile(r"^[a-z]?[0-9]+$")  # what may follow a glued keyword: "a106"
 _ONLY_QUESTION_MARKS = re.compile(r"^\s*[?¿][\s?¿]*$")
 _MAX_SCAN_TOKENS = 400  # a reply never depends on more words than this
 # A report's reference as typed (R7SD3K, RECDAN): an R and five characters of the
@@ -117,6 +119,8 @@ class Grammar:
     rating_max: int
     yes_words: frozenset[str] = frozenset()  # squashed: yes to a question we asked
     no_words: frozenset[str] = frozenset()
+    # A keyword as a phone may type it ("0k" for "ok") -> the keyword, same length.
+    typos: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,8 @@ def parse(text: str, grammar: Grammar) -> Command:
     text = unicodedata.normalize("NFC", text)
     if _ONLY_QUESTION_MARKS.match(text):
         return Command(Intent.HELP, keyword="?")
-    tokens = _tokens(text)
+    # Typos mended letter for letter, so offsets into `text` still give what was written.
+    tokens = _tokens(_mend_typos(text, grammar))
     match, start = _first_keyword(tokens, grammar)
     if match is None and start < len(tokens) and tokens[start].word.isdigit():
         return _bare_number(tokens[start:], grammar, text)
@@ -218,6 +223,25 @@ def is_answer(text: str, grammar: Grammar, yes: bool) -> bool:
     if not words or len(words) > 3:
         return False
     return squash(words[0].word) in (grammar.yes_words if yes else grammar.no_words)
+
+
+def _mend_typos(text: str, grammar: Grammar) -> str:
+    """`text` with each word that is a keyword typed with digits for letters ("0K",
+    "CL0SA106") spelt as the keyword; nothing else changes."""
+    if not grammar.typos or not any(c.isdigit() for c in text):
+        return text
+    return _WORD.sub(lambda m: _mended(m.group(), grammar), text)
+
+
+def _mended(word: str, grammar: Grammar) -> str:
+    low = word.lower()
+    if not word.isascii() or low.isdigit():
+        return word
+    for size in range(len(low), 1, -1):
+        fixed = grammar.typos.get(low[:size])
+        if fixed is not None and (size == len(low) or _CODE_TAIL.match(low[size:])):
+            return fixed + word[size:]
+    return word
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -628,6 +652,7 @@ def _grammar(r: _Reader) -> Grammar:
         two_edits_from=r.integer("fuzzy.two_edits_from"),
         yes_words=frozenset(squash(w) for w in r.words("answers.yes")),
         no_words=frozenset(squash(w) for w in r.words("answers.no")),
+        typos=_typos(r, keywords),
         **_rating_range(r),
     )
 
@@ -664,6 +689,34 @@ def _keywords(r: _Reader, ordinary: set[str], short: set[str]) -> dict[str, Keyw
                 first = old.text if old else text
                 found[key] = Keyword(first, intent, langs, key in ordinary, key in short)
     return found
+
+
+def _typos(r: _Reader, keywords: Mapping[str, Keyword]) -> dict[str, str]:
+    """Every way of typing each one-word keyword of the intents named with digits for
+    some of its letters, mapped to the keyword."""
+    intents = {_intent(r, "phone_typos.intents", n) for n in r.words("phone_typos.intents")}
+    swaps = r.mapping("phone_typos.digit_for_letter")
+    pairs = [(str(d), squash(str(letter))) for d, letter in swaps.items()]
+    if any(not d.isdigit() or len(d) != 1 or len(c) != 1 for d, c in pairs):
+        raise r.fail("phone_typos.digit_for_letter", "must map one digit to one letter")
+    typos: dict[str, str] = {}
+    for key, keyword in keywords.items():
+        if keyword.intent not in intents or squash(keyword.text) != fold(keyword.text):
+            continue  # a phrase of several words is typed another way
+        for variant in _with_digits(key, pairs):
+            if typos.get(variant, key) != key:
+                raise r.fail("phone_typos", f"{variant!r} would be two keywords")
+            typos[variant] = key
+    return typos
+
+
+def _with_digits(word: str, pairs: Sequence[tuple[str, str]]) -> set[str]:
+    """`word` with a digit for any non-empty subset of the letters it stands for."""
+    variants = {word}
+    for i, char in enumerate(word):
+        digits = [d for d, letter in pairs if letter == char]
+        variants |= {v[:i] + d + v[i + 1 :] for v in variants for d in digits}
+    return variants - {word}
 
 
 def _phrases(r: _Reader, name: str) -> frozenset[str]:
