@@ -87,6 +87,7 @@ class Command:
     choice: int | None = None  # the message was only this number
     keyword: str | None = None  # the keyword understood, as written in the data
     near_miss: bool = False  # the keyword was recognised despite a typo
+    greeting: bool = False  # UNKNOWN: only greetings or thanks ("bonjour", "i ni ce")
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,8 @@ class Grammar:
     no_words: frozenset[str] = frozenset()
     # A keyword as a phone may type it ("0k" for "ok") -> the keyword, same length.
     typos: Mapping[str, str] = field(default_factory=dict)
+    # Squashed greetings and thanks (leading and trailing words) -> their languages.
+    greetings: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -154,8 +157,27 @@ def parse(text: str, grammar: Grammar) -> Command:
             return Command(Intent.LANG, lang_code=lang, keyword=None)
         match = _scan_keyword(tokens, start, grammar)
     if match is None:
-        return Command(Intent.UNKNOWN)
+        return _greeting(tokens, grammar) or Command(Intent.UNKNOWN)
     return _build(match, text, grammar)
+
+
+def _greeting(tokens: Sequence[_Token], grammar: Grammar) -> Command | None:
+    """A message of greetings and thanks only, in the language they share (None
+    when other words are in it, or only a yes or no: that answers a question)."""
+    i, phrases = 0, []
+    while i < len(tokens):
+        n = _phrase_at(tokens, i, grammar.greetings)
+        if not n:
+            return None
+        phrases.append("".join(t.word for t in tokens[i : i + n]))
+        i += n
+    if all(p in grammar.yes_words | grammar.no_words for p in phrases):
+        return None
+    shared = frozenset.intersection(*(grammar.greetings[p] for p in phrases))
+    first = grammar.greetings[phrases[0]]
+    langs = shared if len(shared) == 1 else first
+    language = next(iter(langs)) if len(langs) == 1 else None
+    return Command(Intent.UNKNOWN, language=language, greeting=True)
 
 
 def split_locality(
@@ -653,6 +675,7 @@ def _grammar(r: _Reader) -> Grammar:
         yes_words=frozenset(squash(w) for w in r.words("answers.yes")),
         no_words=frozenset(squash(w) for w in r.words("answers.no")),
         typos=_typos(r, keywords),
+        greetings=_greetings(r),
         **_rating_range(r),
     )
 
@@ -717,6 +740,15 @@ def _with_digits(word: str, pairs: Sequence[tuple[str, str]]) -> set[str]:
         digits = [d for d, letter in pairs if letter == char]
         variants |= {v[:i] + d + v[i + 1 :] for v in variants for d in digits}
     return variants - {word}
+
+
+def _greetings(r: _Reader) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for lang in LANGUAGES:
+        for name in ("leading_words", "trailing_words"):
+            for word in r.words(f"languages.{lang}.{name}"):
+                found.setdefault(squash(word), set()).add(lang)
+    return {phrase: frozenset(langs) for phrase, langs in found.items()}
 
 
 def _phrases(r: _Reader, name: str) -> frozenset[str]:

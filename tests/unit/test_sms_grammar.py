@@ -539,3 +539,30 @@ def test_zeros_elsewhere_are_not_alert_replies(grammar: Grammar, text: str) -> N
 
 def test_an_incident_keeps_a_zero_as_written(grammar: Grammar) -> None:
     assert parse("INCIDENT Gossi 0K", grammar).free_text == "Gossi 0K"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("bonjour", "fr"),
+        ("Merci", "fr"),
+        ("salut !", "fr"),
+        ("merci beaucoup", "fr"),
+        ("hello", "en"),
+        ("thanks", "en"),
+        ("i ni ce", "bm"),
+        ("INICE", "bm"),
+    ],
+)
+def test_a_greeting_or_thanks_alone_is_a_greeting_in_its_language(
+    grammar: Grammar, text: str, lang: str
+) -> None:
+    command = parse(text, grammar)
+    assert (command.intent, command.greeting, command.language) == (U, True, lang)
+
+
+@pytest.mark.parametrize(
+    "text", ["bonjour comment allez vous", "bonjour CONFIANCE 4 Mopti", "merci Mopti", ""]
+)
+def test_words_beside_a_greeting_make_it_no_greeting(grammar: Grammar, text: str) -> None:
+    assert not parse(text, grammar).greeting
