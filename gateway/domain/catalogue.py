@@ -23,6 +23,7 @@ FALLBACK_LANGUAGE = "fr"
 # Every reply the gateway sends, with the placeholders its template takes.
 KEYS: Mapping[str, tuple[str, ...]] = {
     "help": (),
+    "help_short": (),  # a greeting or thanks alone: what she can send
     "privacy_notice": (),
     "thanks_rating": ("rating", "place"),
     "thanks_rating_ask_place": ("rating",),

@@ -25,7 +25,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ INCIDENT_KINDS = (
     "attack", "kidnapping", "banditry", "intercommunal", "abuse", "explosive", "threat", "other",
 )  # fmt: skip
 _RUN = re.compile(r"[0-9]+|[^\W0-9_]+")  # digit runs and letter runs, so "trust4mopti" splits
+_WORD = re.compile(r"[^\W_]+")
+_CODE_TAIL = re.compile(r"^[a-z]?[0-9]+$")  # what may follow a glued keyword: "a106"
 _ONLY_QUESTION_MARKS = re.compile(r"^\s*[?¿][\s?¿]*$")
 _MAX_SCAN_TOKENS = 400  # a reply never depends on more words than this
 # A report's reference as typed (R7SD3K, RECDAN): an R and five characters of the
@@ -85,6 +87,7 @@ class Command:
     choice: int | None = None  # the message was only this number
     keyword: str | None = None  # the keyword understood, as written in the data
     near_miss: bool = False  # the keyword was recognised despite a typo
+    greeting: bool = False  # UNKNOWN: only greetings or thanks ("bonjour", "i ni ce")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,10 @@ class Grammar:
     rating_max: int
     yes_words: frozenset[str] = frozenset()  # squashed: yes to a question we asked
     no_words: frozenset[str] = frozenset()
+    # A keyword as a phone may type it ("0k" for "ok") -> the keyword, same length.
+    typos: Mapping[str, str] = field(default_factory=dict)
+    # Squashed greetings and thanks (leading and trailing words) -> their languages.
+    greetings: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,8 @@ def parse(text: str, grammar: Grammar) -> Command:
     text = unicodedata.normalize("NFC", text)
     if _ONLY_QUESTION_MARKS.match(text):
         return Command(Intent.HELP, keyword="?")
-    tokens = _tokens(text)
+    # Typos mended letter for letter, so offsets into `text` still give what was written.
+    tokens = _tokens(_mend_typos(text, grammar))
     match, start = _first_keyword(tokens, grammar)
     if match is None and start < len(tokens) and tokens[start].word.isdigit():
         return _bare_number(tokens[start:], grammar, text)
@@ -149,8 +157,27 @@ def parse(text: str, grammar: Grammar) -> Command:
             return Command(Intent.LANG, lang_code=lang, keyword=None)
         match = _scan_keyword(tokens, start, grammar)
     if match is None:
-        return Command(Intent.UNKNOWN)
+        return _greeting(tokens, grammar) or Command(Intent.UNKNOWN)
     return _build(match, text, grammar)
+
+
+def _greeting(tokens: Sequence[_Token], grammar: Grammar) -> Command | None:
+    """A message of greetings and thanks only, in the language they share (None
+    when other words are in it, or only a yes or no: that answers a question)."""
+    i, phrases = 0, []
+    while i < len(tokens):
+        n = _phrase_at(tokens, i, grammar.greetings)
+        if not n:
+            return None
+        phrases.append("".join(t.word for t in tokens[i : i + n]))
+        i += n
+    if all(p in grammar.yes_words | grammar.no_words for p in phrases):
+        return None
+    shared = frozenset.intersection(*(grammar.greetings[p] for p in phrases))
+    first = grammar.greetings[phrases[0]]
+    langs = shared if len(shared) == 1 else first
+    language = next(iter(langs)) if len(langs) == 1 else None
+    return Command(Intent.UNKNOWN, language=language, greeting=True)
 
 
 def split_locality(
@@ -218,6 +245,25 @@ def is_answer(text: str, grammar: Grammar, yes: bool) -> bool:
     if not words or len(words) > 3:
         return False
     return squash(words[0].word) in (grammar.yes_words if yes else grammar.no_words)
+
+
+def _mend_typos(text: str, grammar: Grammar) -> str:
+    """`text` with each word that is a keyword typed with digits for letters ("0K",
+    "CL0SA106") spelt as the keyword; nothing else changes."""
+    if not grammar.typos or not any(c.isdigit() for c in text):
+        return text
+    return _WORD.sub(lambda m: _mended(m.group(), grammar), text)
+
+
+def _mended(word: str, grammar: Grammar) -> str:
+    low = word.lower()
+    if not word.isascii() or low.isdigit():
+        return word
+    for size in range(len(low), 1, -1):
+        fixed = grammar.typos.get(low[:size])
+        if fixed is not None and (size == len(low) or _CODE_TAIL.match(low[size:])):
+            return fixed + word[size:]
+    return word
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -628,6 +674,8 @@ def _grammar(r: _Reader) -> Grammar:
         two_edits_from=r.integer("fuzzy.two_edits_from"),
         yes_words=frozenset(squash(w) for w in r.words("answers.yes")),
         no_words=frozenset(squash(w) for w in r.words("answers.no")),
+        typos=_typos(r, keywords),
+        greetings=_greetings(r),
         **_rating_range(r),
     )
 
@@ -664,6 +712,43 @@ def _keywords(r: _Reader, ordinary: set[str], short: set[str]) -> dict[str, Keyw
                 first = old.text if old else text
                 found[key] = Keyword(first, intent, langs, key in ordinary, key in short)
     return found
+
+
+def _typos(r: _Reader, keywords: Mapping[str, Keyword]) -> dict[str, str]:
+    """Every way of typing each one-word keyword of the intents named with digits for
+    some of its letters, mapped to the keyword."""
+    intents = {_intent(r, "phone_typos.intents", n) for n in r.words("phone_typos.intents")}
+    swaps = r.mapping("phone_typos.digit_for_letter")
+    pairs = [(str(d), squash(str(letter))) for d, letter in swaps.items()]
+    if any(not d.isdigit() or len(d) != 1 or len(c) != 1 for d, c in pairs):
+        raise r.fail("phone_typos.digit_for_letter", "must map one digit to one letter")
+    typos: dict[str, str] = {}
+    for key, keyword in keywords.items():
+        if keyword.intent not in intents or squash(keyword.text) != fold(keyword.text):
+            continue  # a phrase of several words is typed another way
+        for variant in _with_digits(key, pairs):
+            if typos.get(variant, key) != key:
+                raise r.fail("phone_typos", f"{variant!r} would be two keywords")
+            typos[variant] = key
+    return typos
+
+
+def _with_digits(word: str, pairs: Sequence[tuple[str, str]]) -> set[str]:
+    """`word` with a digit for any non-empty subset of the letters it stands for."""
+    variants = {word}
+    for i, char in enumerate(word):
+        digits = [d for d, letter in pairs if letter == char]
+        variants |= {v[:i] + d + v[i + 1 :] for v in variants for d in digits}
+    return variants - {word}
+
+
+def _greetings(r: _Reader) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for lang in LANGUAGES:
+        for name in ("leading_words", "trailing_words"):
+            for word in r.words(f"languages.{lang}.{name}"):
+                found.setdefault(squash(word), set()).add(lang)
+    return {phrase: frozenset(langs) for phrase, langs in found.items()}
 
 
 def _phrases(r: _Reader, name: str) -> frozenset[str]:

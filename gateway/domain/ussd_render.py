@@ -134,8 +134,7 @@ def chosen(ch: Choices, ranges: Sequence[tuple[int, int]], page: int, key: str) 
     if not (key.isascii() and key.isdigit()) or len(key) > 3:
         return None
     start, end = ranges[min(page, len(ranges) - 1)]
-    n = len(ch.labels)
-    index = int(key) - first_number(n, start) + start
-    # Numbers run across pages, so one seen on another page still means that option.
-    low, high = (0, n) if n < int(MORE) else (start, end)
-    return index if low <= index < high else None
+    index = int(key) - first_number(len(ch.labels), start) + start
+    # Only what this page shows: a number from another page is a wrong answer, so
+    # the caller sees the hint rather than a choice she never read (CONTRACT).
+    return index if start <= index < end else None

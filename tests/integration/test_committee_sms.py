@@ -120,6 +120,33 @@ def test_a_code_typed_without_its_letter_or_with_a_leading_zero_is_the_alert(
     assert state(rt)[0] is AlertState.ACKNOWLEDGED
 
 
+@pytest.mark.parametrize("text", ["0K A123", "0k a123", "bonjour 0K A123"])
+def test_zero_typed_for_o_in_ok_acknowledges(
+    client: FlaskClient, rt: Runtime, alert_code: str, text: str
+) -> None:
+    """A member's "0K A106" got the committee help instead of acknowledging."""
+    reply = texted(client, rt, MEMBER, text, 1)
+    assert "notée comme vue" in reply
+    assert state(rt)[0] is AlertState.ACKNOWLEDGED
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "outcome"),
+    [
+        ("CL0S A123 faux", "", "false_alarm"),
+        ("CL0S A123 res0lu", "", "resolved"),
+        ("cl0s a123", "c0nfirme", "confirmed"),
+    ],
+)
+def test_zero_typed_for_o_in_a_close_and_its_outcome_closes(
+    client: FlaskClient, rt: Runtime, alert_code: str, text: str, answer: str, outcome: str
+) -> None:
+    texted(client, rt, MEMBER, text, 1)
+    if answer:
+        texted(client, rt, MEMBER, answer, 2)
+    assert state(rt)[:2] == (AlertState.CLOSED, outcome)
+
+
 def test_an_unknown_code_is_answered_clearly(
     client: FlaskClient, rt: Runtime, alert_code: str
 ) -> None:

@@ -166,6 +166,40 @@ def test_words_that_look_like_nothing_are_answered_not_understood_and_kept(
         assert s.scalars(select(InboundMessage.outcome)).one() == "help"
 
 
+@pytest.mark.parametrize(
+    ("text", "phone", "lang"),
+    [
+        ("bonjour", CITIZEN, "fr"),
+        ("Merci !", CITIZEN, "fr"),
+        ("salut", CITIZEN, "fr"),
+        ("hello", "+22376123400", "en"),
+        ("i ni ce", "+22376123401", "bm"),
+    ],
+)
+def test_a_greeting_alone_gets_the_short_help_in_her_language_and_is_kept(
+    client: FlaskClient, rt: Runtime, text: str, phone: str, lang: str
+) -> None:
+    """ "bonjour" and "merci" alone were answered "non compris"."""
+    reply = texted(client, rt, text, phone=phone)[0]
+    assert reply == rt.reference.catalogues.render(lang, "help_short")
+    assert incidents(rt) == [] and ratings(rt) == []
+    with rt.sessions() as s:  # kept for review as the other messages without a keyword
+        row = s.scalars(select(InboundMessage)).one()
+        assert (row.outcome, row.intent) == ("help", "greeting")
+        assert row.payload_enc is not None
+
+
+def test_a_greeting_keeps_her_language_and_answers_no_question(
+    client: FlaskClient, rt: Runtime
+) -> None:
+    texted(client, rt, "LANG EN")
+    assert texted(client, rt, "bonjour")[0] == rt.reference.catalogues.render("en", "help_short")
+    texted(client, rt, "CONFIANCE 4")  # asked where
+    texted(client, rt, "merci")
+    texted(client, rt, "Sevare")
+    assert ratings(rt) == [("Mopti", 4)]
+
+
 def test_the_readme_incident_example_keeps_its_free_text(client: FlaskClient, rt: Runtime) -> None:
     texted(client, rt, "INCIDENT Sevare tirs entendus")
     assert incidents(rt) == [("Mopti", "attack", "tirs entendus")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -473,3 +474,95 @@ def test_urgent_guesses_the_kind_and_the_language(grammar: Grammar) -> None:
     assert parse("emergency", grammar).language == "en"
     assert parse("farati sisan", grammar).language == "bm"
     assert parse("URGENT", grammar).language is None  # French, English and Bambara alike
+
+
+def _zero_for_o(word: str) -> list[str]:
+    """Each way a phone user may type 0 for some of the letters O of `word`."""
+    spots = [i for i, c in enumerate(word) if c in "Oo"]
+    variants = []
+    for mask in range(1, 2 ** len(spots)):
+        chars = list(word)
+        for bit, i in enumerate(spots):
+            if mask >> bit & 1:
+                chars[i] = "0"
+        variants.append("".join(chars))
+    return variants
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "code"),
+    [
+        ("0K A106", A, "A106"),
+        ("0k a106", A, "A106"),
+        ("0KA106", A, "A106"),
+        ("bonjour 0K A106", A, "A106"),
+        ("CL0S A106 faux", C, "A106"),
+        ("cl0s a106", C, "A106"),
+        ("CL0SA106", C, "A106"),
+    ],
+)
+def test_zero_typed_for_o_in_an_alert_reply_is_read_as_o(
+    grammar: Grammar, text: str, intent: Intent, code: str
+) -> None:
+    command = parse(text, grammar)
+    assert (command.intent, command.alert_code) == (intent, code), text
+
+
+def test_a_close_typed_with_zeros_keeps_what_was_written(grammar: Grammar) -> None:
+    command = parse("CL0S A106 calme revenu", grammar)
+    assert command.free_text == "calme revenu"
+
+
+def test_the_alert_replies_typed_with_zeros_collide_with_nothing(grammar: Grammar) -> None:
+    """The whole table: every ACK and CLOSE keyword typed with 0 for any of its O means
+    that keyword (with an alert code), and no other keyword, typed as written or with
+    zeros, changes meaning."""
+    for keyword in grammar.keywords.values():
+        for variant in _zero_for_o(keyword.text):
+            typed = parse(f"{variant} A106 faux", grammar)
+            if keyword.intent in (A, C):
+                assert (typed.intent, typed.alert_code) == (keyword.intent, "A106"), variant
+            else:
+                assert typed.intent not in (A, C), variant
+    # Words typed as written read the same with or without the typos' table.
+    plain = replace(grammar, typos={})
+    for keyword in grammar.keywords.values():
+        for text in (keyword.text, f"{keyword.text} A106", f"{keyword.text} 4 Mopti"):
+            assert parse(text, grammar) == parse(text, plain), text
+    assert set(grammar.typos.values()) <= set(grammar.keywords)
+
+
+@pytest.mark.parametrize("text", ["0", "10", "0 Mopti", "A106", "R7SD3K", "10K"])
+def test_zeros_elsewhere_are_not_alert_replies(grammar: Grammar, text: str) -> None:
+    assert parse(text, grammar).intent not in (A, C)
+
+
+def test_an_incident_keeps_a_zero_as_written(grammar: Grammar) -> None:
+    assert parse("INCIDENT Gossi 0K", grammar).free_text == "Gossi 0K"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("bonjour", "fr"),
+        ("Merci", "fr"),
+        ("salut !", "fr"),
+        ("merci beaucoup", "fr"),
+        ("hello", "en"),
+        ("thanks", "en"),
+        ("i ni ce", "bm"),
+        ("INICE", "bm"),
+    ],
+)
+def test_a_greeting_or_thanks_alone_is_a_greeting_in_its_language(
+    grammar: Grammar, text: str, lang: str
+) -> None:
+    command = parse(text, grammar)
+    assert (command.intent, command.greeting, command.language) == (U, True, lang)
+
+
+@pytest.mark.parametrize(
+    "text", ["bonjour comment allez vous", "bonjour CONFIANCE 4 Mopti", "merci Mopti", ""]
+)
+def test_words_beside_a_greeting_make_it_no_greeting(grammar: Grammar, text: str) -> None:
+    assert not parse(text, grammar).greeting

@@ -289,6 +289,25 @@ def test_a_wrong_answer_repeats_the_question_with_a_hint(wrong: str, menu: Menu)
     assert main.kind == "CON" and main.body.startswith("Invalid choice.\nWelcome")
 
 
+@pytest.mark.parametrize(("path", "shown"), [("2", "8"), ("2*98", "2"), ("2*98*99", "6")])
+def test_an_option_of_another_page_repeats_the_page_with_a_hint(
+    path: str, shown: str, menu: Menu
+) -> None:
+    ctx = caller(language="en", home=SEVARE)
+    page = respond(path, ctx, menu)
+    assert shown not in option_keys(page.body)
+    again = respond(f"{path}*{shown}", ctx, menu)
+    assert again.kind == "CON" and again.effects == ()
+    assert again.body == "Invalid choice.\n" + page.body
+    # A resent step gives the same screen, kept replays or not.
+    replays: Replays = {}
+    assert respond(f"{path}*{shown}", ctx, menu, replays) == again
+    assert respond(f"{path}*{shown}", ctx, menu, replays) == again
+    # The hint goes with the next page key, and the option then shown is taken.
+    turned = "99" if "99." in page.body else "98"
+    assert "Invalid" not in respond(f"{path}*{shown}*{turned}", ctx, menu).body
+
+
 def test_the_hint_goes_once_the_answer_is_right(menu: Menu) -> None:
     ctx = caller(language="en", home=SEVARE)
     assert respond("1*1*9*4", ctx, menu).body.startswith("2/4 ")

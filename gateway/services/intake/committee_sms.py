@@ -106,8 +106,7 @@ def close(convo: Conversation, command: Command) -> Outcome:
     if found is None:
         return Outcome.REJECTED
     alert, member = found
-    words = fold(command.free_text or "").split()
-    outcome = next((OUTCOME_WORDS[w] for w in words if w in OUTCOME_WORDS), None)
+    outcome = outcome_in(command.free_text or "")
     if outcome is None:
         if alert.state == AlertState.CLOSED:
             convo.say("alert_already_closed", code=alert.code)
@@ -129,9 +128,19 @@ def completes_close(convo: Conversation, pending: Pending, text: str) -> Outcome
     """The outcome word answering a bare `CLOS A123` closes the alert (None, the
     question dropped, when the message holds no outcome word)."""
     convo.clear_pending()
-    if not any(w in OUTCOME_WORDS for w in fold(text).split()):
+    if outcome_in(text) is None:
         return None
     return close(convo, Command(intent=Intent.CLOSE, alert_code=pending.code, free_text=text))
+
+
+def outcome_in(text: str) -> alert_actions.CloseOutcome | None:
+    """The first outcome word of `text`, a 0 typed for an O forgiven ("res0lu"), as
+    the grammar forgives "CL0S"."""
+    for word in fold(text).split():
+        mended = word if word.isdigit() else word.replace("0", "o")
+        if mended in OUTCOME_WORDS:
+            return OUTCOME_WORDS[mended]
+    return None
 
 
 # What a member is reminded of: the codes of their open alerts, a few at most.

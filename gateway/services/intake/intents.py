@@ -35,6 +35,8 @@ def dispatch(convo: Conversation, command: Command, text: str) -> Outcome:
     pending = convo.pending()
     if pending is not None and _answers_pending(convo, pending, command, text):
         return Outcome.PROCESSED
+    if command.greeting:
+        return greeted(convo)
     handler = HANDLERS.get(command.intent)
     if handler is None:
         return unparsed(convo, text)
@@ -75,8 +77,8 @@ def _answers_pending(convo: Conversation, pending: Pending, command: Command, te
     if typed_place and pending.intent is not PendingIntent.PLACE:
         resolve(convo, command.locality_text or "", pending)
         return True
-    if command.intent is not Intent.UNKNOWN:
-        return False
+    if command.intent is not Intent.UNKNOWN or command.greeting:
+        return False  # a greeting names no place: the question stays open
     resolve(convo, text, pending)
     return True
 
@@ -157,6 +159,13 @@ def language(convo: Conversation, command: Command) -> Outcome:
 def help_(convo: Conversation, command: Command) -> Outcome:
     convo.say("help")
     return Outcome.PROCESSED
+
+
+def greeted(convo: Conversation) -> Outcome:
+    """A greeting or thanks alone: what she can send, in one SMS. Kept for review as
+    the other messages without a keyword, and no report."""
+    convo.say("help_short")
+    return Outcome.HELP
 
 
 HANDLERS: dict[Intent, Callable[[Conversation, Command], Outcome]] = {

@@ -266,7 +266,9 @@ def _handle(
         _set(batch, inbound_id, Outcome.REJECTED, command.intent.name.lower())
         return []
     outcome = sms_intents.dispatch(convo, command, text)
-    _set(batch, inbound_id, outcome, command.intent.name.lower())
+    _set(
+        batch, inbound_id, outcome, "greeting" if command.greeting else command.intent.name.lower()
+    )
     if convo.reporter.opted_out and not convo.final_only:
         return []
     citizen = not convo.member  # committee members get no citizen privacy notice
