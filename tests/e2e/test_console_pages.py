@@ -30,8 +30,14 @@ PAGES = (
     ("outbox", "/console/outbox"),
     ("simulator", "/console/simulator"),
     ("audit", "/console/audit"),
+    ("unparsed", "/console/unparsed"),
     ("locality", f"/console/locality/{HOTSPOT}"),
 )
+
+# A cell that spans its row ("Aucun élément.") stacked on a phone: with a column's
+# heading before it, it read "# : Aucun élément.".
+LABELLED_SPANS = """() => Array.from(document.querySelectorAll("td[data-label]"))
+  .filter((td) => td.colSpan > 1).map((td) => td.dataset.label + " : " + td.textContent.trim())"""
 
 
 # The one-word texts of table cells laid out on more than one line: a word cut in two
@@ -64,6 +70,7 @@ def test_every_page_in_french_in_english_and_on_a_phone(page: Any) -> None:
     alert = first_alert(page)
     too_wide: list[str] = []
     broken: list[str] = []
+    labelled: list[str] = []
     for lang in ("fr", "en"):
         page.goto(f"/console/?lang={lang}")
         for name, url in PAGES:
@@ -80,8 +87,10 @@ def test_every_page_in_french_in_english_and_on_a_phone(page: Any) -> None:
                 width = page.evaluate("document.documentElement.scrollWidth")
                 if width > PHONE["width"]:
                     too_wide.append(f"{url}: {width}px")
+                labelled.extend(f"{url}: {text}" for text in page.evaluate(LABELLED_SPANS))
                 shot(page, f"pages/phone-{name}")
     assert too_wide == []
+    assert labelled == []
     assert broken == [], sorted(set(broken))
     for name, url, viewport in (  # the README's three pictures: one screen each
         ("overview", "/console/?lang=fr", DESKTOP),

@@ -11,7 +11,10 @@
     table.querySelectorAll("tbody tr").forEach(function (row) {
       var column = 0;
       Array.prototype.forEach.call(row.children, function (cell) {
-        if (heads[column] && !cell.hasAttribute("data-label")) { cell.setAttribute("data-label", heads[column]); }
+        // A cell spanning several columns (a row's "none" note) belongs to none of them.
+        if (heads[column] && (cell.colSpan || 1) === 1 && !cell.hasAttribute("data-label")) {
+          cell.setAttribute("data-label", heads[column]);
+        }
         column += cell.colSpan || 1;
       });
     });
