@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, null, select, union, union_all
+from sqlalchemy import Select, and_, case, func, null, select, union, union_all
 from sqlalchemy.orm import Session, aliased
 
 from gateway.domain.findings import Tally, WeeklyAnswers
@@ -75,17 +75,7 @@ def trust_people(
     are at most three levels deep (region, cercle, commune), so each rated locality's
     chain is two joins on the primary key (a recursive CTE cost 40 times more on
     SQLite: its join to the ratings found no index)."""
-    rated = (
-        select(TrustRating.locality_id, TrustRating.reporter_id)
-        .where(
-            TrustRating.question == question,
-            TrustRating.rated_at >= start,
-            TrustRating.rated_at < end,
-            TrustRating.burst.is_(False),
-        )
-        .distinct()
-        .cte("rated")
-    )
+    rated = _rated(question, start, end).cte("rated")
     own, up = aliased(Locality), aliased(Locality)
     chains = (
         select(rated.c.reporter_id, own.id.label("a0"), own.parent_id.label("a1"))
@@ -110,13 +100,9 @@ def trust_people(
     return out
 
 
-def trust_pairs(
-    session: Session, question: str, start: dt.datetime, end: dt.datetime
-) -> dict[int, set[int]]:
-    """Per locality, the reporters (ids, never a number) counted in `trust_aggregates`
-    in [start, end): the sets complementary suppression counts people over, since
-    people of several localities make counts that do not subtract."""
-    rows = session.execute(
+def _rated(question: str, start: dt.datetime, end: dt.datetime) -> Select[int, int]:
+    """The distinct (locality, reporter) pairs of `trust_aggregates`' answers."""
+    return (
         select(TrustRating.locality_id, TrustRating.reporter_id)
         .where(
             TrustRating.question == question,
@@ -126,6 +112,15 @@ def trust_pairs(
         )
         .distinct()
     )
+
+
+def trust_pairs(
+    session: Session, question: str, start: dt.datetime, end: dt.datetime
+) -> dict[int, set[int]]:
+    """Per locality, the reporters (ids, never a number) counted in `trust_aggregates`
+    in [start, end): the sets complementary suppression counts people over, since
+    people of several localities make counts that do not subtract."""
+    rows = session.execute(_rated(question, start, end))
     out: dict[int, set[int]] = defaultdict(set)
     for loc, reporter in rows:
         out[int(loc)].add(int(reporter))
