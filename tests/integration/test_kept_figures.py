@@ -570,3 +570,31 @@ def test_the_week_cells_are_summed_in_the_keys_order_without_a_hash_or_a_sort(rt
         assert "GroupAggregate" in plan and "pk_window_cells" in plan, plan
         assert "HashAggregate" not in plan and "Sort" not in plan, plan
     assert warm and warm == cold
+
+
+def test_a_backlog_small_beside_what_is_rolled_is_folded_not_rebuilt(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A week's reports at 3M a year (57,000, over BULK) were a rebuild of every cell;
+    beside the reports already rolled they are few, so they are folded. A backlog as
+    large as a tenth of them (an import) is still a rebuild."""
+    locs, people = _reset(rt)
+    monkeypatch.setattr(rollup, "BULK", 5)
+    made = [Made(False, i % 2, i % 5, PRIMARY, 1 + i % 5, i * 20_000, False) for i in range(200)]
+    rebuilt: list[int] = []
+    real = rollup.rebuild
+
+    def counted(session: Session, primary: str) -> int:
+        rebuilt.append(1)
+        return real(session, primary)
+
+    monkeypatch.setattr(rollup, "rebuild", counted)
+    with transaction(rt.sessions) as s:
+        _store(s, made[:150], locs, people)
+        rollup.roll_up(s, PRIMARY)  # the first: a rebuild
+        _store(s, made[150:158], locs, people)  # 8 >= BULK, but under a tenth of 158
+        rollup.roll_up(s, PRIMARY)
+        assert len(rebuilt) == 1
+        _store(s, made[158:], locs, people)  # 42: over a tenth of 200
+        rollup.roll_up(s, PRIMARY)
+        assert len(rebuilt) == 2

@@ -327,12 +327,19 @@ def fold(session: Session, primary: str, limit: int = BATCH) -> int:
 
 
 def backlog(session: Session, at_least: int) -> bool:
-    """Whether `at_least` reports or more wait in one table (the partial index)."""
+    """Whether, in one table, the reports waiting (the partial index) number
+    `at_least` or more and a tenth of the table (its highest id: the primary key's
+    end) or more: a week of a busy year is folded, an import is built again."""
     for model in (TrustRating, Incident):
-        waiting = select(model.id).where(unrolled(model)).limit(at_least).subquery()
-        if (session.scalar(select(func.count()).select_from(waiting)) or 0) >= at_least:
+        size = session.scalar(select(func.max(model.id))) or 0
+        bound = max(at_least, size // BACKLOG_SHARE)
+        waiting = select(model.id).where(unrolled(model)).limit(bound).subquery()
+        if (session.scalar(select(func.count()).select_from(waiting)) or 0) >= bound:
             return True
     return False
+
+
+BACKLOG_SHARE = 10  # a backlog of a tenth of a table or more is built again
 
 
 def roll_up(session: Session, primary: str) -> int:
@@ -343,7 +350,7 @@ def roll_up(session: Session, primary: str) -> int:
     state = session.get(JobState, STATE)
     if not _current(state, primary):
         return rebuild(session, primary)
-    if backlog(session, BULK):
+    if backlog(session, BULK):  # a rebuild reads every report; a fold, the new ones' chains
         return rebuild(session, primary)
     done = 0
     while n := fold(session, primary):
